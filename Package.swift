@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every target shares (as postgres-nio does): strict existentials and
+/// nonisolated-nonsending async functions.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
+
+let package = Package(
+    name: "Firn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "firn", targets: ["firn"]),
+        .library(name: "FirnCore", targets: ["FirnCore"]),
+        .library(name: "FirnWarehouse", targets: ["FirnWarehouse"]),
+        .library(name: "FirnPipe", targets: ["FirnPipe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Records, entity configuration, file reading and the SCD algorithm: pure, no I/O beyond reading bytes.
+        .target(name: "FirnCore", swiftSettings: swiftSettings),
+        // Config files (YAML) and settings shared by every command.
+        .target(
+            name: "FirnConfig",
+            dependencies: ["FirnCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // Staging, SCD1, the change stream and SCD2 on SQLite.
+        .target(
+            name: "FirnWarehouse",
+            dependencies: ["FirnCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // Loading files exactly once into the warehouse: chunking, checksums, load history, rejects.
+        .target(
+            name: "FirnPipe",
+            dependencies: ["FirnCore", "FirnWarehouse", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // `firn bench`: deterministic workloads and the plain-SQL baseline.
+        .target(
+            name: "FirnBench",
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The command line: parses arguments and calls the libraries.
+        .executableTarget(
+            name: "firn",
+            dependencies: [
+                "FirnCore", "FirnConfig", "FirnWarehouse", "FirnPipe", "FirnBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FirnCoreTests",
+            dependencies: ["FirnCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FirnConfigTests",
+            dependencies: ["FirnConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FirnWarehouseTests",
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnPipe",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Drives the real `firn` executable: load reports, rejects, crash recovery.
+        .testTarget(
+            name: "FirnCLITests",
+            dependencies: ["firn"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FirnPipeTests",
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,189 @@
+import FirnCore
+import Foundation
+import Yams
+
+/// Where Firn keeps its data and which entity it maintains: everything a command needs,
+/// from flags and the config file.
+///
+/// Precedence: a command-line flag wins over the config file, which wins over the defaults.
+public struct FirnSettings: Sendable, Hashable {
+    /// The data directory. Defaults to `./firn-data`.
+    public var dataDirectory: String = "./firn-data"
+    /// The warehouse. Defaults to `sqlite:<data-dir>/firn.sqlite`.
+    public var warehouse: WarehouseLocation?
+    /// The entity. Defaults to the built-in ``EntityConfiguration/customer``.
+    public var entity: EntityConfiguration = .customer
+    /// Reader settings: chunk size and field size limit.
+    public var reader: ReaderConfiguration = .init()
+
+    /// Creates the defaults.
+    public init() {}
+
+    /// The warehouse location in force: the configured one, or the default under the data directory.
+    public var resolvedWarehouse: WarehouseLocation {
+        warehouse ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent("firn.sqlite"))
+    }
+}
+
+/// Where the warehouse is: `sqlite:PATH` (or `postgres://…`, not supported yet).
+public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
+    /// An SQLite file.
+    case sqlite(path: String)
+
+    /// Parses `sqlite:PATH` (also `sqlite://PATH`).
+    ///
+    /// - Throws: ``ConfigurationError`` saying which forms are accepted.
+    public init(parsing text: String) throws(ConfigurationError) {
+        if text.hasPrefix("sqlite://") {
+            self = .sqlite(path: String(text.dropFirst("sqlite://".count)))
+        } else if text.hasPrefix("sqlite:") {
+            self = .sqlite(path: String(text.dropFirst("sqlite:".count)))
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            throw .invalid("PostgreSQL warehouses are not supported yet; use sqlite:PATH")
+        } else {
+            throw .invalid("warehouse \(text.debugDescription): expected sqlite:PATH")
+        }
+        if case .sqlite(let path) = self, path.isEmpty { throw .invalid("warehouse sqlite: needs a file path") }
+    }
+
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite:\(path)"
+        }
+    }
+}
+
+/// The config file's shape (YAML). Every key is optional.
+///
+/// ```yaml
+/// data_dir: ./firn-data
+/// warehouse: sqlite:./firn-data/firn.sqlite
+/// entity:
+///   name: product
+///   keys: [{ name: sku, type: text }]
+///   attributes:
+///     - { name: title, type: text }
+///     - { name: price, type: decimal }
+///   event_time: updated_at   # default update_timestamp
+///   op: op                   # default op
+/// reader:
+///   chunk_rows: 10000
+///   max_field_bytes: 1048576
+/// ```
+struct ConfigFile: Decodable {
+    struct Entity: Decodable {
+        var name: String
+        var keys: [Column]
+        var attributes: [Column]
+        var eventTime: String?
+        var op: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, keys, attributes, op
+            case eventTime = "event_time"
+        }
+    }
+    struct Column: Decodable {
+        var name: String
+        var type: String?
+    }
+    struct Reader: Decodable {
+        var chunkRows: Int?
+        var maxFieldBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case chunkRows = "chunk_rows"
+            case maxFieldBytes = "max_field_bytes"
+        }
+    }
+    var dataDir: String?
+    var warehouse: String?
+    var entity: Entity?
+    var reader: Reader?
+
+    enum CodingKeys: String, CodingKey {
+        case warehouse, entity, reader
+        case dataDir = "data_dir"
+    }
+}
+
+extension FirnSettings {
+    /// Reads a YAML config file over the defaults.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the file and what is wrong in it.
+    public static func load(configFile path: String) throws(ConfigurationError) -> FirnSettings {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .invalid("cannot read config file \(path)")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    /// Parses YAML config text over the defaults.
+    ///
+    /// - Throws: ``ConfigurationError``.
+    public static func parse(yaml: String, source: String = "config") throws(ConfigurationError) -> FirnSettings {
+        let file: ConfigFile
+        do {
+            file = try YAMLDecoder().decode(ConfigFile.self, from: yaml)
+        } catch let error as DecodingError {
+            throw .invalid("\(source): \(Self.describe(error))")
+        } catch {
+            throw .invalid("\(source): \(error)")
+        }
+        var settings = FirnSettings()
+        if let dataDir = file.dataDir { settings.dataDirectory = dataDir }
+        if let warehouse = file.warehouse { settings.warehouse = try WarehouseLocation(parsing: warehouse) }
+        if let entity = file.entity { settings.entity = try Self.entity(entity, source: source) }
+        if let reader = file.reader {
+            if let rows = reader.chunkRows {
+                guard rows > 0 else { throw .invalid("\(source): reader.chunk_rows must be positive") }
+                settings.reader.chunkRows = rows
+            }
+            if let bytes = reader.maxFieldBytes {
+                guard bytes > 0 else { throw .invalid("\(source): reader.max_field_bytes must be positive") }
+                settings.reader.maxFieldBytes = bytes
+            }
+        }
+        return settings
+    }
+
+    static func entity(_ entity: ConfigFile.Entity, source: String) throws(ConfigurationError) -> EntityConfiguration {
+        func column(_ column: ConfigFile.Column) throws(ConfigurationError) -> FirnCore.Column {
+            let name = try Identifier(validating: column.name)
+            guard let typeName = column.type else { return FirnCore.Column(name, .text) }
+            guard let type = ColumnType(rawValue: typeName.lowercased()) else {
+                let known = ColumnType.allCases.map(\.rawValue).joined(separator: ", ")
+                throw .invalid("\(source): column \(column.name): unknown type \(typeName.debugDescription) (use \(known))")
+            }
+            return FirnCore.Column(name, type)
+        }
+        var keys: [FirnCore.Column] = []
+        for key in entity.keys { keys.append(try column(key)) }
+        var attributes: [FirnCore.Column] = []
+        for attribute in entity.attributes { attributes.append(try column(attribute)) }
+        return try EntityConfiguration(
+            name: try Identifier(validating: entity.name),
+            keyColumns: keys,
+            attributeColumns: attributes,
+            eventTimeColumn: try Identifier(validating: entity.eventTime ?? "update_timestamp"),
+            operationColumn: try Identifier(validating: entity.op ?? "op")
+        )
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context):
+            "missing key \(path(context.codingPath + [key]))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            "wrong value at \(path(context.codingPath)): \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            "\(error)"
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.isEmpty ? "top level" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+}

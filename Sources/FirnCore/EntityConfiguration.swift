@@ -1,0 +1,125 @@
+/// The type of an attribute or key column, and so how a field's text is checked and stored.
+public enum ColumnType: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Any UTF-8 text, stored as is.
+    case text
+    /// A signed 64-bit integer (`-12`, `+7`); stored as an integer.
+    case integer
+    /// An exact decimal (`12.50`, `-0.5`, `1e3` is refused); stored as canonical text without
+    /// trailing fraction zeros (`12.5`), so equal amounts compare equal.
+    case decimal
+    /// `true`/`false`, `t`/`f`, `yes`/`no`, `1`/`0` in any case; stored as `1`/`0`.
+    case boolean
+    /// A calendar date `YYYY-MM-DD`; stored as that text.
+    case date
+    /// An ISO-8601 timestamp; stored as UTC text `YYYY-MM-DD HH:MM:SS.ffffff`.
+    case timestamp
+}
+
+/// A named, typed column of an entity.
+public struct Column: Sendable, Hashable, Codable {
+    /// The column name: a validated SQL identifier, matched case-insensitively against file headers.
+    public var name: Identifier
+    /// The column's type. Defaults to ``ColumnType/text``.
+    public var type: ColumnType
+
+    /// Creates a column.
+    public init(_ name: Identifier, _ type: ColumnType = .text) {
+        self.name = name
+        self.type = type
+    }
+}
+
+/// An entity Firn keeps SCD1 and SCD2 tables for: its key, its attributes, and the columns
+/// that carry event time and operation in input files.
+///
+/// The built-in ``customer`` entity needs no configuration. Other entities come from the
+/// config file (see `FirnConfig`). Every name is an ``Identifier``, validated once, so no
+/// configuration can inject SQL; table names derive from ``name``:
+/// ``rawTable`` (`<name>_raw`), ``currentTable`` (`<name>`), ``historyTable`` (`<name>_history`).
+public struct EntityConfiguration: Sendable, Hashable {
+    /// The entity name; the SCD1 table has this name.
+    public var name: Identifier
+    /// The key columns, in order. At least one.
+    public var keyColumns: [Column]
+    /// The attribute columns, in order (everything an SCD version compares and keeps).
+    public var attributeColumns: [Column]
+    /// The event-time column in input files and in the SCD1 table. Defaults to `update_timestamp`.
+    public var eventTimeColumn: Identifier
+    /// The operation column in input files (`I`, `U` or `D`). Defaults to `op`.
+    public var operationColumn: Identifier
+
+    /// Creates an entity configuration, checking that column names are distinct and that
+    /// derived table names are valid identifiers.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the offending column or table.
+    public init(
+        name: Identifier,
+        keyColumns: [Column],
+        attributeColumns: [Column],
+        eventTimeColumn: Identifier = "update_timestamp",
+        operationColumn: Identifier = "op"
+    ) throws(ConfigurationError) {
+        guard !keyColumns.isEmpty else { throw .invalid("entity \(name): at least one key column is required") }
+        var seen = Set<String>()
+        let all = keyColumns.map(\.name) + attributeColumns.map(\.name) + [eventTimeColumn, operationColumn]
+        for column in all {
+            guard seen.insert(column.normalized).inserted else {
+                throw .invalid("entity \(name): column \(column) is declared twice")
+            }
+            guard !column.normalized.hasPrefix("_firn") else {
+                throw .invalid("entity \(name): column \(column): names starting with _firn are reserved")
+            }
+        }
+        for reserved in EntityConfiguration.reservedColumns where seen.contains(reserved) {
+            throw .invalid("entity \(name): column \(reserved) is reserved by Firn's tables; rename it")
+        }
+        _ = try Identifier(validating: name.rawValue + "_history_changes")
+        self.name = name
+        self.keyColumns = keyColumns
+        self.attributeColumns = attributeColumns
+        self.eventTimeColumn = eventTimeColumn
+        self.operationColumn = operationColumn
+    }
+
+    /// Column names Firn adds to an entity's tables, which an entity may not use itself.
+    public static let reservedColumns: Set<String> = [
+        "start_time", "end_time", "is_current", "load_id", "source_file", "source_row", "loaded_at",
+    ]
+
+    /// The seed's customer: integer `customer_id`, eight text attributes, `update_timestamp`, `op`.
+    public static let customer: EntityConfiguration = try! EntityConfiguration(
+        name: "customer",
+        keyColumns: [Column("customer_id", .integer)],
+        attributeColumns: ["first_name", "last_name", "email", "street", "city", "state", "country"].map {
+            Column(Identifier(stringLiteral: $0), .text)
+        }
+    )
+
+    /// Staging: every accepted row with its source. `<name>_raw`.
+    public var rawTable: Identifier { name.suffixed("_raw") }
+    /// SCD Type 1: one row per live key. `<name>`.
+    public var currentTable: Identifier { name }
+    /// SCD Type 2: every version. `<name>_history`.
+    public var historyTable: Identifier { name.suffixed("_history") }
+    /// The change log behind the stream on the SCD1 table. `<name>_changes`.
+    public var changesTable: Identifier { name.suffixed("_changes") }
+    /// The stream's name, as `firn stream show` prints it. `<name>_stream`.
+    public var streamName: Identifier { name.suffixed("_stream") }
+
+    /// All input columns: keys, attributes, event time, operation.
+    public var inputColumns: [Identifier] {
+        keyColumns.map(\.name) + attributeColumns.map(\.name) + [eventTimeColumn, operationColumn]
+    }
+}
+
+/// A configuration that cannot be used, with the reason.
+public enum ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The configuration is invalid; the message names the entity, column or setting.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let message): "invalid configuration: \(message)"
+        }
+    }
+}

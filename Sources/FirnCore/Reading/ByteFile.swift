@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only file read with POSIX `pread`, closed when released.
+final class ByteFile {
+    /// The path, for errors.
+    let path: String
+    private let descriptor: Int32
+
+    /// Opens `path` for reading.
+    init(path: String) throws(FileReadError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: ByteFile.errorText()) }
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`; 0 at the end of the file.
+    ///
+    /// - Throws: ``FileReadError/cannotRead(path:reason:)``, or ``FileReadError/binary(path:offset:)``
+    ///   when the bytes read contain a NUL.
+    func read(at offset: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) throws(FileReadError) -> Int {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
+        while true {
+            let count = pread(descriptor, base, buffer.count, off_t(offset))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .cannotRead(path: path, reason: ByteFile.errorText())
+            }
+            if count > 0, let nul = memchr(base, 0, count) {
+                throw .binary(path: path, offset: offset + Int64(UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
+            }
+            return count
+        }
+    }
+
+    /// The file offset of the first `byte` at or after `offset`, or `nil` when there is none.
+    func firstOffset(of byte: UInt8, from offset: Int64) throws(FileReadError) -> Int64? {
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 16)
+        defer { buffer.deallocate() }
+        var position = offset
+        while true {
+            let count = try read(at: position, into: buffer)
+            if count == 0 { return nil }
+            if let found = memchr(buffer.baseAddress!, Int32(byte), count) {
+                return position + Int64(UnsafeRawPointer(found) - UnsafeRawPointer(buffer.baseAddress!))
+            }
+            position += Int64(count)
+        }
+    }
+
+    private static func errorText() -> String {
+        String(cString: strerror(errno))
+    }
+}
+
+extension [UInt8] {
+    /// The bytes as text for a rejected row: invalid UTF-8 replaced with U+FFFD and, when only a
+    /// prefix of a longer row was kept, a note saying how long the row was.
+    func rejectedText(fullLength: Int) -> String {
+        let text = String(decoding: self, as: UTF8.self)
+        guard fullLength > count else { return text }
+        return text + "… [row is \(fullLength) bytes; the first \(count) are kept]"
+    }
+}

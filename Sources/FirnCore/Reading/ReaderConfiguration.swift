@@ -1,0 +1,60 @@
+/// The format of a change file.
+public enum FileFormat: String, Sendable, Hashable, CaseIterable {
+    /// RFC 4180 CSV with a header row.
+    case csv
+    /// JSON Lines: one JSON object per line.
+    case jsonLines
+
+    /// The format a file name implies: `.jsonl` and `.ndjson` (any case) are ``jsonLines``,
+    /// anything else ``csv``.
+    ///
+    /// - Parameter path: The file's path or name.
+    public init(path: String) {
+        let lower = path.lowercased()
+        self = lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") ? .jsonLines : .csv
+    }
+}
+
+/// Limits and batch sizes of a ``RecordFileReader``.
+public struct ReaderConfiguration: Sendable, Hashable {
+    /// The largest field, in bytes, before its row is rejected. Defaults to `1 << 20` (1 MiB).
+    ///
+    /// A CSV row may hold at most this many bytes per header column (so memory stays bounded
+    /// however long a broken row runs); a JSON Lines line at most eight times this.
+    public var maxFieldBytes: Int
+    /// The most rows (records and rejects) one ``RecordChunk`` holds. Defaults to `10_000`.
+    public var chunkRows: Int
+    /// How many bytes are read from the file at a time. Defaults to `1 << 20` (1 MiB); at least 16.
+    ///
+    /// Peak memory is a few times this plus one chunk of records, whatever the file's size.
+    public var readBufferBytes: Int
+
+    /// Creates a configuration.
+    ///
+    /// - Parameters:
+    ///   - maxFieldBytes: The field size limit. Defaults to 1 MiB.
+    ///   - chunkRows: Rows per chunk. Defaults to `10_000`.
+    ///   - readBufferBytes: The read size. Defaults to 1 MiB.
+    public init(maxFieldBytes: Int = 1 << 20, chunkRows: Int = 10_000, readBufferBytes: Int = 1 << 20) {
+        self.maxFieldBytes = max(1, maxFieldBytes)
+        self.chunkRows = max(1, chunkRows)
+        self.readBufferBytes = max(16, readBufferBytes)
+    }
+}
+
+/// Up to ``ReaderConfiguration/chunkRows`` consecutive rows of a file, as records and rejects.
+public struct RecordChunk: Sendable, Hashable {
+    /// The rows that became records, in file order.
+    public var records: [ChangeRecord]
+    /// The rows that were rejected, in file order.
+    public var rejects: [RejectedRow]
+    /// The row number of the last row read into this chunk (a record or a reject).
+    public var lastRow: Int64
+
+    /// Creates a chunk.
+    public init(records: [ChangeRecord], rejects: [RejectedRow], lastRow: Int64) {
+        self.records = records
+        self.rejects = rejects
+        self.lastRow = lastRow
+    }
+}

@@ -1,0 +1,143 @@
+/// Reads a change file (CSV or JSON Lines) as chunks of ``ChangeRecord``s and ``RejectedRow``s.
+///
+/// Columns are matched by name, in any order, case-insensitively, against the entity's key
+/// columns, attribute columns, ``EntityConfiguration/eventTimeColumn`` and
+/// ``EntityConfiguration/operationColumn``; other columns are ignored (``ignoredColumns``).
+/// Each record's ``ChangeRecord/arrival`` is the load and the row number. The rules
+/// (DESIGN.md sections 2 and 3):
+///
+/// - `op`: `I` or `U` (any case, spaces trimmed), an empty field or no op column → upsert; `D` →
+///   delete; anything else rejects the row (`unknown op "X" (expected I, U or D)`).
+/// - A NULL or empty key rejects the row (`missing key customer_id`); key values are typed by
+///   the key column's type.
+/// - With an event-time column, an empty value rejects the row (`missing update_timestamp`),
+///   a bad one too (`bad timestamp "2026-13-01" in column update_timestamp`); without one,
+///   every record gets the `defaultEventTime` (the load time).
+/// - Attributes: an unquoted empty field is NULL; a quoted empty field is the empty string in a
+///   text column and NULL in a typed one; see ``ColumnType/value(parsing:column:)`` for types.
+/// - CSV: a row with the wrong number of fields is rejected (`row has 7 fields, header has 10`);
+///   every key and attribute column is required in the header.
+/// - JSON Lines: blank lines are skipped; a row number is a line number; a missing member is
+///   NULL (a missing event-time member means the default event time); strings fit any column,
+///   numbers integer, decimal and text columns, booleans boolean and text columns.
+///
+/// A reject keeps the row's raw text (CSV: the physical text without its line ending; invalid
+/// UTF-8 replaced with U+FFFD; only the first 4 KiB of an oversized row).
+///
+/// The reader is noncopyable: it owns the open file, which closes when the reader goes away.
+///
+/// ## Topics
+/// - ``init(path:entity:load:defaultEventTime:format:configuration:)``
+/// - ``nextChunk()``
+public struct RecordFileReader: ~Copyable, @unchecked Sendable {
+    // @unchecked: the sources are classes created in `init` and reachable only through this
+    // noncopyable value, so two tasks can never use them at once; sending the reader moves them.
+    private enum Source {
+        case csv(CSVRecordSource)
+        case jsonLines(JSONLinesRecordSource)
+    }
+
+    private let source: Source
+    private let chunkRows: Int
+    /// The file's path.
+    public let path: String
+    /// The file's format.
+    public let format: FileFormat
+
+    /// Opens a file and, for CSV, reads and checks its header.
+    ///
+    /// - Parameters:
+    ///   - path: The file to read.
+    ///   - entity: The entity whose records the file holds.
+    ///   - load: The load history id, for each record's ``ChangeRecord/arrival``.
+    ///   - defaultEventTime: The event time of records from a file without an event-time column.
+    ///   - format: The file's format; `nil` (the default) takes it from the name (``FileFormat/init(path:)``).
+    ///   - configuration: Limits and chunk size. Defaults to ``ReaderConfiguration/init(maxFieldBytes:chunkRows:readBufferBytes:)``.
+    /// - Throws: ``FileReadError`` when the file cannot be opened or read, is empty or binary,
+    ///   or its CSV header lacks a key or attribute column, names one twice, or is malformed.
+    public init(
+        path: String,
+        entity: EntityConfiguration,
+        load: Int64,
+        defaultEventTime: Timestamp,
+        format: FileFormat? = nil,
+        configuration: ReaderConfiguration = .init()
+    ) throws(FileReadError) {
+        let format = format ?? FileFormat(path: path)
+        switch format {
+        case .csv:
+            source = .csv(
+                try CSVRecordSource(
+                    path: path,
+                    entity: entity,
+                    load: load,
+                    defaultEventTime: defaultEventTime,
+                    configuration: configuration
+                )
+            )
+        case .jsonLines:
+            source = .jsonLines(
+                try JSONLinesRecordSource(
+                    path: path,
+                    entity: entity,
+                    load: load,
+                    defaultEventTime: defaultEventTime,
+                    configuration: configuration
+                )
+            )
+        }
+        self.path = path
+        self.format = format
+        chunkRows = configuration.chunkRows
+    }
+
+    /// Columns in the file that the entity does not know, as written; they are ignored.
+    ///
+    /// For CSV these are known once the reader is created; for JSON Lines they are the members
+    /// seen in the lines read so far.
+    public var ignoredColumns: [String] {
+        switch source {
+        case .csv(let csv): csv.ignoredColumns
+        case .jsonLines(let json): json.ignoredColumns
+        }
+    }
+
+    /// Whether the file has the event-time column (else its records get the default event time).
+    ///
+    /// For CSV this is known once the reader is created; for JSON Lines it says whether any line
+    /// read so far had the member.
+    public var hasEventTime: Bool {
+        switch source {
+        case .csv(let csv): csv.hasEventTime
+        case .jsonLines(let json): json.hasEventTime
+        }
+    }
+
+    /// Reads the next chunk of at most ``ReaderConfiguration/chunkRows`` rows.
+    ///
+    /// Rows come in file order; every row read lands in exactly one chunk, as a record or a
+    /// reject.
+    ///
+    /// - Returns: The chunk, or `nil` at the end of the file.
+    /// - Throws: ``FileReadError`` when reading fails or a NUL byte is found part way; the rows
+    ///   of earlier chunks came from a file that is not text, so the load should fail as a whole.
+    public mutating func nextChunk() throws(FileReadError) -> RecordChunk? {
+        var records: [ChangeRecord] = []
+        var rejects: [RejectedRow] = []
+        records.reserveCapacity(min(chunkRows, 16_384))
+        var lastRow: Int64?
+        var count = 0
+        while count < chunkRows {
+            let row: Int64?
+            switch source {
+            case .csv(let csv): row = try csv.readRow(records: &records, rejects: &rejects)
+            case .jsonLines(let json): row = try json.readRow(records: &records, rejects: &rejects)
+            }
+            guard let row else { break }
+            lastRow = row
+            count += 1
+        }
+        guard let lastRow else { return nil }
+        return RecordChunk(records: records, rejects: rejects, lastRow: lastRow)
+    }
+}

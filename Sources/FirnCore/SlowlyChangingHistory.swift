@@ -1,0 +1,132 @@
+/// The SCD rules of Firn's contract (DESIGN.md section 3), as pure functions.
+///
+/// History is a pure function of the records: for each key, take its records ordered by
+/// event time, then arrival; where several share one event time only the last arrival counts.
+/// Walk them in order: an upsert whose attributes equal (NULL-safely) those of the version in
+/// force changes nothing; any other upsert opens a version at its time, ending the version in
+/// force there; a delete closes the version in force and opens nothing (a no-op when none is
+/// in force). SCD1 is the set of open versions.
+///
+/// Both warehouses use ``reconcile(key:existing:records:from:)``: given the stored versions
+/// that a batch can affect and every record from the batch's earliest event time on, it
+/// returns the exact rows to insert, update and delete. Storage differs per backend; the
+/// rules live only here.
+public enum SlowlyChangingHistory {
+    /// Replays records over the state in force before them.
+    ///
+    /// - Parameters:
+    ///   - prior: The version in force just before the first record (its ``Version/end`` is
+    ///     ignored: it is reopened), or `nil` when none is in force.
+    ///   - records: Records of one key, in any order; all must be at or after `prior.start`.
+    /// - Returns: The versions from `prior` on, oldest first; the last is open unless the key
+    ///   ends deleted.
+    public static func replay(prior: Version?, records: [ChangeRecord]) -> [Version] {
+        var versions: [Version] = []
+        var current = prior.map { Version(key: $0.key, attributes: $0.attributes, start: $0.start, end: nil) }
+        let ordered = records.sorted(by: ChangeRecord.scdOrder)
+        var index = 0
+        while index < ordered.count {
+            // Of several records with one event time only the last arrival counts.
+            var last = index
+            while last + 1 < ordered.count, ordered[last + 1].eventTime == ordered[index].eventTime { last += 1 }
+            let record = ordered[last]
+            index = last + 1
+            switch record.operation {
+            case .upsert:
+                if let open = current, open.attributes == record.attributes { continue }
+                if var open = current {
+                    open.end = record.eventTime
+                    versions.append(open)
+                }
+                current = Version(key: record.key, attributes: record.attributes, start: record.eventTime, end: nil)
+            case .delete:
+                if var open = current {
+                    open.end = record.eventTime
+                    versions.append(open)
+                    current = nil
+                }
+            }
+        }
+        if let open = current { versions.append(open) }
+        return versions
+    }
+
+    /// Computes the stored-row changes that bring one key's history and SCD1 row up to date.
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - existing: The key's stored versions that end at or after `from` or are open, oldest
+    ///     first. At most the first starts before `from` (the version in force just before it).
+    ///   - records: Every record of the key with event time at or after `from`: the new ones
+    ///     and those already loaded (records that changed nothing count too).
+    ///   - from: The earliest event time among the new records.
+    /// - Returns: Versions to insert, update (matched by key and start) and delete, and the
+    ///   change to the SCD1 row.
+    public static func reconcile(
+        key: Key,
+        existing: [Version],
+        records: [ChangeRecord],
+        from: Timestamp
+    ) -> HistoryChanges {
+        let prior = existing.first.flatMap { $0.start < from ? $0 : nil }
+        let rebuilt = replay(prior: prior, records: records)
+        var changes = HistoryChanges(key: key)
+        changes.open = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
+        var stored = [Timestamp: Version](minimumCapacity: existing.count)
+        for version in existing { stored[version.start] = version }
+        for version in rebuilt {
+            if let old = stored.removeValue(forKey: version.start) {
+                if old != version {
+                    changes.updated.append(version)
+                    if old.end == nil && version.end != nil { changes.closedCount += 1 }
+                }
+            } else {
+                changes.inserted.append(version)
+                if version.end != nil { changes.closedCount += 1 }
+            }
+        }
+        changes.deleted = existing.filter { stored[$0.start] != nil }
+        let oldOpen = existing.last.flatMap { $0.isCurrent ? $0 : nil }
+        let newOpen = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
+        if oldOpen != newOpen {
+            changes.current = newOpen.map(CurrentChange.upsert) ?? .delete(key)
+        }
+        return changes
+    }
+}
+
+/// The change a batch makes to one key's SCD1 row.
+public enum CurrentChange: Sendable, Hashable {
+    /// The row stays as it is.
+    case unchanged
+    /// The row becomes this open version (inserted if the key was not live).
+    case upsert(Version)
+    /// The key is no longer live: its row goes.
+    case delete(Key)
+}
+
+/// Stored-row changes for one key, from ``SlowlyChangingHistory/reconcile(key:existing:records:from:)``.
+public struct HistoryChanges: Sendable, Hashable {
+    /// The key these changes are for.
+    public var key: Key
+    /// The key's open version after the changes (its SCD1 row), or `nil` when it is not live.
+    public var open: Version?
+    /// New versions (history rows to insert).
+    public var inserted: [Version] = []
+    /// Stored versions whose attributes or end change, matched by key and start.
+    public var updated: [Version] = []
+    /// Stored versions that no longer exist (superseded by a later arrival at the same time).
+    public var deleted: [Version] = []
+    /// The SCD1 row's change.
+    public var current: CurrentChange = .unchanged
+    /// How many versions went from open to closed, or were written already closed.
+    public var closedCount = 0
+
+    /// Creates an empty change set for a key.
+    public init(key: Key) {
+        self.key = key
+    }
+
+    /// `true` when nothing changes.
+    public var isEmpty: Bool { inserted.isEmpty && updated.isEmpty && deleted.isEmpty && current == .unchanged }
+}

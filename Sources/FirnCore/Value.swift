@@ -1,0 +1,76 @@
+/// One field of a record as Firn stores it: the warehouse's own three storage classes.
+///
+/// Typed columns map onto these cases so that equality is exact and backend-neutral:
+/// integers and booleans (`0`/`1`) are ``integer(_:)``; text, decimals (canonical text, see
+/// ``ColumnType/decimal``), dates (`YYYY-MM-DD`) and timestamps (``Timestamp/description``)
+/// are ``text(_:)``. Equality is NULL-safe: ``null`` equals ``null``, which is exactly the
+/// comparison the SCD contract needs ("an upsert whose attributes equal (NULL-safely) ...").
+public enum Value: Sendable, Hashable {
+    /// SQL NULL: an unquoted empty CSV field, a JSON `null` or a missing JSON member.
+    case null
+    /// A 64-bit integer (also booleans, as `0` and `1`).
+    case integer(Int64)
+    /// UTF-8 text (also decimals, dates and timestamps in their canonical text forms).
+    case text(String)
+
+    /// `true` for ``null``.
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+}
+
+extension Value: CustomStringConvertible {
+    /// The value as a person reads it: `NULL`, the integer, or the text unquoted.
+    public var description: String {
+        switch self {
+        case .null: "NULL"
+        case .integer(let value): String(value)
+        case .text(let value): value
+        }
+    }
+}
+
+/// The key of one entity instance: the values of its key columns, in the entity's key order.
+public struct Key: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The key columns' values, in the order ``EntityConfiguration/keyColumns`` declares them.
+    public var values: [Value]
+
+    /// Creates a key from its column values.
+    public init(_ values: [Value]) {
+        self.values = values
+    }
+
+    /// A key of one integer column (the built-in customer entity's `customer_id`).
+    public init(_ integer: Int64) {
+        self.values = [.integer(integer)]
+    }
+
+    /// Keys order column by column; NULL sorts first, integers before text.
+    public static func < (lhs: Key, rhs: Key) -> Bool {
+        for (left, right) in zip(lhs.values, rhs.values) where left != right {
+            return left.sortsBefore(right)
+        }
+        return lhs.values.count < rhs.values.count
+    }
+
+    /// The key as text: the values joined by `|` (`42`, `eu|42`).
+    public var description: String {
+        values.map(\.description).joined(separator: "|")
+    }
+}
+
+extension Value {
+    /// SQLite's order of storage classes: NULL, then numbers, then text (binary collation).
+    func sortsBefore(_ other: Value) -> Bool {
+        switch (self, other) {
+        case (.null, .null): false
+        case (.null, _): true
+        case (_, .null): false
+        case (.integer(let a), .integer(let b)): a < b
+        case (.integer, .text): true
+        case (.text, .integer): false
+        case (.text(let a), .text(let b)): Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import FirnCore
+import GRDB
+
+/// A file's content identity: exactly-once loading is keyed by name and checksum, so a
+/// changed file under the same name is new content.
+public struct FileContent: Sendable, Hashable {
+    /// The file name as recorded in load history and staging (`source_file`).
+    public var name: String
+    /// The SHA-256 of the file's bytes, lower-case hex.
+    public var checksum: String
+    /// The file's size in bytes.
+    public var sizeBytes: Int64
+
+    /// Creates a file identity.
+    public init(name: String, checksum: String, sizeBytes: Int64) {
+        self.name = name
+        self.checksum = checksum
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// A load in progress: the load history row that its chunks advance.
+public struct LoadTicket: Sendable, Hashable {
+    /// The load history id (`firn_loads.load_id`), also the records' arrival order.
+    public var id: Int64
+    /// The file.
+    public var content: FileContent
+    /// Rows up to this number were applied by an earlier, interrupted attempt; skip them.
+    public var resumeAfterRow: Int64
+    /// The event time of records in a file without an event-time column: the load's start.
+    public var defaultEventTime: Timestamp
+}
+
+/// How ``SQLiteWarehouse/beginLoad(_:)`` answered.
+public enum LoadStart: Sendable, Hashable {
+    /// Load (or resume) the file.
+    case load(LoadTicket)
+    /// This content was loaded before, by the load with this summary: skip it.
+    case alreadyLoaded(LoadSummary)
+}
+
+/// One row of load history.
+public struct LoadSummary: Sendable, Hashable {
+    /// The load history id.
+    public var id: Int64
+    /// The file name.
+    public var fileName: String
+    /// `loading`, `loaded` or `failed`.
+    public var status: String
+    /// Rows staged.
+    public var rowsLoaded: Int64
+    /// Rows rejected (see `firn rejects`).
+    public var rowsRejected: Int64
+    /// History versions opened.
+    public var versionsOpened: Int64
+    /// History versions closed.
+    public var versionsClosed: Int64
+    /// When the load started, as stored.
+    public var startedAt: String
+    /// When it finished, as stored.
+    public var finishedAt: String?
+    /// Why it failed.
+    public var error: String?
+}
+
+extension SQLiteWarehouse {
+    /// Starts, resumes or skips loading a file's content.
+    ///
+    /// Content that load history shows as `loaded` is skipped; content shown as `loading`
+    /// (an interrupted attempt, or another process right now) is resumed after its last
+    /// committed row; anything else starts a new load.
+    ///
+    /// - Throws: ``WarehouseError``.
+    public func beginLoad(_ content: FileContent) throws(WarehouseError) -> LoadStart {
+        let entityName = entity.name.normalized
+        return try write { db -> LoadStart in
+            let existing = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT load_id, status, rows_done, event_time_default FROM firn_loads
+                    WHERE entity = ? AND file_name = ? AND checksum = ? AND status IN ('loaded', 'loading')
+                    ORDER BY load_id DESC LIMIT 1
+                    """,
+                arguments: [entityName, content.name, content.checksum]
+            )
+            if let row = existing.first {
+                let id: Int64 = row[0]
+                if (row[1] as String) == "loaded" {
+                    return .alreadyLoaded(try Self.summary(db, id: id)!)
+                }
+                let defaultTime: String = row[3]
+                return .load(
+                    LoadTicket(
+                        id: id,
+                        content: content,
+                        resumeAfterRow: row[2],
+                        defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
+                    )
+                )
+            }
+            let now = Timestamp.now()
+            try db.execute(
+                sql: """
+                    INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
+                        event_time_default, started_at)
+                    VALUES (?, 'file', ?, ?, ?, 'loading', ?, ?)
+                    """,
+                arguments: [entityName, content.name, content.checksum, content.sizeBytes, now.description,
+                    now.description]
+            )
+            return .load(
+                LoadTicket(id: db.lastInsertedRowID, content: content, resumeAfterRow: 0, defaultEventTime: now)
+            )
+        }
+    }
+
+    /// Applies one chunk of a file in one transaction: its records to staging, history and
+    /// SCD1, its rejects to the rejects table, and the load's progress, together.
+    ///
+    /// Rows at or before the load's committed progress are skipped, so a chunk applied twice
+    /// (a resumed load, or two processes loading one file) changes nothing the second time.
+    /// Pending manual changes from the stream are applied first, in the same transaction.
+    ///
+    /// - Returns: What the chunk changed (zero counts when it was already applied).
+    /// - Throws: ``WarehouseError``.
+    @discardableResult
+    public func applyChunk(_ ticket: LoadTicket, _ chunk: RecordChunk) throws(WarehouseError) -> ApplyCounts {
+        let schema = self.schema
+        let entityName = entity.name.normalized
+        return try write { db -> ApplyCounts in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT status, rows_done FROM firn_loads WHERE load_id = ?",
+                    arguments: [ticket.id]
+                )
+            else { throw WarehouseError.unknownLoad(ticket.id) }
+            let done: Int64 = row[1]
+            guard (row[0] as String) == "loading", chunk.lastRow > done else { return ApplyCounts() }
+            let records = chunk.records.filter { $0.arrival.row > done }
+            let rejects = chunk.rejects.filter { $0.row > done }
+            let now = Timestamp.now()
+            let counts = try asPipeline(db) { () throws -> ApplyCounts in
+                _ = try consumeStream(db)
+                return try BatchApplier(schema: schema, db: db).apply(
+                    records,
+                    sourceFile: ticket.content.name,
+                    loadedAt: now
+                )
+            }
+            let insertReject = try db.cachedStatement(
+                sql: """
+                    INSERT INTO firn_rejects (load_id, entity, source_file, source_row, raw_text, reason, rejected_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            for reject in rejects {
+                try insertReject.execute(arguments: [
+                    ticket.id, entityName, ticket.content.name, reject.row, reject.rawText, reject.reason,
+                    now.description,
+                ])
+            }
+            try db.execute(
+                sql: """
+                    UPDATE firn_loads SET rows_done = ?, rows_loaded = rows_loaded + ?,
+                        rows_rejected = rows_rejected + ?, versions_opened = versions_opened + ?,
+                        versions_closed = versions_closed + ?
+                    WHERE load_id = ?
+                    """,
+                arguments: [chunk.lastRow, records.count, rejects.count, counts.versionsOpened,
+                    counts.versionsClosed, ticket.id]
+            )
+            return counts
+        }
+    }
+
+    /// Marks a load finished and returns its load history row.
+    ///
+    /// - Throws: ``WarehouseError``.
+    @discardableResult
+    public func finishLoad(_ ticket: LoadTicket) throws(WarehouseError) -> LoadSummary {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE firn_loads SET status = 'loaded', finished_at = ? WHERE load_id = ? AND status = 'loading'",
+                arguments: [Timestamp.now().description, ticket.id]
+            )
+            guard let summary = try Self.summary(db, id: ticket.id) else { throw WarehouseError.unknownLoad(ticket.id) }
+            return summary
+        }
+    }
+
+    /// Records a file that could not be loaded, with the error, in load history.
+    ///
+    /// - Parameters:
+    ///   - content: The file (its checksum may be empty when it could not even be read).
+    ///   - error: What went wrong, as the user should read it.
+    /// - Throws: ``WarehouseError``.
+    @discardableResult
+    public func recordFailure(_ content: FileContent, error: String) throws(WarehouseError) -> LoadSummary {
+        let entityName = entity.name.normalized
+        return try write { db in
+            let now = Timestamp.now().description
+            let loading = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT load_id FROM firn_loads WHERE entity = ? AND file_name = ? AND checksum = ?
+                    AND status = 'loading' ORDER BY load_id DESC LIMIT 1
+                    """,
+                arguments: [entityName, content.name, content.checksum]
+            )
+            let id: Int64
+            if let loading {
+                try db.execute(
+                    sql: "UPDATE firn_loads SET status = 'failed', finished_at = ?, error = ? WHERE load_id = ?",
+                    arguments: [now, error, loading]
+                )
+                id = loading
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
+                            event_time_default, started_at, finished_at, error)
+                        VALUES (?, 'file', ?, ?, ?, 'failed', ?, ?, ?, ?)
+                        """,
+                    arguments: [entityName, content.name, content.checksum, content.sizeBytes, now, now, now, error]
+                )
+                id = db.lastInsertedRowID
+            }
+            return try Self.summary(db, id: id)!
+        }
+    }
+
+    static func summary(_ db: Database, id: Int64) throws -> LoadSummary? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT load_id, file_name, status, rows_loaded, rows_rejected, versions_opened, versions_closed,
+                        started_at, finished_at, error
+                    FROM firn_loads WHERE load_id = ?
+                    """,
+                arguments: [id]
+            )
+        else { return nil }
+        return LoadSummary(
+            id: row[0],
+            fileName: row[1],
+            status: row[2],
+            rowsLoaded: row[3],
+            rowsRejected: row[4],
+            versionsOpened: row[5],
+            versionsClosed: row[6],
+            startedAt: row[7],
+            finishedAt: row[8],
+            error: row[9]
+        )
+    }
+}

@@ -1,0 +1,240 @@
+import FirnCore
+
+/// The SQLite tables, indexes, triggers and statements of one entity, derived once from its
+/// ``EntityConfiguration``.
+///
+/// Every identifier spliced here is an ``Identifier`` (validated, then quoted); every value
+/// is bound. Tables (for entity `customer`):
+/// - `customer_raw`: staging, every accepted row with `load_id`, `source_file`, `source_row`
+///   and `loaded_at`; indexed by key and event time (for recomputing late records).
+/// - `customer`: SCD1, one row per live key; `update_timestamp` is the open version's start.
+/// - `customer_history`: SCD2, primary key (key, `start_time`); open versions have
+///   `end_time` = `9999-12-31 00:00:00.000000` and `is_current` = 1.
+/// - `customer_changes`: the change log behind the stream on `customer`, written by triggers
+///   for every change that the pipeline itself did not make (manual DML).
+struct EntitySchema: Sendable {
+    let entity: EntityConfiguration
+
+    var keys: [String] { entity.keyColumns.map(\.name.quoted) }
+    var attributes: [String] { entity.attributeColumns.map(\.name.quoted) }
+    var eventTime: String { entity.eventTimeColumn.quoted }
+    var op: String { entity.operationColumn.quoted }
+    var raw: String { entity.rawTable.quoted }
+    var current: String { entity.currentTable.quoted }
+    var history: String { entity.historyTable.quoted }
+    var changes: String { entity.changesTable.quoted }
+
+    /// A key of exactly one integer column becomes the SCD1 table's rowid (fastest lookups).
+    var hasIntegerRowidKey: Bool { entity.keyColumns.count == 1 && entity.keyColumns[0].type == .integer }
+
+    static func sqlType(_ type: ColumnType) -> String {
+        switch type {
+        case .integer, .boolean: "INTEGER"
+        case .text, .decimal, .date, .timestamp: "TEXT"
+        }
+    }
+
+    func columnDefinitions(_ columns: [Column], prefix: String = "") -> [String] {
+        columns.map { "\(Identifier(stringLiteral: prefix + $0.name.normalized).quoted) \(Self.sqlType($0.type))" }
+    }
+
+    /// The SCD1 columns that the change log keeps before and after images of.
+    var imageColumns: [Column] {
+        entity.keyColumns + entity.attributeColumns + [Column(entity.eventTimeColumn, .timestamp)]
+    }
+
+    var keyList: String { keys.joined(separator: ", ") }
+    var keyMatch: String { keys.map { "\($0) = ?" }.joined(separator: " AND ") }
+    var attributeList: String { attributes.joined(separator: ", ") }
+
+    /// DDL for the entity's tables, indexes and stream triggers; idempotent.
+    var creationStatements: [String] {
+        let keyDefs = columnDefinitions(entity.keyColumns)
+        let attrDefs = columnDefinitions(entity.attributeColumns)
+        var statements: [String] = []
+        statements.append(
+            """
+            CREATE TABLE IF NOT EXISTS \(raw) (
+                load_id INTEGER NOT NULL,
+                source_row INTEGER NOT NULL,
+                \((keyDefs + attrDefs).joined(separator: ",\n    ")),
+                \(eventTime) TEXT NOT NULL,
+                \(op) TEXT NOT NULL,
+                source_file TEXT NOT NULL,
+                loaded_at TEXT NOT NULL
+            )
+            """
+        )
+        statements.append(
+            "CREATE INDEX IF NOT EXISTS \(entity.rawTable.suffixed("_by_key").quoted) ON \(raw) (\(keyList), \(eventTime))"
+        )
+        if hasIntegerRowidKey {
+            statements.append(
+                """
+                CREATE TABLE IF NOT EXISTS \(current) (
+                    \(keys[0]) INTEGER PRIMARY KEY,
+                    \(attrDefs.joined(separator: ",\n    ")),
+                    \(eventTime) TEXT
+                )
+                """
+            )
+        } else {
+            statements.append(
+                """
+                CREATE TABLE IF NOT EXISTS \(current) (
+                    \((keyDefs.map { $0 + " NOT NULL" } + attrDefs).joined(separator: ",\n    ")),
+                    \(eventTime) TEXT,
+                    PRIMARY KEY (\(keyList))
+                ) WITHOUT ROWID
+                """
+            )
+        }
+        statements.append(
+            """
+            CREATE TABLE IF NOT EXISTS \(history) (
+                \((keyDefs.map { $0 + " NOT NULL" } + attrDefs).joined(separator: ",\n    ")),
+                start_time TEXT NOT NULL,
+                end_time TEXT NOT NULL,
+                is_current INTEGER NOT NULL,
+                PRIMARY KEY (\(keyList), start_time)
+            ) WITHOUT ROWID
+            """
+        )
+        let oldDefs = columnDefinitions(imageColumns, prefix: "old_")
+        let newDefs = columnDefinitions(imageColumns, prefix: "new_")
+        statements.append(
+            """
+            CREATE TABLE IF NOT EXISTS \(changes) (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                action TEXT NOT NULL,
+                changed_at TEXT NOT NULL,
+                \((oldDefs + newDefs).joined(separator: ",\n    "))
+            )
+            """
+        )
+        let all = imageColumns
+        let oldNames = all.map { Identifier(stringLiteral: "old_" + $0.name.normalized).quoted }
+        let newNames = all.map { Identifier(stringLiteral: "new_" + $0.name.normalized).quoted }
+        let oldValues = all.map { "OLD.\($0.name.quoted)" }
+        let newValues = all.map { "NEW.\($0.name.quoted)" }
+        let now = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
+        let manual = "WHEN (SELECT origin FROM firn_context) IS NOT 'pipeline'"
+        let triggers: [(String, String, [String], [String])] = [
+            ("INSERT", "insert", newNames, newValues),
+            ("UPDATE", "update", oldNames + newNames, oldValues + newValues),
+            ("DELETE", "delete", oldNames, oldValues),
+        ]
+        for (event, suffix, names, values) in triggers {
+            statements.append(
+                """
+                CREATE TRIGGER IF NOT EXISTS \(entity.name.suffixed("_stream_" + suffix).quoted)
+                AFTER \(event) ON \(current) \(manual)
+                BEGIN
+                    INSERT INTO \(changes) (action, changed_at, \(names.joined(separator: ", ")))
+                    VALUES ('\(event)', \(now), \(values.joined(separator: ", ")));
+                END
+                """
+            )
+        }
+        statements.append(
+            "INSERT OR IGNORE INTO firn_streams (name, table_name, \"offset\", updated_at) VALUES "
+                + "('\(entity.streamName.normalized)', '\(entity.currentTable.normalized)', 0, \(now))"
+        )
+        return statements
+    }
+
+    /// DDL for Firn's shared tables: load history, rejects, streams and the origin flag.
+    static let sharedStatements: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS firn_loads (
+            load_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            entity TEXT NOT NULL,
+            source TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            rows_done INTEGER NOT NULL DEFAULT 0,
+            rows_loaded INTEGER NOT NULL DEFAULT 0,
+            rows_rejected INTEGER NOT NULL DEFAULT 0,
+            versions_opened INTEGER NOT NULL DEFAULT 0,
+            versions_closed INTEGER NOT NULL DEFAULT 0,
+            event_time_default TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            error TEXT
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS firn_loads_by_content ON firn_loads (entity, file_name, checksum)",
+        """
+        CREATE TABLE IF NOT EXISTS firn_rejects (
+            reject_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            load_id INTEGER NOT NULL,
+            entity TEXT NOT NULL,
+            source_file TEXT NOT NULL,
+            source_row INTEGER NOT NULL,
+            raw_text TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            rejected_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_streams (
+            name TEXT PRIMARY KEY,
+            table_name TEXT NOT NULL,
+            "offset" INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        "CREATE TABLE IF NOT EXISTS firn_context (origin TEXT NOT NULL)",
+        "INSERT INTO firn_context (origin) SELECT 'manual' WHERE NOT EXISTS (SELECT 1 FROM firn_context)",
+    ]
+
+    // MARK: Statements used while applying a batch
+
+    var insertRaw: String {
+        let columns = ["load_id", "source_row"] + keys + attributes + [eventTime, op, "source_file", "loaded_at"]
+        return "INSERT INTO \(raw) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
+    }
+
+    var latestEventTime: String { "SELECT max(\(eventTime)) FROM \(raw) WHERE \(keyMatch)" }
+
+    var lastVersion: String {
+        "SELECT \(attributeList), start_time, end_time FROM \(history) WHERE \(keyMatch) ORDER BY start_time DESC LIMIT 1"
+    }
+
+    var versionsEndingFrom: String {
+        "SELECT \(attributeList), start_time, end_time FROM \(history) WHERE \(keyMatch) AND end_time >= ? "
+            + "ORDER BY start_time"
+    }
+
+    var recordsFrom: String {
+        "SELECT \(attributeList), \(eventTime), \(op), load_id, source_row FROM \(raw) WHERE \(keyMatch) "
+            + "AND \(eventTime) >= ?"
+    }
+
+    var insertVersion: String {
+        let columns = keys + attributes + ["start_time", "end_time", "is_current"]
+        return "INSERT INTO \(history) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
+    }
+
+    var updateVersion: String {
+        let sets = (attributes + ["end_time", "is_current"]).map { "\($0) = ?" }.joined(separator: ", ")
+        return "UPDATE \(history) SET \(sets) WHERE \(keyMatch) AND start_time = ?"
+    }
+
+    var deleteVersion: String { "DELETE FROM \(history) WHERE \(keyMatch) AND start_time = ?" }
+
+    var upsertCurrent: String {
+        let columns = keys + attributes + [eventTime]
+        let sets = (attributes + [eventTime]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return "INSERT INTO \(current) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count))) "
+            + "ON CONFLICT (\(keyList)) DO UPDATE SET \(sets)"
+    }
+
+    var deleteCurrent: String { "DELETE FROM \(current) WHERE \(keyMatch)" }
+
+    func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+}

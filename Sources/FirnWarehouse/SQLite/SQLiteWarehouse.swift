@@ -1,0 +1,121 @@
+import FirnCore
+import Foundation
+import GRDB
+
+/// The embedded warehouse: one SQLite file in WAL mode with one writer at a time and readers
+/// that never block it.
+///
+/// Every change happens in an immediate write transaction, so two Firn processes on one file
+/// take turns (waiting up to ``WarehouseConfiguration/busyTimeoutSeconds``) and each sees the
+/// other's committed work. A batch's staging rows, history, SCD1 row changes, rejects and
+/// load progress commit together or not at all: a crash at any point loses nothing that
+/// committed and leaves nothing half-applied.
+///
+/// ## Topics
+/// - Loading: ``beginLoad(_:)``, ``applyChunk(_:_:)``, ``finishLoad(_:)``, ``recordFailure(_:error:)``
+/// - Stream: ``consumeStream()``, ``pendingStream()``
+/// - Reading: ``query(_:)``, ``history(of:)``, ``asOf(_:)``
+public final class SQLiteWarehouse: Sendable {
+    /// The entity this warehouse keeps tables for.
+    public let entity: EntityConfiguration
+    /// The database file.
+    public let path: String
+    let pool: DatabasePool
+    let schema: EntitySchema
+
+    /// Opens (creating if needed) the warehouse file and the entity's tables.
+    ///
+    /// - Parameters:
+    ///   - path: The SQLite file; its directory must exist.
+    ///   - entity: The entity; defaults to the built-in customer.
+    ///   - configuration: Cache, busy timeout and durability settings.
+    /// - Throws: ``WarehouseError/cannotOpen(location:reason:)``.
+    public init(
+        path: String,
+        entity: EntityConfiguration = .customer,
+        configuration: WarehouseConfiguration = .init()
+    ) throws(WarehouseError) {
+        self.entity = entity
+        self.path = path
+        self.schema = EntitySchema(entity: entity)
+        var config = Configuration()
+        config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        config.foreignKeysEnabled = false
+        let cacheKiB = configuration.cacheSizeMiB * 1024
+        let synchronous = configuration.isDurable ? "FULL" : "NORMAL"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            }
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            let schema = self.schema
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    for statement in EntitySchema.sharedStatements + schema.creationStatements {
+                        try db.execute(sql: statement)
+                    }
+                    return .commit
+                }
+            }
+        } catch {
+            throw .cannotOpen(location: path, reason: Self.reason(error))
+        }
+    }
+
+    /// Runs `body` in an immediate write transaction: committed when it returns, rolled back
+    /// when it throws.
+    func write<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as WarehouseError {
+            throw error
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    /// Runs `body` on a reader connection (a consistent snapshot; never blocks the writer).
+    func read<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as WarehouseError {
+            throw error
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    /// Marks the transaction's own changes as the pipeline's, so the stream triggers skip them.
+    func asPipeline<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.execute(sql: "UPDATE firn_context SET origin = 'pipeline'")
+        let result = try body()
+        try db.execute(sql: "UPDATE firn_context SET origin = 'manual'")
+        return result
+    }
+
+    static func wrap(_ error: any Error) -> WarehouseError {
+        if let error = error as? DatabaseError {
+            return .statementFailed(sql: error.sql ?? "", reason: "SQLite error \(error.resultCode.rawValue): \(error.message ?? "")")
+        }
+        return .statementFailed(sql: "", reason: "\(error)")
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error)" }
+        return "\(error)"
+    }
+
+    /// The time as stored: canonical UTC text.
+    static func nowText() -> String { Timestamp.now().description }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import FirnCore
+import FirnWarehouse
+
+/// `firn history KEY`: every version of one key.
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show every version of one key, oldest first.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Argument(help: "The key; for a composite key, the values separated by |.")
+    var key: String
+
+    func run() throws {
+        let (warehouse, settings) = try options.openWarehouse()
+        let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == settings.entity.keyColumns.count else {
+            throw ValidationError("key \(key) has \(parts.count) part(s); \(settings.entity.name) has "
+                + "\(settings.entity.keyColumns.count) key column(s)")
+        }
+        var values: [Value] = []
+        for (part, column) in zip(parts, settings.entity.keyColumns) {
+            if column.type == .integer {
+                guard let number = Int64(part) else { throw ValidationError("key \(part) is not an integer") }
+                values.append(.integer(number))
+            } else {
+                values.append(.text(part))
+            }
+        }
+        print(try warehouse.history(of: Key(values)).formatted(as: format), terminator: "")
+    }
+}
+
+/// `firn as-of TIME`: the SCD1 table as it stood at a time.
+struct AsOf: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "as-of",
+        abstract: "Show the SCD1 table as it stood at TIME (rebuilt from history)."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Argument(help: "An ISO-8601 time, e.g. 2026-11-24T10:15:30Z (no offset means UTC).")
+    var time: String
+
+    func run() throws {
+        guard let instant = Timestamp(parsing: time) else {
+            throw ValidationError("\(time) is not a timestamp; write e.g. 2026-11-24T10:15:30Z")
+        }
+        let (warehouse, _) = try options.openWarehouse()
+        print(try warehouse.asOf(instant).formatted(as: format), terminator: "")
+    }
+}
+
+/// `firn stream show|consume`: the change stream on the SCD1 table.
+struct Stream: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The stream on the SCD1 table: changes not yet in history.",
+        subcommands: [Show.self, Consume.self]
+    )
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print pending change rows with METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Option(help: "Output format: table, csv or json.")
+        var format: OutputFormat = .table
+
+        func run() throws {
+            let (warehouse, _) = try options.openWarehouse()
+            let snapshot = try warehouse.pendingStream()
+            if format == .table {
+                print("stream \(snapshot.name): offset \(snapshot.offset), change log at \(snapshot.latest)")
+            }
+            print(snapshot.changes.formatted(as: format), terminator: "")
+        }
+    }
+
+    struct Consume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply pending changes to history now and advance the offset."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        func run() throws {
+            let (warehouse, _) = try options.openWarehouse()
+            let result = try warehouse.consumeStream()
+            print(
+                "consumed \(result.changesConsumed) change(s); versions opened \(result.counts.versionsOpened), "
+                    + "closed \(result.counts.versionsClosed); offset \(result.offset)"
+            )
+        }
+    }
+}
+
+/// `firn copy-history`: load history, newest first.
+struct CopyHistory: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy-history",
+        abstract: "Show load history (each file's status, rows loaded and rejected, errors), newest first."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "At most this many loads.")
+    var limit = 100
+
+    func run() throws {
+        let (warehouse, _) = try options.openWarehouse()
+        print(try warehouse.loadHistory(limit: limit).formatted(as: format), terminator: "")
+    }
+}
+
+/// `firn rejects`: rejected rows with reasons.
+struct Rejects: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show rejected rows: file, row number, reason and raw text."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "At most this many rows (the newest).")
+    var limit = 1000
+
+    func run() throws {
+        let (warehouse, _) = try options.openWarehouse()
+        print(try warehouse.rejects(limit: limit).formatted(as: format), terminator: "")
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import FirnCore
+import FirnPipe
+import FirnWarehouse
+import Foundation
+
+/// `firn load FILE…`: load files synchronously into staging, SCD1 and SCD2.
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load change files (CSV or JSON Lines) exactly once; SCD1 and SCD2 are current when it returns.",
+        discussion: """
+            A file is identified by its name and SHA-256: content loaded before is skipped, a changed
+            file under the same name is loaded. Bad rows are rejected with reasons (see `firn rejects`)
+            and the rest loads. Exits non-zero only if a file could not be read at all.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "Files to load, in order.")
+    var files: [String]
+
+    func run() throws {
+        let (warehouse, settings) = try options.openWarehouse()
+        let loader = FileLoader(
+            warehouse: warehouse,
+            reader: settings.reader
+        )
+        let interactive = isatty(STDERR_FILENO) != 0
+        var failed: [String] = []
+        for file in files {
+            let report = try loader.load(file) { progress in
+                if interactive { FileHandle.standardError.write(Data("\r\(file): \(progress.rowsRead) rows…".utf8)) }
+            }
+            if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            print(Self.describe(report))
+            if report.status == .failed { failed.append(file) }
+        }
+        if !failed.isEmpty {
+            printError("error: could not load \(failed.joined(separator: ", ")) (see `firn copy-history`)")
+            throw ExitCode.failure
+        }
+    }
+
+    static func describe(_ report: FileLoadReport) -> String {
+        let seconds = String(format: "%.3f s", report.elapsedSeconds)
+        switch report.status {
+        case .skipped:
+            let id = report.summary.map { " by load \($0.id)" } ?? ""
+            return "\(report.path): skipped, same name and checksum already loaded\(id)"
+        case .failed:
+            return "\(report.path): FAILED: \(report.error ?? "unknown error")"
+        case .loaded:
+            var line = "\(report.path): loaded \(report.counts.staged) rows, rejected \(report.rejected), "
+                + "versions opened \(report.counts.versionsOpened), closed \(report.counts.versionsClosed), \(seconds)"
+            if report.rejected > 0 { line += " (see `firn rejects`)" }
+            if !report.ignoredColumns.isEmpty {
+                line += "; ignored unknown columns: \(report.ignoredColumns.joined(separator: ", "))"
+            }
+            return line
+        }
+    }
+}

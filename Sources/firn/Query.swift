@@ -1,0 +1,44 @@
+import ArgumentParser
+import FirnWarehouse
+
+/// `firn query SQL`: run SQL against the warehouse.
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run SQL against the warehouse and print the result.",
+        discussion: """
+            DML on the SCD1 table (UPDATE, DELETE, INSERT on customer) is captured by the stream and
+            applied to history at the statement's time before this command returns, unless
+            --keep-stream is given (then `firn stream show` lists it until the next load).
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Flag(help: "Leave manual changes in the stream instead of applying them to history now.")
+    var keepStream = false
+
+    @Argument(help: "The SQL (one or more statements separated by ;).")
+    var sql: String
+
+    func run() throws {
+        let (warehouse, _) = try options.openWarehouse()
+        let (result, changes) = try warehouse.query(sql)
+        if !result.columns.isEmpty {
+            print(result.formatted(as: format), terminator: "")
+        } else if format == .table {
+            print("(\(changes) row\(changes == 1 ? "" : "s") changed)")
+        }
+        if !keepStream {
+            let consumed = try warehouse.consumeStream()
+            if consumed.changesConsumed > 0, format == .table {
+                print(
+                    "stream: applied \(consumed.changesConsumed) change(s) to history "
+                        + "(versions opened \(consumed.counts.versionsOpened), closed \(consumed.counts.versionsClosed))"
+                )
+            }
+        }
+    }
+}

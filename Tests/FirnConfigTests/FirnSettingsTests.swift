@@ -1,0 +1,93 @@
+import FirnConfig
+import FirnCore
+import Testing
+
+@Suite struct FirnSettingsTests {
+    @Test func defaultsNeedNoConfigFile() {
+        let settings = FirnSettings()
+        #expect(settings.entity == .customer)
+        #expect(settings.dataDirectory == "./firn-data")
+        #expect(settings.resolvedWarehouse == .sqlite(path: "./firn-data/firn.sqlite"))
+    }
+
+    @Test func declaresAnotherEntity() throws {
+        let settings = try FirnSettings.parse(
+            yaml: """
+                data_dir: /tmp/products
+                entity:
+                  name: product
+                  keys: [{ name: region, type: text }, { name: sku, type: integer }]
+                  attributes:
+                    - { name: title }
+                    - { name: price, type: decimal }
+                    - { name: in_stock, type: boolean }
+                    - { name: launched, type: date }
+                    - { name: checked_at, type: timestamp }
+                  event_time: changed_at
+                  op: action
+                reader: { chunk_rows: 500, max_field_bytes: 4096 }
+                """
+        )
+        #expect(settings.dataDirectory == "/tmp/products")
+        #expect(settings.entity.name == "product")
+        #expect(settings.entity.keyColumns.map(\.type) == [.text, .integer])
+        #expect(settings.entity.attributeColumns.map(\.type) == [.text, .decimal, .boolean, .date, .timestamp])
+        #expect(settings.entity.eventTimeColumn == "changed_at")
+        #expect(settings.entity.operationColumn == "action")
+        #expect(settings.entity.rawTable.normalized == "product_raw")
+        #expect(settings.entity.historyTable.normalized == "product_history")
+        #expect(settings.reader.chunkRows == 500)
+        #expect(settings.reader.maxFieldBytes == 4096)
+    }
+
+    @Test(arguments: [
+        "x; DROP TABLE customer", "customer\"", "1abc", "select", "naïve", "", String(repeating: "a", count: 64),
+    ])
+    func rejectsNamesThatAreNotIdentifiers(name: String) {
+        let yaml = """
+            entity:
+              name: product
+              keys: [{ name: id, type: integer }]
+              attributes: [{ name: \(name.debugDescription) }]
+            """
+        #expect(throws: ConfigurationError.self) { try FirnSettings.parse(yaml: yaml) }
+        let asEntity = """
+            entity:
+              name: \(name.debugDescription)
+              keys: [{ name: id, type: integer }]
+              attributes: [{ name: title }]
+            """
+        #expect(throws: ConfigurationError.self) { try FirnSettings.parse(yaml: asEntity) }
+    }
+
+    @Test func rejectsUnknownTypesAndReservedOrDuplicateColumns() {
+        let cases = [
+            "keys: [{ name: id, type: uuid }]\n  attributes: [{ name: a }]",
+            "keys: [{ name: id }]\n  attributes: [{ name: ID }]",
+            "keys: [{ name: id }]\n  attributes: [{ name: start_time }]",
+            "keys: []\n  attributes: [{ name: a }]",
+        ]
+        for body in cases {
+            #expect(throws: ConfigurationError.self) {
+                try FirnSettings.parse(yaml: "entity:\n  name: thing\n  \(body)")
+            }
+        }
+    }
+
+    @Test func warehouseURLs() throws {
+        #expect(try WarehouseLocation(parsing: "sqlite:/tmp/x.sqlite") == .sqlite(path: "/tmp/x.sqlite"))
+        #expect(try WarehouseLocation(parsing: "sqlite://rel/x.sqlite") == .sqlite(path: "rel/x.sqlite"))
+        #expect(throws: ConfigurationError.self) { try WarehouseLocation(parsing: "mysql://x") }
+        #expect(throws: ConfigurationError.self) { try WarehouseLocation(parsing: "sqlite:") }
+    }
+
+    @Test func badYamlNamesTheProblem() {
+        do {
+            _ = try FirnSettings.parse(yaml: "entity:\n  name: p\n", source: "firn.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("firn.yaml"))
+            #expect(error.description.contains("keys"))
+        }
+    }
+}
