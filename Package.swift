@@ -60,9 +60,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The reference model of the SCD contract and a seeded generator, shared by the test targets.
+        .target(
+            name: "FirnTestSupport",
+            dependencies: ["FirnCore"],
+            path: "Tests/FirnTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FirnCoreTests",
-            dependencies: ["FirnCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "FirnCore", "FirnTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -72,10 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnWarehouseTests",
-            dependencies: [
-                "FirnCore", "FirnWarehouse", "FirnPipe",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe", "FirnTestSupport"],
             swiftSettings: swiftSettings
         ),
         // Drives the real `firn` executable: load reports, rejects, crash recovery.

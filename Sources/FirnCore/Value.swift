@@ -20,6 +20,34 @@ public enum Value: Sendable, Hashable {
     }
 }
 
+extension Value {
+    /// Exact equality: text compares byte for byte (UTF-8), as SQL compares it, not by
+    /// Swift's canonical equivalence (which calls "Zoë" composed and decomposed equal).
+    public static func == (lhs: Value, rhs: Value) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.integer(let a), .integer(let b)): a == b
+        case (.text(let a), .text(let b)): a.utf8.elementsEqual(b.utf8)
+        default: false
+        }
+    }
+
+    /// Hashes consistently with ``==(_:_:)``: text by its UTF-8 bytes.
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null:
+            hasher.combine(0 as UInt8)
+        case .integer(let value):
+            hasher.combine(1 as UInt8)
+            hasher.combine(value)
+        case .text(var value):
+            hasher.combine(2 as UInt8)
+            hasher.combine(value.utf8.count)
+            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
+}
+
 extension Value: CustomStringConvertible {
     /// The value as a person reads it: `NULL`, the integer, or the text unquoted.
     public var description: String {

@@ -56,6 +56,11 @@ final class ByteFile {
         }
     }
 
+    /// The length of a UTF-8 byte order mark at the start of `bytes` (3), or 0.
+    static func byteOrderMarkLength(_ bytes: UnsafeMutableBufferPointer<UInt8>, count: Int) -> Int {
+        count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+    }
+
     private static func errorText() -> String {
         String(cString: strerror(errno))
     }

@@ -83,7 +83,7 @@ final class CSVReader {
         self.maxFieldBytes = maxFieldBytes
         buffer = .allocate(capacity: max(16, readBufferBytes))
         guard try refill() else { throw .empty(path: path) }
-        if bufferCount >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
+        position = ByteFile.byteOrderMarkLength(buffer, count: bufferCount)
         guard try nextRow() else { return }
         if let problem { throw .malformedHeader(path: path, reason: problem) }
         header = raw.withUnsafeBufferPointer { raw in
@@ -144,13 +144,36 @@ final class CSVReader {
     /// index `i` in the row is `base + i`. Returns the index of the LF that ends the row, or -1
     /// after consuming the whole buffer.
     private func scan(base: Int) -> Int {
+        // The per-field state lives in locals while scanning: stored properties of a class cost
+        // an exclusivity check on every access.
         let bytes = buffer.baseAddress!
         let count = bufferCount
+        let maxFields = maxFields
+        let maxFieldBytes = maxFieldBytes
         var index = position
         var state = self.state
+        var fields = self.fields
+        self.fields = []
+        var fieldCount = self.fieldCount
+        var fieldStart = self.fieldStart
+        var hasEscapedQuotes = fieldHasEscapedQuotes
+        var closingQuote = self.closingQuote
         defer {
             self.state = state
+            self.fields = fields
+            self.fieldCount = fieldCount
+            self.fieldStart = fieldStart
+            fieldHasEscapedQuotes = hasEscapedQuotes
+            self.closingQuote = closingQuote
             position = count
+        }
+        func endField(_ start: Int, _ end: Int, isQuoted: Bool) {
+            if end - start > maxFieldBytes { oversized(column: fieldCount, length: end - start) }
+            if fields.count < maxFields {
+                let escaped = isQuoted && hasEscapedQuotes
+                fields.append(Field(start: start, end: end, isQuoted: isQuoted, hasEscapedQuotes: escaped))
+            }
+            fieldCount += 1
         }
         while index < count {
             switch state {
@@ -162,7 +185,7 @@ final class CSVReader {
                 } else if byte == CSVReader.quote {
                     state = .quoted
                     fieldStart = base + index + 1
-                    fieldHasEscapedQuotes = false
+                    hasEscapedQuotes = false
                     quoteOpenOffset = bufferOffset + Int64(index)
                     index += 1
                 } else if byte == CSVReader.lf {
@@ -198,7 +221,7 @@ final class CSVReader {
             case .quoteInQuoted:
                 let byte = bytes[index]
                 if byte == CSVReader.quote {
-                    fieldHasEscapedQuotes = true
+                    hasEscapedQuotes = true
                     state = .quoted
                     index += 1
                 } else if byte == CSVReader.comma {
@@ -236,15 +259,14 @@ final class CSVReader {
         return -1
     }
 
-    @inline(__always)
+    private func oversized(column: Int, length: Int) {
+        note("field in column \(columnName(column)) is \(length) bytes, over the limit of \(maxFieldBytes) bytes")
+        isRawCapped = true
+    }
+
+    /// Ends a field outside ``scan(base:)`` (at the end of the file).
     private func endField(_ start: Int, _ end: Int, isQuoted: Bool) {
-        if end - start > maxFieldBytes {
-            note(
-                "field in column \(columnName(fieldCount)) is \(end - start) bytes, "
-                    + "over the limit of \(maxFieldBytes) bytes"
-            )
-            isRawCapped = true
-        }
+        if end - start > maxFieldBytes { oversized(column: fieldCount, length: end - start) }
         if fields.count < maxFields {
             let escaped = isQuoted && fieldHasEscapedQuotes
             fields.append(Field(start: start, end: end, isQuoted: isQuoted, hasEscapedQuotes: escaped))

@@ -11,6 +11,7 @@ public struct FieldValueError: Error, Sendable, Hashable, CustomStringConvertibl
         self.reason = reason
     }
 
+    /// The reason.
     public var description: String { reason }
 }
 
@@ -51,7 +52,7 @@ extension ColumnType {
         if field.isEmpty { return .success(self == .text && isQuoted ? .text("") : .null) }
         switch self {
         case .text:
-            guard let text = String(validating: field, as: UTF8.self) else {
+            guard let text = ColumnType.string(validating: field) else {
                 return .failure(FieldValueError(reason: "invalid UTF-8 in column \(column)"))
             }
             return .success(.text(text))
@@ -77,6 +78,15 @@ extension ColumnType {
             }
             return .failure(FieldValueError(reason: "bad timestamp \(ColumnType.quoted(field)) in column \(column)"))
         }
+    }
+
+    /// The field as a `String`, or `nil` when it is not valid UTF-8; fast for ASCII.
+    @inline(__always)
+    static func string(validating field: UnsafeBufferPointer<UInt8>) -> String? {
+        var combined: UInt8 = 0
+        for byte in field { combined |= byte }
+        if combined < 0x80 { return String(decoding: field, as: UTF8.self) }
+        return String(validating: field, as: UTF8.self)
     }
 
     private func refusal(
@@ -121,7 +131,8 @@ extension ColumnType {
     }
 
     static func isIntegerSyntax(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
-        let digits = field.first == UInt8(ascii: "+") || field.first == UInt8(ascii: "-") ? field.dropFirst() : field[...]
+        let digits =
+            field.first == UInt8(ascii: "+") || field.first == UInt8(ascii: "-") ? field.dropFirst() : field[...]
         return !digits.isEmpty && digits.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
     }
 
@@ -153,7 +164,11 @@ extension ColumnType {
         var out: [UInt8] = []
         out.reserveCapacity(field.count + 1)
         if isNegative { out.append(UInt8(ascii: "-")) }
-        if first == integerEnd { out.append(UInt8(ascii: "0")) } else { out.append(contentsOf: field[first..<integerEnd]) }
+        if first == integerEnd {
+            out.append(UInt8(ascii: "0"))
+        } else {
+            out.append(contentsOf: field[first..<integerEnd])
+        }
         if fractionEnd > fractionStart {
             out.append(UInt8(ascii: "."))
             out.append(contentsOf: field[fractionStart..<fractionEnd])

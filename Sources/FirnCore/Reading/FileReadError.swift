@@ -31,6 +31,7 @@ public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// One line naming the file, what is wrong and what to do.
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):

@@ -38,7 +38,7 @@ final class JSONLinesReader {
         self.maxLineBytes = maxLineBytes
         buffer = .allocate(capacity: max(16, readBufferBytes))
         guard try refill() else { throw .empty(path: path) }
-        if bufferCount >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
+        position = ByteFile.byteOrderMarkLength(buffer, count: bufferCount)
     }
 
     deinit {

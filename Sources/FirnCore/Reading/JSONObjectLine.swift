@@ -28,7 +28,9 @@ struct JSONObjectLine {
     /// Parses a line (without its line ending).
     ///
     /// - Returns: The members, or the reason the line is not a JSON object.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<[(name: String, value: JSONMemberValue)], FieldValueError> {
+    static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>
+    ) -> Result<[(name: String, value: JSONMemberValue)], FieldValueError> {
         var parser = JSONObjectLine(bytes: bytes)
         do throws(FieldValueError) {
             try parser.parseLine()
@@ -217,7 +219,9 @@ struct JSONObjectLine {
                         guard (0xDC00...0xDFFF).contains(low) else { throw invalid("unpaired surrogate in \\u escape") }
                         scalar = 0x10000 + (scalar - 0xD800) << 10 + (low - 0xDC00)
                     }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw invalid("unpaired surrogate in \\u escape") }
+                    guard let unicode = Unicode.Scalar(scalar) else {
+                        throw invalid("unpaired surrogate in \\u escape")
+                    }
                     out.append(contentsOf: String(Character(unicode)).utf8)
                 default:
                     throw invalid("unknown escape \\\(Character(Unicode.Scalar(escape)))")

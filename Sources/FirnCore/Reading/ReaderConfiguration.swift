@@ -29,7 +29,7 @@ public struct ReaderConfiguration: Sendable, Hashable {
     /// Peak memory is a few times this plus one chunk of records, whatever the file's size.
     public var readBufferBytes: Int
 
-    /// Creates a configuration.
+    /// Creates a configuration; values below the minimums (1 byte, 1 row, 16 bytes) are raised to them.
     ///
     /// - Parameters:
     ///   - maxFieldBytes: The field size limit. Defaults to 1 MiB.

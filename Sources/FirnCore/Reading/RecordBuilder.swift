@@ -12,18 +12,34 @@ enum ColumnRole: Equatable {
     case ignored
 }
 
+/// The values of one row being read, filled field by field by ``RecordBuilder``.
+struct RowValues {
+    var keys: [Value]
+    var attributes: [Value]
+    var eventTime: Timestamp?
+    var operation = Operation.upsert
+
+    /// Every key and attribute NULL, no event time, upsert.
+    init(keyCount: Int, attributeCount: Int) {
+        keys = Array(repeating: .null, count: keyCount)
+        attributes = Array(repeating: .null, count: attributeCount)
+    }
+}
+
 /// Turns one row's fields into a ``ChangeRecord`` by the rules of DESIGN.md sections 2 and 3,
 /// or into the reason the row is rejected. Shared by the CSV and JSON Lines readers.
 struct RecordBuilder {
     let entity: EntityConfiguration
+    /// The load history id, for each record's arrival.
+    let load: Int64
+    /// The event time of records without one.
+    let defaultEventTime: Timestamp
     private let roles: [String: ColumnRole]
-    private var keys: [Value]
-    private var attributes: [Value]
-    private var eventTime: Timestamp?
-    private var operation = Operation.upsert
 
-    init(entity: EntityConfiguration) {
+    init(entity: EntityConfiguration, load: Int64, defaultEventTime: Timestamp) {
         self.entity = entity
+        self.load = load
+        self.defaultEventTime = defaultEventTime
         var roles: [String: ColumnRole] = [:]
         for (index, column) in entity.keyColumns.enumerated() { roles[column.name.normalized] = .key(index) }
         for (index, column) in entity.attributeColumns.enumerated() {
@@ -32,8 +48,6 @@ struct RecordBuilder {
         roles[entity.eventTimeColumn.normalized] = .eventTime
         roles[entity.operationColumn.normalized] = .operation
         self.roles = roles
-        keys = []
-        attributes = []
     }
 
     /// The role of a file column, matched case-insensitively and ignoring surrounding spaces.
@@ -42,17 +56,19 @@ struct RecordBuilder {
     }
 
     /// Starts a row: every key and attribute NULL, no event time, upsert.
-    mutating func begin() {
-        keys = Array(repeating: .null, count: entity.keyColumns.count)
-        attributes = Array(repeating: .null, count: entity.attributeColumns.count)
-        eventTime = nil
-        operation = .upsert
+    func begin() -> RowValues {
+        RowValues(keyCount: entity.keyColumns.count, attributeCount: entity.attributeColumns.count)
     }
 
-    /// Takes one field's text (unescaped); an unquoted empty field is NULL.
+    /// Takes one field's text (unescaped) into `values`; an unquoted empty field is NULL.
     ///
     /// - Returns: The reason to reject the row, or `nil` when the field is fine.
-    mutating func accept(_ role: ColumnRole, _ field: UnsafeBufferPointer<UInt8>, isQuoted: Bool) -> FieldValueError? {
+    func accept(
+        _ role: ColumnRole,
+        _ field: UnsafeBufferPointer<UInt8>,
+        isQuoted: Bool,
+        into values: inout RowValues
+    ) -> FieldValueError? {
         switch role {
         case .ignored:
             return nil
@@ -60,21 +76,25 @@ struct RecordBuilder {
             let column = entity.keyColumns[index]
             guard !field.isEmpty else { return FieldValueError(reason: "missing key \(column.name)") }
             switch column.type.value(utf8: field, isQuoted: isQuoted, column: column.name) {
-            case .success(let value): keys[index] = value
+            case .success(let value): values.keys[index] = value
             case .failure(let error): return error
             }
         case .attribute(let index):
             let column = entity.attributeColumns[index]
             switch column.type.value(utf8: field, isQuoted: isQuoted, column: column.name) {
-            case .success(let value): attributes[index] = value
+            case .success(let value): values.attributes[index] = value
             case .failure(let error): return error
             }
         case .eventTime:
             let name = entity.eventTimeColumn
             guard !field.isEmpty else { return FieldValueError(reason: "missing \(name)") }
             if let parsed = Timestamp.parse(field) {
-                eventTime = parsed
-            } else if case .failure(let error) = ColumnType.timestamp.value(utf8: field, isQuoted: isQuoted, column: name) {
+                values.eventTime = parsed
+            } else if case .failure(let error) = ColumnType.timestamp.value(
+                utf8: field,
+                isQuoted: isQuoted,
+                column: name
+            ) {
                 return error
             }
         case .operation:
@@ -83,9 +103,9 @@ struct RecordBuilder {
             while start < end, field[start] == UInt8(ascii: " ") || field[start] == UInt8(ascii: "\t") { start += 1 }
             while end > start, field[end - 1] == UInt8(ascii: " ") || field[end - 1] == UInt8(ascii: "\t") { end -= 1 }
             if start == end {
-                operation = .upsert
+                values.operation = .upsert
             } else if end - start == 1, let parsed = RecordBuilder.operation(field[start]) {
-                operation = parsed
+                values.operation = parsed
             } else {
                 let text = String(decoding: field[start..<end].prefix(64), as: UTF8.self)
                 return FieldValueError(reason: "unknown op \"\(text)\" (expected I, U or D)")
@@ -105,16 +125,16 @@ struct RecordBuilder {
     /// The record of the row, once every field has been accepted.
     ///
     /// - Returns: The record, or the reason to reject the row (a key never given).
-    mutating func record(row: Int64, load: Int64, defaultEventTime: Timestamp) -> Result<ChangeRecord, FieldValueError> {
-        if let missing = keys.firstIndex(of: .null) {
+    func record(_ values: RowValues, row: Int64) -> Result<ChangeRecord, FieldValueError> {
+        if let missing = values.keys.firstIndex(of: .null) {
             return .failure(FieldValueError(reason: "missing key \(entity.keyColumns[missing].name)"))
         }
         return .success(
             ChangeRecord(
-                key: Key(keys),
-                eventTime: eventTime ?? defaultEventTime,
-                operation: operation,
-                attributes: attributes,
+                key: Key(values.keys),
+                eventTime: values.eventTime ?? defaultEventTime,
+                operation: values.operation,
+                attributes: values.attributes,
                 arrival: Arrival(load: load, row: row)
             )
         )

@@ -18,11 +18,19 @@
 /// - CSV: a row with the wrong number of fields is rejected (`row has 7 fields, header has 10`);
 ///   every key and attribute column is required in the header.
 /// - JSON Lines: blank lines are skipped; a row number is a line number; a missing member is
-///   NULL (a missing event-time member means the default event time); strings fit any column,
-///   numbers integer, decimal and text columns, booleans boolean and text columns.
+///   NULL (a missing event-time member means the default event time); strings fit any column
+///   (parsed like CSV text), numbers integer, decimal and text columns (as their exact text),
+///   booleans boolean columns (and text columns as `true`/`false`); objects and arrays no column.
 ///
 /// A reject keeps the row's raw text (CSV: the physical text without its line ending; invalid
-/// UTF-8 replaced with U+FFFD; only the first 4 KiB of an oversized row).
+/// UTF-8 replaced with U+FFFD; only the first 4 KiB of an oversized row). A malformed CSV row
+/// (`"ab"c`, a field over ``ReaderConfiguration/maxFieldBytes``) is rejected and reading goes on
+/// with the next row; after a quote that never closes, with the line after the one it opened on.
+///
+/// Reading is deterministic: reading the same bytes again gives the same records, rejects and
+/// row numbers, so a load interrupted part way can simply read its file again from the start.
+/// Memory is bounded by ``ReaderConfiguration/readBufferBytes``, the field limit and one chunk,
+/// not by the file's size.
 ///
 /// The reader is noncopyable: it owns the open file, which closes when the reader goes away.
 ///
@@ -64,27 +72,12 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         configuration: ReaderConfiguration = .init()
     ) throws(FileReadError) {
         let format = format ?? FileFormat(path: path)
+        let builder = RecordBuilder(entity: entity, load: load, defaultEventTime: defaultEventTime)
         switch format {
         case .csv:
-            source = .csv(
-                try CSVRecordSource(
-                    path: path,
-                    entity: entity,
-                    load: load,
-                    defaultEventTime: defaultEventTime,
-                    configuration: configuration
-                )
-            )
+            source = .csv(try CSVRecordSource(path: path, builder: builder, configuration: configuration))
         case .jsonLines:
-            source = .jsonLines(
-                try JSONLinesRecordSource(
-                    path: path,
-                    entity: entity,
-                    load: load,
-                    defaultEventTime: defaultEventTime,
-                    configuration: configuration
-                )
-            )
+            source = .jsonLines(try JSONLinesRecordSource(path: path, builder: builder, configuration: configuration))
         }
         self.path = path
         self.format = format

@@ -1,10 +1,8 @@
 /// Reads a CSV file's rows as records or rejects.
 final class CSVRecordSource {
     private let reader: CSVReader
-    private var builder: RecordBuilder
+    private let builder: RecordBuilder
     private let roles: [ColumnRole]
-    private let load: Int64
-    private let defaultEventTime: Timestamp
     private var scratch: [UInt8] = []
     /// Header columns the entity does not know, as written.
     let ignoredColumns: [String]
@@ -14,21 +12,14 @@ final class CSVRecordSource {
     /// Opens the file and checks its header against the entity.
     ///
     /// - Throws: ``FileReadError`` for a file that cannot be read or a header that does not fit.
-    init(
-        path: String,
-        entity: EntityConfiguration,
-        load: Int64,
-        defaultEventTime: Timestamp,
-        configuration: ReaderConfiguration
-    ) throws(FileReadError) {
+    init(path: String, builder: RecordBuilder, configuration: ReaderConfiguration) throws(FileReadError) {
         reader = try CSVReader(
             path: path,
             maxFieldBytes: configuration.maxFieldBytes,
             readBufferBytes: configuration.readBufferBytes
         )
-        builder = RecordBuilder(entity: entity)
-        self.load = load
-        self.defaultEventTime = defaultEventTime
+        self.builder = builder
+        let entity = builder.entity
         var roles: [ColumnRole] = []
         var ignored: [String] = []
         var seen = Set<String>()
@@ -62,47 +53,53 @@ final class CSVRecordSource {
     func readRow(records: inout [ChangeRecord], rejects: inout [RejectedRow]) throws(FileReadError) -> Int64? {
         guard try reader.nextRow() else { return nil }
         let row = reader.rowNumber
-        if let reason = rowReason() {
-            rejects.append(RejectedRow(row: row, rawText: reader.raw.rejectedText(fullLength: reader.rawLength), reason: reason))
-            return row
-        }
-        switch builder.record(row: row, load: load, defaultEventTime: defaultEventTime) {
-        case .success(let record): records.append(record)
-        case .failure(let error): rejects.append(RejectedRow(row: row, rawText: reader.raw.rejectedText(fullLength: reader.rawLength), reason: error.reason))
+        switch currentRecord(row: row) {
+        case .success(let record):
+            records.append(record)
+        case .failure(let error):
+            let rawText = reader.raw.rejectedText(fullLength: reader.rawLength)
+            rejects.append(RejectedRow(row: row, rawText: rawText, reason: error.reason))
         }
         return row
     }
 
-    /// Feeds the current row to the builder; the reason to reject it, or `nil`.
-    private func rowReason() -> String? {
-        if let problem = reader.problem { return problem }
+    /// The reader's current row as a record, or the reason to reject it.
+    private func currentRecord(row: Int64) -> Result<ChangeRecord, FieldValueError> {
+        if let problem = reader.problem { return .failure(FieldValueError(reason: problem)) }
+        let roles = roles
         guard reader.fieldCount == roles.count else {
-            if reader.rawLength == 0 { return "row is blank; header has \(roles.count) fields" }
-            return "row has \(reader.fieldCount) fields, header has \(roles.count)"
+            if reader.rawLength == 0 {
+                return .failure(FieldValueError(reason: "row is blank; header has \(roles.count) fields"))
+            }
+            return .failure(FieldValueError(reason: "row has \(reader.fieldCount) fields, header has \(roles.count)"))
         }
-        builder.begin()
+        let builder = builder
+        var values = builder.begin()
         let fields = reader.fields
-        return reader.raw.withUnsafeBufferPointer { raw -> String? in
+        var scratch = self.scratch
+        defer { self.scratch = scratch }
+        let error = reader.raw.withUnsafeBufferPointer { raw -> FieldValueError? in
             for index in roles.indices where roles[index] != .ignored {
                 let field = fields[index]
                 let error = CSVReader.withText(of: field, in: raw, scratch: &scratch) { text in
-                    builder.accept(roles[index], text, isQuoted: field.isQuoted)
+                    builder.accept(roles[index], text, isQuoted: field.isQuoted, into: &values)
                 }
-                if let error { return error.reason }
+                if let error { return error }
             }
             return nil
         }
+        if let error { return .failure(error) }
+        return builder.record(values, row: row)
     }
 }
 
 /// Reads a JSON Lines file's lines as records or rejects.
 final class JSONLinesRecordSource {
     private let reader: JSONLinesReader
-    private var builder: RecordBuilder
-    private let load: Int64
-    private let defaultEventTime: Timestamp
+    private let builder: RecordBuilder
     private let maxFieldBytes: Int
     private var ignoredNames = Set<String>()
+    private var roleCache: [String: (normalized: String, role: ColumnRole)] = [:]
     /// Members the entity does not know, as first written, in order of first appearance.
     private(set) var ignoredColumns: [String] = []
     /// Whether any line read so far had the event-time member.
@@ -111,22 +108,14 @@ final class JSONLinesRecordSource {
     /// Opens the file.
     ///
     /// - Throws: ``FileReadError`` for a file that cannot be read.
-    init(
-        path: String,
-        entity: EntityConfiguration,
-        load: Int64,
-        defaultEventTime: Timestamp,
-        configuration: ReaderConfiguration
-    ) throws(FileReadError) {
+    init(path: String, builder: RecordBuilder, configuration: ReaderConfiguration) throws(FileReadError) {
         let (lineBytes, overflow) = configuration.maxFieldBytes.multipliedReportingOverflow(by: 8)
         reader = try JSONLinesReader(
             path: path,
             maxLineBytes: overflow ? Int.max : lineBytes,
             readBufferBytes: configuration.readBufferBytes
         )
-        builder = RecordBuilder(entity: entity)
-        self.load = load
-        self.defaultEventTime = defaultEventTime
+        self.builder = builder
         maxFieldBytes = configuration.maxFieldBytes
     }
 
@@ -139,7 +128,9 @@ final class JSONLinesRecordSource {
         let result = lineRecord(row: row)
         switch result {
         case .success(let record): records.append(record)
-        case .failure(let error): rejects.append(RejectedRow(row: row, rawText: reader.line.rejectedText(fullLength: reader.lineLength), reason: error.reason))
+        case .failure(let error):
+            let rawText = reader.line.rejectedText(fullLength: reader.lineLength)
+            rejects.append(RejectedRow(row: row, rawText: rawText, reason: error.reason))
         }
         return row
     }
@@ -147,7 +138,9 @@ final class JSONLinesRecordSource {
     private func lineRecord(row: Int64) -> Result<ChangeRecord, FieldValueError> {
         if reader.isOversized {
             return .failure(
-                FieldValueError(reason: "line is \(reader.lineLength) bytes, over the limit of \(reader.maxLineBytes) bytes")
+                FieldValueError(
+                    reason: "line is \(reader.lineLength) bytes, over the limit of \(reader.maxLineBytes) bytes"
+                )
             )
         }
         let parsed = reader.line.withUnsafeBufferPointer { JSONObjectLine.parse($0) }
@@ -156,14 +149,15 @@ final class JSONLinesRecordSource {
         case .success(let value): members = value
         case .failure(let error): return .failure(error)
         }
-        builder.begin()
-        var seen = Set<String>()
+        var values = builder.begin()
+        var seen: [String] = []
+        seen.reserveCapacity(members.count)
         for (name, value) in members {
-            let lower = name.lowercased()
-            guard seen.insert(lower).inserted else {
+            let (lower, role) = role(of: name)
+            guard !seen.contains(lower) else {
                 return .failure(FieldValueError(reason: "member \"\(name)\" appears twice"))
             }
-            let role = builder.role(of: name)
+            seen.append(lower)
             switch role {
             case .ignored:
                 if ignoredNames.insert(lower).inserted { ignoredColumns.append(name) }
@@ -173,27 +167,41 @@ final class JSONLinesRecordSource {
             default:
                 break
             }
-            if let error = accept(role, name: name, value: value) { return .failure(error) }
+            if let error = accept(role, name: name, value: value, into: &values) { return .failure(error) }
         }
-        return builder.record(row: row, load: load, defaultEventTime: defaultEventTime)
+        return builder.record(values, row: row)
     }
 
-    private func accept(_ role: ColumnRole, name: String, value: JSONMemberValue) -> FieldValueError? {
+    /// A member's normalized name and role, cached by the name as written.
+    private func role(of name: String) -> (normalized: String, role: ColumnRole) {
+        if let known = roleCache[name] { return known }
+        let entry = (name.trimmingSpaces().lowercased(), builder.role(of: name))
+        if roleCache.count < 1024 { roleCache[name] = entry }
+        return entry
+    }
+
+    private func accept(
+        _ role: ColumnRole,
+        name: String,
+        value: JSONMemberValue,
+        into values: inout RowValues
+    ) -> FieldValueError? {
         switch value {
         case .null:
-            return builder.accept(role, UnsafeBufferPointer(start: nil, count: 0), isQuoted: false)
+            return builder.accept(role, UnsafeBufferPointer(start: nil, count: 0), isQuoted: false, into: &values)
         case .boolean(let flag):
             var text = flag ? "true" : "false"
-            return text.withUTF8 { builder.accept(role, $0, isQuoted: false) }
+            return text.withUTF8 { builder.accept(role, $0, isQuoted: false, into: &values) }
         case .number(var text):
-            return text.withUTF8 { builder.accept(role, $0, isQuoted: false) }
+            return text.withUTF8 { builder.accept(role, $0, isQuoted: false, into: &values) }
         case .string(var text):
             if text.utf8.count > maxFieldBytes {
                 return FieldValueError(
-                    reason: "field in column \(name) is \(text.utf8.count) bytes, over the limit of \(maxFieldBytes) bytes"
+                    reason:
+                        "field in column \(name) is \(text.utf8.count) bytes, over the limit of \(maxFieldBytes) bytes"
                 )
             }
-            return text.withUTF8 { builder.accept(role, $0, isQuoted: true) }
+            return text.withUTF8 { builder.accept(role, $0, isQuoted: true, into: &values) }
         case .nested:
             return FieldValueError(reason: "member \(name) holds a JSON object or array; expected a single value")
         }

@@ -1,0 +1,85 @@
+import FirnCore
+
+/// DESIGN.md section 3, written out as plainly as possible, independently of
+/// `SlowlyChangingHistory`: the history every backend must produce from a set of records.
+///
+/// Only FirnCore's data types are shared; the rules are re-derived here from the contract.
+/// Text is compared byte for byte (as SQL compares it), not by Swift's canonical equivalence.
+public enum ReferenceModel {
+    /// Every version of every key, ordered by key, then start.
+    public static func history(_ records: [ChangeRecord]) -> [Version] {
+        var result: [Version] = []
+        let byKey = Dictionary(grouping: records, by: \.key)
+        for key in byKey.keys.sorted() {
+            // Order: event time, then arrival (load, then row).
+            let ordered = byKey[key]!.sorted { ($0.eventTime, $0.arrival) < ($1.eventTime, $1.arrival) }
+            // At one event time only the last arrival counts.
+            var effective: [ChangeRecord] = []
+            for record in ordered {
+                if let last = effective.last, last.eventTime == record.eventTime { effective.removeLast() }
+                effective.append(record)
+            }
+            // Walk them in order.
+            var versions: [Version] = []
+            for record in effective {
+                let inForce = versions.last.flatMap { $0.end == nil ? $0 : nil }
+                switch record.operation {
+                case .upsert:
+                    if let inForce, sameAttributes(inForce.attributes, record.attributes) { continue }
+                    if inForce != nil { versions[versions.count - 1].end = record.eventTime }
+                    versions.append(Version(key: key, attributes: record.attributes, start: record.eventTime, end: nil))
+                case .delete:
+                    if inForce != nil { versions[versions.count - 1].end = record.eventTime }
+                }
+            }
+            result += versions
+        }
+        return result
+    }
+
+    /// SCD1: the open versions (their start is the row's `update_timestamp`).
+    public static func current(_ records: [ChangeRecord]) -> [Version] {
+        history(records).filter { $0.end == nil }
+    }
+
+    /// NULL-safe, byte-exact equality of attribute lists.
+    public static func sameAttributes(_ lhs: [Value], _ rhs: [Value]) -> Bool {
+        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { Cell($0) == Cell($1) }
+    }
+}
+
+/// A stored value compared byte for byte: `Value`'s own `==` treats canonically equivalent
+/// strings ("Zoë" composed and decomposed) as equal, SQL does not.
+public enum Cell: Hashable, CustomStringConvertible {
+    case null
+    case integer(Int64)
+    case bytes([UInt8])
+
+    public init(_ value: Value) {
+        switch value {
+        case .null: self = .null
+        case .integer(let number): self = .integer(number)
+        case .text(let text): self = .bytes(Array(text.utf8))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .null: "NULL"
+        case .integer(let number): String(number)
+        case .bytes(let bytes): String(decoding: bytes, as: UTF8.self).debugDescription
+        }
+    }
+}
+
+extension Version {
+    /// The version as a `customer_history` row: key, attributes, start_time, end_time, is_current.
+    public var historyRow: [Cell] {
+        (key.values + attributes + [start.value, (end ?? .openEnd).value, .integer(end == nil ? 1 : 0)]).map(Cell.init)
+    }
+
+    /// The version as a `customer` (SCD1) row: key, attributes, update_timestamp.
+    public var currentRow: [Cell] {
+        (key.values + attributes + [start.value]).map(Cell.init)
+    }
+}

@@ -1,0 +1,348 @@
+import FirnTestSupport
+import FirnCore
+import FirnWarehouse
+import Testing
+
+/// One named example per rule of DESIGN.md section 3, on a real SQLite warehouse, with the
+/// expected tables written out by hand.
+@Suite struct SCDContractTests {
+    static let a = person("Ann")
+    static let b = person("Bob")
+    static let c = person("Cai")
+
+    static func upsert(_ key: Int64, _ attributes: [Value], at time: Timestamp) -> Draft {
+        Draft(key: key, time: time, operation: .upsert, attributes: attributes)
+    }
+
+    static func delete(_ key: Int64, at time: Timestamp) -> Draft {
+        Draft(key: key, time: time, operation: .delete, attributes: Array(repeating: .null, count: 7))
+    }
+
+    static func file(_ name: String, _ rows: Draft..., checksum: String? = nil) -> TestFile {
+        TestFile(name: name, checksum: checksum ?? "sum-\(name)", rows: rows)
+    }
+
+    static func version(_ key: Int64, _ attributes: [Value], _ start: Timestamp, _ end: Timestamp?) -> Version {
+        Version(key: Key(key), attributes: attributes, start: start, end: end)
+    }
+
+    /// Checks both tables: history exactly `versions`, SCD1 exactly their open ones.
+    static func expectTables(
+        _ store: TestWarehouse,
+        _ versions: [Version],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        #expect(try store.historyRows() == versions.map(\.historyRow), sourceLocation: sourceLocation)
+        let open = versions.filter(\.isCurrent).map(\.currentRow)
+        #expect(try store.currentRows() == open, sourceLocation: sourceLocation)
+        let model = ReferenceModel.history(store.loaded)
+        #expect(
+            model.map(\.historyRow) == versions.map(\.historyRow),
+            "the reference model disagrees with the example",
+            sourceLocation: sourceLocation
+        )
+    }
+
+    @Test func severalChangesInOneBatchEachKeepTheirVersion() throws {
+        let store = try TestWarehouse()
+        try store.load(
+            Self.file(
+                "one.csv",
+                Self.upsert(1, Self.a, at: at(1)),
+                Self.upsert(1, Self.b, at: at(2)),
+                Self.upsert(2, Self.a, at: at(1)),
+                Self.upsert(1, Self.c, at: at(3))
+            )
+        )
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
+                Self.version(1, Self.c, at(3), nil), Self.version(2, Self.a, at(1), nil),
+            ]
+        )
+    }
+
+    @Test func severalChangesInOneBatchOutOfOrderEachKeepTheirVersion() throws {
+        let store = try TestWarehouse()
+        try store.load(
+            Self.file(
+                "one.csv",
+                Self.upsert(1, Self.c, at: at(3)),
+                Self.upsert(1, Self.a, at: at(1)),
+                Self.upsert(1, Self.b, at: at(2))
+            )
+        )
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
+                Self.version(1, Self.c, at(3), nil),
+            ]
+        )
+    }
+
+    @Test func lateRecordSplitsVersionInForce() throws {
+        let store = try TestWarehouse()
+        try store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
+        try store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
+                Self.version(1, Self.c, at(3), nil),
+            ]
+        )
+        // Earlier than everything: a version before the first one, ending where it starts.
+        try store.load(Self.file("later.csv", Self.upsert(1, Self.c, at: at(0))))
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.c, at(0), at(1)), Self.version(1, Self.a, at(1), at(2)),
+                Self.version(1, Self.b, at(2), at(3)), Self.version(1, Self.c, at(3), nil),
+            ]
+        )
+    }
+
+    @Test func lateRecordLeavesSCD1Alone() throws {
+        let store = try TestWarehouse()
+        try store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
+        let before = try store.currentRows()
+        try store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
+        #expect(try store.currentRows() == before)
+        try store.load(Self.file("late-delete.csv", Self.delete(1, at: at(2, micros: 500_000))))
+        #expect(try store.currentRows() == before)
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(2, micros: 500_000)),
+                Self.version(1, Self.c, at(3), nil),
+            ]
+        )
+    }
+
+    @Test func lateRecordAfterNoOpRecordSplitsHistory() throws {
+        let store = try TestWarehouse()
+        try store.load(Self.file("first.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.a, at: at(3))))
+        try Self.expectTables(store, [Self.version(1, Self.a, at(1), nil)])
+        try store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
+                Self.version(1, Self.a, at(3), nil),
+            ]
+        )
+    }
+
+    @Test func orderAndBatchSizeDoNotMatter() throws {
+        let files = [
+            Self.file(
+                "x.csv",
+                Self.upsert(1, Self.a, at: at(1)),
+                Self.upsert(2, Self.b, at: at(5)),
+                Self.delete(1, at: at(4))
+            ),
+            Self.file(
+                "y.csv",
+                Self.upsert(1, Self.b, at: at(2)),
+                Self.upsert(2, Self.b, at: at(3)),
+                Self.upsert(1, Self.a, at: at(6))
+            ),
+            Self.file(
+                "z.csv",
+                Self.upsert(2, Self.a, at: at(1)),
+                Self.upsert(1, Self.b, at: at(3)),
+                Self.upsert(2, Self.c, at: at(4))
+            ),
+        ]
+        let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+        var results: [[[Cell]]] = []
+        for (index, order) in orders.enumerated() {
+            let store = try TestWarehouse()
+            for file in order { try store.load(files[file], chunkSizes: index.isMultiple(of: 2) ? [1, 1, 1] : []) }
+            results.append(try store.snapshot())
+        }
+        #expect(Set(results).count == 1)
+        let store = try TestWarehouse()
+        for file in files { try store.load(file, chunkSizes: [2]) }
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(4)),
+                Self.version(1, Self.a, at(6), nil), Self.version(2, Self.a, at(1), at(3)),
+                Self.version(2, Self.b, at(3), at(4)), Self.version(2, Self.c, at(4), at(5)),
+                Self.version(2, Self.b, at(5), nil),
+            ]
+        )
+    }
+
+    @Test func duplicateRecordChangesNothing() throws {
+        let store = try TestWarehouse()
+        try store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
+        let before = try store.snapshot()
+        try store.load(Self.file("dup.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
+        try store.load(
+            Self.file("dup-in-file.csv", Self.upsert(1, Self.b, at: at(3)), Self.upsert(1, Self.b, at: at(3)))
+        )
+        #expect(try store.snapshot() == before)
+    }
+
+    @Test func redeliveredFileIsSkipped() throws {
+        let store = try TestWarehouse()
+        let file = Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(2, Self.b, at: at(2)))
+        let ticket = try #require(try store.load(file))
+        let before = try store.snapshot()
+        guard case .alreadyLoaded(let summary) = try store.warehouse.beginLoad(file.content) else {
+            Issue.record("re-delivered content was not skipped")
+            return
+        }
+        #expect(summary.id == ticket.id)
+        #expect(summary.status == "loaded")
+        #expect(try store.snapshot() == before)
+    }
+
+    @Test func changedFileUnderSameNameIsLoaded() throws {
+        let store = try TestWarehouse()
+        try store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), checksum: "v1"))
+        let ticket = try store.load(Self.file("one.csv", Self.upsert(1, Self.b, at: at(2)), checksum: "v2"))
+        #expect(ticket != nil)
+        try Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), nil)])
+    }
+
+    @Test func equalEventTimesLaterArrivalWins() throws {
+        let store = try TestWarehouse()
+        // Inside one file the later row wins; across files the later load wins.
+        try store.load(
+            Self.file(
+                "one.csv",
+                Self.upsert(1, Self.a, at: at(1)),
+                Self.upsert(1, Self.b, at: at(1)),
+                Self.upsert(2, Self.a, at: at(1)),
+                Self.upsert(3, Self.a, at: at(1))
+            )
+        )
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.b, at(1), nil), Self.version(2, Self.a, at(1), nil),
+                Self.version(3, Self.a, at(1), nil),
+            ]
+        )
+        try store.load(
+            Self.file(
+                "two.csv",
+                Self.upsert(1, Self.c, at: at(1)),
+                Self.delete(2, at: at(1)),
+                Self.upsert(3, Self.b, at: at(2)),
+                Self.upsert(3, Self.a, at: at(2))
+            )
+        )
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.c, at(1), nil), Self.version(3, Self.a, at(1), nil),
+            ]
+        )
+    }
+
+    @Test func deleteClosesVersionAndOpensNothing() throws {
+        let store = try TestWarehouse()
+        try store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.delete(1, at: at(2))))
+        try Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2))])
+        // The same attributes after a delete open a new version: nothing was in force.
+        try store.load(Self.file("two.csv", Self.upsert(1, Self.a, at: at(3))))
+        try Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.a, at(3), nil)])
+    }
+
+    @Test func deleteOfAbsentKeyIsNoOp() throws {
+        let store = try TestWarehouse()
+        try store.load(
+            Self.file(
+                "one.csv",
+                Self.delete(5, at: at(1)),
+                Self.upsert(6, Self.a, at: at(1)),
+                Self.delete(6, at: at(2)),
+                Self.delete(6, at: at(3))
+            )
+        )
+        try Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
+        // A late delete while nothing was in force is a no-op too.
+        try store.load(Self.file("two.csv", Self.delete(6, at: at(0)), Self.delete(5, at: at(0))))
+        try Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
+    }
+
+    @Test func nullSafeComparison() throws {
+        let store = try TestWarehouse()
+        let null = person(.text("Ann"), city: .null)
+        let empty = person(.text("Ann"), city: .text(""))
+        try store.load(Self.file("one.csv", Self.upsert(1, null, at: at(1)), Self.upsert(1, null, at: at(2))))
+        try Self.expectTables(store, [Self.version(1, null, at(1), nil)])
+        try store.load(Self.file("two.csv", Self.upsert(1, empty, at: at(3)), Self.upsert(1, null, at: at(4))))
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, null, at(1), at(3)), Self.version(1, empty, at(3), at(4)),
+                Self.version(1, null, at(4), nil),
+            ]
+        )
+    }
+
+    /// Text compares byte for byte, as SQL compares it: "Zoë" composed (U+00EB) and decomposed
+    /// (e + U+0308) are different values, though Swift's `String ==` calls them equal.
+    @Test func textIsComparedByteForByte() throws {
+        let store = try TestWarehouse()
+        let composed = person("Zo\u{EB}")
+        let decomposed = person("Zoe\u{308}")
+        try store.load(Self.file("one.csv", Self.upsert(1, composed, at: at(1)), Self.upsert(1, decomposed, at: at(2))))
+        try Self.expectTables(
+            store,
+            [Self.version(1, composed, at(1), at(2)), Self.version(1, decomposed, at(2), nil)]
+        )
+        // The same through the recomputing path: a later arrival at the same time.
+        try store.load(Self.file("two.csv", Self.upsert(1, composed, at: at(2))))
+        try Self.expectTables(store, [Self.version(1, composed, at(1), nil)])
+    }
+
+    @Test func resumedChunkIsNotAppliedTwice() throws {
+        let store = try TestWarehouse()
+        let file = Self.file(
+            "one.csv",
+            Self.upsert(1, Self.a, at: at(1)),
+            Self.upsert(1, Self.b, at: at(2)),
+            Self.upsert(2, Self.c, at: at(1))
+        )
+        guard case .load(let ticket) = try store.warehouse.beginLoad(file.content) else {
+            Issue.record("new content was skipped")
+            return
+        }
+        let records = file.records(load: ticket.id)
+        let first = RecordChunk(records: Array(records[0..<2]), rejects: [], lastRow: 2)
+        #expect(try store.warehouse.applyChunk(ticket, first).staged == 2)
+        let before = try store.snapshot()
+        #expect(try store.warehouse.applyChunk(ticket, first) == ApplyCounts())
+        #expect(try store.snapshot() == before)
+        // A restart: the same content resumes after its committed rows; an overlapping chunk
+        // applies only the rows not yet applied.
+        guard case .load(let resumed) = try store.warehouse.beginLoad(file.content) else {
+            Issue.record("an interrupted load was not resumed")
+            return
+        }
+        #expect(resumed.id == ticket.id)
+        #expect(resumed.resumeAfterRow == 2)
+        let all = RecordChunk(records: records, rejects: [], lastRow: 3)
+        #expect(try store.warehouse.applyChunk(resumed, all).staged == 1)
+        try store.warehouse.finishLoad(resumed)
+        store.noteLoaded(records)
+        #expect(try store.warehouse.applyChunk(resumed, all) == ApplyCounts())
+        try Self.expectTables(
+            store,
+            [
+                Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), nil),
+                Self.version(2, Self.c, at(1), nil),
+            ]
+        )
+        let raw = try store.warehouse.query("SELECT count(*) FROM customer_raw").result.rows
+        #expect(raw == [[.integer(3)]])
+    }
+}

@@ -1,0 +1,162 @@
+import FirnTestSupport
+import FirnCore
+import FirnWarehouse
+import Foundation
+
+/// One input row as a test writes it; its arrival is set when its file is loaded.
+struct Draft: Hashable, CustomStringConvertible {
+    var key: Int64
+    var time: Timestamp
+    var operation: FirnCore.Operation
+    var attributes: [Value]
+
+    var description: String {
+        let values = attributes.map { Cell($0).description }.joined(separator: ",")
+        return "\(operation.rawValue) key=\(key) t=\(time) [\(values)]"
+    }
+}
+
+/// A file of change records: its content identity and its rows (row 1 first).
+struct TestFile: CustomStringConvertible {
+    var name: String
+    var checksum: String
+    var rows: [Draft]
+
+    var content: FileContent { FileContent(name: name, checksum: checksum, sizeBytes: Int64(rows.count * 64)) }
+
+    func records(load: Int64) -> [ChangeRecord] {
+        rows.enumerated().map { index, draft in
+            ChangeRecord(
+                key: Key(draft.key),
+                eventTime: draft.time,
+                operation: draft.operation,
+                attributes: draft.attributes,
+                arrival: Arrival(load: load, row: Int64(index + 1))
+            )
+        }
+    }
+
+    var description: String {
+        "\(name) (\(checksum)):\n" + rows.enumerated().map { "    \($0 + 1): \($1)" }.joined(separator: "\n")
+    }
+}
+
+/// A fresh warehouse in a temporary directory (removed again on deinit) that remembers every
+/// record it loaded, so tests can hand the same records to ``ReferenceModel``.
+final class TestWarehouse {
+    static let attributeNames = ["first_name", "last_name", "email", "street", "city", "state", "country"]
+    static let historySQL =
+        "SELECT customer_id, \(attributeNames.joined(separator: ", ")), start_time, end_time, is_current "
+        + "FROM customer_history ORDER BY customer_id, start_time"
+    static let currentSQL =
+        "SELECT customer_id, \(attributeNames.joined(separator: ", ")), update_timestamp "
+        + "FROM customer ORDER BY customer_id"
+
+    let directory: URL
+    let warehouse: SQLiteWarehouse
+    /// Every record applied so far, with its arrival.
+    private(set) var loaded: [ChangeRecord] = []
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-scd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = WarehouseConfiguration()
+        configuration.isDurable = false
+        configuration.cacheSizeMiB = 4
+        warehouse = try SQLiteWarehouse(
+            path: directory.appendingPathComponent("firn.sqlite").path,
+            configuration: configuration
+        )
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Loads a file in chunks of the given sizes (the rest in one chunk); `nil` when the
+    /// warehouse skipped it as already loaded.
+    @discardableResult
+    func load(_ file: TestFile, chunkSizes: [Int] = []) throws -> LoadTicket? {
+        guard case .load(let ticket) = try warehouse.beginLoad(file.content) else { return nil }
+        let records = file.records(load: ticket.id)
+        for chunk in Self.chunks(records, sizes: chunkSizes) {
+            try warehouse.applyChunk(ticket, chunk)
+        }
+        loaded += records
+        try warehouse.finishLoad(ticket)
+        return ticket
+    }
+
+    /// Splits records into chunks of the given sizes, the remainder in a last chunk.
+    static func chunks(_ records: [ChangeRecord], sizes: [Int]) -> [RecordChunk] {
+        var result: [RecordChunk] = []
+        var start = 0
+        for size in sizes + [records.count] where start < records.count {
+            let end = min(records.count, start + max(1, size))
+            result.append(RecordChunk(records: Array(records[start..<end]), rejects: [], lastRow: Int64(end)))
+            start = end
+        }
+        return result
+    }
+
+    /// Notes records that reached the warehouse another way (manual DML through the stream).
+    func noteLoaded(_ records: [ChangeRecord]) {
+        loaded += records
+    }
+
+    func historyRows() throws -> [[Cell]] {
+        try warehouse.query(Self.historySQL).result.rows.map { $0.map(Cell.init) }
+    }
+
+    func currentRows() throws -> [[Cell]] {
+        try warehouse.query(Self.currentSQL).result.rows.map { $0.map(Cell.init) }
+    }
+
+    /// Both tables, for before/after comparisons.
+    func snapshot() throws -> [[Cell]] {
+        try historyRows() + [[.bytes(Array("--".utf8))]] + currentRows()
+    }
+}
+
+/// Contract violations visible in the tables alone: overlapping versions, several current
+/// versions, `is_current` disagreeing with `end_time`, SCD1 differing from the open versions.
+func invariantViolations(history: [[Cell]], current: [[Cell]]) -> [String] {
+    let open = Cell(Timestamp.openEnd.value)
+    var problems: [String] = []
+    var expectedCurrent: [[Cell]] = []
+    for (index, row) in history.enumerated() {
+        let isCurrent = row[10] == .integer(1)
+        if isCurrent != (row[9] == open) { problems.append("is_current disagrees with end_time: \(row)") }
+        if row[8].description >= row[9].description { problems.append("version ends before it starts: \(row)") }
+        if isCurrent { expectedCurrent.append(Array(row[0..<9])) }
+        guard index > 0, history[index - 1][0] == row[0] else { continue }
+        let previous = history[index - 1]
+        if previous[9].description > row[8].description { problems.append("overlap: \(previous) and \(row)") }
+        if previous[10] == .integer(1) { problems.append("two current versions: \(previous) and \(row)") }
+    }
+    if expectedCurrent != current { problems.append("SCD1 \(current) is not the open versions \(expectedCurrent)") }
+    return problems
+}
+
+/// Seeds for generated cases: `FIRN_SCD_SEED=<n>` replays the one case with that seed.
+func caseSeeds(count: Int, salt: UInt64) -> [UInt64] {
+    if let text = ProcessInfo.processInfo.environment["FIRN_SCD_SEED"], let seed = UInt64(text) { return [seed] }
+    return (0..<UInt64(count)).map { salt &* 1_000_003 &+ $0 }
+}
+
+/// A timestamp `seconds` (and a fraction) after 2024-03-01 00:00:00 UTC.
+func at(_ seconds: Int, micros: Int = 0) -> Timestamp {
+    Timestamp(
+        microseconds: Timestamp(year: 2024, month: 3, day: 1)!.microseconds + Int64(seconds) * 1_000_000 + Int64(micros)
+    )
+}
+
+/// Seven customer attributes: the given first name, the rest fixed.
+func person(_ firstName: Value, city: Value = .text("Oslo")) -> [Value] {
+    [firstName, .text("Smith"), .text("x@example.com"), .text("1 Main St"), city, .null, .text("NO")]
+}
+
+/// Seven customer attributes: the given first name, the rest fixed.
+func person(_ firstName: String, city: Value = .text("Oslo")) -> [Value] {
+    person(.text(firstName), city: city)
+}
