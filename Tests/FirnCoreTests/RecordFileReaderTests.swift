@@ -125,6 +125,22 @@ struct RecordFileReaderTests {
         #expect(contents.rejects.first?.rawText == "1,Ada,L,e,s,\u{FFFD}\u{FFFD},st,co,2026-01-01,I")
     }
 
+    @Test("a NUL byte past the first 64 KiB rejects its row; the rest of the file loads")
+    func nulBytePartWay() throws {
+        var text = customerHeader + "\n"
+        var id = 0
+        while text.utf8.count < 70_000 {
+            id += 1
+            text += customerRow(id) + "\n"
+        }
+        let bytes = Array(text.utf8) + Array("999,Ada,L,e,s,".utf8) + [0] + Array(",st,co,2026-01-01,I\n".utf8)
+            + Array((customerRow(1000) + "\n").utf8)
+        let contents = try readFile(try directory.write(bytes))
+        #expect(contents.records.count == id + 1)
+        #expect(contents.rejects.map(\.reason) == ["NUL byte in column city; the row is partly binary"])
+        #expect(contents.rejects.first?.row == Int64(id + 1))
+    }
+
     @Test("NULL versus empty string in attributes; typed columns take empty as NULL")
     func nullVersusEmpty() throws {
         let header = "region,account_id,name,balance,active,opened,seen,age,changed_at,action"

@@ -22,10 +22,15 @@ final class ByteFile {
         close(descriptor)
     }
 
+    /// How much of a file's start is checked for NUL bytes to tell binary files from text: 64 KiB.
+    static let binaryProbeBytes: Int64 = 1 << 16
+
     /// Reads up to `buffer.count` bytes at `offset`; 0 at the end of the file.
     ///
     /// - Throws: ``FileReadError/cannotRead(path:reason:)``, or ``FileReadError/binary(path:offset:)``
-    ///   when the bytes read contain a NUL.
+    ///   when a NUL byte lies in the first ``binaryProbeBytes`` of the file (a binary file). A NUL
+    ///   further on is left to the row it is in, which is rejected, so one corrupt row cannot fail a
+    ///   file whose earlier chunks are already loaded.
     func read(at offset: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) throws(FileReadError) -> Int {
         guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
         while true {
@@ -34,7 +39,9 @@ final class ByteFile {
                 if errno == EINTR { continue }
                 throw .cannotRead(path: path, reason: ByteFile.errorText())
             }
-            if count > 0, let nul = memchr(base, 0, count) {
+            if count > 0, offset < ByteFile.binaryProbeBytes,
+                let nul = memchr(base, 0, min(count, Int(ByteFile.binaryProbeBytes - offset)))
+            {
                 throw .binary(path: path, offset: offset + Int64(UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
             }
             return count

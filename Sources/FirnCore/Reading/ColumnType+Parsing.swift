@@ -52,6 +52,9 @@ extension ColumnType {
         if field.isEmpty { return .success(self == .text && isQuoted ? .text("") : .null) }
         switch self {
         case .text:
+            if field.contains(0) {
+                return .failure(FieldValueError(reason: "NUL byte in column \(column); the row is partly binary"))
+            }
             guard let text = ColumnType.string(validating: field) else {
                 return .failure(FieldValueError(reason: "invalid UTF-8 in column \(column)"))
             }

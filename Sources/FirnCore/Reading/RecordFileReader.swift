@@ -112,8 +112,8 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
     /// reject.
     ///
     /// - Returns: The chunk, or `nil` at the end of the file.
-    /// - Throws: ``FileReadError`` when reading fails or a NUL byte is found part way; the rows
-    ///   of earlier chunks came from a file that is not text, so the load should fail as a whole.
+    /// - Throws: ``FileReadError`` when reading fails. (A NUL byte past the file's first 64 KiB
+    ///   rejects its row; one in the first 64 KiB fails the file when it is opened.)
     public mutating func nextChunk() throws(FileReadError) -> RecordChunk? {
         var records: [ChangeRecord] = []
         var rejects: [RejectedRow] = []
