@@ -153,7 +153,9 @@ extension FirnSettings {
             guard let typeName = column.type else { return FirnCore.Column(name, .text) }
             guard let type = ColumnType(rawValue: typeName.lowercased()) else {
                 let known = ColumnType.allCases.map(\.rawValue).joined(separator: ", ")
-                throw .invalid("\(source): column \(column.name): unknown type \(typeName.debugDescription) (use \(known))")
+                throw .invalid(
+                    "\(source): column \(column.name): unknown type \(typeName.debugDescription) (use \(known))"
+                )
             }
             return FirnCore.Column(name, type)
         }

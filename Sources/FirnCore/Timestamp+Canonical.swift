@@ -26,7 +26,13 @@ extension Timestamp {
             }
             return .some(
                 Timestamp(
-                    year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micro
+                    year: year,
+                    month: month,
+                    day: day,
+                    hour: hour,
+                    minute: minute,
+                    second: second,
+                    microsecond: micro
                 )
             )
         }

@@ -84,8 +84,14 @@ public struct FileLoader: Sendable {
         func failure(_ content: FileContent, _ message: String) throws(WarehouseError) -> FileLoadReport {
             let summary = try warehouse.recordFailure(content, error: message)
             return FileLoadReport(
-                path: path, status: .failed, summary: summary, counts: ApplyCounts(), rejected: 0,
-                ignoredColumns: [], error: message, elapsedSeconds: elapsed()
+                path: path,
+                status: .failed,
+                summary: summary,
+                counts: ApplyCounts(),
+                rejected: 0,
+                ignoredColumns: [],
+                error: message,
+                elapsedSeconds: elapsed()
             )
         }
         let content: FileContent
@@ -98,8 +104,14 @@ public struct FileLoader: Sendable {
         switch try warehouse.beginLoad(content) {
         case .alreadyLoaded(let summary):
             return FileLoadReport(
-                path: path, status: .skipped, summary: summary, counts: ApplyCounts(), rejected: 0,
-                ignoredColumns: [], error: nil, elapsedSeconds: elapsed()
+                path: path,
+                status: .skipped,
+                summary: summary,
+                counts: ApplyCounts(),
+                rejected: 0,
+                ignoredColumns: [],
+                error: nil,
+                elapsedSeconds: elapsed()
             )
         case .load(let started):
             ticket = started
@@ -134,8 +146,14 @@ public struct FileLoader: Sendable {
         }
         let summary = try warehouse.finishLoad(ticket)
         return FileLoadReport(
-            path: path, status: .loaded, summary: summary, counts: counts, rejected: rejected,
-            ignoredColumns: fileReader.ignoredColumns, error: nil, elapsedSeconds: elapsed()
+            path: path,
+            status: .loaded,
+            summary: summary,
+            counts: counts,
+            rejected: rejected,
+            ignoredColumns: fileReader.ignoredColumns,
+            error: nil,
+            elapsedSeconds: elapsed()
         )
     }
 

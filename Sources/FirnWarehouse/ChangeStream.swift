@@ -57,13 +57,17 @@ extension SQLiteWarehouse {
 
     func consumeStream(_ db: Database) throws -> StreamConsumption {
         let streamName = entity.streamName.normalized
-        let offset = try Int64.fetchOne(db, sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?", arguments: [streamName]) ?? 0
+        let offset =
+            try Int64.fetchOne(db, sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?", arguments: [streamName])
+            ?? 0
         let rows = try Row.fetchAll(
             db,
             sql: "SELECT * FROM \(schema.changes) WHERE seq > ? ORDER BY seq",
             arguments: [offset]
         )
-        guard let last = rows.last else { return StreamConsumption(changesConsumed: 0, counts: ApplyCounts(), offset: offset) }
+        guard let last = rows.last else {
+            return StreamConsumption(changesConsumed: 0, counts: ApplyCounts(), offset: offset)
+        }
         let now = Timestamp.now()
         try db.execute(
             sql: """
@@ -71,7 +75,9 @@ extension SQLiteWarehouse {
                     rows_loaded, event_time_default, started_at, finished_at)
                 VALUES (?, 'stream', 'manual DML', '', 0, 'loaded', ?, ?, ?, ?, ?)
                 """,
-            arguments: [entity.name.normalized, rows.count, rows.count, now.description, now.description, now.description]
+            arguments: [
+                entity.name.normalized, rows.count, rows.count, now.description, now.description, now.description,
+            ]
         )
         let load = db.lastInsertedRowID
         var records: [ChangeRecord] = []
@@ -91,17 +97,49 @@ extension SQLiteWarehouse {
             switch action {
             case "INSERT":
                 let (key, attributes) = image("new_")
-                records.append(ChangeRecord(key: key, eventTime: time, operation: .upsert, attributes: attributes, arrival: arrival))
+                records.append(
+                    ChangeRecord(
+                        key: key,
+                        eventTime: time,
+                        operation: .upsert,
+                        attributes: attributes,
+                        arrival: arrival
+                    )
+                )
             case "DELETE":
                 let (key, attributes) = image("old_")
-                records.append(ChangeRecord(key: key, eventTime: time, operation: .delete, attributes: attributes, arrival: arrival))
+                records.append(
+                    ChangeRecord(
+                        key: key,
+                        eventTime: time,
+                        operation: .delete,
+                        attributes: attributes,
+                        arrival: arrival
+                    )
+                )
             default:
                 let (oldKey, oldAttributes) = image("old_")
                 let (newKey, newAttributes) = image("new_")
                 if oldKey != newKey {
-                    records.append(ChangeRecord(key: oldKey, eventTime: time, operation: .delete, attributes: oldAttributes, arrival: arrival))
+                    records.append(
+                        ChangeRecord(
+                            key: oldKey,
+                            eventTime: time,
+                            operation: .delete,
+                            attributes: oldAttributes,
+                            arrival: arrival
+                        )
+                    )
                 }
-                records.append(ChangeRecord(key: newKey, eventTime: time, operation: .upsert, attributes: newAttributes, arrival: arrival))
+                records.append(
+                    ChangeRecord(
+                        key: newKey,
+                        eventTime: time,
+                        operation: .upsert,
+                        attributes: newAttributes,
+                        arrival: arrival
+                    )
+                )
             }
         }
         // A key edited to NULL cannot be a record; such changes are dropped from the log but counted.
@@ -134,8 +172,17 @@ extension SQLiteWarehouse {
         let schema = self.schema
         let streamName = entity.streamName.normalized
         return try read { db in
-            let offset = try Int64.fetchOne(db, sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?", arguments: [streamName]) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(schema.changes) WHERE seq > ? ORDER BY seq", arguments: [offset])
+            let offset =
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?",
+                    arguments: [streamName]
+                ) ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM \(schema.changes) WHERE seq > ? ORDER BY seq",
+                arguments: [offset]
+            )
             let names = schema.imageColumns.map(\.name.normalized)
             let keyCount = entity.keyColumns.count
             var order: [Key] = []
@@ -181,7 +228,10 @@ extension SQLiteWarehouse {
                 name: streamName,
                 offset: offset,
                 latest: max(latest, offset),
-                changes: QueryResult(columns: names + ["METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"], rows: result)
+                changes: QueryResult(
+                    columns: names + ["METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"],
+                    rows: result
+                )
             )
         }
     }

@@ -105,8 +105,10 @@ extension SQLiteWarehouse {
                         event_time_default, started_at)
                     VALUES (?, 'file', ?, ?, ?, 'loading', ?, ?)
                     """,
-                arguments: [entityName, content.name, content.checksum, content.sizeBytes, now.description,
-                    now.description]
+                arguments: [
+                    entityName, content.name, content.checksum, content.sizeBytes, now.description,
+                    now.description,
+                ]
             )
             return .load(
                 LoadTicket(id: db.lastInsertedRowID, content: content, resumeAfterRow: 0, defaultEventTime: now)
@@ -167,8 +169,10 @@ extension SQLiteWarehouse {
                         versions_closed = versions_closed + ?
                     WHERE load_id = ?
                     """,
-                arguments: [chunk.lastRow, records.count, rejects.count, counts.versionsOpened,
-                    counts.versionsClosed, ticket.id]
+                arguments: [
+                    chunk.lastRow, records.count, rejects.count, counts.versionsOpened,
+                    counts.versionsClosed, ticket.id,
+                ]
             )
             return counts
         }
@@ -181,7 +185,8 @@ extension SQLiteWarehouse {
     public func finishLoad(_ ticket: LoadTicket) throws(WarehouseError) -> LoadSummary {
         try write { db in
             try db.execute(
-                sql: "UPDATE firn_loads SET status = 'loaded', finished_at = ? WHERE load_id = ? AND status = 'loading'",
+                sql:
+                    "UPDATE firn_loads SET status = 'loaded', finished_at = ? WHERE load_id = ? AND status = 'loading'",
                 arguments: [Timestamp.now().description, ticket.id]
             )
             guard let summary = try Self.summary(db, id: ticket.id) else { throw WarehouseError.unknownLoad(ticket.id) }

@@ -49,13 +49,14 @@ extension QueryResult {
         }
         var out = columns.map { field($0, forceQuotes: false) }.joined(separator: ",") + "\r\n"
         for row in rows {
-            out += row.map { value -> String in
-                switch value {
-                case .null: ""
-                case .integer(let number): String(number)
-                case .text(let text): field(text, forceQuotes: text.isEmpty)
-                }
-            }.joined(separator: ",") + "\r\n"
+            out +=
+                row.map { value -> String in
+                    switch value {
+                    case .null: ""
+                    case .integer(let number): String(number)
+                    case .text(let text): field(text, forceQuotes: text.isEmpty)
+                    }
+                }.joined(separator: ",") + "\r\n"
         }
         return out
     }
@@ -77,15 +78,16 @@ extension QueryResult {
             return out + "\""
         }
         let objects = rows.map { row in
-            "{" + zip(columns, row).map { column, value in
-                let rendered: String
-                switch value {
-                case .null: rendered = "null"
-                case .integer(let number): rendered = String(number)
-                case .text(let text): rendered = quote(text)
-                }
-                return quote(column) + ":" + rendered
-            }.joined(separator: ",") + "}"
+            "{"
+                + zip(columns, row).map { column, value in
+                    let rendered: String
+                    switch value {
+                    case .null: rendered = "null"
+                    case .integer(let number): rendered = String(number)
+                    case .text(let text): rendered = quote(text)
+                    }
+                    return quote(column) + ":" + rendered
+                }.joined(separator: ",") + "}"
         }
         return "[" + objects.joined(separator: ",\n ") + "]\n"
     }

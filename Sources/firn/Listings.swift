@@ -18,8 +18,10 @@ struct History: ParsableCommand {
         let (warehouse, settings) = try options.openWarehouse()
         let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == settings.entity.keyColumns.count else {
-            throw ValidationError("key \(key) has \(parts.count) part(s); \(settings.entity.name) has "
-                + "\(settings.entity.keyColumns.count) key column(s)")
+            throw ValidationError(
+                "key \(key) has \(parts.count) part(s); \(settings.entity.name) has "
+                    + "\(settings.entity.keyColumns.count) key column(s)"
+            )
         }
         var values: [Value] = []
         for (part, column) in zip(parts, settings.entity.keyColumns) {

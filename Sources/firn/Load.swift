@@ -51,7 +51,8 @@ struct Load: ParsableCommand {
         case .failed:
             return "\(report.path): FAILED: \(report.error ?? "unknown error")"
         case .loaded:
-            var line = "\(report.path): loaded \(report.counts.staged) rows, rejected \(report.rejected), "
+            var line =
+                "\(report.path): loaded \(report.counts.staged) rows, rejected \(report.rejected), "
                 + "versions opened \(report.counts.versionsOpened), closed \(report.counts.versionsClosed), \(seconds)"
             if report.rejected > 0 { line += " (see `firn rejects`)" }
             if !report.ignoredColumns.isEmpty {

@@ -24,13 +24,19 @@ import Testing
             var minute = row
             if next() % 10 == 0 { minute -= Int(next() % 1440) }
             let hours = (minute + 100_000) / 60
-            let time = String(format: "2026-%02d-%02dT%02d:%02d:00Z", 1 + hours / 24 / 28, 1 + hours / 24 % 28,
-                hours % 24, (minute + 100_000) % 60)
+            let time = String(
+                format: "2026-%02d-%02dT%02d:%02d:00Z",
+                1 + hours / 24 / 28,
+                1 + hours / 24 % 28,
+                hours % 24,
+                (minute + 100_000) % 60
+            )
             let op = next() % 20 == 0 ? "D" : "U"
             let city = cities[Int(next() % UInt64(cities.count))]
             let quotedCity = city.isEmpty ? "" : "\"" + city.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             let email = next() % 7 == 0 ? "" : "c\(key)-\(next() % 5)@example.com"
-            text += "\(key),First\(key),Last\(next() % 3),\(email),\(row) Main St,\(quotedCity),,Country,\(time),\(op)\n"
+            text +=
+                "\(key),First\(key),Last\(next() % 3),\(email),\(row) Main St,\(quotedCity),,Country,\(time),\(op)\n"
         }
         try text.write(to: url, atomically: true, encoding: .utf8)
     }
@@ -70,7 +76,9 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         var killsMidLoad = 0
         for _ in 0..<6 {
-            let (process, _, _) = try FirnProcess.start(["load", "--config", config.path, "--data-dir", crashed.path, file.path])
+            let (process, _, _) = try FirnProcess.start([
+                "load", "--config", config.path, "--data-dir", crashed.path, file.path,
+            ])
             usleep(UInt32.random(in: 150_000...1_200_000, using: &generator))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)

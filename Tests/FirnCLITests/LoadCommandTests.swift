@@ -59,7 +59,8 @@ import Testing
         let lines = ada.stdout.split(separator: "\r\n")
         #expect(lines.count == 4, "\(ada.stdout)")
         let scd1 = try FirnProcess.run([
-            "query", "--data-dir", dir.path, "--format", "csv", "SELECT last_name, email FROM customer WHERE customer_id = 1",
+            "query", "--data-dir", dir.path, "--format", "csv",
+            "SELECT last_name, email FROM customer WHERE customer_id = 1",
         ])
         #expect(scd1.stdout == "last_name,email\r\nLovelace,ada@analytical.engine\r\n")
     }

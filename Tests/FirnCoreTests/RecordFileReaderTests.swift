@@ -133,7 +133,8 @@ struct RecordFileReaderTests {
             id += 1
             text += customerRow(id) + "\n"
         }
-        let bytes = Array(text.utf8) + Array("999,Ada,L,e,s,".utf8) + [0] + Array(",st,co,2026-01-01,I\n".utf8)
+        let bytes =
+            Array(text.utf8) + Array("999,Ada,L,e,s,".utf8) + [0] + Array(",st,co,2026-01-01,I\n".utf8)
             + Array((customerRow(1000) + "\n").utf8)
         let contents = try readFile(try directory.write(bytes))
         #expect(contents.records.count == id + 1)

@@ -51,13 +51,20 @@ import Testing
         // An attempt that committed three chunks, then died.
         let resumed = try SQLiteWarehouse(path: dir.appendingPathComponent("resumed.sqlite").path)
         let checksum = try clean.query("SELECT checksum FROM firn_loads").result.rows[0][0].description
-        let content = FileContent(name: "changes.csv", checksum: checksum, sizeBytes: Int64(try Data(contentsOf: file).count))
+        let content = FileContent(
+            name: "changes.csv",
+            checksum: checksum,
+            sizeBytes: Int64(try Data(contentsOf: file).count)
+        )
         guard case .load(let ticket) = try resumed.beginLoad(content) else {
             Issue.record("expected a new load")
             return
         }
         var partial = try RecordFileReader(
-            path: file.path, entity: .customer, load: ticket.id, defaultEventTime: ticket.defaultEventTime,
+            path: file.path,
+            entity: .customer,
+            load: ticket.id,
+            defaultEventTime: ticket.defaultEventTime,
             configuration: reader
         )
         for _ in 0..<3 { try resumed.applyChunk(ticket, #require(try partial.nextChunk())) }

@@ -1,5 +1,5 @@
-import FirnTestSupport
 import FirnCore
+import FirnTestSupport
 import FirnWarehouse
 import Testing
 

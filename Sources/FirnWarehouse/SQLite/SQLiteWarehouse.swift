@@ -106,7 +106,10 @@ public final class SQLiteWarehouse: Sendable {
 
     static func wrap(_ error: any Error) -> WarehouseError {
         if let error = error as? DatabaseError {
-            return .statementFailed(sql: error.sql ?? "", reason: "SQLite error \(error.resultCode.rawValue): \(error.message ?? "")")
+            return .statementFailed(
+                sql: error.sql ?? "",
+                reason: "SQLite error \(error.resultCode.rawValue): \(error.message ?? "")"
+            )
         }
         return .statementFailed(sql: "", reason: "\(error)")
     }
