@@ -91,6 +91,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FirnBenchTests",
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnBench"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FirnPipeTests",
             dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe"],
             swiftSettings: swiftSettings

@@ -1,0 +1,266 @@
+import FirnCore
+import FirnWarehouse
+import Foundation
+import GRDB
+
+/// `firn bench load`: change rows per second taken all the way to SCD2, batch latency and peak
+/// memory, for Firn and for the plain-SQL port of the seed's logic (``PlainSQLBaseline``).
+///
+/// For each batch size B, in a fresh database file per engine: N base customers are loaded as
+/// one load (timed apart, not in the throughput), then K batches of B change rows from a
+/// ``BenchWorkload`` are applied, each as one load (`beginLoad`, one `applyChunk` with all B
+/// records, `finishLoad`) for Firn and one transaction for the baseline, timing each batch.
+/// Workload generation is outside the timed span. Afterwards both engines' SCD1 tables are
+/// compared with each other and with the generator's expectation (row count and digest).
+///
+/// Defaults: N = 100,000; B = 1,000, 10,000 and 100,000; K = 300,000 / B (300, 30 and 3
+/// batches), so every size applies 300,000 change rows. That is enough for stable medians at
+/// small B and keeps the whole default run (both engines, full durability) within a few
+/// minutes on two cores; raise ``changeRowsPerSize`` for steadier large-B figures.
+public struct LoadBenchmark: Sendable {
+    /// Base customers loaded before the batches. Defaults to `100_000`.
+    public var n: Int = 100_000
+    /// Batch sizes (change rows per batch), run in this order. Defaults to `[1_000, 10_000, 100_000]`.
+    public var batchSizes: [Int] = [1_000, 10_000, 100_000]
+    /// Change rows per batch size when ``batchCounts`` has no entry for it: K = max(1, this / B).
+    /// Defaults to `300_000`.
+    public var changeRowsPerSize: Int = 300_000
+    /// Explicit batch counts K per batch size, overriding ``changeRowsPerSize``. Defaults to empty.
+    public var batchCounts: [Int: Int] = [:]
+    /// The workload seed. Defaults to `42`.
+    public var seed: UInt64 = 42
+    /// Directory for the database files; `nil` makes a fresh one under the system temporary
+    /// directory. Defaults to `nil`.
+    public var directory: String?
+    /// Whether the plain-SQL baseline runs too. Defaults to `true`.
+    public var includeBaseline: Bool = true
+    /// Whether both engines fsync each commit (`synchronous=FULL`, Firn's default). Defaults to `true`.
+    public var isDurable: Bool = true
+    /// Whether the database files stay after the run (else each size's are removed once
+    /// measured). Defaults to `false`.
+    public var keepsDatabases: Bool = false
+
+    /// Creates the default benchmark.
+    public init() {}
+
+    /// K for batch size `size`.
+    public func batchCount(forSize size: Int) -> Int {
+        batchCounts[size] ?? max(1, changeRowsPerSize / max(1, size))
+    }
+
+    /// Runs every batch size, Firn then (if enabled) the baseline.
+    ///
+    /// - Parameter progress: Called with a line of text as phases start and end.
+    /// - Returns: The figures; a disagreement between the engines is reported there, not thrown.
+    /// - Throws: ``LoadBenchmarkError`` when an engine fails or a file cannot be written.
+    public func run(progress: (String) -> Void = { _ in }) throws(LoadBenchmarkError) -> LoadBenchmarkReport {
+        let directory = try prepareDirectory()
+        var sizes: [LoadBenchmarkReport.SizeResult] = []
+        for size in batchSizes {
+            let batches = batchCount(forSize: size)
+            progress("B=\(size): firn, \(n) base customers then \(batches) batches")
+            let firnPath = directory + "/firn-B\(size).sqlite"
+            let (firn, expected) = try measureFirn(path: firnPath, size: size, batches: batches, progress: progress)
+            var sql: LoadBenchmarkReport.EngineResult?
+            if includeBaseline {
+                progress("B=\(size): plain SQL baseline")
+                let sqlPath = directory + "/sql-B\(size).sqlite"
+                sql = try measureBaseline(path: sqlPath, size: size, batches: batches, progress: progress)
+                if !keepsDatabases { Self.removeDatabase(sqlPath) }
+            }
+            if !keepsDatabases { Self.removeDatabase(firnPath) }
+            let result = LoadBenchmarkReport.SizeResult(
+                batchSize: size,
+                batches: batches,
+                firn: firn,
+                sql: sql,
+                expectedCurrent: expected
+            )
+            progress("B=\(size): done")
+            sizes.append(result)
+        }
+        return LoadBenchmarkReport(
+            n: n,
+            seed: seed,
+            isDurable: isDurable,
+            sqliteVersion: Self.sqliteVersion(),
+            sizes: sizes
+        )
+    }
+
+    // MARK: Engines
+
+    private func measureFirn(
+        path: String,
+        size: Int,
+        batches: Int,
+        progress: (String) -> Void
+    ) throws(LoadBenchmarkError) -> (LoadBenchmarkReport.EngineResult, TableDigest) {
+        Self.removeDatabase(path)
+        ProcessProbe.resetPeak()
+        var workload = BenchWorkload(seed: seed)
+        var configuration = WarehouseConfiguration()
+        configuration.isDurable = isDurable
+        var timing = Timing()
+        do throws(WarehouseError) {
+            let warehouse = try SQLiteWarehouse(path: path, configuration: configuration)
+            let base = workload.base(n)
+            timing.base = try Self.time { () throws(WarehouseError) in
+                try load(base, into: warehouse, name: "bench-B\(size)-base")
+            }
+            for batch in 1...batches {
+                let records = workload.nextBatch(size: size)
+                timing.batches.append(
+                    try Self.time { () throws(WarehouseError) in
+                        try load(records, into: warehouse, name: "bench-B\(size)-\(batch)")
+                    }
+                )
+                if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
+            }
+        } catch {
+            throw LoadBenchmarkError.firn(error)
+        }
+        let peak = ProcessProbe.peakResidentBytes()
+        let digests = try Self.digests(path: path)
+        let result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: Self.fileSize(path))
+        return (result, workload.currentTableDigest())
+    }
+
+    /// Loads `records` as one file: one load with one chunk, as a reader would for a small file.
+    private func load(_ records: [ChangeRecord], into warehouse: SQLiteWarehouse, name: String) throws(WarehouseError) {
+        let content = FileContent(name: name + ".csv", checksum: "\(seed)-\(name)", sizeBytes: Int64(records.count))
+        guard case .load(let ticket) = try warehouse.beginLoad(content) else {
+            throw WarehouseError.statementFailed(sql: "", reason: "\(name) was already loaded; use a fresh file")
+        }
+        var records = records
+        for index in records.indices { records[index].arrival.load = ticket.id }
+        let chunk = RecordChunk(records: records, rejects: [], lastRow: Int64(records.count))
+        try warehouse.applyChunk(ticket, chunk)
+        try warehouse.finishLoad(ticket)
+    }
+
+    private func measureBaseline(
+        path: String,
+        size: Int,
+        batches: Int,
+        progress: (String) -> Void
+    ) throws(LoadBenchmarkError) -> LoadBenchmarkReport.EngineResult {
+        Self.removeDatabase(path)
+        ProcessProbe.resetPeak()
+        var workload = BenchWorkload(seed: seed)
+        var timing = Timing()
+        do {
+            let baseline = try PlainSQLBaseline(path: path, isDurable: isDurable)
+            let base = workload.base(n)
+            timing.base = try Self.time { () throws in
+                try baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")
+            }
+            for batch in 1...batches {
+                let records = workload.nextBatch(size: size)
+                timing.batches.append(
+                    try Self.time { () throws in
+                        try baseline.apply(
+                            batchID: Int64(batch),
+                            records: records,
+                            sourceFile: "bench-B\(size)-\(batch)"
+                        )
+                    }
+                )
+                if batch % max(1, batches / 5) == 0 { progress("  sql batch \(batch)/\(batches)") }
+            }
+        } catch {
+            throw .baseline("\(error)")
+        }
+        let peak = ProcessProbe.peakResidentBytes()
+        let digests = try Self.digests(path: path)
+        return timing.result(rows: size * batches, peak: peak, digests: digests, bytes: Self.fileSize(path))
+    }
+
+    // MARK: Helpers
+
+    private struct Timing {
+        var base = 0.0
+        var batches: [Double] = []
+
+        func result(rows: Int, peak: Int64, digests: TableDigests, bytes: Int64) -> LoadBenchmarkReport.EngineResult {
+            let total = batches.reduce(0, +)
+            let milliseconds = batches.map { $0 * 1000 }
+            return LoadBenchmarkReport.EngineResult(
+                baseLoadSeconds: base,
+                batchSeconds: total,
+                rowsPerSecond: total > 0 ? Double(rows) / total : 0,
+                p50Milliseconds: milliseconds.percentile(0.5),
+                p99Milliseconds: milliseconds.percentile(0.99),
+                maxMilliseconds: milliseconds.max() ?? 0,
+                peakResidentBytes: peak,
+                current: digests.current,
+                history: digests.history,
+                databaseBytes: bytes
+            )
+        }
+    }
+
+    /// Seconds that `body` took on the monotonic clock.
+    private static func time<E: Error>(_ body: () throws(E) -> Void) throws(E) -> Double {
+        let start = ProcessProbe.nanoseconds()
+        try body()
+        return Double(ProcessProbe.nanoseconds() - start) / 1e9
+    }
+
+    private static func digests(path: String) throws(LoadBenchmarkError) -> TableDigests {
+        do {
+            return try TableDigests.read(path: path)
+        } catch {
+            throw .check(path: path, reason: "\(error)")
+        }
+    }
+
+    private func prepareDirectory() throws(LoadBenchmarkError) -> String {
+        let path =
+            directory
+            ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("firn-bench-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .directory(path: path, reason: "\(error)")
+        }
+        return path
+    }
+
+    static func removeDatabase(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    static func sqliteVersion() -> String {
+        (try? DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }) ?? nil ?? "?"
+    }
+}
+
+/// Why the load benchmark could not finish.
+public enum LoadBenchmarkError: Error, Sendable, CustomStringConvertible {
+    /// Firn's warehouse failed.
+    case firn(WarehouseError)
+    /// The plain-SQL baseline failed.
+    case baseline(String)
+    /// The database directory could not be made.
+    case directory(path: String, reason: String)
+    /// A finished database could not be read back for the SCD1 check.
+    case check(path: String, reason: String)
+    /// A workload file could not be written.
+    case write(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .firn(let error): "firn warehouse: \(error)"
+        case .baseline(let reason): "plain-SQL baseline: \(reason)"
+        case .directory(let path, let reason): "cannot create benchmark directory \(path): \(reason)"
+        case .check(let path, let reason): "cannot read back \(path) for the SCD1 check: \(reason)"
+        case .write(let path, let reason): "cannot write workload file \(path): \(reason)"
+        }
+    }
+}

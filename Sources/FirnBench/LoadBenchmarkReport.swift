@@ -1,0 +1,156 @@
+import Foundation
+
+/// What `firn bench load` measured: per batch size, Firn and the plain-SQL baseline side by
+/// side, and whether their final tables agree.
+///
+/// ``description`` is the table people read; the value is `Codable` (``json()``) for machines.
+public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Base customers loaded before the measured batches.
+    public var n: Int
+    /// The workload seed.
+    public var seed: UInt64
+    /// Whether both engines ran with `synchronous=FULL` (an fsync per committed transaction).
+    public var isDurable: Bool
+    /// The SQLite library version both engines used.
+    public var sqliteVersion: String
+    /// One entry per batch size, in the order run.
+    public var sizes: [SizeResult]
+
+    /// One batch size's run.
+    public struct SizeResult: Sendable, Hashable, Codable {
+        /// Change rows per batch (B).
+        public var batchSize: Int
+        /// Batches applied (K).
+        public var batches: Int
+        /// Change rows applied in all batches (K × B); the base load is not included.
+        public var changeRows: Int
+        /// Firn's figures.
+        public var firn: EngineResult
+        /// The plain-SQL baseline's figures, when it ran.
+        public var sql: EngineResult?
+        /// The SCD1 table the workload generator expects (live customers, latest values).
+        public var expectedCurrent: TableDigest
+        /// Whether Firn's SCD1 equals the generator's expectation.
+        public var firnMatchesExpected: Bool
+        /// Whether the baseline's SCD1 equals Firn's (`nil` without a baseline).
+        public var currentTablesAgree: Bool?
+        /// Whether the baseline's history equals Firn's row for row (`nil` without a baseline).
+        public var historyTablesAgree: Bool?
+        /// Firn's rows per second over the baseline's (`nil` without a baseline).
+        public var speedUp: Double?
+
+        /// Creates a result and derives the checks and the speed-up from the figures.
+        public init(batchSize: Int, batches: Int, firn: EngineResult, sql: EngineResult?, expectedCurrent: TableDigest)
+        {
+            self.batchSize = batchSize
+            self.batches = batches
+            self.changeRows = batchSize * batches
+            self.firn = firn
+            self.sql = sql
+            self.expectedCurrent = expectedCurrent
+            self.firnMatchesExpected = firn.current == expectedCurrent
+            self.currentTablesAgree = sql.map { $0.current == firn.current }
+            self.historyTablesAgree = sql.map { $0.history == firn.history }
+            self.speedUp = sql.flatMap { $0.rowsPerSecond > 0 ? firn.rowsPerSecond / $0.rowsPerSecond : nil }
+        }
+    }
+
+    /// One engine's figures for one batch size.
+    public struct EngineResult: Sendable, Hashable, Codable {
+        /// Seconds to load the N base customers (one load; not in the throughput).
+        public var baseLoadSeconds: Double
+        /// Seconds spent applying all K batches (sum of batch latencies).
+        public var batchSeconds: Double
+        /// Change rows per second: K × B / ``batchSeconds``.
+        public var rowsPerSecond: Double
+        /// Median batch latency in milliseconds (nearest rank).
+        public var p50Milliseconds: Double
+        /// 99th-percentile batch latency in milliseconds (nearest rank; the maximum when K < 100).
+        public var p99Milliseconds: Double
+        /// Slowest batch in milliseconds.
+        public var maxMilliseconds: Double
+        /// Peak resident memory of the whole process while this engine ran (`VmHWM` after a
+        /// reset, else `ru_maxrss` since process start), in bytes.
+        public var peakResidentBytes: Int64
+        /// Digest of the final SCD1 table (`customer`).
+        public var current: TableDigest
+        /// Digest of the final SCD2 table (`customer_history`).
+        public var history: TableDigest
+        /// Size of the database file after the run (without WAL), in bytes.
+        public var databaseBytes: Int64
+    }
+
+    /// `true` when every check passed: Firn's SCD1 is what the generator expects and, where the
+    /// baseline ran, both engines' SCD1 tables are equal.
+    public var allChecksPass: Bool {
+        sizes.allSatisfy { $0.firnMatchesExpected && $0.currentTablesAgree != false }
+    }
+
+    /// The report as pretty-printed JSON (keys sorted).
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// A table, one line per batch size, then the checks.
+    public var description: String {
+        let durability = isDurable ? "full (fsync per commit)" : "normal (no fsync per commit)"
+        var lines = ["firn bench load  N=\(n)  seed=\(seed)  durability=\(durability)  sqlite=\(sqliteVersion)"]
+        let header: [(String, Int)] = [
+            ("B", 8), ("batches", 8), ("rows", 9), ("firn rows/s", 12), ("firn p50 ms", 12), ("firn p99 ms", 12),
+            ("sql rows/s", 11), ("sql p50 ms", 11), ("speed-up", 9), ("peak RSS firn/sql", 18), ("SCD1 check", 10),
+        ]
+        lines.append(header.map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: " "))
+        for size in sizes {
+            let sql = size.sql
+            let check: String
+            if !size.firnMatchesExpected {
+                check = "FIRN WRONG"
+            } else if size.currentTablesAgree == false {
+                check = "MISMATCH"
+            } else {
+                check = sql == nil ? "ok (gen)" : "ok"
+            }
+            let cells = [
+                "\(size.batchSize)", "\(size.batches)", "\(size.changeRows)", Self.rate(size.firn.rowsPerSecond),
+                Self.ms(size.firn.p50Milliseconds), Self.ms(size.firn.p99Milliseconds),
+                sql.map { Self.rate($0.rowsPerSecond) } ?? "-", sql.map { Self.ms($0.p50Milliseconds) } ?? "-",
+                size.speedUp.map { String(format: "%.2fx", $0) } ?? "-",
+                "\(Self.mib(size.firn.peakResidentBytes))/\(sql.map { Self.mib($0.peakResidentBytes) } ?? "-") MiB",
+                check,
+            ]
+            lines.append(
+                zip(cells, header).map { $0.padding(toLength: $1.1, withPad: " ", startingAt: 0) }
+                    .joined(separator: " ")
+            )
+        }
+        lines.append("")
+        for size in sizes {
+            var line = "B=\(size.batchSize): base load firn \(Self.seconds(size.firn.baseLoadSeconds))"
+            if let sql = size.sql { line += ", sql \(Self.seconds(sql.baseLoadSeconds))" }
+            line += "; SCD1 firn \(size.firn.current), expected \(size.expectedCurrent)"
+            if let sql = size.sql { line += ", sql \(sql.current)" }
+            lines.append(line)
+            var history = "        history firn \(size.firn.history)"
+            if let sql = size.sql {
+                history += ", sql \(sql.history)"
+                history += size.historyTablesAgree == true ? " (identical)" : " (DIFFER)"
+            }
+            lines.append(history)
+            if !size.firnMatchesExpected {
+                lines.append("        FIRN'S SCD1 DIFFERS FROM THE GENERATOR'S EXPECTED TABLE")
+            }
+            if size.currentTablesAgree == false {
+                lines.append("        FIRN'S AND THE BASELINE'S SCD1 TABLES DIFFER")
+            }
+        }
+        lines.append("peak RSS is process-wide (generator included); rows/s counts change rows to SCD2, base excluded")
+        return lines.joined(separator: "\n")
+    }
+
+    static func rate(_ value: Double) -> String { String(format: "%.0f", value) }
+    static func ms(_ value: Double) -> String { String(format: "%.1f", value) }
+    static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+    static func mib(_ bytes: Int64) -> String { String(bytes / (1024 * 1024)) }
+}

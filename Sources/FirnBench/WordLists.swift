@@ -1,0 +1,58 @@
+/// The vocabularies the workload draws customer values from: realistic-looking, fixed, and
+/// large enough that most keys differ (the update rule always picks a different word).
+enum WordLists {
+    static let firstNames: [String] = [
+        "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+        "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
+        "Christopher", "Lisa", "Daniel", "Nancy", "Matthew", "Betty", "Anthony", "Margaret", "Mark", "Sandra",
+        "Donald", "Ashley", "Steven", "Kimberly", "Paul", "Emily", "Andrew", "Donna", "Joshua", "Michelle",
+        "Kenneth", "Carol", "Kevin", "Amanda", "Brian", "Dorothy", "George", "Melissa", "Timothy", "Deborah",
+        "Ronald", "Stephanie", "Edward", "Rebecca", "Jason", "Sharon", "Jeffrey", "Laura", "Ryan", "Cynthia",
+        "Jacob", "Kathleen", "Gary", "Amy", "Nicholas", "Angela", "Eric", "Shirley", "Jonathan", "Anna",
+        "Stephen", "Brenda", "Larry", "Pamela", "Justin", "Emma", "Scott", "Nicole", "Brandon", "Helen",
+        "Zoë", "José", "Łukasz", "Siobhán", "Björn", "Chloé", "Mateo", "Aiko", "Priya", "Olumide",
+    ]
+
+    static let lastNames: [String] = [
+        "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+        "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+        "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
+        "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores",
+        "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts",
+        "Gomez", "Phillips", "Evans", "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes",
+        "Stewart", "Morris", "Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper",
+        "O'Brien", "O'Neil", "McCarthy", "Van der Berg", "Müller", "Schröder", "Kowalski", "Novák", "Tanaka",
+        "Okafor",
+    ]
+
+    static let emailDomains: [String] = [
+        "example.com", "mail.example.org", "inbox.test", "post.example.net", "webmail.test", "corp.example.com",
+    ]
+
+    static let streetNames: [String] = [
+        "Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park", "Walnut", "Sunset",
+        "Lincoln", "Jackson", "Church", "River", "Highland", "Willow", "Meadow", "Forest", "Ridge", "Spring",
+        "Chestnut", "Franklin", "Adams", "Jefferson", "Mill", "Valley", "Birch", "Dogwood", "Madison", "Center",
+    ]
+
+    static let streetSuffixes: [String] = ["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way", "Pl", "Terrace"]
+
+    static let cities: [String] = [
+        "Springfield", "Riverside", "Franklin", "Greenville", "Bristol", "Clinton", "Fairview", "Salem", "Madison",
+        "Georgetown", "Arlington", "Ashland", "Burlington", "Manchester", "Milton", "Newport", "Oxford", "Dover",
+        "Lakewood", "Hudson", "Kingston", "Marion", "Jackson", "Auburn", "Dayton", "Lexington", "Milford", "Winchester",
+        "Clayton", "Chester", "Mount Vernon", "Lebanon", "Portland", "Richmond", "Cleveland", "Union",
+    ]
+
+    static let states: [String] = [
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+        "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND",
+        "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+    ]
+
+    static let countries: [String] = [
+        "United States", "Canada", "United Kingdom", "Ireland", "Germany", "France", "Spain", "Portugal", "Italy",
+        "Netherlands", "Belgium", "Poland", "Czechia", "Sweden", "Norway", "Denmark", "Finland", "Japan",
+        "Australia", "New Zealand", "Brazil", "Mexico", "India", "Nigeria", "South Africa", "Korea, Republic of",
+    ]
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+@testable import FirnBench
+
+@Suite struct LoadBenchmarkTests {
+    @Test func tinyRunFinishesAndBothEnginesAgree() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var benchmark = LoadBenchmark()
+        benchmark.n = 500
+        benchmark.batchSizes = [100]
+        benchmark.batchCounts = [100: 3]
+        benchmark.directory = directory
+        var lines: [String] = []
+        let report = try benchmark.run { lines.append($0) }
+        #expect(!lines.isEmpty)
+        try #require(report.sizes.count == 1)
+        let size = report.sizes[0]
+        #expect(size.batches == 3 && size.changeRows == 300)
+        #expect(size.firnMatchesExpected, "firn \(size.firn.current), expected \(size.expectedCurrent)")
+        #expect(
+            size.currentTablesAgree == true,
+            "firn \(size.firn.current), sql \(String(describing: size.sql?.current))"
+        )
+        #expect(size.historyTablesAgree == true)
+        #expect(size.firn.current.rows > 500)
+        #expect(size.firn.history.rows > size.firn.current.rows)
+        #expect(report.allChecksPass)
+        #expect(report.description.contains("firn bench load  N=500"))
+        let decoded = try JSONDecoder().decode(LoadBenchmarkReport.self, from: Data(try report.json().utf8))
+        #expect(decoded == report)
+    }
+
+    @Test func defaultsApplyThreeHundredThousandRowsPerSize() {
+        let benchmark = LoadBenchmark()
+        #expect(benchmark.batchSizes.map { benchmark.batchCount(forSize: $0) } == [300, 30, 3])
+    }
+
+    @Test func aDisagreementIsReportedNotHidden() {
+        var digest = TableDigest()
+        digest.add(["1", "a"])
+        let engine = LoadBenchmarkReport.EngineResult(
+            baseLoadSeconds: 0,
+            batchSeconds: 1,
+            rowsPerSecond: 1,
+            p50Milliseconds: 1,
+            p99Milliseconds: 1,
+            maxMilliseconds: 1,
+            peakResidentBytes: 0,
+            current: digest,
+            history: digest,
+            databaseBytes: 0
+        )
+        var other = engine
+        other.current = TableDigest()
+        let size = LoadBenchmarkReport.SizeResult(
+            batchSize: 1,
+            batches: 1,
+            firn: engine,
+            sql: other,
+            expectedCurrent: digest
+        )
+        let report = LoadBenchmarkReport(n: 1, seed: 1, isDurable: true, sqliteVersion: "x", sizes: [size])
+        #expect(!report.allChecksPass)
+        #expect(report.description.contains("MISMATCH"))
+        #expect(report.description.contains("SCD1 TABLES DIFFER"))
+    }
+}
