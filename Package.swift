@@ -36,7 +36,11 @@ let package = Package(
         // Staging, SCD1, the change stream and SCD2 on SQLite.
         .target(
             name: "FirnWarehouse",
-            dependencies: ["FirnCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FirnCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Loading files exactly once into the warehouse: chunking, checksums, load history, rejects.

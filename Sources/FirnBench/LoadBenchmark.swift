@@ -40,6 +40,10 @@ public struct LoadBenchmark: Sendable {
     /// measured). Defaults to `false`.
     public var keepsDatabases: Bool = false
 
+    /// Firn's warehouse settings (page size, checkpointing); ``isDurable`` overrides its
+    /// durability. Defaults to ``WarehouseConfiguration/init()``.
+    public var warehouse = WarehouseConfiguration()
+
     /// Creates the default benchmark.
     public init() {}
 
@@ -99,7 +103,7 @@ public struct LoadBenchmark: Sendable {
         Self.removeDatabase(path)
         ProcessProbe.resetPeak()
         var workload = BenchWorkload(seed: seed)
-        var configuration = WarehouseConfiguration()
+        var configuration = warehouse
         configuration.isDurable = isDurable
         var timing = Timing()
         do throws(WarehouseError) {

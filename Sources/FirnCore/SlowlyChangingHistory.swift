@@ -77,7 +77,11 @@ public enum SlowlyChangingHistory {
         for version in rebuilt {
             if let old = stored.removeValue(forKey: version.start) {
                 if old != version {
-                    changes.updated.append(version)
+                    if old.attributes == version.attributes {
+                        changes.ended.append(version)
+                    } else {
+                        changes.updated.append(version)
+                    }
                     if old.end == nil && version.end != nil { changes.closedCount += 1 }
                 }
             } else {
@@ -113,8 +117,11 @@ public struct HistoryChanges: Sendable, Hashable {
     public var open: Version?
     /// New versions (history rows to insert).
     public var inserted: [Version] = []
-    /// Stored versions whose attributes or end change, matched by key and start.
+    /// Stored versions whose attributes change (and maybe their end), matched by key and start.
     public var updated: [Version] = []
+    /// Stored versions whose end alone changes (closed, reopened or ended elsewhere), matched by
+    /// key and start: the common case, which needs only `end_time` and `is_current` written.
+    public var ended: [Version] = []
     /// Stored versions that no longer exist (superseded by a later arrival at the same time).
     public var deleted: [Version] = []
     /// The SCD1 row's change.
@@ -128,5 +135,7 @@ public struct HistoryChanges: Sendable, Hashable {
     }
 
     /// `true` when nothing changes.
-    public var isEmpty: Bool { inserted.isEmpty && updated.isEmpty && deleted.isEmpty && current == .unchanged }
+    public var isEmpty: Bool {
+        inserted.isEmpty && updated.isEmpty && ended.isEmpty && deleted.isEmpty && current == .unchanged
+    }
 }

@@ -59,31 +59,30 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let (year, month, day) = Timestamp.civilFromDays(Int(days))
         let secondsOfDay = Int(micros / 1_000_000)
         let fraction = Int(micros % 1_000_000)
-        var out = [UInt8]()
-        out.reserveCapacity(26)
-        func put(_ value: Int, width: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-            var rest = value
-            for index in stride(from: width - 1, through: 0, by: -1) {
-                digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
+        // One allocation (the string's own): this runs several times per record applied.
+        return String(unsafeUninitializedCapacity: 26) { out in
+            func put(_ value: Int, width: Int, at start: Int) {
+                var rest = value
+                for index in stride(from: start + width - 1, through: start, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
             }
-            out.append(contentsOf: digits)
+            put(year, width: 4, at: 0)
+            out[4] = UInt8(ascii: "-")
+            put(month, width: 2, at: 5)
+            out[7] = UInt8(ascii: "-")
+            put(day, width: 2, at: 8)
+            out[10] = UInt8(ascii: " ")
+            put(secondsOfDay / 3600, width: 2, at: 11)
+            out[13] = UInt8(ascii: ":")
+            put(secondsOfDay / 60 % 60, width: 2, at: 14)
+            out[16] = UInt8(ascii: ":")
+            put(secondsOfDay % 60, width: 2, at: 17)
+            out[19] = UInt8(ascii: ".")
+            put(fraction, width: 6, at: 20)
+            return 26
         }
-        put(year, width: 4)
-        out.append(UInt8(ascii: "-"))
-        put(month, width: 2)
-        out.append(UInt8(ascii: "-"))
-        put(day, width: 2)
-        out.append(UInt8(ascii: " "))
-        put(secondsOfDay / 3600, width: 2)
-        out.append(UInt8(ascii: ":"))
-        put(secondsOfDay / 60 % 60, width: 2)
-        out.append(UInt8(ascii: ":"))
-        put(secondsOfDay % 60, width: 2)
-        out.append(UInt8(ascii: "."))
-        put(fraction, width: 6)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The timestamp as a stored ``Value`` (its canonical text).

@@ -11,6 +11,13 @@ public struct WarehouseConfiguration: Sendable, Hashable {
     /// turning it off keeps crash safety against process kills but not against power loss.
     public var isDurable: Bool = true
 
+    /// The page size of a new database file, in bytes (a power of two from 512 to 65536).
+    /// Defaults to `4096`. Applies only when the file is created.
+    public var pageSize: Int = 4096
+    /// Pages the write-ahead log may hold before a commit copies them back into the database
+    /// (`wal_autocheckpoint`). Defaults to `1000`.
+    public var checkpointPages: Int = 1000
+
     /// Creates the default configuration.
     public init() {}
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirnBench
+import FirnWarehouse
 import Foundation
 
 /// `firn bench`: benchmarks that print figures (never assertions).
@@ -42,6 +43,12 @@ struct LoadBench: ParsableCommand {
     @Flag(help: "Skip the plain-SQL baseline.")
     var noBaseline = false
 
+    @Option(help: "Firn's SQLite page size for the benchmark databases.")
+    var pageSize: Int?
+
+    @Option(help: "Firn's wal_autocheckpoint, in pages.")
+    var checkpointPages: Int?
+
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
@@ -59,6 +66,8 @@ struct LoadBench: ParsableCommand {
         benchmark.seed = seed
         benchmark.directory = directory
         benchmark.includeBaseline = !noBaseline
+        if let pageSize { benchmark.warehouse.pageSize = pageSize }
+        if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
         let report = try benchmark.run { printError($0) }
         print(report.description)
         if let json {

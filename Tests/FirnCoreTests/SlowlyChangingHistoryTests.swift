@@ -113,6 +113,11 @@ import Testing
                 #expect(byStart[version.start] != nil, "seed \(seed): update of a version not stored")
                 byStart[version.start] = version
             }
+            for version in changes.ended {
+                let attributes = byStart[version.start].map { ReferenceModel.sameAttributes($0.attributes, version.attributes) }
+                #expect(attributes == true, "seed \(seed): an ended version must keep its stored attributes")
+                byStart[version.start] = version
+            }
             for version in changes.inserted {
                 #expect(byStart[version.start] == nil, "seed \(seed): insert over a stored version")
                 byStart[version.start] = version

@@ -43,7 +43,8 @@ public struct ApplyCounts: Sendable, Hashable {
 /// in-order case) needs only its last stored version. Otherwise (late records, equal event
 /// times) the key's versions and staged records from the batch's earliest event time on are
 /// read back and replayed, which is what makes the result independent of arrival order and
-/// batch size.
+/// batch size. Keys are processed in key order, so consecutive B-tree accesses fall on
+/// neighbouring pages.
 struct BatchApplier {
     let schema: EntitySchema
     let db: Database
@@ -66,59 +67,63 @@ struct BatchApplier {
         var counts = ApplyCounts()
         guard !records.isEmpty else { return counts }
 
-        // Group by key, keeping first-seen order so that writes are deterministic.
-        var slots = [Key: Int]()
-        var groups: [(key: Key, from: Timestamp, records: [ChangeRecord])] = []
-        for record in records {
+        // Group by key, then work in key order.
+        var slots = [Key: Int](minimumCapacity: records.count)
+        var groups: [Group] = []
+        for (index, record) in records.enumerated() {
             if let slot = slots[record.key] {
-                groups[slot].records.append(record)
+                groups[slot].indices.append(index)
                 if record.eventTime < groups[slot].from { groups[slot].from = record.eventTime }
             } else {
                 slots[record.key] = groups.count
-                groups.append((record.key, record.eventTime, [record]))
+                groups.append(Group(key: record.key, from: record.eventTime, indices: [index]))
             }
         }
+        groups.sort { $0.key < $1.key }
 
         // Which keys are in order: every new record later than everything staged before.
-        let latest = try db.cachedStatement(sql: schema.latestEventTime)
-        var inOrder = [Bool](repeating: true, count: groups.count)
-        for (index, group) in groups.enumerated() {
-            latest.setUncheckedArguments(StatementArguments(group.key.values.map(\.databaseValue)))
-            if let stored = try String.fetchOne(latest), stored >= group.from.description {
-                inOrder[index] = false
+        let latest = try FastStatement(db, sql: schema.latestEventTime)
+        for index in groups.indices {
+            latest.bind(groups[index].key.values, from: 1)
+            if try latest.step(), !latest.isNull(at: 0) {
+                groups[index].isInOrder = latest.text(at: 0) < groups[index].from.description
             }
+            latest.reset()
         }
 
-        // Stage every record.
-        let insert = try db.cachedStatement(sql: schema.insertRaw)
+        // Stage every record, in key order too (the staging index is by key).
+        let insert = try FastStatement(db, sql: schema.insertRaw)
         let loadedText = loadedAt.description
-        for record in records {
-            var arguments: [DatabaseValue] = [record.arrival.load.databaseValue, record.arrival.row.databaseValue]
-            arguments.reserveCapacity(6 + record.key.values.count + record.attributes.count)
-            for value in record.key.values { arguments.append(value.databaseValue) }
-            for value in record.attributes { arguments.append(value.databaseValue) }
-            arguments.append(record.eventTime.description.databaseValue)
-            arguments.append(record.operation.rawValue.databaseValue)
-            arguments.append(sourceFile.databaseValue)
-            arguments.append(loadedText.databaseValue)
-            insert.setUncheckedArguments(StatementArguments(arguments))
-            try insert.execute()
+        for group in groups {
+            for index in group.indices {
+                let record = records[index]
+                insert.bind(record.arrival.load, at: 1)
+                insert.bind(record.arrival.row, at: 2)
+                var next = insert.bind(record.key.values, from: 3)
+                next = insert.bind(record.attributes, from: next)
+                insert.bind(record.eventTime.description, at: next)
+                insert.bind(record.operation.rawValue, at: next + 1)
+                insert.bind(sourceFile, at: next + 2)
+                insert.bind(loadedText, at: next + 3)
+                try insert.run()
+            }
         }
         counts.staged = records.count
 
         // Reconcile each key.
+        let reader = try VersionReader(schema: schema, db: db)
         let writer = try HistoryWriter(schema: schema, db: db)
-        for (index, group) in groups.enumerated() {
+        for group in groups {
             let existing: [Version]
             let replayed: [ChangeRecord]
-            if inOrder[index] {
+            if group.isInOrder {
                 counts.inOrderKeys += 1
-                existing = try lastOpenVersion(of: group.key)
-                replayed = group.records
+                existing = try reader.lastOpenVersion(of: group.key)
+                replayed = group.indices.map { records[$0] }
             } else {
                 counts.recomputedKeys += 1
-                existing = try versions(of: group.key, endingFrom: group.from)
-                replayed = try stagedRecords(of: group.key, from: group.from)
+                existing = try reader.versions(of: group.key, endingFrom: group.from)
+                replayed = try reader.stagedRecords(of: group.key, from: group.from)
             }
             let changes = SlowlyChangingHistory.reconcile(
                 key: group.key,
@@ -131,94 +136,129 @@ struct BatchApplier {
         return counts
     }
 
-    private func lastOpenVersion(of key: Key) throws -> [Version] {
-        let statement = try db.cachedStatement(sql: schema.lastVersion)
-        statement.setUncheckedArguments(StatementArguments(key.values.map(\.databaseValue)))
-        guard let row = try Row.fetchOne(statement) else { return [] }
-        let version = makeVersion(key: key, row: row)
+    /// One key's records in the batch.
+    struct Group {
+        var key: Key
+        /// The earliest event time among them.
+        var from: Timestamp
+        /// Their positions in the batch.
+        var indices: [Int]
+        /// Whether they are all later than every staged record of the key.
+        var isInOrder = true
+    }
+}
+
+/// Reads a key's stored versions and staged records.
+struct VersionReader {
+    let schema: EntitySchema
+    let lastVersion: FastStatement
+    let versionsEndingFrom: FastStatement
+    let recordsFrom: FastStatement
+
+    init(schema: EntitySchema, db: Database) throws {
+        self.schema = schema
+        lastVersion = try FastStatement(db, sql: schema.lastVersion)
+        versionsEndingFrom = try FastStatement(db, sql: schema.versionsEndingFrom)
+        recordsFrom = try FastStatement(db, sql: schema.recordsFrom)
+    }
+
+    /// The key's open version, if its last version is open.
+    func lastOpenVersion(of key: Key) throws -> [Version] {
+        lastVersion.bind(key.values, from: 1)
+        defer { lastVersion.reset() }
+        guard try lastVersion.step() else { return [] }
+        let version = makeVersion(key: key, lastVersion)
         return version.isCurrent ? [version] : []
     }
 
-    private func versions(of key: Key, endingFrom from: Timestamp) throws -> [Version] {
-        let statement = try db.cachedStatement(sql: schema.versionsEndingFrom)
-        statement.setUncheckedArguments(
-            StatementArguments(key.values.map(\.databaseValue) + [from.description.databaseValue])
-        )
-        return try Row.fetchAll(statement).map { makeVersion(key: key, row: $0) }
+    /// The key's versions that end at or after `from`, or are open, oldest first.
+    func versions(of key: Key, endingFrom from: Timestamp) throws -> [Version] {
+        let next = versionsEndingFrom.bind(key.values, from: 1)
+        versionsEndingFrom.bind(from.description, at: next)
+        defer { versionsEndingFrom.reset() }
+        var versions: [Version] = []
+        while try versionsEndingFrom.step() { versions.append(makeVersion(key: key, versionsEndingFrom)) }
+        return versions
     }
 
-    private func stagedRecords(of key: Key, from: Timestamp) throws -> [ChangeRecord] {
-        let statement = try db.cachedStatement(sql: schema.recordsFrom)
-        statement.setUncheckedArguments(
-            StatementArguments(key.values.map(\.databaseValue) + [from.description.databaseValue])
-        )
-        let width = schema.attributes.count
-        return try Row.fetchAll(statement).map { row in
-            let attributes = (0..<width).map { row.value(at: $0) }
-            let time: String = row[width]
-            let op: String = row[width + 1]
-            return ChangeRecord(
-                key: key,
-                eventTime: Timestamp(canonical: time) ?? Timestamp(microseconds: 0),
-                operation: op == Operation.delete.rawValue ? .delete : .upsert,
-                attributes: attributes,
-                arrival: Arrival(load: row[width + 2], row: row[width + 3])
+    /// The key's staged records with event time at or after `from`.
+    func stagedRecords(of key: Key, from: Timestamp) throws -> [ChangeRecord] {
+        let next = recordsFrom.bind(key.values, from: 1)
+        recordsFrom.bind(from.description, at: next)
+        defer { recordsFrom.reset() }
+        let width = Int32(schema.attributes.count)
+        var records: [ChangeRecord] = []
+        while try recordsFrom.step() {
+            records.append(
+                ChangeRecord(
+                    key: key,
+                    eventTime: recordsFrom.timestamp(at: width) ?? Timestamp(microseconds: 0),
+                    operation: recordsFrom.text(at: width + 1) == Operation.delete.rawValue ? .delete : .upsert,
+                    attributes: (0..<width).map { recordsFrom.value(at: $0) },
+                    arrival: Arrival(load: recordsFrom.int64(at: width + 2), row: recordsFrom.int64(at: width + 3))
+                )
             )
         }
+        return records
     }
 
-    private func makeVersion(key: Key, row: Row) -> Version {
-        let width = schema.attributes.count
-        let start: String = row[width]
-        let end: String = row[width + 1]
+    /// A version from a row of attributes, `start_time`, `end_time`.
+    private func makeVersion(key: Key, _ row: FastStatement) -> Version {
+        let width = Int32(schema.attributes.count)
+        let end = row.text(at: width + 1)
         return Version(
             key: key,
             attributes: (0..<width).map { row.value(at: $0) },
-            start: Timestamp(canonical: start) ?? Timestamp(microseconds: 0),
-            end: end == Self.openEndText ? nil : Timestamp(canonical: end)
+            start: row.timestamp(at: width) ?? Timestamp(microseconds: 0),
+            end: end == BatchApplier.openEndText ? nil : Timestamp(canonical: end)
         )
     }
 }
 
 /// Writes one key's ``HistoryChanges`` to the history and SCD1 tables.
 struct HistoryWriter {
-    let schema: EntitySchema
-    let insertVersion: Statement
-    let updateVersion: Statement
-    let deleteVersion: Statement
-    let upsertCurrent: Statement
-    let deleteCurrent: Statement
+    let insertVersion: FastStatement
+    let updateVersion: FastStatement
+    let endVersion: FastStatement
+    let deleteVersion: FastStatement
+    let upsertCurrent: FastStatement
+    let deleteCurrent: FastStatement
 
     init(schema: EntitySchema, db: Database) throws {
-        self.schema = schema
-        insertVersion = try db.cachedStatement(sql: schema.insertVersion)
-        updateVersion = try db.cachedStatement(sql: schema.updateVersion)
-        deleteVersion = try db.cachedStatement(sql: schema.deleteVersion)
-        upsertCurrent = try db.cachedStatement(sql: schema.upsertCurrent)
-        deleteCurrent = try db.cachedStatement(sql: schema.deleteCurrent)
+        insertVersion = try FastStatement(db, sql: schema.insertVersion)
+        updateVersion = try FastStatement(db, sql: schema.updateVersion)
+        endVersion = try FastStatement(db, sql: schema.endVersion)
+        deleteVersion = try FastStatement(db, sql: schema.deleteVersion)
+        upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
+        deleteCurrent = try FastStatement(db, sql: schema.deleteCurrent)
     }
 
     func write(_ changes: HistoryChanges, forceCurrent: Bool, counts: inout ApplyCounts) throws {
         for version in changes.deleted {
-            try run(deleteVersion, version.key.values.map(\.databaseValue) + [version.start.description.databaseValue])
+            let next = deleteVersion.bind(version.key.values, from: 1)
+            deleteVersion.bind(version.start.description, at: next)
+            try deleteVersion.run()
             counts.versionsRemoved += 1
         }
         for version in changes.updated {
-            try run(
-                updateVersion,
-                version.attributes.map(\.databaseValue) + [
-                    (version.end ?? .openEnd).description.databaseValue, (version.isCurrent ? 1 : 0).databaseValue,
-                ] + version.key.values.map(\.databaseValue) + [version.start.description.databaseValue]
-            )
+            var next = updateVersion.bind(version.attributes, from: 1)
+            next = bindEnd(updateVersion, version, at: next)
+            next = updateVersion.bind(version.key.values, from: next)
+            updateVersion.bind(version.start.description, at: next)
+            try updateVersion.run()
+        }
+        for version in changes.ended {
+            var next = bindEnd(endVersion, version, at: 1)
+            next = endVersion.bind(version.key.values, from: next)
+            endVersion.bind(version.start.description, at: next)
+            try endVersion.run()
         }
         for version in changes.inserted {
-            try run(
-                insertVersion,
-                version.key.values.map(\.databaseValue) + version.attributes.map(\.databaseValue) + [
-                    version.start.description.databaseValue, (version.end ?? .openEnd).description.databaseValue,
-                    (version.isCurrent ? 1 : 0).databaseValue,
-                ]
-            )
+            var next = insertVersion.bind(version.key.values, from: 1)
+            next = insertVersion.bind(version.attributes, from: next)
+            insertVersion.bind(version.start.description, at: next)
+            _ = bindEnd(insertVersion, version, at: next + 1)
+            try insertVersion.run()
         }
         counts.versionsOpened += changes.inserted.count
         counts.versionsClosed += changes.closedCount
@@ -230,21 +270,27 @@ struct HistoryWriter {
         case .unchanged:
             break
         case .upsert(let version):
-            try run(
-                upsertCurrent,
-                version.key.values.map(\.databaseValue) + version.attributes.map(\.databaseValue) + [
-                    version.start.description.databaseValue
-                ]
-            )
+            var next = upsertCurrent.bind(version.key.values, from: 1)
+            next = upsertCurrent.bind(version.attributes, from: next)
+            upsertCurrent.bind(version.start.description, at: next)
+            try upsertCurrent.run()
             counts.currentUpserted += 1
         case .delete(let key):
-            try run(deleteCurrent, key.values.map(\.databaseValue))
+            deleteCurrent.bind(key.values, from: 1)
+            try deleteCurrent.run()
             counts.currentDeleted += 1
         }
     }
 
-    private func run(_ statement: Statement, _ arguments: [DatabaseValue]) throws {
-        statement.setUncheckedArguments(StatementArguments(arguments))
-        try statement.execute()
+    /// Binds `end_time` and `is_current`; returns the next parameter index.
+    private func bindEnd(_ statement: FastStatement, _ version: Version, at index: Int32) -> Int32 {
+        if let end = version.end {
+            statement.bind(end.description, at: index)
+            statement.bind(0, at: index + 1)
+        } else {
+            statement.bind(BatchApplier.openEndText, at: index)
+            statement.bind(1, at: index + 1)
+        }
+        return index + 2
     }
 }

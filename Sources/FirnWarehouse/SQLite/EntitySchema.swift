@@ -223,6 +223,10 @@ struct EntitySchema: Sendable {
         return "UPDATE \(history) SET \(sets) WHERE \(keyMatch) AND start_time = ?"
     }
 
+    var endVersion: String {
+        "UPDATE \(history) SET end_time = ?, is_current = ? WHERE \(keyMatch) AND start_time = ?"
+    }
+
     var deleteVersion: String { "DELETE FROM \(history) WHERE \(keyMatch) AND start_time = ?" }
 
     var upsertCurrent: String {

@@ -43,11 +43,15 @@ public final class SQLiteWarehouse: Sendable {
         config.foreignKeysEnabled = false
         let cacheKiB = configuration.cacheSizeMiB * 1024
         let synchronous = configuration.isDurable ? "FULL" : "NORMAL"
+        let pageSize = configuration.pageSize
+        let checkpointPages = configuration.checkpointPages
         config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
             }
         }
         do {
