@@ -12,6 +12,11 @@
 /// returns the exact rows to insert, update and delete. Storage differs per backend; the
 /// rules live only here.
 public enum SlowlyChangingHistory {
+    /// Attributes that equal no record's: for a version in force whose attributes a caller did
+    /// not read because it knows the first new record differs from them. Empty, while every
+    /// record carries one value per attribute column.
+    public static let unknownAttributes: [Value] = []
+
     /// Replays records over the state in force before them.
     ///
     /// - Parameters:
@@ -57,6 +62,9 @@ public enum SlowlyChangingHistory {
     ///   - key: The key.
     ///   - existing: The key's stored versions that end at or after `from` or are open, oldest
     ///     first. At most the first starts before `from` (the version in force just before it).
+    ///     A caller that knows only that the version in force differs from the first record
+    ///     may pass ``unknownAttributes`` as its attributes: it is then never reported as
+    ///     ``HistoryChanges/updated``, only as ``HistoryChanges/ended``.
     ///   - records: Every record of the key with event time at or after `from`: the new ones
     ///     and those already loaded (records that changed nothing count too).
     ///   - from: The earliest event time among the new records.
@@ -72,10 +80,17 @@ public enum SlowlyChangingHistory {
         let rebuilt = replay(prior: prior, records: records)
         var changes = HistoryChanges(key: key)
         changes.open = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
-        var stored = [Timestamp: Version](minimumCapacity: existing.count)
-        for version in existing { stored[version.start] = version }
+        // Match rebuilt versions to stored ones by start. Keys usually have one or two versions
+        // in play, where a linear scan beats hashing; long histories get an index.
+        var matched = [Bool](repeating: false, count: existing.count)
+        let byStart: [Timestamp: Int]? =
+            existing.count > 32
+            ? Dictionary(existing.enumerated().map { ($1.start, $0) }, uniquingKeysWith: { first, _ in first }) : nil
         for version in rebuilt {
-            if let old = stored.removeValue(forKey: version.start) {
+            let found = byStart.map { $0[version.start] } ?? existing.firstIndex(where: { $0.start == version.start })
+            if let index = found {
+                matched[index] = true
+                let old = existing[index]
                 if old != version {
                     if old.attributes == version.attributes {
                         changes.ended.append(version)
@@ -89,7 +104,7 @@ public enum SlowlyChangingHistory {
                 if version.end != nil { changes.closedCount += 1 }
             }
         }
-        changes.deleted = existing.filter { stored[$0.start] != nil }
+        for (index, version) in existing.enumerated() where !matched[index] { changes.deleted.append(version) }
         let oldOpen = existing.last.flatMap { $0.isCurrent ? $0 : nil }
         let newOpen = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
         if oldOpen != newOpen {

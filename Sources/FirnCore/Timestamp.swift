@@ -55,34 +55,42 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The canonical text form, `YYYY-MM-DD HH:MM:SS.ffffff`, always 26 characters.
     public var description: String {
+        // One allocation (the string's own): this runs several times per record applied.
+        String(unsafeUninitializedCapacity: Timestamp.textLength) { write(into: $0) }
+    }
+
+    /// The length of the canonical text form: 26 bytes.
+    public static let textLength = 26
+
+    /// Writes the canonical text form into `out` (at least ``textLength`` bytes) without
+    /// allocating; returns the number of bytes written.
+    @discardableResult
+    public func write(into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let (days, micros) = microseconds.floorDivided(by: 86_400_000_000)
         let (year, month, day) = Timestamp.civilFromDays(Int(days))
         let secondsOfDay = Int(micros / 1_000_000)
         let fraction = Int(micros % 1_000_000)
-        // One allocation (the string's own): this runs several times per record applied.
-        return String(unsafeUninitializedCapacity: 26) { out in
-            func put(_ value: Int, width: Int, at start: Int) {
-                var rest = value
-                for index in stride(from: start + width - 1, through: start, by: -1) {
-                    out[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                    rest /= 10
-                }
+        func put(_ value: Int, width: Int, at start: Int) {
+            var rest = value
+            for index in stride(from: start + width - 1, through: start, by: -1) {
+                out[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
             }
-            put(year, width: 4, at: 0)
-            out[4] = UInt8(ascii: "-")
-            put(month, width: 2, at: 5)
-            out[7] = UInt8(ascii: "-")
-            put(day, width: 2, at: 8)
-            out[10] = UInt8(ascii: " ")
-            put(secondsOfDay / 3600, width: 2, at: 11)
-            out[13] = UInt8(ascii: ":")
-            put(secondsOfDay / 60 % 60, width: 2, at: 14)
-            out[16] = UInt8(ascii: ":")
-            put(secondsOfDay % 60, width: 2, at: 17)
-            out[19] = UInt8(ascii: ".")
-            put(fraction, width: 6, at: 20)
-            return 26
         }
+        put(year, width: 4, at: 0)
+        out[4] = UInt8(ascii: "-")
+        put(month, width: 2, at: 5)
+        out[7] = UInt8(ascii: "-")
+        put(day, width: 2, at: 8)
+        out[10] = UInt8(ascii: " ")
+        put(secondsOfDay / 3600, width: 2, at: 11)
+        out[13] = UInt8(ascii: ":")
+        put(secondsOfDay / 60 % 60, width: 2, at: 14)
+        out[16] = UInt8(ascii: ":")
+        put(secondsOfDay % 60, width: 2, at: 17)
+        out[19] = UInt8(ascii: ".")
+        put(fraction, width: 6, at: 20)
+        return Timestamp.textLength
     }
 
     /// The timestamp as a stored ``Value`` (its canonical text).

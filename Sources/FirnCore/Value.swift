@@ -60,31 +60,62 @@ extension Value: CustomStringConvertible {
 }
 
 /// The key of one entity instance: the values of its key columns, in the entity's key order.
+///
+/// A key of one integer column (the built-in customer's `customer_id`) is stored as that
+/// integer, so hashing, comparing and binding it cost no allocation; any other key keeps its
+/// values. The two forms never describe the same key: ``init(_:)-([Value])`` normalises.
 public struct Key: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The key columns' values, in the order ``EntityConfiguration/keyColumns`` declares them.
-    public var values: [Value]
+    enum Storage: Sendable, Hashable {
+        case integer(Int64)
+        case values([Value])
+    }
+
+    let storage: Storage
 
     /// Creates a key from its column values.
     public init(_ values: [Value]) {
-        self.values = values
+        if values.count == 1, case .integer(let integer) = values[0] {
+            storage = .integer(integer)
+        } else {
+            storage = .values(values)
+        }
     }
 
     /// A key of one integer column (the built-in customer entity's `customer_id`).
     public init(_ integer: Int64) {
-        self.values = [.integer(integer)]
+        storage = .integer(integer)
+    }
+
+    /// The key columns' values, in the order ``EntityConfiguration/keyColumns`` declares them.
+    public var values: [Value] {
+        switch storage {
+        case .integer(let integer): [.integer(integer)]
+        case .values(let values): values
+        }
+    }
+
+    /// The key's value when it is a single integer, else `nil`.
+    public var integer: Int64? {
+        if case .integer(let integer) = storage { return integer }
+        return nil
     }
 
     /// Keys order column by column; NULL sorts first, integers before text.
     public static func < (lhs: Key, rhs: Key) -> Bool {
-        for (left, right) in zip(lhs.values, rhs.values) where left != right {
-            return left.sortsBefore(right)
+        if case .integer(let left) = lhs.storage, case .integer(let right) = rhs.storage { return left < right }
+        let (left, right) = (lhs.values, rhs.values)
+        for (a, b) in zip(left, right) where a != b {
+            return a.sortsBefore(b)
         }
-        return lhs.values.count < rhs.values.count
+        return left.count < right.count
     }
 
     /// The key as text: the values joined by `|` (`42`, `eu|42`).
     public var description: String {
-        values.map(\.description).joined(separator: "|")
+        switch storage {
+        case .integer(let integer): String(integer)
+        case .values(let values): values.map(\.description).joined(separator: "|")
+        }
     }
 }
 

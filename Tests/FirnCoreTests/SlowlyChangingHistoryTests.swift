@@ -114,7 +114,9 @@ import Testing
                 byStart[version.start] = version
             }
             for version in changes.ended {
-                let attributes = byStart[version.start].map { ReferenceModel.sameAttributes($0.attributes, version.attributes) }
+                let attributes = byStart[version.start].map {
+                    ReferenceModel.sameAttributes($0.attributes, version.attributes)
+                }
                 #expect(attributes == true, "seed \(seed): an ended version must keep its stored attributes")
                 byStart[version.start] = version
             }

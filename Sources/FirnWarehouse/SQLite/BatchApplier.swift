@@ -81,14 +81,36 @@ struct BatchApplier {
         }
         groups.sort { $0.key < $1.key }
 
-        // Which keys are in order: every new record later than everything staged before.
-        let latest = try FastStatement(db, sql: schema.latestEventTime)
+        // Probe each key before staging: are its new records all later than everything
+        // staged before (in order), and what is its last version?
+        let stagedFrom = try FastStatement(db, sql: schema.stagedFrom)
+        let lastVersion = try FastStatement(db, sql: schema.lastVersionProbe)
         for index in groups.indices {
-            latest.bind(groups[index].key.values, from: 1)
-            if try latest.step(), !latest.isNull(at: 0) {
-                groups[index].isInOrder = latest.text(at: 0) < groups[index].from.description
+            let key = groups[index].key
+            stagedFrom.bind(groups[index].from, at: 1)
+            stagedFrom.bind(key, from: 2)
+            guard try stagedFrom.step() else {
+                throw WarehouseError.statementFailed(sql: schema.stagedFrom, reason: "no row")
             }
-            latest.reset()
+            groups[index].isInOrder = stagedFrom.isNull(at: 0) || stagedFrom.int64(at: 0) == 0
+            stagedFrom.reset()
+            guard groups[index].isInOrder else { continue }
+            let first = groups[index].firstEffective(in: records)
+            let next =
+                first.operation == .upsert
+                ? lastVersion.bind(first.attributes, from: 1) : 1 + Int32(schema.attributes.count)
+            lastVersion.bind(key, from: next)
+            if try lastVersion.step(), lastVersion.int64(at: 1) == 1, let start = lastVersion.timestamp(at: 0) {
+                // The open version: its attributes equal the first record's, or are known to differ.
+                let same = first.operation == .upsert && lastVersion.int64(at: 2) == 1
+                groups[index].open = Version(
+                    key: key,
+                    attributes: same ? first.attributes : SlowlyChangingHistory.unknownAttributes,
+                    start: start,
+                    end: nil
+                )
+            }
+            lastVersion.reset()
         }
 
         // Stage every record, in key order too (the staging index is by key).
@@ -99,9 +121,9 @@ struct BatchApplier {
                 let record = records[index]
                 insert.bind(record.arrival.load, at: 1)
                 insert.bind(record.arrival.row, at: 2)
-                var next = insert.bind(record.key.values, from: 3)
+                var next = insert.bind(record.key, from: 3)
                 next = insert.bind(record.attributes, from: next)
-                insert.bind(record.eventTime.description, at: next)
+                insert.bind(record.eventTime, at: next)
                 insert.bind(record.operation.rawValue, at: next + 1)
                 insert.bind(sourceFile, at: next + 2)
                 insert.bind(loadedText, at: next + 3)
@@ -118,7 +140,7 @@ struct BatchApplier {
             let replayed: [ChangeRecord]
             if group.isInOrder {
                 counts.inOrderKeys += 1
-                existing = try reader.lastOpenVersion(of: group.key)
+                existing = group.open.map { [$0] } ?? []
                 replayed = group.indices.map { records[$0] }
             } else {
                 counts.recomputedKeys += 1
@@ -131,7 +153,12 @@ struct BatchApplier {
                 records: replayed,
                 from: group.from
             )
-            try writer.write(changes, forceCurrent: forceCurrent, counts: &counts)
+            try writer.write(
+                changes,
+                hadOpenVersion: existing.last?.isCurrent == true,
+                forceCurrent: forceCurrent,
+                counts: &counts
+            )
         }
         return counts
     }
@@ -145,36 +172,42 @@ struct BatchApplier {
         var indices: [Int]
         /// Whether they are all later than every staged record of the key.
         var isInOrder = true
+        /// For an in-order key, its open version before the batch.
+        var open: Version?
+
+        /// The record that counts first in SCD order: of those at the earliest event time,
+        /// the last arrival.
+        func firstEffective(in records: [ChangeRecord]) -> ChangeRecord {
+            var best = records[indices[0]]
+            for index in indices.dropFirst() {
+                let record = records[index]
+                if record.eventTime < best.eventTime
+                    || (record.eventTime == best.eventTime && best.arrival < record.arrival)
+                {
+                    best = record
+                }
+            }
+            return best
+        }
     }
 }
 
 /// Reads a key's stored versions and staged records.
 struct VersionReader {
     let schema: EntitySchema
-    let lastVersion: FastStatement
     let versionsEndingFrom: FastStatement
     let recordsFrom: FastStatement
 
     init(schema: EntitySchema, db: Database) throws {
         self.schema = schema
-        lastVersion = try FastStatement(db, sql: schema.lastVersion)
         versionsEndingFrom = try FastStatement(db, sql: schema.versionsEndingFrom)
         recordsFrom = try FastStatement(db, sql: schema.recordsFrom)
     }
 
-    /// The key's open version, if its last version is open.
-    func lastOpenVersion(of key: Key) throws -> [Version] {
-        lastVersion.bind(key.values, from: 1)
-        defer { lastVersion.reset() }
-        guard try lastVersion.step() else { return [] }
-        let version = makeVersion(key: key, lastVersion)
-        return version.isCurrent ? [version] : []
-    }
-
     /// The key's versions that end at or after `from`, or are open, oldest first.
     func versions(of key: Key, endingFrom from: Timestamp) throws -> [Version] {
-        let next = versionsEndingFrom.bind(key.values, from: 1)
-        versionsEndingFrom.bind(from.description, at: next)
+        let next = versionsEndingFrom.bind(key, from: 1)
+        versionsEndingFrom.bind(from, at: next)
         defer { versionsEndingFrom.reset() }
         var versions: [Version] = []
         while try versionsEndingFrom.step() { versions.append(makeVersion(key: key, versionsEndingFrom)) }
@@ -183,8 +216,8 @@ struct VersionReader {
 
     /// The key's staged records with event time at or after `from`.
     func stagedRecords(of key: Key, from: Timestamp) throws -> [ChangeRecord] {
-        let next = recordsFrom.bind(key.values, from: 1)
-        recordsFrom.bind(from.description, at: next)
+        let next = recordsFrom.bind(key, from: 1)
+        recordsFrom.bind(from, at: next)
         defer { recordsFrom.reset() }
         let width = Int32(schema.attributes.count)
         var records: [ChangeRecord] = []
@@ -222,6 +255,8 @@ struct HistoryWriter {
     let endVersion: FastStatement
     let deleteVersion: FastStatement
     let upsertCurrent: FastStatement
+    let insertCurrent: FastStatement
+    let updateCurrent: FastStatement
     let deleteCurrent: FastStatement
 
     init(schema: EntitySchema, db: Database) throws {
@@ -230,33 +265,42 @@ struct HistoryWriter {
         endVersion = try FastStatement(db, sql: schema.endVersion)
         deleteVersion = try FastStatement(db, sql: schema.deleteVersion)
         upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
+        insertCurrent = try FastStatement(db, sql: schema.insertCurrent)
+        updateCurrent = try FastStatement(db, sql: schema.updateCurrent)
         deleteCurrent = try FastStatement(db, sql: schema.deleteCurrent)
     }
 
-    func write(_ changes: HistoryChanges, forceCurrent: Bool, counts: inout ApplyCounts) throws {
+    /// - Parameters:
+    ///   - hadOpenVersion: Whether the key had an open version before (so an SCD1 row).
+    func write(
+        _ changes: HistoryChanges,
+        hadOpenVersion: Bool,
+        forceCurrent: Bool,
+        counts: inout ApplyCounts
+    ) throws {
         for version in changes.deleted {
-            let next = deleteVersion.bind(version.key.values, from: 1)
-            deleteVersion.bind(version.start.description, at: next)
+            let next = deleteVersion.bind(version.key, from: 1)
+            deleteVersion.bind(version.start, at: next)
             try deleteVersion.run()
             counts.versionsRemoved += 1
         }
         for version in changes.updated {
             var next = updateVersion.bind(version.attributes, from: 1)
             next = bindEnd(updateVersion, version, at: next)
-            next = updateVersion.bind(version.key.values, from: next)
-            updateVersion.bind(version.start.description, at: next)
+            next = updateVersion.bind(version.key, from: next)
+            updateVersion.bind(version.start, at: next)
             try updateVersion.run()
         }
         for version in changes.ended {
             var next = bindEnd(endVersion, version, at: 1)
-            next = endVersion.bind(version.key.values, from: next)
-            endVersion.bind(version.start.description, at: next)
+            next = endVersion.bind(version.key, from: next)
+            endVersion.bind(version.start, at: next)
             try endVersion.run()
         }
         for version in changes.inserted {
-            var next = insertVersion.bind(version.key.values, from: 1)
+            var next = insertVersion.bind(version.key, from: 1)
             next = insertVersion.bind(version.attributes, from: next)
-            insertVersion.bind(version.start.description, at: next)
+            insertVersion.bind(version.start, at: next)
             _ = bindEnd(insertVersion, version, at: next + 1)
             try insertVersion.run()
         }
@@ -269,14 +313,28 @@ struct HistoryWriter {
         switch current {
         case .unchanged:
             break
+        case .upsert(let version) where !forceCurrent && hadOpenVersion:
+            // SCD1 holds exactly the open versions (manual DML aside, hence forceCurrent).
+            var next = updateCurrent.bind(version.attributes, from: 1)
+            updateCurrent.bind(version.start, at: next)
+            next += 1
+            updateCurrent.bind(version.key, from: next)
+            try updateCurrent.run()
+            counts.currentUpserted += 1
+        case .upsert(let version) where !forceCurrent:
+            var next = insertCurrent.bind(version.key, from: 1)
+            next = insertCurrent.bind(version.attributes, from: next)
+            insertCurrent.bind(version.start, at: next)
+            try insertCurrent.run()
+            counts.currentUpserted += 1
         case .upsert(let version):
-            var next = upsertCurrent.bind(version.key.values, from: 1)
+            var next = upsertCurrent.bind(version.key, from: 1)
             next = upsertCurrent.bind(version.attributes, from: next)
-            upsertCurrent.bind(version.start.description, at: next)
+            upsertCurrent.bind(version.start, at: next)
             try upsertCurrent.run()
             counts.currentUpserted += 1
         case .delete(let key):
-            deleteCurrent.bind(key.values, from: 1)
+            deleteCurrent.bind(key, from: 1)
             try deleteCurrent.run()
             counts.currentDeleted += 1
         }
@@ -285,7 +343,7 @@ struct HistoryWriter {
     /// Binds `end_time` and `is_current`; returns the next parameter index.
     private func bindEnd(_ statement: FastStatement, _ version: Version, at index: Int32) -> Int32 {
         if let end = version.end {
-            statement.bind(end.description, at: index)
+            statement.bind(end, at: index)
             statement.bind(0, at: index + 1)
         } else {
             statement.bind(BatchApplier.openEndText, at: index)

@@ -199,6 +199,19 @@ struct EntitySchema: Sendable {
 
     var latestEventTime: String { "SELECT max(\(eventTime)) FROM \(raw) WHERE \(keyMatch)" }
 
+    /// Whether any staged record of a key is at or after a time: parameters the key columns,
+    /// then the time; the one column is NULL when the key has no staged record.
+    var stagedFrom: String { "SELECT max(\(eventTime)) >= ? FROM \(raw) WHERE \(keyMatch)" }
+
+    /// A key's last version: parameters the attributes of a record, then the key columns.
+    /// Columns: `start_time`, `is_current`, and whether its attributes equal the record's
+    /// (NULL-safely). No row when the key has no version.
+    var lastVersionProbe: String {
+        let same = attributes.isEmpty ? "1" : attributes.map { "\($0) IS ?" }.joined(separator: " AND ")
+        return "SELECT start_time, is_current, \(same) FROM \(history) WHERE \(keyMatch) "
+            + "ORDER BY start_time DESC LIMIT 1"
+    }
+
     var lastVersion: String {
         "SELECT \(attributeList), start_time, end_time FROM \(history) WHERE \(keyMatch) ORDER BY start_time DESC LIMIT 1"
     }
@@ -234,6 +247,16 @@ struct EntitySchema: Sendable {
         let sets = (attributes + [eventTime]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         return "INSERT INTO \(current) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count))) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(sets)"
+    }
+
+    var insertCurrent: String {
+        let columns = keys + attributes + [eventTime]
+        return "INSERT INTO \(current) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
+    }
+
+    var updateCurrent: String {
+        let sets = (attributes + [eventTime]).map { "\($0) = ?" }.joined(separator: ", ")
+        return "UPDATE \(current) SET \(sets) WHERE \(keyMatch)"
     }
 
     var deleteCurrent: String { "DELETE FROM \(current) WHERE \(keyMatch)" }

@@ -50,6 +50,26 @@ struct FastStatement {
         sqlite3_bind_int64(handle, index, number)
     }
 
+    /// Binds a key's values from parameter `start` on; returns the next parameter index.
+    @inline(__always)
+    @discardableResult
+    func bind(_ key: Key, from start: Int32) -> Int32 {
+        if let integer = key.integer {
+            sqlite3_bind_int64(handle, start, integer)
+            return start + 1
+        }
+        return bind(key.values, from: start)
+    }
+
+    /// Binds a timestamp in its stored text form, formatted on the stack.
+    @inline(__always)
+    func bind(_ time: Timestamp, at index: Int32) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Timestamp.textLength) { buffer in
+            let count = time.write(into: buffer)
+            _ = sqlite3_bind_text(handle, index, buffer.baseAddress, Int32(count), Self.transient)
+        }
+    }
+
     /// Binds values from parameter `start` on; returns the next parameter index.
     @inline(__always)
     @discardableResult
@@ -105,9 +125,11 @@ struct FastStatement {
         }
     }
 
-    /// A timestamp column in Firn's stored form.
+    /// A timestamp column in Firn's stored form, parsed without making a string.
     func timestamp(at column: Int32) -> Timestamp? {
-        Timestamp(canonical: text(at: column))
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return Timestamp(canonicalUTF8: UnsafeBufferPointer(start: bytes, count: count))
     }
 
     private func failure(_ code: Int32) -> WarehouseError {
