@@ -14,9 +14,13 @@ public struct WarehouseConfiguration: Sendable, Hashable {
     /// The page size of a new database file, in bytes (a power of two from 512 to 65536).
     /// Defaults to `4096`. Applies only when the file is created.
     public var pageSize: Int = 4096
-    /// Pages the write-ahead log may hold before a commit copies them back into the database
-    /// (`wal_autocheckpoint`). Defaults to `1000`.
-    public var checkpointPages: Int = 1000
+    /// Whether a background thread copies committed pages from the write-ahead log into the
+    /// database after each commit, off the writer's path. Defaults to `true`.
+    public var checkpointsInBackground: Bool = true
+    /// Pages the write-ahead log may hold before a commit on the writer copies them back into
+    /// the database itself (`wal_autocheckpoint`). Defaults to `1000`, or `25000` (about
+    /// 100 MiB) when ``checkpointsInBackground`` is on, as a safety net only.
+    public var checkpointPages: Int?
 
     /// Creates the default configuration.
     public init() {}

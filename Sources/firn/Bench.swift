@@ -49,6 +49,9 @@ struct LoadBench: ParsableCommand {
     @Option(help: "Firn's wal_autocheckpoint, in pages.")
     var checkpointPages: Int?
 
+    @Flag(help: "Checkpoint on the writer (SQLite's default) instead of a background thread.")
+    var checkpointOnWriter = false
+
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
@@ -68,6 +71,7 @@ struct LoadBench: ParsableCommand {
         benchmark.includeBaseline = !noBaseline
         if let pageSize { benchmark.warehouse.pageSize = pageSize }
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
+        if checkpointOnWriter { benchmark.warehouse.checkpointsInBackground = false }
         let report = try benchmark.run { printError($0) }
         print(report.description)
         if let json {

@@ -22,6 +22,7 @@ public final class SQLiteWarehouse: Sendable {
     public let path: String
     let pool: DatabasePool
     let schema: EntitySchema
+    let checkpointer: Checkpointer?
 
     /// Opens (creating if needed) the warehouse file and the entity's tables.
     ///
@@ -44,7 +45,7 @@ public final class SQLiteWarehouse: Sendable {
         let cacheKiB = configuration.cacheSizeMiB * 1024
         let synchronous = configuration.isDurable ? "FULL" : "NORMAL"
         let pageSize = configuration.pageSize
-        let checkpointPages = configuration.checkpointPages
+        let checkpointPages = configuration.checkpointPages ?? (configuration.checkpointsInBackground ? 25_000 : 1000)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
@@ -65,15 +66,22 @@ public final class SQLiteWarehouse: Sendable {
                     return .commit
                 }
             }
+            checkpointer =
+                configuration.checkpointsInBackground ? try Checkpointer(path: path, configuration: config) : nil
         } catch {
             throw .cannotOpen(location: path, reason: Self.reason(error))
         }
+    }
+
+    deinit {
+        checkpointer?.stop()
     }
 
     /// Runs `body` in an immediate write transaction: committed when it returns, rolled back
     /// when it throws.
     func write<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
         do {
+            defer { checkpointer?.noteCommit() }
             return try pool.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
