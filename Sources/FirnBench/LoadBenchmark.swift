@@ -211,12 +211,29 @@ public struct LoadBenchmark: Sendable {
         return Double(ProcessProbe.nanoseconds() - start) / 1e9
     }
 
-    private static func digests(path: String) throws(LoadBenchmarkError) -> TableDigests {
+    static func digests(path: String) throws(LoadBenchmarkError) -> TableDigests {
         do {
             return try TableDigests.read(path: path)
         } catch {
             throw .check(path: path, reason: "\(error)")
         }
+    }
+
+    func prepareWorkDirectory() throws(LoadBenchmarkError) -> String { try prepareDirectory() }
+
+    /// Figures from per-batch seconds.
+    static func result(
+        base: Double,
+        batches: [Double],
+        rows: Int,
+        peak: Int64,
+        digests: TableDigests,
+        bytes: Int64
+    ) -> LoadBenchmarkReport.EngineResult {
+        var timing = Timing()
+        timing.base = base
+        timing.batches = batches
+        return timing.result(rows: rows, peak: peak, digests: digests, bytes: bytes)
     }
 
     private func prepareDirectory() throws(LoadBenchmarkError) -> String {

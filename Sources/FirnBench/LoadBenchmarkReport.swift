@@ -15,6 +15,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
     public var sqliteVersion: String
     /// One entry per batch size, in the order run.
     public var sizes: [SizeResult]
+    /// For `--files`: the directory the batches came from (then ``n`` is 0: the base is the
+    /// first file). `nil` for a generated workload.
+    public var files: String?
 
     /// One batch size's run.
     public struct SizeResult: Sendable, Hashable, Codable {
@@ -23,7 +26,7 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         /// Batches applied (K).
         public var batches: Int
         /// Change rows applied in all batches (K × B); the base load is not included.
-        public var changeRows: Int
+        public internal(set) var changeRows: Int
         /// Firn's figures.
         public var firn: EngineResult
         /// The plain-SQL baseline's figures, when it ran.
@@ -96,7 +99,8 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
     /// A table, one line per batch size, then the checks.
     public var description: String {
         let durability = isDurable ? "full (fsync per commit)" : "normal (no fsync per commit)"
-        var lines = ["firn bench load  N=\(n)  seed=\(seed)  durability=\(durability)  sqlite=\(sqliteVersion)"]
+        let workload = files.map { "files=\($0)" } ?? "N=\(n)  seed=\(seed)"
+        var lines = ["firn bench load  \(workload)  durability=\(durability)  sqlite=\(sqliteVersion)"]
         let header: [(String, Int)] = [
             ("B", 8), ("batches", 8), ("rows", 9), ("firn rows/s", 12), ("firn p50 ms", 12), ("firn p99 ms", 12),
             ("sql rows/s", 11), ("sql p50 ms", 11), ("speed-up", 9), ("peak RSS firn/sql", 18), ("SCD1 check", 10),

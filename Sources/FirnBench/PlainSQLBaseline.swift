@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 import GRDB
 
 /// The benchmark's yardstick: the seed's Snowflake SCD1/SCD2 logic ported to plain set-based
@@ -118,21 +119,18 @@ final class PlainSQLBaseline {
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 let loadedAt = Timestamp.now().description
-                let insert = try db.cachedStatement(sql: Self.insertRaw)
-                var arguments: [DatabaseValue] = []
-                arguments.reserveCapacity(14)
+                // The same direct binding Firn uses, so the comparison is of the SQL, not the glue.
+                let insert = try FastStatement(db, sql: Self.insertRaw)
                 for record in records {
-                    arguments.removeAll(keepingCapacity: true)
-                    arguments.append(batchID.databaseValue)
-                    arguments.append(record.arrival.row.databaseValue)
-                    arguments.append(record.key.values[0].databaseValue)
-                    for value in record.attributes { arguments.append(value.databaseValue) }
-                    arguments.append(record.eventTime.description.databaseValue)
-                    arguments.append((record.operation == .delete ? "D" : "U").databaseValue)
-                    arguments.append(sourceFile.databaseValue)
-                    arguments.append(loadedAt.databaseValue)
-                    insert.setUncheckedArguments(StatementArguments(arguments))
-                    try insert.execute()
+                    insert.bind(batchID, at: 1)
+                    insert.bind(record.arrival.row, at: 2)
+                    insert.bind(record.key, from: 3)
+                    let next = insert.bind(record.attributes, from: 4)
+                    insert.bind(record.eventTime, at: next)
+                    insert.bind(record.operation == .delete ? "D" : "U", at: next + 1)
+                    insert.bind(sourceFile, at: next + 2)
+                    insert.bind(loadedAt, at: next + 3)
+                    try insert.run()
                 }
                 for sql in [Self.deleteCurrent, Self.upsertCurrent, Self.closeVersions, Self.insertVersions] {
                     try db.cachedStatement(sql: sql).execute(arguments: [batchID])

@@ -52,6 +52,12 @@ struct LoadBench: ParsableCommand {
     @Flag(help: "Checkpoint on the writer (SQLite's default) instead of a background thread.")
     var checkpointOnWriter = false
 
+    @Option(help: "Measure over CSV files in DIR instead (the first by name is the base), reader included.")
+    var files: String?
+
+    @Option(help: "Write the workload (base, then K batch files of the first batch size) to DIR as CSV and stop.")
+    var writeFiles: String?
+
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
@@ -72,7 +78,21 @@ struct LoadBench: ParsableCommand {
         if let pageSize { benchmark.warehouse.pageSize = pageSize }
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
         if checkpointOnWriter { benchmark.warehouse.checkpointsInBackground = false }
-        let report = try benchmark.run { printError($0) }
+        if let writeFiles {
+            let size = batchSizes[0]
+            let written = try WorkloadFiles.write(
+                to: URL(fileURLWithPath: writeFiles),
+                seed: seed,
+                n: n,
+                batches: benchmark.batchCount(forSize: size),
+                size: size
+            )
+            print("wrote \(written.count) files to \(writeFiles): the base (\(n) rows), then batches of \(size) rows")
+            return
+        }
+        let report =
+            try files.map { directory in try benchmark.runFiles(in: directory) { printError($0) } }
+            ?? benchmark.run { printError($0) }
         print(report.description)
         if let json {
             try report.json().write(toFile: json, atomically: true, encoding: .utf8)

@@ -32,6 +32,30 @@ import Testing
         #expect(decoded == report)
     }
 
+    @Test func filesModeReadsWrittenWorkloadAndMatchesInProcessRun() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-files-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let files = root.appendingPathComponent("files")
+        try WorkloadFiles.write(to: files, seed: 7, n: 400, batches: 3, size: 80)
+        var benchmark = LoadBenchmark()
+        benchmark.directory = root.appendingPathComponent("db").path
+        benchmark.seed = 7
+        let report = try benchmark.runFiles(in: files.path)
+        try #require(report.sizes.count == 1)
+        let size = report.sizes[0]
+        #expect(size.batches == 3 && size.changeRows == 240)
+        #expect(size.currentTablesAgree == true && size.historyTablesAgree == true)
+        #expect(report.description.contains("files="))
+
+        // The same seed in process gives the same final tables as reading the files.
+        benchmark.n = 400
+        benchmark.batchSizes = [80]
+        benchmark.batchCounts = [80: 3]
+        let inProcess = try benchmark.run()
+        #expect(inProcess.sizes[0].firn.current == size.firn.current)
+        #expect(inProcess.sizes[0].firn.history == size.firn.history)
+    }
+
     @Test func defaultsApplyThreeHundredThousandRowsPerSize() {
         let benchmark = LoadBenchmark()
         #expect(benchmark.batchSizes.map { benchmark.batchCount(forSize: $0) } == [300, 30, 3])

@@ -8,13 +8,17 @@ import GRDBSQLite
 /// GRDB's `StatementArguments` builds an array of existentials and instantiates key paths and
 /// generic metadata per call (about 15% of a batch's time in a profile); binding values
 /// directly avoids that. The statement still belongs to GRDB's connection and runs inside
-/// GRDB's transaction. Only ``BatchApplier`` uses these statements, and it resets each one
-/// after use.
-struct FastStatement {
+/// GRDB's transaction. Use it only for statements no GRDB API runs at the same time, and reset
+/// each after use (``run()`` does; after ``step()`` call ``reset()``). `firn bench` gives its
+/// plain-SQL baseline the same binding, so that the comparison measures the SQL, not the glue.
+public struct FastStatement {
     let handle: OpaquePointer
     let connection: OpaquePointer
 
-    init(_ db: Database, sql: String) throws {
+    /// Prepares (or takes from GRDB's statement cache) `sql` on the connection of `db`.
+    ///
+    /// - Throws: GRDB's `DatabaseError` when the SQL does not compile.
+    public init(_ db: Database, sql: String) throws {
         let statement = try db.cachedStatement(sql: sql)
         handle = statement.sqliteStatement
         connection = db.sqliteConnection!
@@ -24,8 +28,9 @@ struct FastStatement {
     /// SQLite copies bound text at once (`SQLITE_TRANSIENT`), so Swift strings may go away.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    /// Binds a value to the parameter at `index` (1-based).
     @inline(__always)
-    func bind(_ value: Value, at index: Int32) {
+    public func bind(_ value: Value, at index: Int32) {
         switch value {
         case .null: sqlite3_bind_null(handle, index)
         case .integer(let number): sqlite3_bind_int64(handle, index, number)
@@ -33,8 +38,9 @@ struct FastStatement {
         }
     }
 
+    /// Binds text (SQLite copies it).
     @inline(__always)
-    func bind(_ text: String, at index: Int32) {
+    public func bind(_ text: String, at index: Int32) {
         var text = text
         text.withUTF8 { bytes in
             if let base = bytes.baseAddress {
@@ -45,15 +51,16 @@ struct FastStatement {
         }
     }
 
+    /// Binds an integer.
     @inline(__always)
-    func bind(_ number: Int64, at index: Int32) {
+    public func bind(_ number: Int64, at index: Int32) {
         sqlite3_bind_int64(handle, index, number)
     }
 
     /// Binds a key's values from parameter `start` on; returns the next parameter index.
     @inline(__always)
     @discardableResult
-    func bind(_ key: Key, from start: Int32) -> Int32 {
+    public func bind(_ key: Key, from start: Int32) -> Int32 {
         if let integer = key.integer {
             sqlite3_bind_int64(handle, start, integer)
             return start + 1
@@ -63,7 +70,7 @@ struct FastStatement {
 
     /// Binds a timestamp in its stored text form, formatted on the stack.
     @inline(__always)
-    func bind(_ time: Timestamp, at index: Int32) {
+    public func bind(_ time: Timestamp, at index: Int32) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Timestamp.textLength) { buffer in
             let count = time.write(into: buffer)
             _ = sqlite3_bind_text(handle, index, buffer.baseAddress, Int32(count), Self.transient)
@@ -73,7 +80,7 @@ struct FastStatement {
     /// Binds values from parameter `start` on; returns the next parameter index.
     @inline(__always)
     @discardableResult
-    func bind(_ values: [Value], from start: Int32) -> Int32 {
+    public func bind(_ values: [Value], from start: Int32) -> Int32 {
         var index = start
         for value in values {
             bind(value, at: index)
@@ -83,14 +90,14 @@ struct FastStatement {
     }
 
     /// Runs a statement that returns no rows, then resets it.
-    func run() throws {
+    public func run() throws {
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else { throw failure(code) }
     }
 
     /// Steps to the next row: `true` when one is available. Call ``reset()`` when done.
-    func step() throws -> Bool {
+    public func step() throws -> Bool {
         let code = sqlite3_step(handle)
         if code == SQLITE_ROW { return true }
         if code == SQLITE_DONE { return false }
@@ -98,7 +105,7 @@ struct FastStatement {
         throw failure(code)
     }
 
-    func reset() {
+    public func reset() {
         sqlite3_reset(handle)
     }
 
