@@ -52,10 +52,10 @@ extension SQLiteWarehouse {
     /// - Throws: ``WarehouseError``.
     @discardableResult
     public func consumeStream() throws(WarehouseError) -> StreamConsumption {
-        try write { db in try asPipeline(db) { try consumeStream(db) } }
+        try applying { db, updates in try asPipeline(db) { try consumeStream(db, updates: updates) } }
     }
 
-    func consumeStream(_ db: Database) throws -> StreamConsumption {
+    func consumeStream(_ db: Database, updates: KeyStateUpdates) throws -> StreamConsumption {
         let streamName = entity.streamName.normalized
         let offset =
             try Int64.fetchOne(db, sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?", arguments: [streamName])
@@ -144,7 +144,7 @@ extension SQLiteWarehouse {
         }
         // A key edited to NULL cannot be a record; such changes are dropped from the log but counted.
         records.removeAll { $0.key.values.contains(.null) }
-        let counts = try BatchApplier(schema: schema, db: db).apply(
+        let counts = try BatchApplier(schema: schema, db: db, cache: keyStates, updates: updates).apply(
             records,
             sourceFile: "manual DML",
             loadedAt: now,

@@ -129,7 +129,8 @@ extension SQLiteWarehouse {
     public func applyChunk(_ ticket: LoadTicket, _ chunk: RecordChunk) throws(WarehouseError) -> ApplyCounts {
         let schema = self.schema
         let entityName = entity.name.normalized
-        return try write { db -> ApplyCounts in
+        let cache = keyStates
+        return try applying { db, updates -> ApplyCounts in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -143,8 +144,8 @@ extension SQLiteWarehouse {
             let rejects = chunk.rejects.filter { $0.row > done }
             let now = Timestamp.now()
             let counts = try asPipeline(db) { () throws -> ApplyCounts in
-                _ = try consumeStream(db)
-                return try BatchApplier(schema: schema, db: db).apply(
+                _ = try consumeStream(db, updates: updates)
+                return try BatchApplier(schema: schema, db: db, cache: cache, updates: updates).apply(
                     records,
                     sourceFile: ticket.content.name,
                     loadedAt: now

@@ -10,6 +10,8 @@ extension SQLiteWarehouse {
     ///
     /// - Throws: ``WarehouseError/statementFailed(sql:reason:)``.
     public func query(_ sql: String) throws(WarehouseError) -> (result: QueryResult, changes: Int) {
+        // The SQL may change anything, history and staging included.
+        defer { keyStates.clear() }
         do {
             return try pool.writeWithoutTransaction { db in
                 var result = QueryResult(columns: [], rows: [])

@@ -22,6 +22,11 @@ public struct WarehouseConfiguration: Sendable, Hashable {
     /// 100 MiB) when ``checkpointsInBackground`` is on, as a safety net only.
     public var checkpointPages: Int?
 
+    /// How many keys' latest staged time and open version the writer remembers between
+    /// batches, so that in-order records need no reads. Defaults to `1_000_000` (a few hundred
+    /// MiB at most for the customer entity); `0` turns it off.
+    public var keyStateCapacity: Int = 1_000_000
+
     /// Creates the default configuration.
     public init() {}
 }

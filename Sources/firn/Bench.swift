@@ -49,6 +49,9 @@ struct LoadBench: ParsableCommand {
     @Option(help: "Firn's wal_autocheckpoint, in pages.")
     var checkpointPages: Int?
 
+    @Option(help: "Keys whose state Firn's writer remembers between batches (0: off).")
+    var keyStateCapacity: Int?
+
     @Flag(help: "Checkpoint on the writer (SQLite's default) instead of a background thread.")
     var checkpointOnWriter = false
 
@@ -78,6 +81,7 @@ struct LoadBench: ParsableCommand {
         if let pageSize { benchmark.warehouse.pageSize = pageSize }
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
         if checkpointOnWriter { benchmark.warehouse.checkpointsInBackground = false }
+        if let keyStateCapacity { benchmark.warehouse.keyStateCapacity = keyStateCapacity }
         if let writeFiles {
             let size = batchSizes[0]
             let written = try WorkloadFiles.write(

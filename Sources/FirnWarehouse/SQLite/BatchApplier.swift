@@ -19,6 +19,8 @@ public struct ApplyCounts: Sendable, Hashable {
     public var inOrderKeys = 0
     /// Keys with late or same-time records, whose history was recomputed from staging.
     public var recomputedKeys = 0
+    /// Keys whose state came from the writer's memory instead of the database.
+    public var cachedKeys = 0
 
     /// Creates zero counts.
     public init() {}
@@ -33,6 +35,7 @@ public struct ApplyCounts: Sendable, Hashable {
         lhs.currentDeleted += rhs.currentDeleted
         lhs.inOrderKeys += rhs.inOrderKeys
         lhs.recomputedKeys += rhs.recomputedKeys
+        lhs.cachedKeys += rhs.cachedKeys
     }
 }
 
@@ -48,6 +51,10 @@ public struct ApplyCounts: Sendable, Hashable {
 struct BatchApplier {
     let schema: EntitySchema
     let db: Database
+    /// Known key states: keys found here are not probed.
+    var cache: KeyStateCache?
+    /// Collects the key states this batch produces, for the cache once the transaction commits.
+    var updates: KeyStateUpdates?
 
     /// The stored open end, `9999-12-31 00:00:00.000000`.
     static let openEndText = Timestamp.openEnd.description
@@ -85,8 +92,18 @@ struct BatchApplier {
         // staged before (in order), and what is its last version?
         let stagedFrom = try FastStatement(db, sql: schema.stagedFrom)
         let lastVersion = try FastStatement(db, sql: schema.lastVersionProbe)
+        let attributeCount = schema.attributes.count
         for index in groups.indices {
             let key = groups[index].key
+            // This transaction's own earlier changes (stream consumption) come before the cache.
+            let known: KeyState? =
+                if let pending = updates?.states[key] { pending } else { cache?.state(of: key) }
+            if let state = known, (state.open?.attributes.count ?? attributeCount) == attributeCount {
+                counts.cachedKeys += 1
+                groups[index].isInOrder = state.latest < groups[index].from
+                groups[index].open = state.open
+                continue
+            }
             stagedFrom.bind(groups[index].from, at: 1)
             stagedFrom.bind(key, from: 2)
             guard try stagedFrom.step() else {
@@ -159,6 +176,16 @@ struct BatchApplier {
                 forceCurrent: forceCurrent,
                 counts: &counts
             )
+            if let updates {
+                // In order, the key's latest staged record is now its latest new one; after a
+                // recomputation (or with attributes not read) the state is not known here.
+                if group.isInOrder, (changes.open?.attributes.count ?? attributeCount) == attributeCount {
+                    let latest = replayed.lazy.map(\.eventTime).max()!
+                    updates.states[group.key] = KeyState(latest: latest, open: changes.open)
+                } else {
+                    updates.states.updateValue(nil, forKey: group.key)
+                }
+            }
         }
         return counts
     }

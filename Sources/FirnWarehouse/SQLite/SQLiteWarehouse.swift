@@ -23,6 +23,7 @@ public final class SQLiteWarehouse: Sendable {
     let pool: DatabasePool
     let schema: EntitySchema
     let checkpointer: Checkpointer?
+    let keyStates: KeyStateCache
 
     /// Opens (creating if needed) the warehouse file and the entity's tables.
     ///
@@ -39,6 +40,7 @@ public final class SQLiteWarehouse: Sendable {
         self.entity = entity
         self.path = path
         self.schema = EntitySchema(entity: entity)
+        self.keyStates = KeyStateCache(capacity: configuration.keyStateCapacity)
         var config = Configuration()
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         config.foreignKeysEnabled = false
@@ -105,6 +107,25 @@ public final class SQLiteWarehouse: Sendable {
             throw error
         } catch {
             throw Self.wrap(error)
+        }
+    }
+
+    /// Runs `body` in a write transaction that applies records: the key-state cache is
+    /// checked against other connections' commits first, and takes the transaction's key
+    /// states only once it has committed (and is cleared if it fails).
+    func applying<T>(_ body: (Database, KeyStateUpdates) throws -> T) throws(WarehouseError) -> T {
+        let updates = KeyStateUpdates()
+        let cache = keyStates
+        do {
+            let result = try write { db in
+                cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+                return try body(db, updates)
+            }
+            cache.commit(updates.states)
+            return result
+        } catch {
+            cache.clear()
+            throw error
         }
     }
 
