@@ -106,6 +106,7 @@ public struct LoadBenchmark: Sendable {
         var configuration = warehouse
         configuration.isDurable = isDurable
         var timing = Timing()
+        var phases = ApplyCounts()
         do throws(WarehouseError) {
             let warehouse = try SQLiteWarehouse(path: path, configuration: configuration)
             let base = workload.base(n)
@@ -114,11 +115,13 @@ public struct LoadBenchmark: Sendable {
             }
             for batch in 1...batches {
                 let records = workload.nextBatch(size: size)
+                var counts = ApplyCounts()
                 timing.batches.append(
                     try Self.time { () throws(WarehouseError) in
-                        try load(records, into: warehouse, name: "bench-B\(size)-\(batch)")
+                        counts = try load(records, into: warehouse, name: "bench-B\(size)-\(batch)")
                     }
                 )
+                phases += counts
                 if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
             }
         } catch {
@@ -126,12 +129,18 @@ public struct LoadBenchmark: Sendable {
         }
         let peak = ProcessProbe.peakResidentBytes()
         let digests = try Self.digests(path: path)
-        let result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: Self.fileSize(path))
+        var result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: Self.fileSize(path))
+        result.phases = LoadBenchmarkReport.Phases(phases, total: timing.batches.reduce(0, +))
         return (result, workload.currentTableDigest())
     }
 
     /// Loads `records` as one file: one load with one chunk, as a reader would for a small file.
-    private func load(_ records: [ChangeRecord], into warehouse: SQLiteWarehouse, name: String) throws(WarehouseError) {
+    @discardableResult
+    private func load(
+        _ records: [ChangeRecord],
+        into warehouse: SQLiteWarehouse,
+        name: String
+    ) throws(WarehouseError) -> ApplyCounts {
         let content = FileContent(name: name + ".csv", checksum: "\(seed)-\(name)", sizeBytes: Int64(records.count))
         guard case .load(let ticket) = try warehouse.beginLoad(content) else {
             throw WarehouseError.statementFailed(sql: "", reason: "\(name) was already loaded; use a fresh file")
@@ -139,8 +148,9 @@ public struct LoadBenchmark: Sendable {
         var records = records
         for index in records.indices { records[index].arrival.load = ticket.id }
         let chunk = RecordChunk(records: records, rejects: [], lastRow: Int64(records.count))
-        try warehouse.applyChunk(ticket, chunk)
+        let counts = try warehouse.applyChunk(ticket, chunk)
         try warehouse.finishLoad(ticket)
+        return counts
     }
 
     private func measureBaseline(

@@ -1,3 +1,4 @@
+import FirnWarehouse
 import Foundation
 
 /// What `firn bench load` measured: per batch size, Firn and the plain-SQL baseline side by
@@ -81,6 +82,50 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         public var history: TableDigest
         /// Size of the database file after the run (without WAL), in bytes.
         public var databaseBytes: Int64
+        /// Where Firn's batch time went (Firn only; `nil` for the baseline).
+        public var phases: Phases?
+    }
+
+    /// Firn's batch time by phase, in seconds summed over all batches.
+    public struct Phases: Sendable, Hashable, Codable {
+        /// Grouping and sorting records in memory.
+        public var group: Double
+        /// Probing keys the writer did not remember.
+        public var probe: Double
+        /// Staging inserts.
+        public var stage: Double
+        /// Reconciling keys and writing history and SCD1.
+        public var write: Double
+        /// Committing (WAL write, fsync).
+        public var commit: Double
+        /// Everything else in the batch: beginning and finishing the load (two small
+        /// transactions), reading load progress, rejects.
+        public var other: Double
+        /// Keys whose state the writer remembered, and keys recomputed from staging.
+        public var rememberedKeys: Int
+        public var recomputedKeys: Int
+
+        /// Splits `total` by the counts' phase timings.
+        public init(_ counts: ApplyCounts, total: Double) {
+            group = counts.timings.group
+            probe = counts.timings.probe
+            stage = counts.timings.stage
+            write = counts.timings.write
+            commit = counts.timings.commit
+            other = max(0, total - group - probe - stage - write - commit)
+            rememberedKeys = counts.cachedKeys
+            recomputedKeys = counts.recomputedKeys
+        }
+
+        /// `group 3% probe 10% …` of the total.
+        public var summary: String {
+            let total = max(group + probe + stage + write + commit + other, 1e-9)
+            let parts = [
+                ("group", group), ("probe", probe), ("stage", stage), ("write", write), ("commit", commit),
+                ("other", other),
+            ]
+            return parts.map { "\($0) \(String(format: "%.0f%%", 100 * $1 / total))" }.joined(separator: " ")
+        }
     }
 
     /// `true` when every check passed: Firn's SCD1 is what the generator expects and, where the
@@ -142,6 +187,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
                 history += size.historyTablesAgree == true ? " (identical)" : " (DIFFER)"
             }
             lines.append(history)
+            if let phases = size.firn.phases {
+                lines.append("        firn time: \(phases.summary)")
+            }
             if !size.firnMatchesExpected {
                 lines.append("        FIRN'S SCD1 DIFFERS FROM THE GENERATOR'S EXPECTED TABLE")
             }

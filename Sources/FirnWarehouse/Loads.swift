@@ -130,7 +130,10 @@ extension SQLiteWarehouse {
         let schema = self.schema
         let entityName = entity.name.normalized
         let cache = keyStates
-        return try applying { db, updates -> ApplyCounts in
+        let clock = ContinuousClock()
+        var bodyEnd = clock.now
+        var counts = try applying { db, updates -> ApplyCounts in
+            defer { bodyEnd = clock.now }
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -177,6 +180,8 @@ extension SQLiteWarehouse {
             )
             return counts
         }
+        counts.timings.commit = (clock.now - bodyEnd).seconds
+        return counts
     }
 
     /// Marks a load finished and returns its load history row.

@@ -1,6 +1,23 @@
 import FirnCore
 import GRDB
 
+/// Where a batch's time went, in seconds.
+public struct ApplyTimings: Sendable {
+    /// Grouping and sorting the batch in memory.
+    public var group = 0.0
+    /// Probing keys whose state the writer did not remember.
+    public var probe = 0.0
+    /// Inserting the records into staging.
+    public var stage = 0.0
+    /// Reconciling each key and writing history and SCD1.
+    public var write = 0.0
+    /// Committing (WAL write and fsync), measured by the caller around the commit.
+    public var commit = 0.0
+
+    /// Zero timings.
+    public init() {}
+}
+
 /// What applying a batch of records did.
 public struct ApplyCounts: Sendable, Hashable {
     /// Records written to staging.
@@ -21,9 +38,28 @@ public struct ApplyCounts: Sendable, Hashable {
     public var recomputedKeys = 0
     /// Keys whose state came from the writer's memory instead of the database.
     public var cachedKeys = 0
+    /// Where the time went. Measurements, not outcomes: they take no part in equality.
+    public var timings = ApplyTimings()
 
     /// Creates zero counts.
     public init() {}
+
+    /// Equal when the outcomes are equal; ``timings`` do not count.
+    public static func == (lhs: ApplyCounts, rhs: ApplyCounts) -> Bool {
+        (lhs.staged, lhs.versionsOpened, lhs.versionsClosed, lhs.versionsRemoved, lhs.currentUpserted)
+            == (rhs.staged, rhs.versionsOpened, rhs.versionsClosed, rhs.versionsRemoved, rhs.currentUpserted)
+            && (lhs.currentDeleted, lhs.inOrderKeys, lhs.recomputedKeys, lhs.cachedKeys)
+                == (rhs.currentDeleted, rhs.inOrderKeys, rhs.recomputedKeys, rhs.cachedKeys)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for value in [
+            staged, versionsOpened, versionsClosed, versionsRemoved, currentUpserted, currentDeleted, inOrderKeys,
+            recomputedKeys, cachedKeys,
+        ] {
+            hasher.combine(value)
+        }
+    }
 
     /// Adds another batch's counts.
     public static func += (lhs: inout ApplyCounts, rhs: ApplyCounts) {
@@ -36,6 +72,11 @@ public struct ApplyCounts: Sendable, Hashable {
         lhs.inOrderKeys += rhs.inOrderKeys
         lhs.recomputedKeys += rhs.recomputedKeys
         lhs.cachedKeys += rhs.cachedKeys
+        lhs.timings.group += rhs.timings.group
+        lhs.timings.probe += rhs.timings.probe
+        lhs.timings.stage += rhs.timings.stage
+        lhs.timings.write += rhs.timings.write
+        lhs.timings.commit += rhs.timings.commit
     }
 }
 
@@ -73,6 +114,13 @@ struct BatchApplier {
     ) throws -> ApplyCounts {
         var counts = ApplyCounts()
         guard !records.isEmpty else { return counts }
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func lap() -> Double {
+            let now = clock.now
+            defer { mark = now }
+            return (now - mark).seconds
+        }
 
         // Group by key, then work in key order.
         var slots = [Key: Int](minimumCapacity: records.count)
@@ -88,6 +136,7 @@ struct BatchApplier {
         }
         groups.sort { $0.key < $1.key }
 
+        counts.timings.group = lap()
         // Probe each key before staging: are its new records all later than everything
         // staged before (in order), and what is its last version?
         let stagedFrom = try FastStatement(db, sql: schema.stagedFrom)
@@ -130,6 +179,7 @@ struct BatchApplier {
             lastVersion.reset()
         }
 
+        counts.timings.probe = lap()
         // Stage every record, in key order too (the staging index is by key).
         let insert = try FastStatement(db, sql: schema.insertRaw)
         let loadedText = loadedAt.description
@@ -148,6 +198,7 @@ struct BatchApplier {
             }
         }
         counts.staged = records.count
+        counts.timings.stage = lap()
 
         // Reconcile each key.
         let reader = try VersionReader(schema: schema, db: db)
@@ -187,6 +238,7 @@ struct BatchApplier {
                 }
             }
         }
+        counts.timings.write = lap()
         return counts
     }
 
@@ -377,5 +429,12 @@ struct HistoryWriter {
             statement.bind(1, at: index + 1)
         }
         return index + 2
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
