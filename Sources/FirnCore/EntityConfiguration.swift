@@ -101,6 +101,10 @@ public struct EntityConfiguration: Sendable, Hashable {
     public var currentTable: Identifier { name }
     /// SCD Type 2: every version. `<name>_history`.
     public var historyTable: Identifier { name.suffixed("_history") }
+    /// Records that counted but changed nothing (an upsert equal to the version in force, a
+    /// delete with none), kept so that late records can be placed without reading staging.
+    /// `<name>_unchanged`.
+    public var unchangedTable: Identifier { name.suffixed("_unchanged") }
     /// The change log behind the stream on the SCD1 table. `<name>_changes`.
     public var changesTable: Identifier { name.suffixed("_changes") }
     /// The stream's name, as `firn stream show` prints it. `<name>_stream`.

@@ -22,11 +22,26 @@ public enum SlowlyChangingHistory {
     /// - Parameters:
     ///   - prior: The version in force just before the first record (its ``Version/end`` is
     ///     ignored: it is reopened), or `nil` when none is in force.
-    ///   - records: Records of one key, in any order; all must be at or after `prior.start`.
+    ///   - records: Records of one key, in any order; all must be after `prior.start`.
     /// - Returns: The versions from `prior` on, oldest first; the last is open unless the key
     ///   ends deleted.
     public static func replay(prior: Version?, records: [ChangeRecord]) -> [Version] {
+        replayKeepingUnchanged(prior: prior, records: records).versions
+    }
+
+    /// ``replay(prior:records:)``, also returning the records that counted but changed
+    /// nothing: an upsert equal to the version in force, a delete with none in force.
+    ///
+    /// Together with the versions they determine every record that counts (of several at one
+    /// event time, the last arrival): version starts are upserts, version ends that no version
+    /// starts at are deletes (see ``countingRecords(of:from:)``). A backend that stores them
+    /// can replay a key from any time without keeping its staging rows indexed by key.
+    public static func replayKeepingUnchanged(
+        prior: Version?,
+        records: [ChangeRecord]
+    ) -> (versions: [Version], unchanged: [ChangeRecord]) {
         var versions: [Version] = []
+        var unchanged: [ChangeRecord] = []
         var current = prior.map { Version(key: $0.key, attributes: $0.attributes, start: $0.start, end: nil) }
         let ordered = records.sorted(by: ChangeRecord.scdOrder)
         var index = 0
@@ -38,7 +53,10 @@ public enum SlowlyChangingHistory {
             index = last + 1
             switch record.operation {
             case .upsert:
-                if let open = current, open.attributes == record.attributes { continue }
+                if let open = current, open.attributes == record.attributes {
+                    unchanged.append(record)
+                    continue
+                }
                 if var open = current {
                     open.end = record.eventTime
                     versions.append(open)
@@ -49,11 +67,54 @@ public enum SlowlyChangingHistory {
                     open.end = record.eventTime
                     versions.append(open)
                     current = nil
+                } else {
+                    unchanged.append(record)
                 }
             }
         }
         if let open = current { versions.append(open) }
-        return versions
+        return (versions, unchanged)
+    }
+
+    /// The records that made stored versions, at or after `from`: an upsert at each version
+    /// start, and a delete at each version end that no version starts at.
+    ///
+    /// With the stored unchanged records (``HistoryChanges/unchanged``) these are every record
+    /// of the key that counts from `from` on. They arrive before anything new (arrival 0, 0),
+    /// which is right: a new record at the same event time is a later arrival and wins.
+    ///
+    /// - Parameters:
+    ///   - versions: The key's stored versions ending at or after `from` (or open), oldest first.
+    ///   - from: The earliest event time of interest.
+    public static func countingRecords(of versions: [Version], from: Timestamp) -> [ChangeRecord] {
+        var records: [ChangeRecord] = []
+        let starts = Set(versions.map(\.start))
+        let first = Arrival(load: 0, row: 0)
+        for version in versions {
+            if version.start >= from {
+                records.append(
+                    ChangeRecord(
+                        key: version.key,
+                        eventTime: version.start,
+                        operation: .upsert,
+                        attributes: version.attributes,
+                        arrival: first
+                    )
+                )
+            }
+            if let end = version.end, end >= from, !starts.contains(end) {
+                records.append(
+                    ChangeRecord(
+                        key: version.key,
+                        eventTime: end,
+                        operation: .delete,
+                        attributes: version.attributes,
+                        arrival: first
+                    )
+                )
+            }
+        }
+        return records
     }
 
     /// Computes the stored-row changes that bring one key's history and SCD1 row up to date.
@@ -77,8 +138,9 @@ public enum SlowlyChangingHistory {
         from: Timestamp
     ) -> HistoryChanges {
         let prior = existing.first.flatMap { $0.start < from ? $0 : nil }
-        let rebuilt = replay(prior: prior, records: records)
+        let (rebuilt, unchanged) = replayKeepingUnchanged(prior: prior, records: records)
         var changes = HistoryChanges(key: key)
+        changes.unchanged = unchanged
         changes.open = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
         // Match rebuilt versions to stored ones by start. Keys usually have one or two versions
         // in play, where a linear scan beats hashing; long histories get an index.
@@ -141,6 +203,9 @@ public struct HistoryChanges: Sendable, Hashable {
     public var deleted: [Version] = []
     /// The SCD1 row's change.
     public var current: CurrentChange = .unchanged
+    /// Every record from `from` on that counted but changed nothing (replacing any stored
+    /// before for that span), so that later replays can be rebuilt without staging.
+    public var unchanged: [ChangeRecord] = []
     /// How many versions went from open to closed, or were written already closed.
     public var closedCount = 0
 

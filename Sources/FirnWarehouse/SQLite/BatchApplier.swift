@@ -137,9 +137,10 @@ struct BatchApplier {
         groups.sort { $0.key < $1.key }
 
         counts.timings.group = lap()
-        // Probe each key before staging: are its new records all later than everything
-        // staged before (in order), and what is its last version?
-        let stagedFrom = try FastStatement(db, sql: schema.stagedFrom)
+        // Probe each key: are its new records all later than every record of it that counted
+        // before (in order), and what is its open version? Those records are the version
+        // boundaries in history and the unchanged records kept beside it.
+        let unchangedFrom = try FastStatement(db, sql: schema.unchangedFrom)
         let lastVersion = try FastStatement(db, sql: schema.lastVersionProbe)
         let attributeCount = schema.attributes.count
         for index in groups.indices {
@@ -153,34 +154,45 @@ struct BatchApplier {
                 groups[index].open = state.open
                 continue
             }
-            stagedFrom.bind(groups[index].from, at: 1)
-            stagedFrom.bind(key, from: 2)
-            guard try stagedFrom.step() else {
-                throw WarehouseError.statementFailed(sql: schema.stagedFrom, reason: "no row")
-            }
-            groups[index].isInOrder = stagedFrom.isNull(at: 0) || stagedFrom.int64(at: 0) == 0
-            stagedFrom.reset()
-            guard groups[index].isInOrder else { continue }
+            let from = groups[index].from
             let first = groups[index].firstEffective(in: records)
             let next =
                 first.operation == .upsert
                 ? lastVersion.bind(first.attributes, from: 1) : 1 + Int32(schema.attributes.count)
             lastVersion.bind(key, from: next)
-            if try lastVersion.step(), lastVersion.int64(at: 1) == 1, let start = lastVersion.timestamp(at: 0) {
-                // The open version: its attributes equal the first record's, or are known to differ.
-                let same = first.operation == .upsert && lastVersion.int64(at: 2) == 1
-                groups[index].open = Version(
-                    key: key,
-                    attributes: same ? first.attributes : SlowlyChangingHistory.unknownAttributes,
-                    start: start,
-                    end: nil
-                )
+            if try lastVersion.step(), let start = lastVersion.timestamp(at: 0) {
+                let isCurrent = lastVersion.int64(at: 2) == 1
+                let end = isCurrent ? nil : lastVersion.timestamp(at: 1)
+                if start >= from || end.map({ $0 >= from }) == true {
+                    groups[index].isInOrder = false
+                } else if isCurrent {
+                    // The open version: its attributes equal the first record's, or are known to differ.
+                    let same = first.operation == .upsert && lastVersion.int64(at: 3) == 1
+                    groups[index].open = Version(
+                        key: key,
+                        attributes: same ? first.attributes : SlowlyChangingHistory.unknownAttributes,
+                        start: start,
+                        end: nil
+                    )
+                }
             }
             lastVersion.reset()
+            guard groups[index].isInOrder else { continue }
+            // Records that changed nothing leave no version; they are kept apart.
+            unchangedFrom.bind(from, at: 1)
+            unchangedFrom.bind(key, from: 2)
+            guard try unchangedFrom.step() else {
+                throw WarehouseError.statementFailed(sql: schema.unchangedFrom, reason: "no row")
+            }
+            if !unchangedFrom.isNull(at: 0), unchangedFrom.int64(at: 0) == 1 {
+                groups[index].isInOrder = false
+                groups[index].open = nil
+            }
+            unchangedFrom.reset()
         }
 
         counts.timings.probe = lap()
-        // Stage every record, in key order too (the staging index is by key).
+        // Stage every record: staging is an append-only log (no index by key).
         let insert = try FastStatement(db, sql: schema.insertRaw)
         let loadedText = loadedAt.description
         for group in groups {
@@ -189,7 +201,7 @@ struct BatchApplier {
                 insert.bind(record.arrival.load, at: 1)
                 insert.bind(record.arrival.row, at: 2)
                 var next = insert.bind(record.key, from: 3)
-                next = insert.bind(record.attributes, from: next)
+                next = insert.bind(record.attributes, from: next, count: attributeCount)
                 insert.bind(record.eventTime, at: next)
                 insert.bind(record.operation.rawValue, at: next + 1)
                 insert.bind(sourceFile, at: next + 2)
@@ -213,7 +225,10 @@ struct BatchApplier {
             } else {
                 counts.recomputedKeys += 1
                 existing = try reader.versions(of: group.key, endingFrom: group.from)
-                replayed = try reader.stagedRecords(of: group.key, from: group.from)
+                replayed =
+                    SlowlyChangingHistory.countingRecords(of: existing, from: group.from)
+                    + (try reader.unchangedRecords(of: group.key, from: group.from))
+                    + group.indices.map { records[$0] }
             }
             let changes = SlowlyChangingHistory.reconcile(
                 key: group.key,
@@ -224,6 +239,7 @@ struct BatchApplier {
             try writer.write(
                 changes,
                 hadOpenVersion: existing.last?.isCurrent == true,
+                replacingUnchangedFrom: group.isInOrder ? nil : group.from,
                 forceCurrent: forceCurrent,
                 counts: &counts
             )
@@ -280,7 +296,7 @@ struct VersionReader {
     init(schema: EntitySchema, db: Database) throws {
         self.schema = schema
         versionsEndingFrom = try FastStatement(db, sql: schema.versionsEndingFrom)
-        recordsFrom = try FastStatement(db, sql: schema.recordsFrom)
+        recordsFrom = try FastStatement(db, sql: schema.unchangedRecordsFrom)
     }
 
     /// The key's versions that end at or after `from`, or are open, oldest first.
@@ -293,8 +309,8 @@ struct VersionReader {
         return versions
     }
 
-    /// The key's staged records with event time at or after `from`.
-    func stagedRecords(of key: Key, from: Timestamp) throws -> [ChangeRecord] {
+    /// The key's stored unchanged records with event time at or after `from`.
+    func unchangedRecords(of key: Key, from: Timestamp) throws -> [ChangeRecord] {
         let next = recordsFrom.bind(key, from: 1)
         recordsFrom.bind(from, at: next)
         defer { recordsFrom.reset() }
@@ -333,6 +349,9 @@ struct HistoryWriter {
     let updateVersion: FastStatement
     let endVersion: FastStatement
     let deleteVersion: FastStatement
+    let attributeCount: Int
+    let insertUnchanged: FastStatement
+    let deleteUnchangedFrom: FastStatement
     let upsertCurrent: FastStatement
     let insertCurrent: FastStatement
     let updateCurrent: FastStatement
@@ -343,6 +362,9 @@ struct HistoryWriter {
         updateVersion = try FastStatement(db, sql: schema.updateVersion)
         endVersion = try FastStatement(db, sql: schema.endVersion)
         deleteVersion = try FastStatement(db, sql: schema.deleteVersion)
+        attributeCount = schema.attributes.count
+        insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
+        deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
         upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
         insertCurrent = try FastStatement(db, sql: schema.insertCurrent)
         updateCurrent = try FastStatement(db, sql: schema.updateCurrent)
@@ -351,12 +373,29 @@ struct HistoryWriter {
 
     /// - Parameters:
     ///   - hadOpenVersion: Whether the key had an open version before (so an SCD1 row).
+    ///   - replacingUnchangedFrom: For a recomputed key, the time from which its stored
+    ///     unchanged records are replaced by ``HistoryChanges/unchanged``; `nil` adds them.
     func write(
         _ changes: HistoryChanges,
         hadOpenVersion: Bool,
+        replacingUnchangedFrom: Timestamp?,
         forceCurrent: Bool,
         counts: inout ApplyCounts
     ) throws {
+        if let from = replacingUnchangedFrom {
+            let next = deleteUnchangedFrom.bind(changes.key, from: 1)
+            deleteUnchangedFrom.bind(from, at: next)
+            try deleteUnchangedFrom.run()
+        }
+        for record in changes.unchanged {
+            var next = insertUnchanged.bind(record.key, from: 1)
+            insertUnchanged.bind(record.eventTime, at: next)
+            insertUnchanged.bind(record.operation.rawValue, at: next + 1)
+            next = insertUnchanged.bind(record.attributes, from: next + 2, count: attributeCount)
+            insertUnchanged.bind(record.arrival.load, at: next)
+            insertUnchanged.bind(record.arrival.row, at: next + 1)
+            try insertUnchanged.run()
+        }
         for version in changes.deleted {
             let next = deleteVersion.bind(version.key, from: 1)
             deleteVersion.bind(version.start, at: next)

@@ -23,6 +23,7 @@ struct EntitySchema: Sendable {
     var current: String { entity.currentTable.quoted }
     var history: String { entity.historyTable.quoted }
     var changes: String { entity.changesTable.quoted }
+    var unchanged: String { entity.unchangedTable.quoted }
 
     /// A key of exactly one integer column becomes the SCD1 table's rowid (fastest lookups).
     var hasIntegerRowidKey: Bool { entity.keyColumns.count == 1 && entity.keyColumns[0].type == .integer }
@@ -66,7 +67,17 @@ struct EntitySchema: Sendable {
             """
         )
         statements.append(
-            "CREATE INDEX IF NOT EXISTS \(entity.rawTable.suffixed("_by_key").quoted) ON \(raw) (\(keyList), \(eventTime))"
+            """
+            CREATE TABLE IF NOT EXISTS \(unchanged) (
+                \((keyDefs.map { $0 + " NOT NULL" }).joined(separator: ",\n    ")),
+                event_time TEXT NOT NULL,
+                \(op) TEXT NOT NULL,
+                \(attrDefs.joined(separator: ",\n    ")),
+                load_id INTEGER NOT NULL,
+                source_row INTEGER NOT NULL,
+                PRIMARY KEY (\(keyList), event_time)
+            ) WITHOUT ROWID
+            """
         )
         if hasIntegerRowidKey {
             statements.append(
@@ -199,16 +210,16 @@ struct EntitySchema: Sendable {
 
     var latestEventTime: String { "SELECT max(\(eventTime)) FROM \(raw) WHERE \(keyMatch)" }
 
-    /// Whether any staged record of a key is at or after a time: parameters the key columns,
-    /// then the time; the one column is NULL when the key has no staged record.
-    var stagedFrom: String { "SELECT max(\(eventTime)) >= ? FROM \(raw) WHERE \(keyMatch)" }
+    /// Whether any unchanged record of a key is at or after a time: parameters the time, then
+    /// the key columns; the one column is NULL when the key has none.
+    var unchangedFrom: String { "SELECT max(event_time) >= ? FROM \(unchanged) WHERE \(keyMatch)" }
 
     /// A key's last version: parameters the attributes of a record, then the key columns.
-    /// Columns: `start_time`, `is_current`, and whether its attributes equal the record's
+    /// Columns: `start_time`, `end_time`, `is_current`, and whether its attributes equal the record's
     /// (NULL-safely). No row when the key has no version.
     var lastVersionProbe: String {
         let same = attributes.isEmpty ? "1" : attributes.map { "\($0) IS ?" }.joined(separator: " AND ")
-        return "SELECT start_time, is_current, \(same) FROM \(history) WHERE \(keyMatch) "
+        return "SELECT start_time, end_time, is_current, \(same) FROM \(history) WHERE \(keyMatch) "
             + "ORDER BY start_time DESC LIMIT 1"
     }
 
@@ -221,9 +232,16 @@ struct EntitySchema: Sendable {
             + "ORDER BY start_time"
     }
 
-    var recordsFrom: String {
-        "SELECT \(attributeList), \(eventTime), \(op), load_id, source_row FROM \(raw) WHERE \(keyMatch) "
-            + "AND \(eventTime) >= ?"
+    var unchangedRecordsFrom: String {
+        "SELECT \(attributeList), event_time, \(op), load_id, source_row FROM \(unchanged) WHERE \(keyMatch) "
+            + "AND event_time >= ?"
+    }
+
+    var deleteUnchangedFrom: String { "DELETE FROM \(unchanged) WHERE \(keyMatch) AND event_time >= ?" }
+
+    var insertUnchanged: String {
+        let columns = keys + ["event_time", op] + attributes + ["load_id", "source_row"]
+        return "INSERT INTO \(unchanged) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
     }
 
     var insertVersion: String {

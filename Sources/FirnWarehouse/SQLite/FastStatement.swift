@@ -89,6 +89,20 @@ public struct FastStatement {
         return index
     }
 
+    /// Binds exactly `count` values from parameter `start` on, NULL for any `values` lacks
+    /// (bindings persist across executions, so a short array must not leave old values behind);
+    /// returns the next parameter index.
+    @inline(__always)
+    @discardableResult
+    public func bind(_ values: [Value], from start: Int32, count: Int) -> Int32 {
+        var index = start
+        for position in 0..<count {
+            if position < values.count { bind(values[position], at: index) } else { sqlite3_bind_null(handle, index) }
+            index += 1
+        }
+        return index
+    }
+
     /// Runs a statement that returns no rows, then resets it.
     public func run() throws {
         let code = sqlite3_step(handle)
