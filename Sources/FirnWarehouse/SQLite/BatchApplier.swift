@@ -254,6 +254,7 @@ struct BatchApplier {
                 }
             }
         }
+        try writer.flush()
         counts.timings.write = lap()
         return counts
     }
@@ -350,6 +351,8 @@ struct HistoryWriter {
     let endVersion: FastStatement
     let deleteVersion: FastStatement
     let attributeCount: Int
+    let versionRows: BufferedUpsert
+    let currentRows: BufferedUpsert
     let insertUnchanged: FastStatement
     let deleteUnchangedFrom: FastStatement
     let upsertCurrent: FastStatement
@@ -363,6 +366,8 @@ struct HistoryWriter {
         endVersion = try FastStatement(db, sql: schema.endVersion)
         deleteVersion = try FastStatement(db, sql: schema.deleteVersion)
         attributeCount = schema.attributes.count
+        versionRows = schema.bufferedVersions(db)
+        currentRows = schema.bufferedCurrent(db)
         insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
         deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
         upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
@@ -382,20 +387,33 @@ struct HistoryWriter {
         forceCurrent: Bool,
         counts: inout ApplyCounts
     ) throws {
+        if replacingUnchangedFrom == nil, changes.updated.isEmpty, changes.deleted.isEmpty, !forceCurrent {
+            // The in-order case: new versions and ends of stored ones, batched.
+            for version in changes.ended { try versionRows.append(.version(version)) }
+            for version in changes.inserted { try versionRows.append(.version(version)) }
+            counts.versionsOpened += changes.inserted.count
+            counts.versionsClosed += changes.closedCount
+            try writeUnchanged(changes)
+            switch changes.current {
+            case .unchanged:
+                break
+            case .upsert(let version):
+                try currentRows.append(.current(version))
+                counts.currentUpserted += 1
+            case .delete(let key):
+                deleteCurrent.bind(key, from: 1)
+                try deleteCurrent.run()
+                counts.currentDeleted += 1
+            }
+            return
+        }
+        try flush()
         if let from = replacingUnchangedFrom {
             let next = deleteUnchangedFrom.bind(changes.key, from: 1)
             deleteUnchangedFrom.bind(from, at: next)
             try deleteUnchangedFrom.run()
         }
-        for record in changes.unchanged {
-            var next = insertUnchanged.bind(record.key, from: 1)
-            insertUnchanged.bind(record.eventTime, at: next)
-            insertUnchanged.bind(record.operation.rawValue, at: next + 1)
-            next = insertUnchanged.bind(record.attributes, from: next + 2, count: attributeCount)
-            insertUnchanged.bind(record.arrival.load, at: next)
-            insertUnchanged.bind(record.arrival.row, at: next + 1)
-            try insertUnchanged.run()
-        }
+        try writeUnchanged(changes)
         for version in changes.deleted {
             let next = deleteVersion.bind(version.key, from: 1)
             deleteVersion.bind(version.start, at: next)
@@ -455,6 +473,24 @@ struct HistoryWriter {
             deleteCurrent.bind(key, from: 1)
             try deleteCurrent.run()
             counts.currentDeleted += 1
+        }
+    }
+
+    /// Writes buffered rows; call before the transaction commits.
+    func flush() throws {
+        try versionRows.flush()
+        try currentRows.flush()
+    }
+
+    private func writeUnchanged(_ changes: HistoryChanges) throws {
+        for record in changes.unchanged {
+            var next = insertUnchanged.bind(record.key, from: 1)
+            insertUnchanged.bind(record.eventTime, at: next)
+            insertUnchanged.bind(record.operation.rawValue, at: next + 1)
+            next = insertUnchanged.bind(record.attributes, from: next + 2, count: attributeCount)
+            insertUnchanged.bind(record.arrival.load, at: next)
+            insertUnchanged.bind(record.arrival.row, at: next + 1)
+            try insertUnchanged.run()
         }
     }
 

@@ -41,12 +41,19 @@ public struct FastStatement {
     /// Binds text (SQLite copies it).
     @inline(__always)
     public func bind(_ text: String, at index: Int32) {
-        var text = text
-        text.withUTF8 { bytes in
-            if let base = bytes.baseAddress {
-                _ = sqlite3_bind_text(handle, index, base, Int32(bytes.count), Self.transient)
-            } else {
-                _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
+        if text.isEmpty {
+            // A NULL pointer would bind SQL NULL; the empty string is not NULL.
+            _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            return
+        }
+        // Native strings expose their UTF-8 without a copy; others are copied once.
+        let bound = text.utf8.withContiguousStorageIfAvailable { bytes in
+            sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+        }
+        if bound == nil {
+            var copy = text
+            copy.withUTF8 { bytes in
+                _ = sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
             }
         }
     }
@@ -81,12 +88,10 @@ public struct FastStatement {
     @inline(__always)
     @discardableResult
     public func bind(_ values: [Value], from start: Int32) -> Int32 {
-        var index = start
-        for value in values {
-            bind(value, at: index)
-            index += 1
+        values.withUnsafeBufferPointer { buffer in
+            for position in buffer.indices { bind(buffer[position], at: start + Int32(position)) }
         }
-        return index
+        return start + Int32(values.count)
     }
 
     /// Binds exactly `count` values from parameter `start` on, NULL for any `values` lacks
@@ -95,12 +100,17 @@ public struct FastStatement {
     @inline(__always)
     @discardableResult
     public func bind(_ values: [Value], from start: Int32, count: Int) -> Int32 {
-        var index = start
-        for position in 0..<count {
-            if position < values.count { bind(values[position], at: index) } else { sqlite3_bind_null(handle, index) }
-            index += 1
+        values.withUnsafeBufferPointer { buffer in
+            for position in 0..<count {
+                let index = start + Int32(position)
+                if position < buffer.count {
+                    bind(buffer[position], at: index)
+                } else {
+                    sqlite3_bind_null(handle, index)
+                }
+            }
         }
-        return index
+        return start + Int32(count)
     }
 
     /// Runs a statement that returns no rows, then resets it.

@@ -1,0 +1,114 @@
+import FirnCore
+import GRDB
+
+/// Writes rows many at a time with multi-row `INSERT … VALUES (…), (…) ON CONFLICT …`
+/// statements, so that the per-statement cost (step, reset, VDBE setup) is paid once per
+/// ``rowsPerStatement`` rows instead of once per row.
+///
+/// Used for the in-order path, where each key's writes are an insert of its new versions, an
+/// end for its previous open version, and an SCD1 upsert: rows of different keys, so their
+/// order does not matter. Call ``flush()`` before the transaction ends.
+final class BufferedUpsert {
+    /// Rows bound into one statement: `64`.
+    static let rowsPerStatement = 64
+
+    private let db: Database
+    private let prefix: String
+    private let suffix: String
+    private let width: Int
+    private var full: FastStatement?
+    private var rows: [Row] = []
+    /// Attribute columns per row (missing values bind as NULL).
+    var attributeCount = 0
+
+    /// One buffered row.
+    enum Row {
+        case version(Version)
+        case current(Version)
+    }
+
+    init(db: Database, table: String, columns: [String], conflict: String, width: Int) {
+        self.db = db
+        self.prefix = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        self.suffix = " " + conflict
+        self.width = width
+    }
+
+    func sql(rows count: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        return prefix + Array(repeating: row, count: count).joined(separator: ", ") + suffix
+    }
+
+    /// Buffers a row; runs a full statement when ``rowsPerStatement`` are buffered.
+    func append(_ row: Row) throws {
+        rows.append(row)
+        if rows.count == Self.rowsPerStatement { try flush() }
+    }
+
+    /// Writes every buffered row.
+    func flush() throws {
+        guard !rows.isEmpty else { return }
+        let statement: FastStatement
+        if rows.count == Self.rowsPerStatement {
+            if full == nil { full = try FastStatement(db, sql: sql(rows: Self.rowsPerStatement)) }
+            statement = full!
+        } else {
+            statement = try FastStatement(db, sql: sql(rows: rows.count))
+        }
+        var index: Int32 = 1
+        for row in rows {
+            switch row {
+            case .version(let version):
+                index = statement.bind(version.key, from: index)
+                index = statement.bind(version.attributes, from: index, count: attributeCount)
+                statement.bind(version.start, at: index)
+                if let end = version.end {
+                    statement.bind(end, at: index + 1)
+                    statement.bind(0, at: index + 2)
+                } else {
+                    statement.bind(BatchApplier.openEndText, at: index + 1)
+                    statement.bind(1, at: index + 2)
+                }
+                index += 3
+            case .current(let version):
+                index = statement.bind(version.key, from: index)
+                index = statement.bind(version.attributes, from: index, count: attributeCount)
+                statement.bind(version.start, at: index)
+                index += 1
+            }
+        }
+        rows.removeAll(keepingCapacity: true)
+        try statement.run()
+    }
+}
+
+extension EntitySchema {
+    /// Versions, many per statement: a new version is inserted; a stored one (same key and
+    /// start) only has its end and `is_current` set, so its attributes need not be known.
+    func bufferedVersions(_ db: Database) -> BufferedUpsert {
+        let buffer = BufferedUpsert(
+            db: db,
+            table: history,
+            columns: keys + attributes + ["start_time", "end_time", "is_current"],
+            conflict: "ON CONFLICT (\(keyList), start_time) DO UPDATE SET end_time = excluded.end_time, "
+                + "is_current = excluded.is_current",
+            width: keys.count + attributes.count + 3
+        )
+        buffer.attributeCount = attributes.count
+        return buffer
+    }
+
+    /// SCD1 rows, many per statement: inserted, or updated when the key is already live.
+    func bufferedCurrent(_ db: Database) -> BufferedUpsert {
+        let sets = (attributes + [eventTime]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        let buffer = BufferedUpsert(
+            db: db,
+            table: current,
+            columns: keys + attributes + [eventTime],
+            conflict: "ON CONFLICT (\(keyList)) DO UPDATE SET \(sets)",
+            width: keys.count + attributes.count + 1
+        )
+        buffer.attributeCount = attributes.count
+        return buffer
+    }
+}
