@@ -6,7 +6,9 @@ import FirnCore
 /// Every identifier spliced here is an ``Identifier`` (validated, then quoted); every value
 /// is bound. Tables (for entity `customer`):
 /// - `customer_raw`: staging, every accepted row with `load_id`, `source_file`, `source_row`
-///   and `loaded_at`; indexed by key and event time (for recomputing late records).
+///   and `loaded_at`; an append-only log (no index by key).
+/// - `customer_unchanged`: records that counted but changed nothing; with history's version
+///   boundaries, every record that counts, so late records are replayed without staging.
 /// - `customer`: SCD1, one row per live key; `update_timestamp` is the open version's start.
 /// - `customer_history`: SCD2, primary key (key, `start_time`); open versions have
 ///   `end_time` = `9999-12-31 00:00:00.000000` and `is_current` = 1.
@@ -208,8 +210,6 @@ struct EntitySchema: Sendable {
         return "INSERT INTO \(raw) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
     }
 
-    var latestEventTime: String { "SELECT max(\(eventTime)) FROM \(raw) WHERE \(keyMatch)" }
-
     /// Whether any unchanged record of a key is at or after a time: parameters the time, then
     /// the key columns; the one column is NULL when the key has none.
     var unchangedFrom: String { "SELECT max(event_time) >= ? FROM \(unchanged) WHERE \(keyMatch)" }
@@ -221,10 +221,6 @@ struct EntitySchema: Sendable {
         let same = attributes.isEmpty ? "1" : attributes.map { "\($0) IS ?" }.joined(separator: " AND ")
         return "SELECT start_time, end_time, is_current, \(same) FROM \(history) WHERE \(keyMatch) "
             + "ORDER BY start_time DESC LIMIT 1"
-    }
-
-    var lastVersion: String {
-        "SELECT \(attributeList), start_time, end_time FROM \(history) WHERE \(keyMatch) ORDER BY start_time DESC LIMIT 1"
     }
 
     var versionsEndingFrom: String {
