@@ -3,19 +3,6 @@ import Testing
 
 @testable import FirnCore
 
-/// SplitMix64: a tiny seeded generator, so each property case is reproducible from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A minimal RFC 4180 writer: NULL is an empty unquoted field, the empty string `""`; other
 /// fields are quoted when they must be, or when `quoteAnyway`.
 func csvLine(_ fields: [String?], quoteAnyway: (Int) -> Bool) -> String {
@@ -45,7 +32,7 @@ struct CSVRoundTripPropertyTests {
     func randomRowsReadBack() async throws {
         let directory = try TestDirectory()
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
-            var random = SplitMix64(state: seed)
+            var random = SplitMix64(seed: seed)
             let attributeNames = EntityConfiguration.customer.attributeColumns.map(\.name.rawValue)
             var columns = ["customer_id"] + attributeNames
             columns.shuffle(using: &random)

@@ -1,16 +1,13 @@
-/// SplitMix64: a tiny seeded generator, so every generated case can be replayed from its seed.
+import FirnCore
+
+/// A seeded generator for test cases (FirnCore's ``SplitMix64``), so every generated case can
+/// be replayed from its seed, with the two helpers the property tests use.
 public struct SeededGenerator: RandomNumberGenerator {
-    public var state: UInt64
+    private var base: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { base = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { base.next() }
 
     public mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
     public mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }

@@ -1,7 +1,8 @@
 /// A small, fast, seedable pseudo-random generator (Steele, Lea and Flood's SplitMix64).
 ///
-/// The benchmark's workloads must be identical on every machine and toolchain, so they use
-/// this generator rather than the system's: the same seed always gives the same sequence.
+/// Workloads (the benchmark's, the generator's) and generated test cases must be identical on
+/// every machine and toolchain, so they use this generator rather than the system's: the same
+/// seed always gives the same sequence.
 /// Not for cryptography.
 public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
     private var state: UInt64
