@@ -8,8 +8,9 @@ import GRDB
 ///
 /// For each batch size B, in a fresh database file per engine: N base customers are loaded as
 /// one load (timed apart, not in the throughput), then K batches of B change rows from a
-/// ``BenchWorkload`` are applied, each as one load (`beginLoad`, one `applyChunk` with all B
-/// records, `finishLoad`) for Firn and one transaction for the baseline, timing each batch.
+/// ``BenchWorkload`` are applied, each as one load (`beginLoad`, then one `applyChunk` with all
+/// B records that also finishes the load) for Firn and one transaction for the baseline, timing
+/// each batch.
 /// Workload generation is outside the timed span. Afterwards both engines' SCD1 tables are
 /// compared with each other and with the generator's expectation (row count and digest).
 ///
@@ -134,7 +135,8 @@ public struct LoadBenchmark: Sendable {
         return (result, workload.currentTableDigest())
     }
 
-    /// Loads `records` as one file: one load with one chunk, as a reader would for a small file.
+    /// Loads `records` as one file: one load with one chunk, as ``FileLoader`` does for a small
+    /// file (the chunk's transaction also marks the load finished).
     @discardableResult
     private func load(
         _ records: [ChangeRecord],
@@ -148,9 +150,7 @@ public struct LoadBenchmark: Sendable {
         var records = records
         for index in records.indices { records[index].arrival.load = ticket.id }
         let chunk = RecordChunk(records: records, rejects: [], lastRow: Int64(records.count))
-        let counts = try warehouse.applyChunk(ticket, chunk)
-        try warehouse.finishLoad(ticket)
-        return counts
+        return try warehouse.applyChunk(ticket, chunk, finishing: true)
     }
 
     private func measureBaseline(

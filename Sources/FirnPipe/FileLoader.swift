@@ -130,21 +130,34 @@ public struct FileLoader: Sendable {
         }
         var counts = ApplyCounts()
         var rejected = 0
-        while true {
-            let chunk: RecordChunk?
+        // Read one chunk ahead, so the last chunk also marks the load finished (one commit).
+        func readChunk(_ reader: inout RecordFileReader) throws(FileReadError) -> RecordChunk? {
+            try reader.nextChunk()
+        }
+        var current: RecordChunk?
+        do {
+            current = try readChunk(&fileReader)
+        } catch {
+            return try failure(content, error.description)
+        }
+        var finished = false
+        while let chunk = current {
+            let next: RecordChunk?
             do {
-                chunk = try fileReader.nextChunk()
+                next = try readChunk(&fileReader)
             } catch {
                 return try failure(content, error.description)
             }
-            guard let chunk else { break }
-            if chunk.lastRow > ticket.resumeAfterRow {
-                counts += try warehouse.applyChunk(ticket, chunk)
+            let isLast = next == nil
+            if chunk.lastRow > ticket.resumeAfterRow || isLast {
+                counts += try warehouse.applyChunk(ticket, chunk, finishing: isLast)
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
+                finished = isLast
             }
             progress(LoadProgress(path: path, rowsRead: chunk.lastRow))
+            current = next
         }
-        let summary = try warehouse.finishLoad(ticket)
+        let summary = finished ? try warehouse.loadSummary(ticket.id) : try warehouse.finishLoad(ticket)
         return FileLoadReport(
             path: path,
             status: .loaded,
