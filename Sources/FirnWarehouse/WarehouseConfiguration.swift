@@ -22,10 +22,12 @@ public struct WarehouseConfiguration: Sendable, Hashable {
     /// 100 MiB) when ``checkpointsInBackground`` is on, as a safety net only.
     public var checkpointPages: Int?
 
-    /// How many keys' latest staged time and open version the writer remembers between
-    /// batches, so that in-order records need no reads. Defaults to `1_000_000` (a few hundred
-    /// MiB at most for the customer entity); `0` turns it off.
-    public var keyStateCapacity: Int = 1_000_000
+    /// How many keys' latest record time and open version the writer remembers between
+    /// batches, so that in-order records need no reads. Defaults to `200_000` (about 60 MiB for
+    /// the customer entity; past it the memory starts again empty); `0` turns it off. With the
+    /// page cache (``cacheSizeMiB``) and one chunk of records, this bounds a load's memory,
+    /// whatever the file's size.
+    public var keyStateCapacity: Int = 200_000
 
     /// Creates the default configuration.
     public init() {}
