@@ -137,6 +137,9 @@ public enum SlowlyChangingHistory {
         records: [ChangeRecord],
         from: Timestamp
     ) -> HistoryChanges {
+        if records.count == 1, existing.count <= 1, existing.first.map({ $0.isCurrent && $0.start < from }) != false {
+            return reconcileOne(key: key, open: existing.first, record: records[0])
+        }
         let prior = existing.first.flatMap { $0.start < from ? $0 : nil }
         let (rebuilt, unchanged) = replayKeepingUnchanged(prior: prior, records: records)
         var changes = HistoryChanges(key: key)
@@ -171,6 +174,38 @@ public enum SlowlyChangingHistory {
         let newOpen = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
         if oldOpen != newOpen {
             changes.current = newOpen.map(CurrentChange.upsert) ?? .delete(key)
+        }
+        return changes
+    }
+}
+
+extension SlowlyChangingHistory {
+    /// ``reconcile(key:existing:records:from:)`` for the most common case, one new record after
+    /// the key's open version (or after none), without the general replay's intermediate
+    /// arrays. The same rules, spelled out: the property tests hold both to the reference model.
+    static func reconcileOne(key: Key, open: Version?, record: ChangeRecord) -> HistoryChanges {
+        var changes = HistoryChanges(key: key)
+        switch (record.operation, open) {
+        case (.upsert, let open?) where open.attributes == record.attributes:
+            changes.unchanged = [record]
+            changes.open = open
+        case (.upsert, let open):
+            let opened = Version(key: key, attributes: record.attributes, start: record.eventTime, end: nil)
+            if var closed = open {
+                closed.end = record.eventTime
+                changes.ended = [closed]
+                changes.closedCount = 1
+            }
+            changes.inserted = [opened]
+            changes.open = opened
+            changes.current = .upsert(opened)
+        case (.delete, var closed?):
+            closed.end = record.eventTime
+            changes.ended = [closed]
+            changes.closedCount = 1
+            changes.current = .delete(key)
+        case (.delete, nil):
+            changes.unchanged = [record]
         }
         return changes
     }
