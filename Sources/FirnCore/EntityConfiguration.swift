@@ -73,7 +73,16 @@ public struct EntityConfiguration: Sendable, Hashable {
         for reserved in EntityConfiguration.reservedColumns where seen.contains(reserved) {
             throw .invalid("entity \(name): column \(reserved) is reserved by Firn's tables; rename it")
         }
+        guard !name.normalized.hasPrefix("firn_") else {
+            throw .invalid("entity \(name): names starting with firn_ are Firn's own tables; rename it")
+        }
         _ = try Identifier(validating: name.rawValue + "_history_changes")
+        // The change log keeps before and after images as old_<column> and new_<column>.
+        for column in keyColumns.map(\.name) + attributeColumns.map(\.name) + [eventTimeColumn] {
+            guard column.rawValue.unicodeScalars.count <= 59 else {
+                throw .invalid("entity \(name): column \(column) is longer than 59 characters (Firn adds old_/new_)")
+            }
+        }
         self.name = name
         self.keyColumns = keyColumns
         self.attributeColumns = attributeColumns
@@ -83,7 +92,7 @@ public struct EntityConfiguration: Sendable, Hashable {
 
     /// Column names Firn adds to an entity's tables, which an entity may not use itself.
     public static let reservedColumns: Set<String> = [
-        "start_time", "end_time", "is_current", "load_id", "source_file", "source_row", "loaded_at",
+        "start_time", "end_time", "is_current", "load_id", "source_file", "source_row", "loaded_at", "chunk_id",
     ]
 
     /// The seed's customer: integer `customer_id`, eight text attributes, `update_timestamp`, `op`.

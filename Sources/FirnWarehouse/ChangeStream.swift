@@ -80,6 +80,7 @@ extension SQLiteWarehouse {
             ]
         )
         let load = db.lastInsertedRowID
+        let chunk = try SQLiteWarehouse.nextChunk(db, load: load, rows: 1...Int64(rows.count), at: now)
         var records: [ChangeRecord] = []
         let keyCount = entity.keyColumns.count
         let attributeCount = entity.attributeColumns.count
@@ -93,7 +94,7 @@ extension SQLiteWarehouse {
                 let values = columns.map { Value(row[$0] as DatabaseValue) }
                 return (Key(Array(values[0..<keyCount])), Array(values[keyCount..<(keyCount + attributeCount)]))
             }
-            let arrival = Arrival(load: load, row: seq)
+            let arrival = Arrival(load: chunk, row: seq)
             switch action {
             case "INSERT":
                 let (key, attributes) = image("new_")
@@ -146,6 +147,7 @@ extension SQLiteWarehouse {
         records.removeAll { $0.key.values.contains(.null) }
         let counts = try BatchApplier(schema: schema, db: db, cache: keyStates, updates: updates).apply(
             records,
+            loadID: load,
             sourceFile: "manual DML",
             loadedAt: now,
             forceCurrent: true

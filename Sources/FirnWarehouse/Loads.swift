@@ -67,8 +67,9 @@ extension SQLiteWarehouse {
     /// Starts, resumes or skips loading a file's content.
     ///
     /// Content that load history shows as `loaded` is skipped; content shown as `loading`
-    /// (an interrupted attempt, or another process right now) is resumed after its last
-    /// committed row; anything else starts a new load.
+    /// (an interrupted attempt, or another process right now), or as `failed` after some rows
+    /// were applied, is resumed after its last committed row, with its load time; anything
+    /// else starts a new load. So no row of a content is ever staged twice.
     ///
     /// - Throws: ``WarehouseError``.
     public func beginLoad(_ content: FileContent) throws(WarehouseError) -> LoadStart {
@@ -78,7 +79,8 @@ extension SQLiteWarehouse {
                 db,
                 sql: """
                     SELECT load_id, status, rows_done, event_time_default FROM firn_loads
-                    WHERE entity = ? AND file_name = ? AND checksum = ? AND status IN ('loaded', 'loading')
+                    WHERE entity = ? AND file_name = ? AND checksum = ?
+                        AND (status IN ('loaded', 'loading') OR (status = 'failed' AND rows_done > 0))
                     ORDER BY load_id DESC LIMIT 1
                     """,
                 arguments: [entityName, content.name, content.checksum]
@@ -87,6 +89,13 @@ extension SQLiteWarehouse {
                 let id: Int64 = row[0]
                 if (row[1] as String) == "loaded" {
                     return .alreadyLoaded(try Self.summary(db, id: id)!)
+                }
+                if (row[1] as String) == "failed" {
+                    try db.execute(
+                        sql:
+                            "UPDATE firn_loads SET status = 'loading', finished_at = NULL, error = NULL WHERE load_id = ?",
+                        arguments: [id]
+                    )
                 }
                 let defaultTime: String = row[3]
                 return .load(
@@ -151,18 +160,27 @@ extension SQLiteWarehouse {
                 )
             else { throw WarehouseError.unknownLoad(ticket.id) }
             let done: Int64 = row[1]
-            guard (row[0] as String) == "loading" else { return ApplyCounts() }
+            let status: String = row[0]
+            // Another process may have failed this load meanwhile: stop, so that it is not
+            // reported as loaded; loading the file again resumes it.
+            guard status != "failed" else { throw WarehouseError.loadNotInProgress(ticket.id, status: status) }
+            guard status == "loading" else { return ApplyCounts() }
             guard chunk.lastRow > done else {
                 if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id) }
                 return ApplyCounts()
             }
-            let records = chunk.records.filter { $0.arrival.row > done }
             let rejects = chunk.rejects.filter { $0.row > done }
             let now = Timestamp.now()
+            // Records arrive in the order their chunks commit: a load resumed after another load
+            // arrives after it, whatever its load id (see SQLiteWarehouse.nextChunk).
+            let chunkID = try SQLiteWarehouse.nextChunk(db, load: ticket.id, rows: (done + 1)...chunk.lastRow, at: now)
+            var records = chunk.records.filter { $0.arrival.row > done }
+            for index in records.indices { records[index].arrival.load = chunkID }
             let counts = try asPipeline(db) { () throws -> ApplyCounts in
                 _ = try consumeStream(db, updates: updates)
                 return try BatchApplier(schema: schema, db: db, cache: cache, updates: updates).apply(
                     records,
+                    loadID: ticket.id,
                     sourceFile: ticket.content.name,
                     loadedAt: now
                 )
@@ -215,6 +233,21 @@ extension SQLiteWarehouse {
     /// - Throws: ``WarehouseError``.
     public func loadSummary(_ id: Int64) throws(WarehouseError) -> LoadSummary? {
         try read { db in try Self.summary(db, id: id) }
+    }
+
+    /// Records a chunk about to be applied in `firn_chunks` and returns its id: the arrival
+    /// order of its records.
+    ///
+    /// Arrival is the order in which records are applied (committed): file load order, then
+    /// row, where the rest of a load resumed after another load arrives after that load. Stored
+    /// records thus always arrive before the ones being applied, which is what replaying a key
+    /// from history and its unchanged records assumes.
+    static func nextChunk(_ db: Database, load: Int64, rows: ClosedRange<Int64>, at time: Timestamp) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO firn_chunks (load_id, first_row, last_row, applied_at) VALUES (?, ?, ?, ?)",
+            arguments: [load, rows.lowerBound, rows.upperBound, time.description]
+        )
+        return db.lastInsertedRowID
     }
 
     static func markLoaded(_ db: Database, _ id: Int64) throws {

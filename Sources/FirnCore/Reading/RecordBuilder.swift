@@ -89,6 +89,12 @@ struct RecordBuilder {
             let name = entity.eventTimeColumn
             guard !field.isEmpty else { return FieldValueError(reason: "missing \(name)") }
             if let parsed = Timestamp.parse(field) {
+                // 9999-12-31 00:00:00 marks an open version's end; nothing may happen from then on.
+                guard parsed < Timestamp.openEnd else {
+                    return FieldValueError(
+                        reason: "\(name) \(parsed) is at or after 9999-12-31 00:00:00, the end of open versions"
+                    )
+                }
                 values.eventTime = parsed
             } else if case .failure(let error) = ColumnType.timestamp.value(
                 utf8: field,

@@ -22,13 +22,16 @@ struct BatchApplier {
     static let openEndText = Timestamp.openEnd.description
 
     /// - Parameters:
-    ///   - records: The batch, each with its arrival already set.
+    ///   - records: The batch, each with its arrival already set (the applying chunk's
+    ///     `firn_chunks` id, then its row).
+    ///   - loadID: The load history id written to staging's `load_id`.
     ///   - sourceFile: The `source_file` written to staging.
     ///   - loadedAt: The `loaded_at` written to staging.
     ///   - forceCurrent: Write every affected key's SCD1 row from its open version even if
     ///     history did not change (used for manual DML, which edits SCD1 directly).
     func apply(
         _ records: [ChangeRecord],
+        loadID: Int64,
         sourceFile: String,
         loadedAt: Timestamp,
         forceCurrent: Bool = false
@@ -119,7 +122,7 @@ struct BatchApplier {
         for group in groups {
             for index in group.indices {
                 let record = records[index]
-                insert.bind(record.arrival.load, at: 1)
+                insert.bind(loadID, at: 1)
                 insert.bind(record.arrival.row, at: 2)
                 var next = insert.bind(record.key, from: 3)
                 next = insert.bind(record.attributes, from: next, count: attributeCount)

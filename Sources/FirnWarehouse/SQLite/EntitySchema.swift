@@ -72,12 +72,12 @@ struct EntitySchema: Sendable {
             """
             CREATE TABLE IF NOT EXISTS \(unchanged) (
                 \((keyDefs.map { $0 + " NOT NULL" }).joined(separator: ",\n    ")),
-                event_time TEXT NOT NULL,
+                \(eventTime) TEXT NOT NULL,
                 \(op) TEXT NOT NULL,
                 \(attrDefs.joined(separator: ",\n    ")),
-                load_id INTEGER NOT NULL,
+                chunk_id INTEGER NOT NULL,
                 source_row INTEGER NOT NULL,
-                PRIMARY KEY (\(keyList), event_time)
+                PRIMARY KEY (\(keyList), \(eventTime))
             ) WITHOUT ROWID
             """
         )
@@ -179,6 +179,16 @@ struct EntitySchema: Sendable {
         )
         """,
         "CREATE INDEX IF NOT EXISTS firn_loads_by_content ON firn_loads (entity, file_name, checksum)",
+        // Every applied chunk, in commit order: its id is the arrival order of its records.
+        """
+        CREATE TABLE IF NOT EXISTS firn_chunks (
+            chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            load_id INTEGER NOT NULL,
+            first_row INTEGER NOT NULL,
+            last_row INTEGER NOT NULL,
+            applied_at TEXT NOT NULL
+        )
+        """,
         """
         CREATE TABLE IF NOT EXISTS firn_rejects (
             reject_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -212,7 +222,7 @@ struct EntitySchema: Sendable {
 
     /// Whether any unchanged record of a key is at or after a time: parameters the time, then
     /// the key columns; the one column is NULL when the key has none.
-    var unchangedFrom: String { "SELECT max(event_time) >= ? FROM \(unchanged) WHERE \(keyMatch)" }
+    var unchangedFrom: String { "SELECT max(\(eventTime)) >= ? FROM \(unchanged) WHERE \(keyMatch)" }
 
     /// A key's last version: parameters the attributes of a record, then the key columns.
     /// Columns: `start_time`, `end_time`, `is_current`, and whether its attributes equal the record's
@@ -229,14 +239,14 @@ struct EntitySchema: Sendable {
     }
 
     var unchangedRecordsFrom: String {
-        "SELECT \(attributeList), event_time, \(op), load_id, source_row FROM \(unchanged) WHERE \(keyMatch) "
-            + "AND event_time >= ?"
+        "SELECT \(attributeList), \(eventTime), \(op), chunk_id, source_row FROM \(unchanged) WHERE \(keyMatch) "
+            + "AND \(eventTime) >= ?"
     }
 
-    var deleteUnchangedFrom: String { "DELETE FROM \(unchanged) WHERE \(keyMatch) AND event_time >= ?" }
+    var deleteUnchangedFrom: String { "DELETE FROM \(unchanged) WHERE \(keyMatch) AND \(eventTime) >= ?" }
 
     var insertUnchanged: String {
-        let columns = keys + ["event_time", op] + attributes + ["load_id", "source_row"]
+        let columns = keys + [eventTime, op] + attributes + ["chunk_id", "source_row"]
         return "INSERT INTO \(unchanged) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
     }
 

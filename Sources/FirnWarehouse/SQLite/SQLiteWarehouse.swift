@@ -112,20 +112,32 @@ public final class SQLiteWarehouse: Sendable {
 
     /// Runs `body` in a write transaction that applies records: the key-state cache is
     /// checked against other connections' commits first, and takes the transaction's key
-    /// states only once it has committed (and is cleared if it fails).
+    /// states once it has committed, while this connection still holds the writer (so no other
+    /// writer of this process can see the cache behind the database); a failure clears it.
     func applying<T>(_ body: (Database, KeyStateUpdates) throws -> T) throws(WarehouseError) -> T {
-        let updates = KeyStateUpdates()
         let cache = keyStates
         do {
-            let result = try write { db in
-                cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
-                return try body(db, updates)
+            defer { checkpointer?.noteCommit() }
+            return try pool.writeWithoutTransaction { db in
+                let updates = KeyStateUpdates()
+                var result: T?
+                do {
+                    try db.inTransaction(.immediate) {
+                        cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+                        result = try body(db, updates)
+                        return .commit
+                    }
+                } catch {
+                    cache.clear()
+                    throw error
+                }
+                cache.commit(updates.states)
+                return result!
             }
-            cache.commit(updates.states)
-            return result
-        } catch {
-            cache.clear()
+        } catch let error as WarehouseError {
             throw error
+        } catch {
+            throw Self.wrap(error)
         }
     }
 

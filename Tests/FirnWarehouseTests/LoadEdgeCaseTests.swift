@@ -1,0 +1,133 @@
+import FirnCore
+import FirnTestSupport
+import FirnWarehouse
+import Foundation
+import Testing
+
+/// Edge cases found in review: resumed and failed loads, the open-end time, names.
+@Suite struct LoadEdgeCaseTests {
+    static func record(
+        _ key: Int64,
+        _ attributes: [Value],
+        _ time: Timestamp,
+        load: Int64,
+        row: Int64
+    ) -> ChangeRecord {
+        ChangeRecord(
+            key: Key(key),
+            eventTime: time,
+            operation: .upsert,
+            attributes: attributes,
+            arrival: Arrival(load: load, row: row)
+        )
+    }
+
+    /// Arrival is the order rows are applied: the rest of a load resumed after another load
+    /// arrives after it, and wins a tie at an equal event time, whether the other load's record
+    /// opened a version or changed nothing.
+    @Test(arguments: [false, true])
+    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(otherRecordChangesNothing: Bool) throws {
+        let store = try TestWarehouse()
+        let warehouse = store.warehouse
+        let (ann, bob, cai) = (person("Ann"), person("Bob"), person("Cai"))
+        let fileA = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
+        guard case .load(let first) = try warehouse.beginLoad(fileA) else { throw CancellationError() }
+        let a1 = Self.record(1, ann, at(1), load: first.id, row: 1)
+        try warehouse.applyChunk(first, RecordChunk(records: [a1], rejects: [], lastRow: 1))
+        // The process dies; another file loads meanwhile.
+        let fileB = FileContent(name: "b.csv", checksum: "b", sizeBytes: 1)
+        guard case .load(let other) = try warehouse.beginLoad(fileB) else { throw CancellationError() }
+        let b1 = Self.record(1, otherRecordChangesNothing ? ann : cai, at(5), load: other.id, row: 1)
+        try warehouse.applyChunk(other, RecordChunk(records: [b1], rejects: [], lastRow: 1), finishing: true)
+        guard case .load(let resumed) = try warehouse.beginLoad(fileA) else { throw CancellationError() }
+        #expect(resumed.id == first.id && resumed.resumeAfterRow == 1)
+        let a2 = Self.record(1, bob, at(5), load: first.id, row: 2)
+        try warehouse.applyChunk(resumed, RecordChunk(records: [a1, a2], rejects: [], lastRow: 2), finishing: true)
+        // For the model, the resumed row arrives after the other load.
+        var a2Arrived = a2
+        a2Arrived.arrival = Arrival(load: other.id + 1, row: 2)
+        store.noteLoaded([a1, b1, a2Arrived])
+        let expected = ReferenceModel.history(store.loaded)
+        #expect(expected.last?.attributes == bob)
+        #expect(try store.historyRows() == expected.map(\.historyRow))
+    }
+
+    /// A load that failed after some chunks is resumed by the next attempt, never restaged.
+    @Test func failedPartialLoadIsResumedNotRestaged() throws {
+        let store = try TestWarehouse()
+        let warehouse = store.warehouse
+        let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
+        guard case .load(let first) = try warehouse.beginLoad(file) else { throw CancellationError() }
+        let row1 = Self.record(1, person("Ann"), at(1), load: first.id, row: 1)
+        try warehouse.applyChunk(first, RecordChunk(records: [row1], rejects: [], lastRow: 1))
+        try warehouse.recordFailure(file, error: "read failed: EIO")
+        guard case .load(let retry) = try warehouse.beginLoad(file) else { throw CancellationError() }
+        #expect(retry.id == first.id && retry.resumeAfterRow == 1)
+        #expect(retry.defaultEventTime == first.defaultEventTime)
+        let row2 = Self.record(2, person("Bob"), at(1), load: retry.id, row: 2)
+        try warehouse.applyChunk(retry, RecordChunk(records: [row1, row2], rejects: [], lastRow: 2), finishing: true)
+        #expect(try warehouse.query("SELECT count(*) FROM customer_raw").result.rows[0][0] == .integer(2))
+        #expect(try warehouse.loadSummary(first.id)?.status == "loaded")
+    }
+
+    /// A load another process marked failed stops with an error instead of reporting success.
+    @Test func chunkOfALoadFailedElsewhereIsRefused() throws {
+        let store = try TestWarehouse()
+        let warehouse = store.warehouse
+        let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
+        guard case .load(let ticket) = try warehouse.beginLoad(file) else { throw CancellationError() }
+        try warehouse.recordFailure(file, error: "read failed: EIO")
+        let row = Self.record(1, person("Ann"), at(1), load: ticket.id, row: 1)
+        #expect(throws: WarehouseError.self) {
+            try warehouse.applyChunk(ticket, RecordChunk(records: [row], rejects: [], lastRow: 1))
+        }
+    }
+
+    /// 9999-12-31 00:00:00 marks open versions' end, so no event may be at or after it.
+    @Test func eventTimesAtOrAfterTheOpenEndAreRejected() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-edge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("end.csv")
+        try """
+        customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op
+        1,A,B,C,D,E,F,G,9999-12-31T00:00:00Z,D
+        2,A,B,C,D,E,F,G,9999-12-31T13:00:00Z,U
+        3,A,B,C,D,E,F,G,9999-12-30T23:59:59.999999Z,U
+
+        """.write(to: file, atomically: true, encoding: .utf8)
+        var reader = try RecordFileReader(path: file.path, entity: .customer, load: 1, defaultEventTime: at(0))
+        let chunk = try #require(try reader.nextChunk())
+        #expect(chunk.records.map(\.key) == [Key(3)])
+        #expect(chunk.rejects.map(\.row) == [1, 2])
+        #expect(chunk.rejects.allSatisfy { $0.reason.contains("end of open versions") })
+    }
+
+    /// An attribute may share a name with Firn's internal columns of other tables.
+    @Test func attributeNamedEventTimeOpens() throws {
+        let entity = try EntityConfiguration(
+            name: "thing",
+            keyColumns: [Column("id", .integer)],
+            attributeColumns: [Column("event_time", .text), Column("seq", .integer), Column("action", .text)]
+        )
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-edge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try SQLiteWarehouse(path: directory.appendingPathComponent("f.sqlite").path, entity: entity)
+    }
+
+    /// Names that would overflow Firn's derived names, or take Firn's own tables, are refused.
+    @Test func namesThatCannotWorkAreRefused() {
+        let long = Identifier(stringLiteral: String(repeating: "a", count: 61))
+        #expect(throws: ConfigurationError.self) {
+            try EntityConfiguration(
+                name: "thing",
+                keyColumns: [Column("id", .integer)],
+                attributeColumns: [Column(long)]
+            )
+        }
+        #expect(throws: ConfigurationError.self) {
+            try EntityConfiguration(name: "firn_loads", keyColumns: [Column("id", .integer)], attributeColumns: [])
+        }
+    }
+}
