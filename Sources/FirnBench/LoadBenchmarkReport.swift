@@ -101,8 +101,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         /// Everything else in the batch: beginning and finishing the load (two small
         /// transactions), reading load progress, rejects.
         public var other: Double
-        /// Keys whose state the writer remembered, and keys recomputed from staging.
+        /// Keys whose state the writer remembered (no probe).
         public var rememberedKeys: Int
+        /// Keys with late or equal-time records, replayed from history and unchanged records.
         public var recomputedKeys: Int
 
         /// Splits `total` by the counts' phase timings.

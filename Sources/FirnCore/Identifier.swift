@@ -34,11 +34,13 @@ public struct Identifier: Sendable, Hashable, Codable, CustomStringConvertible, 
         do { try self.init(validating: value) } catch { preconditionFailure("\(error)") }
     }
 
+    /// Decodes and validates a name.
     public init(from decoder: any Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
         try self.init(validating: name)
     }
 
+    /// Encodes the name as written.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)

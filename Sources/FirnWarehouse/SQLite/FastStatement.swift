@@ -129,6 +129,7 @@ public struct FastStatement {
         throw failure(code)
     }
 
+    /// Resets the statement after ``step()``, keeping its bindings.
     public func reset() {
         sqlite3_reset(handle)
     }
