@@ -91,7 +91,7 @@ let package = Package(
         // Drives the real `firn` executable: load reports, rejects, crash recovery.
         .testTarget(
             name: "FirnCLITests",
-            dependencies: ["firn"],
+            dependencies: ["firn", "FirnCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import FirnCore
 import Foundation
 import Testing
 
@@ -7,14 +8,8 @@ import Testing
     /// A file of `rows` changes over `keys` keys; every row has its own event time
     /// (`offset + stride × row`, in shuffled order, so many records are late).
     static func writeFile(to url: URL, rows: Int, keys: Int, offset: Int, seed: UInt64) throws {
-        var state = seed
-        func next() -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
-        }
+        var random = SplitMix64(seed: seed)
+        func next() -> Int { Int(truncatingIfNeeded: random.next() >> 1) }
         var order = Array(0..<rows)
         for index in stride(from: rows - 1, to: 0, by: -1) { order.swapAt(index, next() % (index + 1)) }
         var text = "customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op\n"

@@ -1,3 +1,4 @@
+import FirnCore
 import Foundation
 import Testing
 
@@ -7,14 +8,8 @@ import Testing
     /// A deterministic change file: `rows` rows over `keys` keys, with updates, deletes,
     /// late records, NULLs, quotes and unicode.
     static func writeWorkload(to url: URL, rows: Int, keys: Int, seed: UInt64) throws {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SplitMix64(seed: seed)
+        func next() -> UInt64 { random.next() }
         let cities = ["London", "Paris", "\"Quoted\" Town", "München", "東京", "São Paulo", "Comma, City", ""]
         var text = "customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op\n"
         text.reserveCapacity(rows * 110)
