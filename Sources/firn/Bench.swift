@@ -17,10 +17,10 @@ struct LoadBench: ParsableCommand {
         commandName: "load",
         abstract: "Change rows per second taken all the way to SCD2, next to plain set-based SQL on SQLite.",
         discussion: """
-            Generates a deterministic workload in process: N base customers (not timed), then K
-            batches of B change rows (about 70% updates of 1-3 fields, 25% new customers, 5% deletes,
-            2% keys repeated in a batch). Each batch is one load, fully durable (fsync per commit).
-            The same batches are applied by the plain-SQL port of the seed's logic in a separate file,
+            Generates a deterministic workload in process: N base customers (not timed), then K \
+            batches of B change rows (about 70% updates of 1-3 fields, 25% new customers, 5% deletes, \
+            2% keys repeated in a batch). Each batch is one load, fully durable (fsync per commit). \
+            The same batches are applied by the plain-SQL port of the seed's logic in a separate file, \
             and both final tables are checked against each other and the generator's expectation.
             """
     )

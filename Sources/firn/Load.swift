@@ -9,8 +9,8 @@ struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load change files (CSV or JSON Lines) exactly once; SCD1 and SCD2 are current when it returns.",
         discussion: """
-            A file is identified by its name and SHA-256: content loaded before is skipped, a changed
-            file under the same name is loaded. Bad rows are rejected with reasons (see `firn rejects`)
+            A file is identified by its name and SHA-256: content loaded before is skipped, a changed \
+            file under the same name is loaded. Bad rows are rejected with reasons (see `firn rejects`) \
             and the rest loads. Exits non-zero only if a file could not be read at all.
             """
     )

@@ -6,8 +6,8 @@ struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SQL against the warehouse and print the result.",
         discussion: """
-            DML on the SCD1 table (UPDATE, DELETE, INSERT on customer) is captured by the stream and
-            applied to history at the statement's time before this command returns, unless
+            DML on the SCD1 table (UPDATE, DELETE, INSERT on customer) is captured by the stream and \
+            applied to history at the statement's time before this command returns, unless \
             --keep-stream is given (then `firn stream show` lists it until the next load).
             """
     )
