@@ -139,25 +139,4 @@ final class PlainSQLBaseline {
             }
         }
     }
-
-    /// The query plans of the set-based statements, for the report's curious reader.
-    func queryPlans() throws -> [String] {
-        try pool.writeWithoutTransaction { db in
-            try [Self.deleteCurrent, Self.upsertCurrent, Self.closeVersions, Self.insertVersions].map { sql in
-                let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0])
-                return rows.map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
-            }
-        }
-    }
-}
-
-extension FirnCore.Value {
-    /// The value as GRDB binds it (the warehouse's own conversion is internal to its module).
-    var databaseValue: DatabaseValue {
-        switch self {
-        case .null: .null
-        case .integer(let value): value.databaseValue
-        case .text(let value): value.databaseValue
-        }
-    }
 }

@@ -131,12 +131,9 @@ public struct FileLoader: Sendable {
         var counts = ApplyCounts()
         var rejected = 0
         // Read one chunk ahead, so the last chunk also marks the load finished (one commit).
-        func readChunk(_ reader: inout RecordFileReader) throws(FileReadError) -> RecordChunk? {
-            try reader.nextChunk()
-        }
         var current: RecordChunk?
         do {
-            current = try readChunk(&fileReader)
+            current = try fileReader.nextChunk()
         } catch {
             return try failure(content, error.description)
         }
@@ -144,7 +141,7 @@ public struct FileLoader: Sendable {
         while let chunk = current {
             let next: RecordChunk?
             do {
-                next = try readChunk(&fileReader)
+                next = try fileReader.nextChunk()
             } catch {
                 return try failure(content, error.description)
             }

@@ -170,17 +170,12 @@ struct HistoryWriter {
             updateCurrent.bind(version.key, from: next)
             try updateCurrent.run()
             counts.currentUpserted += 1
-        case .upsert(let version) where !forceCurrent:
-            var next = insertCurrent.bind(version.key, from: 1)
-            next = insertCurrent.bind(version.attributes, from: next)
-            insertCurrent.bind(version.start, at: next)
-            try insertCurrent.run()
-            counts.currentUpserted += 1
         case .upsert(let version):
-            var next = upsertCurrent.bind(version.key, from: 1)
-            next = upsertCurrent.bind(version.attributes, from: next)
-            upsertCurrent.bind(version.start, at: next)
-            try upsertCurrent.run()
+            // Manual DML may have left SCD1 apart from history, so only then an upsert.
+            let statement = forceCurrent ? upsertCurrent : insertCurrent
+            let next = statement.bind(version.key, from: 1)
+            statement.bind(version.start, at: statement.bind(version.attributes, from: next))
+            try statement.run()
             counts.currentUpserted += 1
         case .delete(let key):
             deleteCurrent.bind(key, from: 1)

@@ -62,8 +62,6 @@ final class KeyStateCache: @unchecked Sendable {
             dataVersion = nil
         }
     }
-
-    var count: Int { lock.withLock { states.count } }
 }
 
 /// The key states a transaction produced, for ``KeyStateCache/commit(_:)`` once it commits.

@@ -80,8 +80,12 @@ public final class SQLiteWarehouse: Sendable {
     }
 
     /// Runs `body` in an immediate write transaction: committed when it returns, rolled back
-    /// when it throws.
-    func write<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
+    /// when it throws. `afterCommit` runs once it has committed, while this connection still
+    /// holds the writer.
+    func write<T>(
+        _ body: (Database) throws -> T,
+        afterCommit: () -> Void = {}
+    ) throws(WarehouseError) -> T {
         do {
             defer { checkpointer?.noteCommit() }
             return try pool.writeWithoutTransaction { db in
@@ -90,6 +94,7 @@ public final class SQLiteWarehouse: Sendable {
                     result = try body(db)
                     return .commit
                 }
+                afterCommit()
                 return result!
             }
         } catch let error as WarehouseError {
@@ -115,29 +120,19 @@ public final class SQLiteWarehouse: Sendable {
     /// states once it has committed, while this connection still holds the writer (so no other
     /// writer of this process can see the cache behind the database); a failure clears it.
     func applying<T>(_ body: (Database, KeyStateUpdates) throws -> T) throws(WarehouseError) -> T {
+        let updates = KeyStateUpdates()
         let cache = keyStates
         do {
-            defer { checkpointer?.noteCommit() }
-            return try pool.writeWithoutTransaction { db in
-                let updates = KeyStateUpdates()
-                var result: T?
-                do {
-                    try db.inTransaction(.immediate) {
-                        cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
-                        result = try body(db, updates)
-                        return .commit
-                    }
-                } catch {
-                    cache.clear()
-                    throw error
-                }
-                cache.commit(updates.states)
-                return result!
-            }
-        } catch let error as WarehouseError {
-            throw error
+            return try write(
+                { db in
+                    cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+                    return try body(db, updates)
+                },
+                afterCommit: { cache.commit(updates.states) }
+            )
         } catch {
-            throw Self.wrap(error)
+            cache.clear()
+            throw error
         }
     }
 
