@@ -1,0 +1,185 @@
+import Foundation
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A local directory used as a bucket: the embedded default (`file:<data-dir>/bucket`).
+///
+/// An object is the file at `<root>/<key>`. Writes go to a temporary file under
+/// `<root>/.firn-tmp`, are flushed to disk (`fsync`), then renamed into place and the directory
+/// flushed, so an object is either absent or complete, also after a power loss. Listing skips
+/// names starting with `.`. The ETag is the size and modification time in nanoseconds, which
+/// changes whenever the object is replaced.
+public struct DirectoryBucket: ObjectStore {
+    /// The bucket's root directory.
+    public let root: String
+
+    public var location: BucketLocation { .directory(path: root) }
+
+    /// Opens (and creates when missing) a directory bucket.
+    ///
+    /// - Throws: ``ObjectStoreError`` when the directory cannot be created.
+    public init(root: String) throws(ObjectStoreError) {
+        self.root = root
+        do {
+            try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: root, reason: "cannot create the bucket directory: \(error.localizedDescription)")
+        }
+    }
+
+    var temporaryDirectory: String { (root as NSString).appendingPathComponent(".firn-tmp") }
+
+    /// The local file holding an object (whether or not it exists).
+    public func path(of key: ObjectKey) -> String { (root as NSString).appendingPathComponent(key.rawValue) }
+
+    public func put(file path: String, key: ObjectKey) async throws -> ObjectInfo {
+        try await Self.offload { () throws(ObjectStoreError) in
+            try store(key) { (output) throws(ObjectStoreError) in try LocalFile.copy(from: path, to: output) }
+        }
+    }
+
+    public func put(_ bytes: ByteBuffer, key: ObjectKey) async throws -> ObjectInfo {
+        try await Self.offload { () throws(ObjectStoreError) in
+            try store(key) { (output) throws(ObjectStoreError) in
+                try bytes.withUnsafeReadableBytes { (raw) throws(ObjectStoreError) in
+                    try LocalFile.writeAll(raw, to: output.descriptor, path: output.path)
+                }
+            }
+        }
+    }
+
+    public func get(_ key: ObjectKey) async throws -> ByteBuffer {
+        try await Self.offload { () throws(ObjectStoreError) in
+            guard let data = FileManager.default.contents(atPath: path(of: key)) else {
+                throw ObjectStoreError.notFound(key: key.rawValue)
+            }
+            return ByteBuffer(bytes: data)
+        }
+    }
+
+    public func download(_ key: ObjectKey, to destination: String) async throws -> ObjectInfo {
+        try await Self.offload { () throws(ObjectStoreError) in
+            guard let info = try info(key) else { throw ObjectStoreError.notFound(key: key.rawValue) }
+            let output = try LocalFile.create(destination)
+            defer { close(output.descriptor) }
+            try LocalFile.copy(from: path(of: key), to: output)
+            return info
+        }
+    }
+
+    public func head(_ key: ObjectKey) async throws -> ObjectInfo? {
+        try await Self.offload { () throws(ObjectStoreError) in try info(key) }
+    }
+
+    public func list(after: ObjectKey?) async throws -> [ObjectInfo] {
+        try await Self.offload { () throws(ObjectStoreError) in
+            var found: [ObjectInfo] = []
+            try walk(relative: "", into: &found, after: after)
+            found.sort { $0.key < $1.key }
+            return found
+        }
+    }
+
+    public func delete(_ key: ObjectKey) async throws {
+        try await Self.offload { () throws(ObjectStoreError) in
+            if unlink(path(of: key)) != 0 && errno != ENOENT {
+                throw ObjectStoreError.io(path: path(of: key), reason: String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    /// Describes the object under `key` from the file system, or `nil` when missing.
+    func info(_ key: ObjectKey) throws(ObjectStoreError) -> ObjectInfo? {
+        var status = stat()
+        guard stat(path(of: key), &status) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw .io(path: path(of: key), reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return ObjectInfo(key: key, size: Int64(status.st_size), etag: Self.etag(status))
+    }
+
+    static func etag(_ status: stat) -> String {
+        #if canImport(Darwin)
+        let time = status.st_mtimespec
+        #else
+        let time = status.st_mtim
+        #endif
+        let nanoseconds = UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+        return String(status.st_size, radix: 16) + "-" + String(nanoseconds, radix: 16)
+    }
+
+    func walk(relative: String, into found: inout [ObjectInfo], after: ObjectKey?) throws(ObjectStoreError) {
+        let directory = relative.isEmpty ? root : (root as NSString).appendingPathComponent(relative)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .io(path: directory, reason: "cannot list: \(error.localizedDescription)")
+        }
+        for name in names where !name.hasPrefix(".") {
+            let childRelative = relative.isEmpty ? name : relative + "/" + name
+            var status = stat()
+            guard lstat((root as NSString).appendingPathComponent(childRelative), &status) == 0 else { continue }
+            if (status.st_mode & S_IFMT) == S_IFDIR {
+                try walk(relative: childRelative, into: &found, after: after)
+            } else if (status.st_mode & S_IFMT) == S_IFREG, let key = try? ObjectKey(childRelative) {
+                if let after, !(after < key) { continue }
+                found.append(ObjectInfo(key: key, size: Int64(status.st_size), etag: Self.etag(status)))
+            }
+        }
+    }
+
+    /// Writes an object through a temporary file: `write` fills it, then it is flushed and renamed into place.
+    func store(
+        _ key: ObjectKey,
+        write: (LocalFile.Output) throws(ObjectStoreError) -> Void
+    ) throws(ObjectStoreError) -> ObjectInfo {
+        let temporary = (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString)
+        let output = try LocalFile.create(temporary)
+        do throws(ObjectStoreError) {
+            defer { close(output.descriptor) }
+            try write(output)
+            guard fsync(output.descriptor) == 0 else {
+                throw ObjectStoreError.io(path: temporary, reason: "fsync: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let destination = path(of: key)
+        let directory = (destination as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            unlink(temporary)
+            throw .io(path: directory, reason: "cannot create: \(error.localizedDescription)")
+        }
+        guard rename(temporary, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io(path: destination, reason: "rename: \(reason)")
+        }
+        LocalFile.syncDirectory(directory)
+        guard let info = try info(key) else { throw .io(path: destination, reason: "vanished after writing") }
+        return info
+    }
+
+    /// Runs blocking file-system work off the caller's executor.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws(ObjectStoreError) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(ObjectStoreError) {
+                    continuation.resume(returning: try work())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
