@@ -1,0 +1,138 @@
+/// How the landing-directory ingest behaves (NiFi's ListFile → FetchFile → PutS3Object).
+///
+/// Every property has a default that suits the embedded flow; `firn ingest` and `firn run`
+/// flags and the config file's `ingest:` section override them.
+public struct IngestConfiguration: Sendable, Hashable {
+    /// What happens to a landing file once its upload is confirmed.
+    public enum AfterUpload: String, Sendable, Hashable {
+        /// Move it under ``IngestConfiguration/archiveDirectory`` (date folders).
+        case archive
+        /// Delete it.
+        case delete
+    }
+
+    /// The directory watched for new files.
+    public var landingDirectory: String
+    /// Where uploaded files are moved (in `YYYY/MM/DD` folders). Defaults to `<data-dir>/archive`.
+    public var archiveDirectory: String
+    /// Where files that keep failing are moved, each with a `.error.txt` giving the reason.
+    /// Defaults to `<data-dir>/failed`.
+    public var failedDirectory: String
+    /// Archive or delete after upload. Defaults to ``AfterUpload/archive``.
+    public var afterUpload: AfterUpload = .archive
+    /// The object key for a file. Defaults to ``ObjectKeyTemplate/datePartitioned``
+    /// (`{yyyy}/{MM}/{dd}/{name}`, the UTC date the file landed).
+    public var keyTemplate: ObjectKeyTemplate = .datePartitioned
+    /// How often the whole landing directory is rescanned as a safety net for missed events.
+    /// Defaults to `1` second.
+    public var rescanInterval: Duration = .seconds(1)
+    /// A file found by a rescan (not announced by a rename or close event) must keep the same
+    /// size and modification time for this long before it is taken. Defaults to `1` second.
+    public var stabilityInterval: Duration = .seconds(1)
+    /// Upload attempts for errors specific to a file (before it is moved to the failed folder).
+    /// An unreachable store is retried without limit: it delays files, it does not fail them.
+    /// Defaults to `5`.
+    public var maxAttempts: Int = 5
+    /// The first retry's delay; each next one doubles, with full jitter. Defaults to 200 ms.
+    public var initialBackoff: Duration = .milliseconds(200)
+    /// The longest delay between retries. Defaults to `30` seconds.
+    public var maxBackoff: Duration = .seconds(30)
+    /// At most this many files uploading at once. Defaults to `4`.
+    public var maxFilesInFlight: Int = 4
+    /// At most this many bytes uploading at once (a larger file goes alone). Defaults to 256 MiB.
+    public var maxBytesInFlight: Int64 = 256 << 20
+
+    /// Creates a configuration for a landing directory; archive and failed folders are siblings
+    /// under `dataDirectory`.
+    public init(landingDirectory: String, dataDirectory: String) {
+        self.landingDirectory = landingDirectory
+        self.archiveDirectory = dataDirectory + "/archive"
+        self.failedDirectory = dataDirectory + "/failed"
+    }
+
+    /// Whether a landing file name is a temporary one that a writer is still filling: hidden
+    /// (`.name`), or ending in `.tmp`, `.part`, `.partial`, `.crdownload`, `.swp` or `~`.
+    public static func isTemporaryName(_ name: String) -> Bool {
+        if name.hasPrefix(".") || name.hasSuffix("~") { return true }
+        let lowered = name.lowercased()
+        return [".tmp", ".part", ".partial", ".crdownload", ".swp"].contains { lowered.hasSuffix($0) }
+    }
+}
+
+/// Builds an object key from a landing file's name and landing time.
+///
+/// Placeholders: `{name}` (the file name), `{yyyy}`, `{MM}`, `{dd}`, `{HH}` (UTC landing time).
+public struct ObjectKeyTemplate: Sendable, Hashable, CustomStringConvertible {
+    /// The template text.
+    public let text: String
+
+    /// `{yyyy}/{MM}/{dd}/{name}`.
+    public static let datePartitioned = ObjectKeyTemplate(unchecked: "{yyyy}/{MM}/{dd}/{name}")
+
+    init(unchecked text: String) { self.text = text }
+
+    /// Validates a template: it must contain `{name}` and only known placeholders.
+    ///
+    /// - Throws: ``IngestError/invalidConfiguration(_:)``.
+    public init(_ text: String) throws(IngestError) {
+        guard text.contains("{name}") else {
+            throw .invalidConfiguration("key template \(text.debugDescription) must contain {name}")
+        }
+        var rest = text
+        for placeholder in ["{name}", "{yyyy}", "{MM}", "{dd}", "{HH}"] {
+            rest = rest.replacingOccurrences(of: placeholder, with: "")
+        }
+        if rest.contains("{") || rest.contains("}") {
+            throw .invalidConfiguration(
+                "key template \(text.debugDescription): known placeholders are {name} {yyyy} {MM} {dd} {HH}"
+            )
+        }
+        self.text = text
+    }
+
+    /// The key text for a file landed at `secondsSinceEpoch` (UTC).
+    public func key(name: String, landedAtEpochSeconds seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let (year, month, day) = Self.civil(fromDays: days)
+        let hour = (seconds - days * 86_400) / 3600
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return text.replacingOccurrences(of: "{yyyy}", with: String(year))
+            .replacingOccurrences(of: "{MM}", with: two(month))
+            .replacingOccurrences(of: "{dd}", with: two(day))
+            .replacingOccurrences(of: "{HH}", with: two(hour))
+            .replacingOccurrences(of: "{name}", with: name)
+    }
+
+    /// Howard Hinnant's days-to-civil algorithm.
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    public var description: String { text }
+}
+
+/// Why ingest could not start or go on.
+public enum IngestError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A setting is wrong.
+    case invalidConfiguration(String)
+    /// The journal (ingest's state database) failed.
+    case journal(path: String, reason: String)
+    /// The landing directory cannot be watched or read.
+    case landing(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): message
+        case .journal(let path, let reason): "ingest journal \(path): \(reason)"
+        case .landing(let path, let reason): "landing directory \(path): \(reason)"
+        }
+    }
+}

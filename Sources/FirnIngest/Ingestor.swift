@@ -1,0 +1,401 @@
+import Crypto
+import FirnCore
+import FirnObjectStore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Running totals of an ingest, for status lines.
+public struct IngestStatistics: Sendable, Hashable {
+    /// Files uploaded since start.
+    public var filesUploaded = 0
+    /// Bytes uploaded since start.
+    public var bytesUploaded: Int64 = 0
+    /// Files skipped as duplicates (same name and content uploaded before).
+    public var filesDuplicate = 0
+    /// Files moved to the failed folder.
+    public var filesFailed = 0
+    /// Failed attempts that were retried.
+    public var retries = 0
+    /// Files uploading now.
+    public var inFlight = 0
+}
+
+/// The landing-directory ingest (NiFi's ListFile → FetchFile → PutS3Object) as a service.
+///
+/// Contract:
+/// - Only complete files are taken: temporary names are ignored
+///   (``IngestConfiguration/isTemporaryName(_:)``); a file renamed into the directory is taken
+///   at once; one found by the rescan must not have changed for
+///   ``IngestConfiguration/stabilityInterval``.
+/// - A file is checksummed and recorded in the ``IngestJournal`` before its upload; the source
+///   is archived (or deleted) only after the store confirmed the upload and the journal
+///   recorded it. A crash at any point is resumed from the journal at the next start: a file
+///   whose upload was not confirmed is uploaded again under the same key (same bytes), none is
+///   skipped.
+/// - Errors specific to a file are retried ``IngestConfiguration/maxAttempts`` times with
+///   exponential back-off and full jitter, then the file goes to the failed folder with a
+///   `.error.txt` and the rest keep flowing. An unreachable store is retried without limit.
+/// - Back-pressure: at most ``IngestConfiguration/maxFilesInFlight`` files and
+///   ``IngestConfiguration/maxBytesInFlight`` bytes upload at once.
+/// - Graceful shutdown stops taking new files and lets uploads in flight finish.
+public final class Ingestor: Service, Sendable {
+    /// The settings.
+    public let configuration: IngestConfiguration
+    /// Where files go.
+    public let store: any ObjectStore
+    /// The durable record of every file.
+    public let journal: IngestJournal
+    let onUploaded: @Sendable (IngestedFile) -> Void
+    let logger: Logger
+    let stats = NIOLockedValueBox(IngestStatistics())
+
+    /// Creates an ingest.
+    ///
+    /// - Parameters:
+    ///   - configuration: Directories, key template, retries and limits.
+    ///   - store: The bucket.
+    ///   - journal: The journal (usually `<data-dir>/ingest.sqlite`).
+    ///   - logger: Where retries and failures are reported.
+    ///   - onUploaded: Called after each confirmed upload (the pipe uses it to load at once).
+    public init(
+        configuration: IngestConfiguration,
+        store: any ObjectStore,
+        journal: IngestJournal,
+        logger: Logger = Logger(label: "firn.ingest"),
+        onUploaded: @escaping @Sendable (IngestedFile) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.journal = journal
+        self.logger = logger
+        self.onUploaded = onUploaded
+    }
+
+    /// Totals since start.
+    public var statistics: IngestStatistics { stats.withLockedValue { $0 } }
+
+    enum Trigger: Sendable {
+        case announced(String)
+        case rescan
+        case finished(String, bytes: Int64)
+    }
+
+    enum Work: Sendable {
+        case fresh(name: String, size: Int64)
+        case resume(IngestedFile)
+
+        var name: String {
+            switch self {
+            case .fresh(let name, _): name
+            case .resume(let entry): entry.name
+            }
+        }
+        var size: Int64 {
+            switch self {
+            case .fresh(_, let size): size
+            case .resume(let entry): entry.size
+            }
+        }
+    }
+
+    /// Watches the landing directory and uploads files until cancelled or shut down gracefully.
+    ///
+    /// - Throws: ``IngestError`` when the landing directory cannot be created or watched, or the
+    ///   journal cannot be read at start.
+    public func run() async throws {
+        try createDirectories()
+        let (triggers, continuation) = AsyncStream<Trigger>.makeStream()
+        var queue: [Work] = try recoverable()
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { sources in
+                let watcher = LandingWatcher(directory: configuration.landingDirectory)
+                sources.addTask {
+                    try await watcher.run { name in continuation.yield(name.map(Trigger.announced) ?? .rescan) }
+                }
+                let interval = configuration.rescanInterval
+                sources.addTask {
+                    while !Task.isCancelled {
+                        continuation.yield(.rescan)
+                        try await Task.sleep(for: interval)
+                    }
+                }
+                await withTaskGroup(of: Void.self) { uploads in
+                    var inFlight: Set<String> = []
+                    var bytesInFlight: Int64 = 0
+                    var announced: Set<String> = []
+                    for await trigger in triggers {
+                        switch trigger {
+                        case .announced(let name):
+                            if !IngestConfiguration.isTemporaryName(name) { announced.insert(name) }
+                            queue += scan(only: announced, inFlight: inFlight, queued: queue, force: true)
+                            announced.removeAll()
+                        case .rescan:
+                            queue += scan(only: nil, inFlight: inFlight, queued: queue, force: false)
+                        case .finished(let name, let bytes):
+                            inFlight.remove(name)
+                            bytesInFlight -= bytes
+                        }
+                        queue.sort { $0.name < $1.name }
+                        while let next = queue.first, inFlight.count < configuration.maxFilesInFlight,
+                            inFlight.isEmpty || bytesInFlight + next.size <= configuration.maxBytesInFlight
+                        {
+                            queue.removeFirst()
+                            inFlight.insert(next.name)
+                            bytesInFlight += next.size
+                            stats.withLockedValue { $0.inFlight = inFlight.count }
+                            uploads.addTask {
+                                await self.process(next)
+                                continuation.yield(.finished(next.name, bytes: next.size))
+                            }
+                        }
+                        stats.withLockedValue { $0.inFlight = inFlight.count }
+                    }
+                    await uploads.waitForAll()
+                }
+                sources.cancelAll()
+            }
+        } onGracefulShutdown: {
+            continuation.finish()
+        }
+    }
+
+    func createDirectories() throws(IngestError) {
+        for directory in [
+            configuration.landingDirectory, configuration.archiveDirectory, configuration.failedDirectory,
+        ] {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw .landing(path: directory, reason: "cannot create: \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// Journeys interrupted by a crash: uploads to redo, archives to finish.
+    func recoverable() throws(IngestError) -> [Work] {
+        var work: [Work] = []
+        for entry in try journal.unfinished() {
+            if FileManager.default.fileExists(atPath: entry.landingPath) {
+                work.append(.resume(entry))
+            } else if entry.state == .uploaded {
+                try journal.recordFinish(entry.id, state: .archived, finalPath: nil)
+            } else {
+                try journal.recordFinish(
+                    entry.id,
+                    state: .failed,
+                    finalPath: nil,
+                    error: "the file left the landing directory before its upload was confirmed"
+                )
+            }
+        }
+        return work
+    }
+
+    /// Lists the landing directory for files ready to take: `only` (announced names, taken at
+    /// once when `force`) or every file unchanged for the stability interval.
+    func scan(only names: Set<String>?, inFlight: Set<String>, queued: [Work], force: Bool) -> [Work] {
+        let candidates: [String]
+        if let names {
+            candidates = Array(names)
+        } else {
+            candidates = (try? FileManager.default.contentsOfDirectory(atPath: configuration.landingDirectory)) ?? []
+        }
+        let queuedNames = Set(queued.map(\.name))
+        let now = Date().timeIntervalSince1970
+        let stability =
+            Double(configuration.stabilityInterval.components.seconds)
+            + Double(configuration.stabilityInterval.components.attoseconds) / 1e18
+        var ready: [Work] = []
+        for name in candidates
+        where !IngestConfiguration.isTemporaryName(name) && !inFlight.contains(name) && !queuedNames.contains(name) {
+            var status = stat()
+            let path = (configuration.landingDirectory as NSString).appendingPathComponent(name)
+            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
+            #if canImport(Darwin)
+            let modified = Double(status.st_mtimespec.tv_sec) + Double(status.st_mtimespec.tv_nsec) / 1e9
+            #else
+            let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+            #endif
+            if force || now - modified >= stability {
+                ready.append(.fresh(name: name, size: Int64(status.st_size)))
+            }
+        }
+        return ready
+    }
+
+    /// One file's journey: checksum and journal, upload with retries, archive.
+    func process(_ work: Work) async {
+        do {
+            let entry: IngestedFile
+            switch work {
+            case .resume(let resumed):
+                entry = resumed
+                if entry.state == .uploaded {
+                    try finish(entry, state: configuration.afterUpload == .archive ? .archived : .deleted)
+                    return
+                }
+            case .fresh(let name, _):
+                let path = (configuration.landingDirectory as NSString).appendingPathComponent(name)
+                guard let (size, digest) = try? Self.checksum(path) else { return }
+                let key = configuration.keyTemplate.key(
+                    name: name,
+                    landedAtEpochSeconds: Int64(Date().timeIntervalSince1970)
+                )
+                switch try journal.admit(name: name, landingPath: path, size: size, sha256: digest, key: key) {
+                case .duplicate(let duplicate, let earlier):
+                    logger.info(
+                        "\(name): same name and content as an earlier file (object \(earlier.objectKey)); not uploaded again"
+                    )
+                    stats.withLockedValue { $0.filesDuplicate += 1 }
+                    try finish(duplicate, state: .duplicate)
+                    return
+                case .upload(let admitted):
+                    entry = admitted
+                }
+            }
+            guard let uploaded = try await upload(entry) else { return }
+            onUploaded(uploaded)
+            try finish(uploaded, state: configuration.afterUpload == .archive ? .archived : .deleted)
+        } catch {
+            logger.error("\(work.name): \(error)")
+        }
+    }
+
+    /// Uploads with retries; returns the entry as uploaded, or `nil` if it failed for good or the
+    /// task was cancelled (the journal keeps it for the next start).
+    func upload(_ entry: IngestedFile) async throws(IngestError) -> IngestedFile? {
+        var attempts = entry.attempts
+        var outages = 0
+        let key: ObjectKey
+        do {
+            key = try ObjectKey(entry.objectKey)
+        } catch {
+            try fail(entry, reason: error.description)
+            return nil
+        }
+        while true {
+            do {
+                let info = try await store.put(file: entry.landingPath, key: key)
+                try journal.recordUpload(entry.id, etag: info.etag)
+                stats.withLockedValue {
+                    $0.filesUploaded += 1
+                    $0.bytesUploaded += info.size
+                }
+                var uploaded = entry
+                uploaded.state = .uploaded
+                uploaded.etag = info.etag
+                return uploaded
+            } catch let error as IngestError {
+                throw error
+            } catch {
+                if Task.isCancelled { return nil }
+                let message = "\(error)"
+                let delay: Duration
+                if case .unreachable = error as? ObjectStoreError {
+                    outages += 1
+                    delay = backoff(outages)
+                    if outages == 1 || outages % 10 == 0 {
+                        logger.warning("\(entry.name): store unreachable (\(message)); retrying in \(delay)")
+                    }
+                } else {
+                    attempts += 1
+                    try journal.recordAttempt(entry.id, error: message)
+                    if attempts >= configuration.maxAttempts {
+                        try fail(entry, reason: "upload failed \(attempts) times; last error: \(message)")
+                        return nil
+                    }
+                    delay = backoff(attempts)
+                    logger.warning(
+                        "\(entry.name): upload attempt \(attempts) failed (\(message)); retrying in \(delay)"
+                    )
+                }
+                stats.withLockedValue { $0.retries += 1 }
+                do { try await Task.sleep(for: delay) } catch { return nil }
+            }
+        }
+    }
+
+    /// Exponential back-off with full jitter: uniform in [0, min(max, initial × 2^(n-1))].
+    func backoff(_ attempt: Int) -> Duration {
+        let exponent = min(attempt - 1, 30)
+        let ceiling = min(configuration.maxBackoff, configuration.initialBackoff * (1 << exponent))
+        let milliseconds = ceiling.components.seconds * 1000 + ceiling.components.attoseconds / 1_000_000_000_000_000
+        return .milliseconds(Int64.random(in: 0...max(1, milliseconds)))
+    }
+
+    /// Archives or deletes the landing file and records the end of the journey.
+    func finish(_ entry: IngestedFile, state: IngestedFile.State) throws(IngestError) {
+        var finalPath: String?
+        if configuration.afterUpload == .delete && state != .duplicate {
+            unlink(entry.landingPath)
+        } else {
+            let folder = (configuration.archiveDirectory as NSString).appendingPathComponent(Self.dateFolder())
+            finalPath = try move(entry, into: folder)
+        }
+        try journal.recordFinish(entry.id, state: state, finalPath: finalPath)
+    }
+
+    /// Moves a file that keeps failing to the failed folder, with a `.error.txt` beside it.
+    func fail(_ entry: IngestedFile, reason: String) throws(IngestError) {
+        logger.error("\(entry.name): moved to \(configuration.failedDirectory): \(reason)")
+        let path = try move(entry, into: configuration.failedDirectory)
+        try? Data((reason + "\n").utf8).write(to: URL(fileURLWithPath: path + ".error.txt"))
+        stats.withLockedValue { $0.filesFailed += 1 }
+        try journal.recordFinish(entry.id, state: .failed, finalPath: path, error: reason)
+    }
+
+    func move(_ entry: IngestedFile, into folder: String) throws(IngestError) -> String {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw .landing(path: folder, reason: "cannot create: \(error.localizedDescription)")
+        }
+        var destination = (folder as NSString).appendingPathComponent(entry.name)
+        if FileManager.default.fileExists(atPath: destination) {
+            destination = (folder as NSString).appendingPathComponent(
+                IngestJournal.disambiguated(entry.name, id: entry.id)
+            )
+        }
+        if rename(entry.landingPath, destination) != 0 {
+            if errno == ENOENT { return destination }
+            do {
+                try FileManager.default.copyItem(atPath: entry.landingPath, toPath: destination)
+                try FileManager.default.removeItem(atPath: entry.landingPath)
+            } catch {
+                throw .landing(
+                    path: entry.landingPath,
+                    reason: "cannot move to \(folder): \(error.localizedDescription)"
+                )
+            }
+        }
+        return destination
+    }
+
+    static func dateFolder() -> String {
+        let key = ObjectKeyTemplate(unchecked: "{yyyy}/{MM}/{dd}")
+        return key.key(name: "", landedAtEpochSeconds: Int64(Date().timeIntervalSince1970))
+    }
+
+    /// Size and hex SHA-256 of a file, read 1 MiB at a time.
+    static func checksum(_ path: String) throws -> (Int64, String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw IngestError.landing(path: path, reason: "cannot open")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            size += Int64(chunk.count)
+        }
+        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+}
