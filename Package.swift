@@ -73,7 +73,13 @@ let package = Package(
         // Loading files exactly once into the warehouse: chunking, checksums, load history, rejects.
         .target(
             name: "FirnPipe",
-            dependencies: ["FirnCore", "FirnWarehouse", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "FirnCore", "FirnObjectStore", "FirnWarehouse",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // `firn bench`: deterministic workloads and the plain-SQL baseline.
@@ -142,7 +148,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnPipeTests",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe"],
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnPipe", "FirnObjectStore", "FirnIngest", "FirnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -68,15 +68,20 @@ public struct FileLoader: Sendable {
     ///
     /// - Parameters:
     ///   - path: The file.
+    ///   - name: The name that identifies the content in load history (with its checksum).
+    ///     Defaults to the path's last component; the pipe passes the object key.
+    ///   - source: Where the file came from, for load history. Defaults to `file`.
     ///   - progress: Called after each chunk.
     /// - Throws: ``WarehouseError`` when the warehouse itself fails (the file's progress up to
     ///   the last committed chunk is kept).
     public func load(
         _ path: String,
+        name: String? = nil,
+        source: String = "file",
         progress: (LoadProgress) -> Void = { _ in }
     ) throws(WarehouseError) -> FileLoadReport {
         let started = ContinuousClock.now
-        let name = (path as NSString).lastPathComponent
+        let name = name ?? (path as NSString).lastPathComponent
         func elapsed() -> Double {
             let duration = ContinuousClock.now - started
             return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -96,9 +101,9 @@ public struct FileLoader: Sendable {
         }
         let content: FileContent
         do {
-            content = try Self.identify(path)
+            content = try Self.identify(path, name: name, source: source)
         } catch {
-            return try failure(FileContent(name: name, checksum: "", sizeBytes: 0), error.description)
+            return try failure(FileContent(name: name, checksum: "", sizeBytes: 0, source: source), error.description)
         }
         let ticket: LoadTicket
         switch try warehouse.beginLoad(content) {
@@ -168,7 +173,7 @@ public struct FileLoader: Sendable {
     }
 
     /// The file's name, SHA-256 and size, read in 1 MiB blocks.
-    static func identify(_ path: String) throws(FileReadError) -> FileContent {
+    static func identify(_ path: String, name: String, source: String) throws(FileReadError) -> FileContent {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FileReadError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
@@ -184,6 +189,6 @@ public struct FileLoader: Sendable {
             throw FileReadError.cannotOpen(path: path, reason: "\(error)")
         }
         let checksum = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return FileContent(name: (path as NSString).lastPathComponent, checksum: checksum, sizeBytes: size)
+        return FileContent(name: name, checksum: checksum, sizeBytes: size, source: source)
     }
 }

@@ -10,12 +10,16 @@ public struct FileContent: Sendable, Hashable {
     public var checksum: String
     /// The file's size in bytes.
     public var sizeBytes: Int64
+    /// Where it came from, as load history shows it: `file` for `firn load`, the bucket's
+    /// location for the pipe. Defaults to `file`.
+    public var source: String
 
     /// Creates a file identity.
-    public init(name: String, checksum: String, sizeBytes: Int64) {
+    public init(name: String, checksum: String, sizeBytes: Int64, source: String = "file") {
         self.name = name
         self.checksum = checksum
         self.sizeBytes = sizeBytes
+        self.source = source
     }
 }
 
@@ -112,10 +116,10 @@ extension SQLiteWarehouse {
                 sql: """
                     INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
                         event_time_default, started_at)
-                    VALUES (?, 'file', ?, ?, ?, 'loading', ?, ?)
+                    VALUES (?, ?, ?, ?, ?, 'loading', ?, ?)
                     """,
                 arguments: [
-                    entityName, content.name, content.checksum, content.sizeBytes, now.description,
+                    entityName, content.source, content.name, content.checksum, content.sizeBytes, now.description,
                     now.description,
                 ]
             )
@@ -288,9 +292,12 @@ extension SQLiteWarehouse {
                     sql: """
                         INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
                             event_time_default, started_at, finished_at, error)
-                        VALUES (?, 'file', ?, ?, ?, 'failed', ?, ?, ?, ?)
+                        VALUES (?, ?, ?, ?, ?, 'failed', ?, ?, ?, ?)
                         """,
-                    arguments: [entityName, content.name, content.checksum, content.sizeBytes, now, now, now, error]
+                    arguments: [
+                        entityName, content.source, content.name, content.checksum, content.sizeBytes, now, now, now,
+                        error,
+                    ]
                 )
                 id = db.lastInsertedRowID
             }

@@ -37,7 +37,7 @@ struct IngestFixture {
 }
 
 /// Polls `condition` every 20 ms for up to `seconds`; a thrown error counts as false.
-func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async -> Bool {
+func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if (try? await condition()) == true { return true }

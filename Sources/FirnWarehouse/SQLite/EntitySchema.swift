@@ -158,6 +158,19 @@ struct EntitySchema: Sendable {
 
     /// DDL for Firn's shared tables: load history, rejects, streams and the origin flag.
     static let sharedStatements: [String] = [
+        // Objects the pipe has taken from the bucket (by key and ETag), and the load that took them.
+        """
+        CREATE TABLE IF NOT EXISTS firn_pipe_objects (
+            object_key TEXT NOT NULL,
+            etag TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            load_id INTEGER,
+            status TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            loaded_at TEXT,
+            PRIMARY KEY (object_key, etag)
+        ) WITHOUT ROWID
+        """,
         """
         CREATE TABLE IF NOT EXISTS firn_loads (
             load_id INTEGER PRIMARY KEY AUTOINCREMENT,

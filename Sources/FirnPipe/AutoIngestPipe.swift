@@ -1,0 +1,231 @@
+import FirnCore
+import FirnObjectStore
+import FirnWarehouse
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// How the pipe finds and loads objects.
+public struct PipeConfiguration: Sendable, Hashable {
+    /// How often the bucket is listed for objects nobody announced. Defaults to `1` second.
+    public var pollInterval: Duration = .seconds(1)
+    /// Listing resumes after the greatest key taken at least this long ago, so old folders are
+    /// not listed again. Defaults to `10` minutes.
+    public var settleWindow: Duration = .seconds(600)
+    /// Where objects from remote buckets are downloaded before loading (files removed after).
+    public var downloadDirectory: String
+    /// Reader settings (chunk size, field size limit).
+    public var reader: ReaderConfiguration = .init()
+
+    /// Creates a configuration that downloads into `downloadDirectory`.
+    public init(downloadDirectory: String) {
+        self.downloadDirectory = downloadDirectory
+    }
+}
+
+/// One object the pipe took, with what loading it did.
+public struct PipeLoad: Sendable {
+    /// The object.
+    public var object: ObjectInfo
+    /// The load's report (skipped when the same content was loaded before).
+    public var report: FileLoadReport
+    /// When the load committed, as wall-clock nanoseconds since 1970.
+    public var committedAtNanoseconds: Int64
+}
+
+/// Running totals of the pipe, for status lines.
+public struct PipeStatistics: Sendable, Hashable {
+    /// Objects loaded.
+    public var objectsLoaded = 0
+    /// Objects skipped (same name and checksum loaded before).
+    public var objectsSkipped = 0
+    /// Objects that could not be read (see load history).
+    public var objectsFailed = 0
+    /// Rows staged.
+    public var rowsLoaded: Int64 = 0
+    /// Rows rejected.
+    public var rowsRejected: Int64 = 0
+    /// Versions opened and closed in history.
+    public var versionsOpened: Int64 = 0
+    /// Versions closed in history.
+    public var versionsClosed: Int64 = 0
+    /// The last listing or load error, if the last attempt failed.
+    public var lastError: String?
+}
+
+/// The auto-ingest pipe (Snowpipe): notices new objects in the bucket and loads each exactly
+/// once through the SCD core, so staging, SCD1 and SCD2 are current when its load commits.
+///
+/// Objects are noticed two ways: announced in process (``announce(_:)``, which ingest calls
+/// after each confirmed upload, so a file is loaded at once) and by listing the bucket every
+/// ``PipeConfiguration/pollInterval`` from a cursor kept in the warehouse (for objects put by
+/// another process or host). Exactly once: an object is taken once per key and ETag
+/// (`firn_pipe_objects`), and its content once per key and checksum (load history), so a
+/// re-listed, re-announced or re-uploaded object loads nothing twice, also across restarts.
+public final class AutoIngestPipe: Service, Sendable {
+    /// The bucket.
+    public let store: any ObjectStore
+    /// The warehouse.
+    public let warehouse: SQLiteWarehouse
+    /// Settings.
+    public let configuration: PipeConfiguration
+    let logger: Logger
+    let onLoaded: @Sendable (PipeLoad) -> Void
+    let triggers: AsyncStream<Trigger>
+    let continuation: AsyncStream<Trigger>.Continuation
+    let stats = NIOLockedValueBox(PipeStatistics())
+
+    enum Trigger: Sendable {
+        case object(ObjectInfo)
+        case poll
+    }
+
+    /// Creates a pipe.
+    ///
+    /// - Parameters:
+    ///   - store: The bucket to load from.
+    ///   - warehouse: The warehouse to load into.
+    ///   - configuration: Polling, cursor and reader settings.
+    ///   - logger: Where load failures are reported.
+    ///   - onLoaded: Called after each object's load commits.
+    public init(
+        store: any ObjectStore,
+        warehouse: SQLiteWarehouse,
+        configuration: PipeConfiguration,
+        logger: Logger = Logger(label: "firn.pipe"),
+        onLoaded: @escaping @Sendable (PipeLoad) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.warehouse = warehouse
+        self.configuration = configuration
+        self.logger = logger
+        self.onLoaded = onLoaded
+        (triggers, continuation) = AsyncStream<Trigger>.makeStream()
+    }
+
+    /// Totals since start.
+    public var statistics: PipeStatistics { stats.withLockedValue { $0 } }
+
+    /// Tells the pipe about a new object (ingest calls this after a confirmed upload).
+    public func announce(_ object: ObjectInfo) {
+        continuation.yield(.object(object))
+    }
+
+    /// Loads announced and listed objects until cancelled or shut down gracefully (the object
+    /// being loaded finishes first).
+    public func run() async throws {
+        try FileManager.default.createDirectory(
+            atPath: configuration.downloadDirectory,
+            withIntermediateDirectories: true
+        )
+        let continuation = self.continuation
+        let interval = configuration.pollInterval
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        continuation.yield(.poll)
+                        try? await Task.sleep(for: interval)
+                    }
+                }
+                for await trigger in triggers {
+                    switch trigger {
+                    case .object(let object):
+                        await take(object)
+                    case .poll:
+                        await poll()
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            continuation.finish()
+        }
+    }
+
+    /// Lists the bucket after the cursor and takes every object not taken before.
+    func poll() async {
+        do {
+            let settled = Timestamp(
+                microseconds: Timestamp.now().microseconds - configuration.settleWindow.microseconds
+            )
+            let cursor = try warehouse.pipeCursor(settledBefore: settled)
+            let objects = try await store.list(after: try cursor.map(ObjectKey.init))
+            guard !objects.isEmpty else { return }
+            let taken = try warehouse.takenPipeObjects(after: cursor)
+            for object in objects where !taken.contains(object.key.rawValue + "\u{0}" + object.etag) {
+                if Task.isCancelled { return }
+                await take(object)
+            }
+        } catch {
+            note(error: "listing \(store.location): \(error)")
+        }
+    }
+
+    /// Loads one object unless it was taken before.
+    func take(_ object: ObjectInfo) async {
+        do {
+            if try warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return }
+            let report: FileLoadReport
+            if let bucket = store as? DirectoryBucket {
+                report = try await load(bucket.path(of: object.key), object)
+            } else {
+                let path = (configuration.downloadDirectory as NSString).appendingPathComponent(UUID().uuidString)
+                defer { unlink(path) }
+                _ = try await store.download(object.key, to: path)
+                report = try await load(path, object)
+            }
+            let committed = Int64(Date().timeIntervalSince1970 * 1e9)
+            try warehouse.recordPipeObject(
+                key: object.key.rawValue,
+                etag: object.etag,
+                sizeBytes: object.size,
+                loadID: report.summary?.id,
+                status: report.status.rawValue
+            )
+            stats.withLockedValue { stats in
+                switch report.status {
+                case .loaded: stats.objectsLoaded += 1
+                case .skipped: stats.objectsSkipped += 1
+                case .failed: stats.objectsFailed += 1
+                }
+                stats.rowsLoaded += Int64(report.counts.staged)
+                stats.rowsRejected += Int64(report.rejected)
+                stats.versionsOpened += Int64(report.counts.versionsOpened)
+                stats.versionsClosed += Int64(report.counts.versionsClosed)
+                stats.lastError = nil
+            }
+            if report.status == .failed {
+                logger.error("\(object.key): not loaded: \(report.error ?? "unknown error") (see firn copy-history)")
+            }
+            onLoaded(PipeLoad(object: object, report: report, committedAtNanoseconds: committed))
+        } catch {
+            note(error: "\(object.key): \(error)")
+        }
+    }
+
+    /// Runs the synchronous load on its own thread, keeping the cooperative pool free.
+    func load(_ path: String, _ object: ObjectInfo) async throws -> FileLoadReport {
+        let loader = FileLoader(warehouse: warehouse, reader: configuration.reader)
+        let source = store.location.description
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(WarehouseError) {
+                    continuation.resume(returning: try loader.load(path, name: object.key.rawValue, source: source))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    func note(error message: String) {
+        logger.error("\(message)")
+        stats.withLockedValue { $0.lastError = message }
+    }
+}
+
+extension Duration {
+    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}

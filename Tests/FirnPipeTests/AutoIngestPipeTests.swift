@@ -1,0 +1,154 @@
+import FirnCore
+import FirnIngest
+import FirnObjectStore
+import FirnPipe
+import FirnWarehouse
+import Foundation
+import NIOCore
+import Testing
+
+@Suite("Auto-ingest pipe")
+struct AutoIngestPipeTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("firn-pipe-\(UUID().uuidString)").path
+
+    func configuration() -> PipeConfiguration {
+        var configuration = PipeConfiguration(downloadDirectory: root + "/downloads")
+        configuration.pollInterval = .milliseconds(100)
+        configuration.reader = ReaderConfiguration(chunkRows: 50)
+        return configuration
+    }
+
+    /// Three change files; the second has late and duplicate records, the third deletes.
+    func files() throws -> [(String, String)] {
+        let dir = URL(fileURLWithPath: root + "/source")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [(String, String)] = []
+        for index in 0..<3 {
+            let url = dir.appendingPathComponent("changes-\(index).csv")
+            try FileLoaderTests.writeFile(url, rows: 200 + 50 * index, keys: 40 + index)
+            files.append((url.lastPathComponent, try String(contentsOf: url, encoding: .utf8)))
+        }
+        return files
+    }
+
+    /// The tables `firn load` of the same files in order gives.
+    func reference(_ files: [(String, String)]) throws -> [QueryResult] {
+        let warehouse = try SQLiteWarehouse(path: root + "/reference.sqlite")
+        for (name, _) in files {
+            _ = try FileLoader(warehouse: warehouse).load(root + "/source/" + name)
+        }
+        return try Self.scdTables(warehouse)
+    }
+
+    static func scdTables(_ warehouse: SQLiteWarehouse) throws -> [QueryResult] {
+        try [
+            "SELECT * FROM customer ORDER BY customer_id",
+            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
+        ].map { try warehouse.query($0).result }
+    }
+
+    /// Runs `services` until `condition` holds (true) or `seconds` pass (false), then cancels them.
+    ///
+    /// The default is generous on purpose: synchronous suites running in parallel can hold the
+    /// test process's cooperative threads for many seconds on a 2-core machine.
+    func run(
+        _ services: [@Sendable () async throws -> Void],
+        for seconds: Double = 120,
+        until condition: () throws -> Bool
+    ) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services { group.addTask { try await service() } }
+            let deadline = Date().addingTimeInterval(seconds)
+            var met = false
+            while Date() < deadline {
+                if (try? condition()) == true {
+                    met = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            group.cancelAll()
+            try? await group.waitForAll()
+            return met
+        }
+    }
+
+    @Test func listedAndAnnouncedObjectsLoadExactlyOnceAndMatchFirnLoad() async throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try files()
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        var objects: [ObjectInfo] = []
+        for (name, text) in files {
+            objects.append(try await bucket.put(ByteBuffer(string: text), key: try ObjectKey("2026/11/25/" + name)))
+        }
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        let pipe = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        pipe.announce(objects[0])
+        pipe.announce(objects[0])
+        #expect(try await run([pipe.run]) { pipe.statistics.objectsLoaded == 3 })
+        #expect(try Self.scdTables(warehouse) == (try reference(files)))
+        let history = try warehouse.loadHistory().rows
+        #expect(history.count == 3, "each object loaded once")
+        #expect(Set(history.map { $0[2] }) == Set(objects.map { Value.text($0.key.rawValue) }))
+        #expect(history.allSatisfy { $0[1] == .text("file:\(root)/bucket") })
+
+        // A restarted pipe takes nothing again, even when told about an object again.
+        let again = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        again.announce(objects[1])
+        _ = try await run([again.run], for: 0.5) { false }
+        #expect(again.statistics.objectsLoaded == 0)
+        #expect(try warehouse.loadHistory().rows.count == 3)
+    }
+
+    @Test func aReplacedObjectIsNewContentAndAnUnreadableOneIsRecordedAsFailed() async throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        let key = try ObjectKey("a.csv")
+        let header = "customer_id,first_name,last_name,email,street,city,state,country\n"
+        _ = try await bucket.put(ByteBuffer(string: header + "1,Ann,,,,,,\n"), key: key)
+        _ = try await bucket.put(ByteBuffer(string: "no key column here\n"), key: try ObjectKey("bad.csv"))
+        let pipe = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        #expect(try await run([pipe.run]) { pipe.statistics.objectsLoaded == 1 && pipe.statistics.objectsFailed == 1 })
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await bucket.put(ByteBuffer(string: header + "1,Bob,,,,,,\n"), key: key)
+        let second = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        #expect(try await run([second.run]) { second.statistics.objectsLoaded == 1 })
+        #expect(try warehouse.query("SELECT first_name FROM customer").result.rows == [[.text("Bob")]])
+        #expect(second.statistics.objectsFailed == 0, "the failed object is not retried")
+    }
+
+    @Test func landingToTablesThroughIngestAndPipeMatchesFirnLoad() async throws {
+        try FileManager.default.createDirectory(atPath: root + "/landing", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try files()
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        let pipe = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        var ingestConfiguration = IngestConfiguration(landingDirectory: root + "/landing", dataDirectory: root)
+        ingestConfiguration.maxFilesInFlight = 1
+        let ingestor = Ingestor(
+            configuration: ingestConfiguration,
+            store: bucket,
+            journal: try IngestJournal(path: root + "/ingest.sqlite")
+        ) { file in
+            if let key = try? ObjectKey(file.objectKey), let etag = file.etag {
+                pipe.announce(ObjectInfo(key: key, size: file.size, etag: etag))
+            }
+        }
+        let landing = root + "/landing/"
+        let writer: @Sendable () async throws -> Void = {
+            try await Task.sleep(for: .milliseconds(200))
+            for (name, text) in files {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: landing + ".\(name).tmp"))
+                try FileManager.default.moveItem(atPath: landing + ".\(name).tmp", toPath: landing + name)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let landed = try await run([pipe.run, ingestor.run, writer]) { pipe.statistics.objectsLoaded == 3 }
+        #expect(landed, "ingest \(ingestor.statistics), pipe \(pipe.statistics)")
+        #expect(try Self.scdTables(warehouse) == (try reference(files)))
+    }
+}
