@@ -34,7 +34,7 @@ let package = Package(
         // Config files (YAML) and settings shared by every command.
         .target(
             name: "FirnConfig",
-            dependencies: ["FirnCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FirnCore", "FirnObjectStore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The bucket: a local directory or any S3-compatible endpoint (SigV4 on async-http-client).
@@ -82,6 +82,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The whole flow in one process: ingest, pipe, status and freshness, as one ServiceGroup.
+        .target(
+            name: "FirnFlow",
+            dependencies: [
+                "FirnCore", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `firn bench`: deterministic workloads and the plain-SQL baseline.
         .target(
             name: "FirnBench",
@@ -92,8 +103,10 @@ let package = Package(
         .executableTarget(
             name: "firn",
             dependencies: [
-                "FirnCore", "FirnConfig", "FirnWarehouse", "FirnPipe", "FirnBench",
+                "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe", "FirnFlow",
+                "FirnBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnObjectStore
 import Foundation
 import Yams
 
@@ -15,6 +16,10 @@ public struct FirnSettings: Sendable, Hashable {
     public var entity: EntityConfiguration = .customer
     /// Reader settings: chunk size and field size limit.
     public var reader: ReaderConfiguration = .init()
+    /// The bucket. Defaults to `file:<data-dir>/bucket`.
+    public var bucket: BucketLocation?
+    /// The landing directory ingest watches. Defaults to `<data-dir>/landing`.
+    public var landingDirectory: String?
 
     /// Creates the defaults.
     public init() {}
@@ -22,6 +27,16 @@ public struct FirnSettings: Sendable, Hashable {
     /// The warehouse location in force: the configured one, or the default under the data directory.
     public var resolvedWarehouse: WarehouseLocation {
         warehouse ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent("firn.sqlite"))
+    }
+
+    /// The bucket in force: the configured one, or `file:<data-dir>/bucket`.
+    public var resolvedBucket: BucketLocation {
+        bucket ?? .directory(path: (dataDirectory as NSString).appendingPathComponent("bucket"))
+    }
+
+    /// The landing directory in force: the configured one, or `<data-dir>/landing`.
+    public var resolvedLandingDirectory: String {
+        landingDirectory ?? (dataDirectory as NSString).appendingPathComponent("landing")
     }
 }
 
@@ -58,6 +73,8 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
 /// ```yaml
 /// data_dir: ./firn-data
 /// warehouse: sqlite:./firn-data/firn.sqlite
+/// bucket: s3://firn/changes?endpoint=http://127.0.0.1:5000   # default file:<data_dir>/bucket
+/// landing: ./firn-data/landing
 /// entity:
 ///   name: product
 ///   keys: [{ name: sku, type: text }]
@@ -98,11 +115,13 @@ struct ConfigFile: Decodable {
     }
     var dataDir: String?
     var warehouse: String?
+    var bucket: String?
+    var landing: String?
     var entity: Entity?
     var reader: Reader?
 
     enum CodingKeys: String, CodingKey {
-        case warehouse, entity, reader
+        case warehouse, bucket, landing, entity, reader
         case dataDir = "data_dir"
     }
 }
@@ -133,6 +152,14 @@ extension FirnSettings {
         var settings = FirnSettings()
         if let dataDir = file.dataDir { settings.dataDirectory = dataDir }
         if let warehouse = file.warehouse { settings.warehouse = try WarehouseLocation(parsing: warehouse) }
+        if let bucket = file.bucket {
+            do {
+                settings.bucket = try BucketLocation(parsing: bucket)
+            } catch {
+                throw .invalid("\(source): \(error)")
+            }
+        }
+        if let landing = file.landing { settings.landingDirectory = landing }
         if let entity = file.entity { settings.entity = try Self.entity(entity, source: source) }
         if let reader = file.reader {
             if let rows = reader.chunkRows {

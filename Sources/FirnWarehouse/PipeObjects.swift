@@ -81,3 +81,27 @@ extension SQLiteWarehouse {
         }
     }
 }
+
+extension SQLiteWarehouse {
+    /// Rows in the SCD1 table (live keys).
+    ///
+    /// - Throws: ``WarehouseError``.
+    public func liveRowCount() throws(WarehouseError) -> Int {
+        let table = schema.current
+        return try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+    }
+
+    /// Load history rows for one file name (or object key), oldest first.
+    ///
+    /// - Throws: ``WarehouseError``.
+    public func loads(named name: String) throws(WarehouseError) -> [LoadSummary] {
+        try read { db in
+            let ids = try Int64.fetchAll(
+                db,
+                sql: "SELECT load_id FROM firn_loads WHERE file_name = ? ORDER BY load_id",
+                arguments: [name]
+            )
+            return try ids.compactMap { try Self.summary(db, id: $0) }
+        }
+    }
+}

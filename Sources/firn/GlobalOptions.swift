@@ -1,6 +1,8 @@
 import ArgumentParser
 import FirnConfig
 import FirnCore
+import FirnIngest
+import FirnObjectStore
 import FirnWarehouse
 import Foundation
 
@@ -15,9 +17,23 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Warehouse URL: sqlite:PATH. Default: sqlite:<data-dir>/firn.sqlite.")
     var warehouse: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Bucket URL: file:PATH or s3://BUCKET/PREFIX?endpoint=URL&region=REGION. Default: file:<data-dir>/bucket.",
+            discussion: "S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN."
+        )
+    )
+    var bucket: String?
+
+    @Option(help: "Landing directory that ingest watches. Default: <data-dir>/landing.")
+    var landing: String?
+
     func validate() throws {
         if let warehouse {
             do { _ = try WarehouseLocation(parsing: warehouse) } catch { throw ValidationError(error.description) }
+        }
+        if let bucket {
+            do { _ = try BucketLocation(parsing: bucket) } catch { throw ValidationError(error.description) }
         }
         if let config, !FileManager.default.fileExists(atPath: config) {
             throw ValidationError("config file \(config) does not exist")
@@ -30,6 +46,8 @@ struct GlobalOptions: ParsableArguments {
         if let config { settings = try FirnSettings.load(configFile: config) }
         if let dataDir { settings.dataDirectory = dataDir }
         if let warehouse { settings.warehouse = try WarehouseLocation(parsing: warehouse) }
+        if let bucket { settings.bucket = try BucketLocation(parsing: bucket) }
+        if let landing { settings.landingDirectory = landing }
         return settings
     }
 
@@ -44,6 +62,24 @@ struct GlobalOptions: ParsableArguments {
             }
             return (try SQLiteWarehouse(path: path, entity: settings.entity), settings)
         }
+    }
+}
+
+extension GlobalOptions {
+    /// Opens the bucket the settings name.
+    func openStore(_ settings: FirnSettings) throws -> any ObjectStore {
+        switch settings.resolvedBucket {
+        case .directory(let path):
+            return try DirectoryBucket(root: path)
+        case .s3:
+            throw ValidationError("s3:// buckets are not supported by this build yet; use file:PATH")
+        }
+    }
+
+    /// Opens ingest's journal, `<data-dir>/ingest.sqlite`.
+    func openJournal(_ settings: FirnSettings) throws -> IngestJournal {
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        return try IngestJournal(path: (settings.dataDirectory as NSString).appendingPathComponent("ingest.sqlite"))
     }
 }
 

@@ -1,0 +1,84 @@
+import NIOConcurrencyHelpers
+
+/// Percentiles of how long files took from landing to the commit that put their last row into
+/// SCD1 and SCD2.
+public struct FreshnessSummary: Sendable, Hashable, CustomStringConvertible {
+    /// Files measured.
+    public var count: Int
+    /// Median, in seconds.
+    public var p50: Double
+    /// 95th percentile, in seconds.
+    public var p95: Double
+    /// 99th percentile, in seconds.
+    public var p99: Double
+    /// Slowest, in seconds.
+    public var max: Double
+
+    public var description: String {
+        guard count > 0 else { return "freshness n/a" }
+        return "freshness p50 \(Self.format(p50)) p99 \(Self.format(p99)) max \(Self.format(max))"
+    }
+
+    /// `12 ms` below a second, `1.25 s` above.
+    public static func format(_ seconds: Double) -> String {
+        seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : String(format: "%.2f s", seconds)
+    }
+}
+
+/// Measures freshness: the time from a file's landing (its rename into the landing directory,
+/// told by the generator; else the moment ingest took it) to the commit of its load.
+public final class FreshnessTracker: Sendable {
+    struct State {
+        var landed: [String: Int64] = [:]
+        var keyToName: [String: String] = [:]
+        var samples: [Double] = []
+    }
+    let state = NIOLockedValueBox(State())
+
+    /// Creates an empty tracker.
+    public init() {}
+
+    /// A file was renamed into the landing directory at this wall-clock time.
+    public func landed(name: String, atNanoseconds nanoseconds: Int64) {
+        state.withLockedValue { $0.landed[name] = nanoseconds }
+    }
+
+    /// Ingest uploaded a file under `key`; `takenAtNanoseconds` stands in for its landing time
+    /// when the generator did not tell it.
+    public func uploaded(name: String, key: String, takenAtNanoseconds: Int64) {
+        state.withLockedValue { state in
+            state.keyToName[key] = name
+            if state.landed[name] == nil { state.landed[name] = takenAtNanoseconds }
+        }
+    }
+
+    /// The object under `key` committed at this time; returns the file's freshness in seconds
+    /// when its landing time is known.
+    @discardableResult
+    public func committed(key: String, atNanoseconds nanoseconds: Int64) -> Double? {
+        state.withLockedValue { state in
+            guard let name = state.keyToName.removeValue(forKey: key),
+                let landed = state.landed.removeValue(forKey: name)
+            else { return nil }
+            let seconds = Double(nanoseconds - landed) / 1e9
+            state.samples.append(seconds)
+            return seconds
+        }
+    }
+
+    /// Percentiles over every file measured so far.
+    public func summary() -> FreshnessSummary {
+        let samples = state.withLockedValue { $0.samples }.sorted()
+        guard !samples.isEmpty else { return FreshnessSummary(count: 0, p50: 0, p95: 0, p99: 0, max: 0) }
+        func percentile(_ p: Double) -> Double {
+            samples[Swift.min(samples.count - 1, Int((p * Double(samples.count)).rounded(.up)) - 1)]
+        }
+        return FreshnessSummary(
+            count: samples.count,
+            p50: percentile(0.50),
+            p95: percentile(0.95),
+            p99: percentile(0.99),
+            max: samples.last!
+        )
+    }
+}

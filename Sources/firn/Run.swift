@@ -1,0 +1,170 @@
+import ArgumentParser
+import FirnConfig
+import FirnFlow
+import FirnIngest
+import FirnPipe
+import Foundation
+import Logging
+
+/// Flags shared by the long-running commands (`run`, `ingest`, `pipe`).
+struct FlowOptions: ParsableArguments {
+    @Option(help: "Seconds between status lines.")
+    var statusInterval: Double = 5
+
+    @Option(help: "Log level for warnings and errors on standard error: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    @Flag(help: "Delete landing files after upload instead of archiving them under <data-dir>/archive.")
+    var deleteAfterUpload = false
+
+    @Option(help: "Object key template: {name} plus {yyyy} {MM} {dd} {HH} (UTC landing time).")
+    var keyTemplate: String = ObjectKeyTemplate.datePartitioned.text
+
+    func validate() throws {
+        guard statusInterval > 0 else { throw ValidationError("--status-interval must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
+    }
+
+    /// Sends log messages to standard error at the chosen level.
+    func bootstrapLogging() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "firn")
+    }
+
+    func ingestConfiguration(landing: String, dataDirectory: String) throws -> IngestConfiguration {
+        var configuration = IngestConfiguration(landingDirectory: landing, dataDirectory: dataDirectory)
+        configuration.afterUpload = deleteAfterUpload ? .delete : .archive
+        configuration.keyTemplate = try ObjectKeyTemplate(keyTemplate)
+        return configuration
+    }
+
+    var interval: Duration { .milliseconds(Int64(statusInterval * 1000)) }
+}
+
+/// `firn run`: ingest, pipe and status together on embedded defaults.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole flow: watch the landing directory, upload to the bucket, load into SCD1 and SCD2.",
+        discussion: """
+            Drop change files (CSV or JSON Lines) into the landing directory (default \
+            <data-dir>/landing), written under a temporary name (.name or name.tmp) and then renamed. \
+            Each is uploaded to the bucket, archived, and loaded exactly once; a status line every few \
+            seconds shows files and rows per stage and freshness. Ctrl-C (SIGINT) or SIGTERM finishes \
+            the work in flight and exits; running again continues where it stopped.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flow: FlowOptions
+
+    func run() async throws {
+        let logger = flow.bootstrapLogging()
+        let (warehouse, settings) = try options.openWarehouse()
+        let store = try options.openStore(settings)
+        var configuration = FlowConfiguration(
+            ingest: try flow.ingestConfiguration(
+                landing: settings.resolvedLandingDirectory,
+                dataDirectory: settings.dataDirectory
+            ),
+            pipe: options.pipeConfiguration(settings)
+        )
+        configuration.statusInterval = flow.interval
+        let pipeline = Flow(
+            configuration: configuration,
+            store: store,
+            warehouse: warehouse,
+            journal: try options.openJournal(settings),
+            logger: logger
+        )
+        print(
+            "firn run: landing \(settings.resolvedLandingDirectory) → bucket \(store.location) → warehouse \(settings.resolvedWarehouse)"
+        )
+        try await pipeline.run { line in print(line) }
+    }
+}
+
+/// `firn ingest`: the landing-directory watcher alone.
+struct Ingest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch the landing directory and upload complete files to the bucket (no loading).",
+        discussion: """
+            Files are uploaded under date-partitioned keys, then archived (or deleted with \
+            --delete-after-upload). Files that keep failing go to <data-dir>/failed with a .error.txt. \
+            State is kept in <data-dir>/ingest.sqlite; see `firn provenance`.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flow: FlowOptions
+
+    func run() async throws {
+        let logger = flow.bootstrapLogging()
+        let settings = try options.settings()
+        let store = try options.openStore(settings)
+        var configuration = FlowConfiguration(
+            ingest: try flow.ingestConfiguration(
+                landing: settings.resolvedLandingDirectory,
+                dataDirectory: settings.dataDirectory
+            ),
+            pipe: nil
+        )
+        configuration.statusInterval = flow.interval
+        let pipeline = Flow(
+            configuration: configuration,
+            store: store,
+            warehouse: nil,
+            journal: try options.openJournal(settings),
+            logger: logger
+        )
+        print("firn ingest: landing \(settings.resolvedLandingDirectory) → bucket \(store.location)")
+        try await pipeline.run { line in print(line) }
+    }
+}
+
+/// `firn pipe`: the auto-ingest pipe alone.
+struct PipeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipe",
+        abstract: "Load new bucket objects exactly once into staging, SCD1 and SCD2 (no ingest).",
+        discussion: """
+            The bucket is listed every second from a cursor kept in the warehouse; each object is \
+            loaded once per key and ETag, its content once per key and checksum. See `firn copy-history`.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flow: FlowOptions
+
+    func run() async throws {
+        let logger = flow.bootstrapLogging()
+        let (warehouse, settings) = try options.openWarehouse()
+        let store = try options.openStore(settings)
+        var configuration = FlowConfiguration(ingest: nil, pipe: options.pipeConfiguration(settings))
+        configuration.statusInterval = flow.interval
+        let pipeline = Flow(
+            configuration: configuration,
+            store: store,
+            warehouse: warehouse,
+            journal: nil,
+            logger: logger
+        )
+        print("firn pipe: bucket \(store.location) → warehouse \(settings.resolvedWarehouse)")
+        try await pipeline.run { line in print(line) }
+    }
+}
+
+extension GlobalOptions {
+    func pipeConfiguration(_ settings: FirnSettings) -> PipeConfiguration {
+        var configuration = PipeConfiguration(
+            downloadDirectory: (settings.dataDirectory as NSString).appendingPathComponent("downloads")
+        )
+        configuration.reader = settings.reader
+        return configuration
+    }
+}
