@@ -10,6 +10,8 @@ public enum WarehouseError: Error, Sendable, CustomStringConvertible {
     case loadNotInProgress(Int64, status: String)
     /// The warehouse's tables were made by a different entity definition.
     case schemaMismatch(table: String, reason: String)
+    /// The request names something that does not exist, or is not allowed; the message says which.
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum WarehouseError: Error, Sendable, CustomStringConvertible {
         case .unknownLoad(let id): "load \(id) is not in load history (firn_loads)"
         case .loadNotInProgress(let id, let status):
             "load \(id) is \(status), not loading (another process stopped it); load the file again to resume"
+        case .invalidRequest(let message): message
         case .schemaMismatch(let table, let reason):
             "table \(table) does not match the entity configuration: \(reason)"
         }

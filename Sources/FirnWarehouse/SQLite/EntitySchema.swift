@@ -158,6 +158,32 @@ struct EntitySchema: Sendable {
 
     /// DDL for Firn's shared tables: load history, rejects, streams and the origin flag.
     static let sharedStatements: [String] = [
+        // Tasks (built-in steps and user SQL) and their run history.
+        """
+        CREATE TABLE IF NOT EXISTS firn_tasks (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            task_trigger TEXT NOT NULL,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL,
+            consecutive_failures INTEGER NOT NULL,
+            seen_load_id INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_task_runs (
+            run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task TEXT NOT NULL,
+            run_trigger TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            rows_affected INTEGER NOT NULL,
+            error TEXT
+        )
+        """,
         // Objects the pipe has taken from the bucket (by key and ETag), and the load that took them.
         """
         CREATE TABLE IF NOT EXISTS firn_pipe_objects (
