@@ -114,17 +114,22 @@ public final class Ingestor: Service, Sendable {
         try createDirectories()
         let (triggers, continuation) = AsyncStream<Trigger>.makeStream()
         var queue: [Work] = try recoverable()
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { sources in
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { sources in
                 let watcher = LandingWatcher(directory: configuration.landingDirectory)
+                let logger = logger
                 sources.addTask {
-                    try await watcher.run { name in continuation.yield(name.map(Trigger.announced) ?? .rescan) }
+                    do {
+                        try await watcher.run { name in continuation.yield(name.map(Trigger.announced) ?? .rescan) }
+                    } catch {
+                        logger.warning("\(error); new files are found by the rescan only")
+                    }
                 }
                 let interval = configuration.rescanInterval
                 sources.addTask {
                     while !Task.isCancelled {
                         continuation.yield(.rescan)
-                        try await Task.sleep(for: interval)
+                        try? await Task.sleep(for: interval)
                     }
                 }
                 await withTaskGroup(of: Void.self) { uploads in

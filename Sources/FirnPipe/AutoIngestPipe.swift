@@ -17,6 +17,10 @@ public struct PipeConfiguration: Sendable, Hashable {
     public var downloadDirectory: String
     /// Reader settings (chunk size, field size limit).
     public var reader: ReaderConfiguration = .init()
+    /// Whether the pipe loads on its own, on announcements and polls (the `load` task's
+    /// default, on data). When `false` it loads only when ``AutoIngestPipe/loadNow()`` is
+    /// called (the `load` task on a schedule). Defaults to `true`.
+    public var isAutomatic = true
 
     /// Creates a configuration that downloads into `downloadDirectory`.
     public init(downloadDirectory: String) {
@@ -75,6 +79,7 @@ public final class AutoIngestPipe: Service, Sendable {
     let triggers: AsyncStream<Trigger>
     let continuation: AsyncStream<Trigger>.Continuation
     let stats = NIOLockedValueBox(PipeStatistics())
+    let suspended = NIOLockedValueBox(false)
 
     enum Trigger: Sendable {
         case object(ObjectInfo)
@@ -112,6 +117,27 @@ public final class AutoIngestPipe: Service, Sendable {
         continuation.yield(.object(object))
     }
 
+    /// Pauses or resumes automatic loading (the `load` task suspended or resumed). Objects that
+    /// arrive while suspended are found by the first listing after resuming.
+    public func setSuspended(_ isSuspended: Bool) {
+        let wasSuspended = suspended.withLockedValue { state in
+            defer { state = isSuspended }
+            return state
+        }
+        if wasSuspended && !isSuspended { continuation.yield(.poll) }
+    }
+
+    /// Lists the bucket and loads every object not taken yet, now; returns the rows loaded.
+    /// The `load` task on a schedule calls this.
+    public func loadNow() async -> (objects: Int, rows: Int64, error: String?) {
+        let before = statistics
+        await poll()
+        let after = statistics
+        return (
+            after.objectsLoaded - before.objectsLoaded, after.rowsLoaded - before.rowsLoaded, after.lastError
+        )
+    }
+
     /// Loads announced and listed objects until cancelled or shut down gracefully (the object
     /// being loaded finishes first).
     public func run() async throws {
@@ -121,15 +147,17 @@ public final class AutoIngestPipe: Service, Sendable {
         )
         let continuation = self.continuation
         let interval = configuration.pollInterval
+        let isAutomatic = configuration.isAutomatic
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while !Task.isCancelled {
+                    while !Task.isCancelled && isAutomatic {
                         continuation.yield(.poll)
                         try? await Task.sleep(for: interval)
                     }
                 }
                 for await trigger in triggers {
+                    if !isAutomatic || suspended.withLockedValue({ $0 }) { continue }
                     switch trigger {
                     case .object(let object):
                         await take(object)

@@ -261,3 +261,27 @@ extension SQLiteWarehouse {
         }
     }
 }
+
+extension SQLiteWarehouse {
+    /// Deletes staging rows, finished task runs and pipe bookkeeping older than `days` days
+    /// (the `retention` task). SCD1, history and load history are kept: history is never
+    /// recomputed from staging.
+    ///
+    /// - Returns: Rows deleted.
+    /// - Throws: ``WarehouseError``.
+    public func prune(olderThanDays days: Int) throws(WarehouseError) -> Int {
+        let raw = schema.raw
+        let cutoff = Timestamp(microseconds: Timestamp.now().microseconds - Int64(days) * 86_400_000_000).description
+        return try write { db in
+            var deleted = 0
+            try db.execute(sql: "DELETE FROM \(raw) WHERE loaded_at < ?", arguments: [cutoff])
+            deleted += db.changesCount
+            try db.execute(
+                sql: "DELETE FROM firn_task_runs WHERE finished_at < ? AND status <> 'running'",
+                arguments: [cutoff]
+            )
+            deleted += db.changesCount
+            return deleted
+        }
+    }
+}

@@ -93,7 +93,7 @@ struct IngestorTests {
         let ingestor = Ingestor(configuration: fixture.configuration, store: bucket, journal: try fixture.journal())
         try await whileRunning(ingestor) {
             let path = fixture.landing + "/slow.csv"
-            FileManager.default.createFile(atPath: path, contents: Data("customer_id\n".utf8))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("customer_id\n".utf8)))
             let handle = try #require(FileHandle(forWritingAtPath: path))
             for row in 1...4 {
                 try await Task.sleep(for: .milliseconds(200))
@@ -137,7 +137,7 @@ struct IngestorTests {
         configuration.keyTemplate = try ObjectKeyTemplate("{name}")
         // A regular file where an object's folder must go: the directory bucket cannot store
         // `blocked/…`, for real, every time.
-        FileManager.default.createFile(atPath: fixture.root + "/bucket/blocked", contents: Data())
+        #expect(FileManager.default.createFile(atPath: fixture.root + "/bucket/blocked", contents: Data()))
         let ingestor = Ingestor(configuration: configuration, store: bucket, journal: try fixture.journal())
         try await whileRunning(ingestor) {
             try fixture.land("good.csv", "customer_id\n1\n")
