@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FirnCore", targets: ["FirnCore"]),
         .library(name: "FirnWarehouse", targets: ["FirnWarehouse"]),
         .library(name: "FirnPipe", targets: ["FirnPipe"]),
+        .library(name: "FirnGenerate", targets: ["FirnGenerate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,8 @@ let package = Package(
     targets: [
         // Records, entity configuration, file reading and the SCD algorithm: pure, no I/O beyond reading bytes.
         .target(name: "FirnCore", swiftSettings: swiftSettings),
+        // Seeded synthetic customer changes, written atomically into a landing directory at a rate.
+        .target(name: "FirnGenerate", dependencies: ["FirnCore"], swiftSettings: swiftSettings),
         // Config files (YAML) and settings shared by every command.
         .target(
             name: "FirnConfig",
@@ -96,7 +99,9 @@ let package = Package(
         // `firn bench`: deterministic workloads and the plain-SQL baseline.
         .target(
             name: "FirnBench",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FirnCore", "FirnGenerate", "FirnWarehouse", "FirnPipe", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The command line: parses arguments and calls the libraries.

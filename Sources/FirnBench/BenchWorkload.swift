@@ -1,4 +1,5 @@
 import FirnCore
+import FirnGenerate
 
 /// A deterministic synthetic customer workload: a base population, then batches of changes.
 ///
@@ -34,7 +35,9 @@ public struct BenchWorkload: Sendable {
 
     private var random: SplitMix64
     /// Per key (index = key - 1): the customer's current values, as word indexes.
-    private var customers: [Customer] = []
+    private var customers: [CustomerProfile] = []
+    /// Per key: the event time of its latest change, in microseconds.
+    private var lastChange: [Int64] = []
     /// Live keys, in no particular order (swap-removed on delete).
     private var live: [Int64] = []
     /// Per key: its index in ``live``, or -1 when not live.
@@ -102,10 +105,9 @@ public struct BenchWorkload: Sendable {
     public func currentTableDigest() -> TableDigest {
         var digest = TableDigest()
         for (index, position) in livePosition.enumerated() where position >= 0 {
-            let customer = customers[index]
             var fields: [String?] = [String(index + 1)]
-            fields.append(contentsOf: customer.attributes.map { $0 })
-            fields.append(Timestamp(microseconds: customer.lastChange).description)
+            fields.append(contentsOf: customers[index].attributes.map { $0 })
+            fields.append(Timestamp(microseconds: lastChange[index]).description)
             digest.add(fields)
         }
         return digest
@@ -119,11 +121,11 @@ public struct BenchWorkload: Sendable {
     }
 
     private mutating func newCustomer(row: Int64) -> ChangeRecord {
-        var customer = Customer.random(using: &random)
+        let customer = CustomerProfile.random(using: &random)
         let key = Int64(customers.count + 1)
         let time = nextTime()
-        customer.lastChange = time.microseconds
         customers.append(customer)
+        lastChange.append(time.microseconds)
         livePosition.append(Int32(live.count))
         touchedIn.append(batchNumber)
         live.append(key)
@@ -132,16 +134,10 @@ public struct BenchWorkload: Sendable {
 
     private mutating func update(_ key: Int64, row: Int64) -> ChangeRecord {
         let index = Int(key - 1)
-        var customer = customers[index]
-        var fields = Array(0..<Customer.fieldCount)
-        let changes = 1 + random.below(3)
-        for pick in 0..<changes {
-            fields.swapAt(pick, pick + random.below(fields.count - pick))
-            customer.change(field: fields[pick], using: &random)
-        }
+        customers[index].changeFields(using: &random)
         let time = nextTime()
-        customer.lastChange = time.microseconds
-        customers[index] = customer
+        lastChange[index] = time.microseconds
+        let customer = customers[index]
         touchedIn[index] = batchNumber
         return record(key, customer, time: time, operation: .upsert, row: row)
     }
@@ -172,7 +168,7 @@ public struct BenchWorkload: Sendable {
 
     private func record(
         _ key: Int64,
-        _ customer: Customer,
+        _ customer: CustomerProfile,
         time: Timestamp,
         operation: Operation,
         row: Int64
@@ -198,94 +194,5 @@ public struct BenchBatches: Sequence, IteratorProtocol, Sendable {
         guard remaining > 0 else { return nil }
         remaining -= 1
         return workload.nextBatch(size: size)
-    }
-}
-
-/// One customer's values as indexes into ``WordLists`` (compact: the workload keeps one per key).
-struct Customer: Sendable, Hashable {
-    static let fieldCount = 7
-    var first: UInt16
-    var last: UInt16
-    /// The names the email was made from (an email does not follow later name changes).
-    var emailFirst: UInt16
-    var emailLast: UInt16
-    var emailNumber: UInt16
-    var emailDomain: UInt8
-    var state: UInt8
-    var streetNumber: UInt16
-    var street: UInt16
-    /// 0 for none; otherwise the street gets `, Apt <unit>` (a comma, so CSV must quote it).
-    var unit: UInt16
-    var city: UInt16
-    var country: UInt16
-    /// The event time of the latest change, in microseconds.
-    var lastChange: Int64 = 0
-
-    static func random(using random: inout SplitMix64) -> Customer {
-        let first = UInt16(random.below(WordLists.firstNames.count))
-        let last = UInt16(random.below(WordLists.lastNames.count))
-        return Customer(
-            first: first,
-            last: last,
-            emailFirst: first,
-            emailLast: last,
-            emailNumber: UInt16(random.below(1000)),
-            emailDomain: UInt8(random.below(WordLists.emailDomains.count)),
-            state: UInt8(random.below(WordLists.states.count)),
-            streetNumber: UInt16(1 + random.below(9999)),
-            street: UInt16(random.below(WordLists.streetNames.count * WordLists.streetSuffixes.count)),
-            unit: random.below(10) == 0 ? UInt16(1 + random.below(999)) : 0,
-            city: UInt16(random.below(WordLists.cities.count)),
-            country: UInt16(random.below(WordLists.countries.count))
-        )
-    }
-
-    /// Gives `field` (0 = first_name … 6 = country) a value different from its current one.
-    mutating func change(field: Int, using random: inout SplitMix64) {
-        func other<T: FixedWidthInteger>(_ value: T, _ count: Int) -> T {
-            T((Int(value) + 1 + random.below(count - 1)) % count)
-        }
-        switch field {
-        case 0: first = other(first, WordLists.firstNames.count)
-        case 1: last = other(last, WordLists.lastNames.count)
-        case 2:
-            emailFirst = first
-            emailLast = last
-            emailNumber = other(emailNumber, 1000)
-            emailDomain = UInt8(random.below(WordLists.emailDomains.count))
-        case 3:
-            streetNumber = UInt16(1 + Int(other(streetNumber - 1, 9999)))
-            street = UInt16(random.below(WordLists.streetNames.count * WordLists.streetSuffixes.count))
-            unit = random.below(10) == 0 ? UInt16(1 + random.below(999)) : 0
-        case 4: city = other(city, WordLists.cities.count)
-        case 5: state = other(state, WordLists.states.count)
-        default: country = other(country, WordLists.countries.count)
-        }
-    }
-
-    /// first_name, last_name, email, street, city, state, country.
-    var attributes: [String] {
-        let streetName = WordLists.streetNames[Int(street) % WordLists.streetNames.count]
-        let suffix = WordLists.streetSuffixes[Int(street) / WordLists.streetNames.count]
-        var streetText = "\(streetNumber) \(streetName) \(suffix)"
-        if unit > 0 { streetText += ", Apt \(unit)" }
-        return [
-            WordLists.firstNames[Int(first)],
-            WordLists.lastNames[Int(last)],
-            email,
-            streetText,
-            WordLists.cities[Int(city)],
-            WordLists.states[Int(state)],
-            WordLists.countries[Int(country)],
-        ]
-    }
-
-    private var email: String {
-        func local(_ name: String) -> String {
-            String(name.lowercased().unicodeScalars.filter { ("a"..."z").contains($0) }.map(Character.init))
-        }
-        let first = local(WordLists.firstNames[Int(emailFirst)])
-        let last = local(WordLists.lastNames[Int(emailLast)])
-        return "\(first).\(last)\(emailNumber)@\(WordLists.emailDomains[Int(emailDomain)])"
     }
 }

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnGenerate
 import Foundation
 
 /// Writes a ``BenchWorkload`` as CSV files, for `firn bench load --files DIR` and for feeding
@@ -13,10 +14,7 @@ import Foundation
 /// customer, `U` for an update, `D` for a delete.
 public enum WorkloadFiles {
     /// The CSV header line's columns.
-    public static let header = [
-        "customer_id", "first_name", "last_name", "email", "street", "city", "state", "country", "update_timestamp",
-        "op",
-    ]
+    public static let header = CustomerCSV.header
 
     /// Writes the base and `batches` batches of `size` rows of the workload for `seed`.
     ///
@@ -99,22 +97,9 @@ public enum WorkloadFiles {
         return out
     }
 
-    /// `text` as an RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or is empty.
-    static func quoted(_ text: String) -> String {
-        let needsQuotes =
-            text.isEmpty
-            || text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
-        guard needsQuotes else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// `text` as an RFC 4180 field (``CustomerCSV/quoted(_:)``).
+    static func quoted(_ text: String) -> String { CustomerCSV.quoted(text) }
 
-    /// `2024-01-01T00:00:00.001000Z`.
-    static func isoTime(_ time: Timestamp) -> String {
-        var text = time.description
-        text.replaceSubrange(
-            text.index(text.startIndex, offsetBy: 10)...text.index(text.startIndex, offsetBy: 10),
-            with: "T"
-        )
-        return text + "Z"
-    }
+    /// `2024-01-01T00:00:00.001000Z` (``CustomerCSV/isoTime(_:)``).
+    static func isoTime(_ time: Timestamp) -> String { CustomerCSV.isoTime(time) }
 }

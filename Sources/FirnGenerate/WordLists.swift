@@ -1,7 +1,12 @@
-/// The vocabularies the workload draws customer values from: realistic-looking, fixed, and
-/// large enough that most keys differ (the update rule always picks a different word).
-enum WordLists {
-    static let firstNames: [String] = [
+/// The vocabularies synthetic customers are drawn from: realistic-looking, fixed, and large
+/// enough that most keys differ (an update always picks a different word).
+///
+/// Shipped in the package (no network, no external data). The generator's and the benchmark's
+/// output for a seed depend on every list's order and length: changing a list changes every
+/// workload and generated file, so do it only on purpose.
+public enum WordLists {
+    /// Given names, including unicode ones (`Zoë`, `Łukasz`).
+    public static let firstNames: [String] = [
         "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
         "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
         "Christopher", "Lisa", "Daniel", "Nancy", "Matthew", "Betty", "Anthony", "Margaret", "Mark", "Sandra",
@@ -13,7 +18,8 @@ enum WordLists {
         "Zoë", "José", "Łukasz", "Siobhán", "Björn", "Chloé", "Mateo", "Aiko", "Priya", "Olumide",
     ]
 
-    static let lastNames: [String] = [
+    /// Family names, including `O'Brien`, multi-word `Van der Berg` and unicode (`Müller`).
+    public static let lastNames: [String] = [
         "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
         "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
         "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
@@ -25,32 +31,38 @@ enum WordLists {
         "Okafor",
     ]
 
-    static let emailDomains: [String] = [
+    /// Email domains (reserved example and test names, so no address is real).
+    public static let emailDomains: [String] = [
         "example.com", "mail.example.org", "inbox.test", "post.example.net", "webmail.test", "corp.example.com",
     ]
 
-    static let streetNames: [String] = [
+    /// Street names; a street is `<number> <name> <suffix>`.
+    public static let streetNames: [String] = [
         "Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park", "Walnut", "Sunset",
         "Lincoln", "Jackson", "Church", "River", "Highland", "Willow", "Meadow", "Forest", "Ridge", "Spring",
         "Chestnut", "Franklin", "Adams", "Jefferson", "Mill", "Valley", "Birch", "Dogwood", "Madison", "Center",
     ]
 
-    static let streetSuffixes: [String] = ["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way", "Pl", "Terrace"]
+    /// Street suffixes (`St`, `Ave`, …).
+    public static let streetSuffixes: [String] = ["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way", "Pl", "Terrace"]
 
-    static let cities: [String] = [
+    /// City names, some of two words.
+    public static let cities: [String] = [
         "Springfield", "Riverside", "Franklin", "Greenville", "Bristol", "Clinton", "Fairview", "Salem", "Madison",
         "Georgetown", "Arlington", "Ashland", "Burlington", "Manchester", "Milton", "Newport", "Oxford", "Dover",
         "Lakewood", "Hudson", "Kingston", "Marion", "Jackson", "Auburn", "Dayton", "Lexington", "Milford", "Winchester",
         "Clayton", "Chester", "Mount Vernon", "Lebanon", "Portland", "Richmond", "Cleveland", "Union",
     ]
 
-    static let states: [String] = [
+    /// US state codes.
+    public static let states: [String] = [
         "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
         "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND",
         "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
     ]
 
-    static let countries: [String] = [
+    /// Country names, including `"Korea, Republic of"` (a comma, so CSV must quote it).
+    public static let countries: [String] = [
         "United States", "Canada", "United Kingdom", "Ireland", "Germany", "France", "Spain", "Portugal", "Italy",
         "Netherlands", "Belgium", "Poland", "Czechia", "Sweden", "Norway", "Denmark", "Finland", "Japan",
         "Australia", "New Zealand", "Brazil", "Mexico", "India", "Nigeria", "South Africa", "Korea, Republic of",
