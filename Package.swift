@@ -144,6 +144,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FirnGenerateTests",
+            dependencies: ["FirnGenerate", "FirnCore", "FirnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FirnConfigTests",
             dependencies: ["FirnConfig"],
             swiftSettings: swiftSettings
