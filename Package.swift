@@ -109,7 +109,7 @@ let package = Package(
             name: "firn",
             dependencies: [
                 "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe", "FirnFlow",
-                "FirnBench",
+                "FirnGenerate", "FirnBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -6,16 +6,16 @@ struct Firn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Real-time change pipeline: files of changes in, SCD1 and SCD2 tables out.",
         discussion: """
-            Data lives under --data-dir (default ./firn-data): landing/ (files dropped here are taken by \
-            `firn run` or `firn ingest`), bucket/ (the embedded bucket), archive/ and failed/, \
-            ingest.sqlite (ingest's journal) and the warehouse (SQLite, firn.sqlite). Tables for the \
-            default customer entity: customer_raw (staging), customer (SCD1), customer_history (SCD2), \
-            customer_unchanged, customer_changes (the stream's log), firn_loads (load history), \
-            firn_chunks, firn_rejects, firn_streams, firn_pipe_objects.
+            Data lives under --data-dir (default ./firn-data): landing/ (files dropped here, or written \
+            by `firn generate`, are taken by `firn run` or `firn ingest`), bucket/ (the embedded \
+            bucket), archive/ and failed/, ingest.sqlite (ingest's journal) and the warehouse (SQLite, \
+            firn.sqlite). Tables for the default customer entity: customer_raw (staging), customer \
+            (SCD1), customer_history (SCD2), customer_unchanged, customer_changes (the stream's log), \
+            firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_pipe_objects.
             """,
         subcommands: [
-            Run.self, Ingest.self, PipeCommand.self, Provenance.self, Load.self, Query.self, History.self, AsOf.self,
-            Stream.self, CopyHistory.self, Rejects.self, Bench.self,
+            Run.self, Generate.self, Ingest.self, PipeCommand.self, Provenance.self, Load.self, Query.self,
+            History.self, AsOf.self, Stream.self, CopyHistory.self, Rejects.self, Bench.self,
         ]
     )
 }
