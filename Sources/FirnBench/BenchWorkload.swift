@@ -38,10 +38,8 @@ public struct BenchWorkload: Sendable {
     private var customers: [CustomerProfile] = []
     /// Per key: the event time of its latest change, in microseconds.
     private var lastChange: [Int64] = []
-    /// Live keys, in no particular order (swap-removed on delete).
-    private var live: [Int64] = []
-    /// Per key: its index in ``live``, or -1 when not live.
-    private var livePosition: [Int32] = []
+    /// The keys alive now.
+    private var live = LiveCustomers()
     /// Per key: the number of the batch that last touched it.
     private var touchedIn: [Int32] = []
     private var batchNumber: Int32 = 0
@@ -104,7 +102,7 @@ public struct BenchWorkload: Sendable {
     /// its latest change, in key order, digested as ``TableDigest`` digests a table.
     public func currentTableDigest() -> TableDigest {
         var digest = TableDigest()
-        for (index, position) in livePosition.enumerated() where position >= 0 {
+        for index in customers.indices where live.contains(Int64(index + 1)) {
             var fields: [String?] = [String(index + 1)]
             fields.append(contentsOf: customers[index].attributes.map { $0 })
             fields.append(Timestamp(microseconds: lastChange[index]).description)
@@ -126,9 +124,8 @@ public struct BenchWorkload: Sendable {
         let time = nextTime()
         customers.append(customer)
         lastChange.append(time.microseconds)
-        livePosition.append(Int32(live.count))
         touchedIn.append(batchNumber)
-        live.append(key)
+        live.insertNext()
         return record(key, customer, time: time, operation: .upsert, row: row)
     }
 
@@ -144,13 +141,7 @@ public struct BenchWorkload: Sendable {
 
     private mutating func delete(_ key: Int64, row: Int64) -> ChangeRecord {
         let index = Int(key - 1)
-        let position = Int(livePosition[index])
-        let moved = live.removeLast()
-        if position < live.count {
-            live[position] = moved
-            livePosition[Int(moved - 1)] = Int32(position)
-        }
-        livePosition[index] = -1
+        live.remove(key)
         touchedIn[index] = batchNumber
         // A delete carries the customer's last image, as CDC tools write it.
         return record(key, customers[index], time: nextTime(), operation: .delete, row: row)
@@ -160,7 +151,7 @@ public struct BenchWorkload: Sendable {
     private mutating func untouchedLiveKey() -> Int64? {
         guard !live.isEmpty else { return nil }
         for _ in 0..<64 {
-            let key = live[random.below(live.count)]
+            let key = live.randomID(using: &random)
             if touchedIn[Int(key - 1)] != batchNumber { return key }
         }
         return nil

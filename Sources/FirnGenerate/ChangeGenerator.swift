@@ -46,10 +46,8 @@ public struct ChangeGenerator: Sendable {
     private var random: SplitMix64
     /// Per id (index = id - 1): the customer's current values.
     private var customers: [CustomerProfile] = []
-    /// Live ids, in no particular order (swap-removed on delete).
-    private var live: [Int64] = []
-    /// Per id: its index in ``live``, or -1 once deleted.
-    private var livePosition: [Int32] = []
+    /// The ids alive now.
+    private var live = LiveCustomers()
     /// Events drawn so far; the next event is number `events`.
     private var events: Int64 = 0
     /// Rows delivered so far.
@@ -150,24 +148,16 @@ public struct ChangeGenerator: Sendable {
         if live.isEmpty || draw < configuration.newShare {
             let profile = CustomerProfile.random(using: &random)
             customers.append(profile)
-            let id = Int64(customers.count)
-            livePosition.append(Int32(live.count))
-            live.append(id)
+            let id = live.insertNext()
             return GeneratedChange(customerID: id, profile: profile, eventTime: time, kind: .new)
         }
-        let id = live[random.below(live.count)]
+        let id = live.randomID(using: &random)
         let index = Int(id - 1)
         if draw < configuration.newShare + configuration.updateShare {
             customers[index].changeFields(using: &random)
             return GeneratedChange(customerID: id, profile: customers[index], eventTime: time, kind: .update)
         }
-        let position = Int(livePosition[index])
-        let moved = live.removeLast()
-        if position < live.count {
-            live[position] = moved
-            livePosition[Int(moved - 1)] = Int32(position)
-        }
-        livePosition[index] = -1
+        live.remove(id)
         return GeneratedChange(customerID: id, profile: customers[index], eventTime: time, kind: .delete)
     }
 
