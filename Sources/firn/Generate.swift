@@ -69,6 +69,12 @@ struct Generate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.settings()
+        guard settings.entity == .customer else {
+            throw ValidationError(
+                "firn generate writes customer files, but the config declares entity \(settings.entity.name); "
+                    + "use a config without an entity section, or none"
+            )
+        }
         let output = output ?? settings.resolvedLandingDirectory
         let statePath = state ?? GeneratedFileWriter.Configuration.defaultStateFile(in: output)
         let saved = fresh ? nil : try GeneratorState.load(from: statePath)
