@@ -16,21 +16,25 @@ import FirnCore
 /// - A new customer (`op` `I`) gets the next id (`1, 2, 3, …`; ids are never reused) and
 ///   values drawn from ``WordLists``.
 /// - An update (`op` `U`) picks a live customer uniformly and changes 1–3 of its fields, each to
-///   a different value, so every update opens a version; it is a full snapshot (all attributes).
+///   a value different from the one it had just before (in event-time order); it is a full
+///   snapshot (all attributes).
 /// - A delete (`op` `D`) ends a live customer and carries its last snapshot, as CDC tools write
 ///   it. A deleted customer never changes again and its id is not reused.
 /// - A late update (``GeneratorConfiguration/lateFraction``) is an update like any other,
 ///   applied to the customer's state at its event time, but held back and delivered after a
 ///   random number of later events (up to ``GeneratorConfiguration/maxLateness`` of event
-///   time), and only once at least one row has been delivered since it happened, so it is
-///   always older than some row before it. If its customer changed again meanwhile, the late
+///   time, mostly much less: the delay is the maximum times `u³` for a uniform `u`, so its
+///   median is an eighth of the maximum), and never before a row with a later event time has
+///   been delivered, so it is always older than a row before it. If its customer changed
+///   again meanwhile, the late
 ///   row splits the version in force at its time and leaves the SCD1 row alone; if its
 ///   customer was deleted meanwhile, it arrives after the delete but belongs before it.
 ///
 /// So replaying the rows in event-time order gives a coherent life for every customer (created,
 /// changed, perhaps deleted), and the SCD1 table after loading files `0..<k` is the state of the
 /// customers as of their delivered rows. Rows still held back when a run stops are simply in a
-/// later file.
+/// later file (until they arrive, a later update of their customer may even equal the version
+/// before the missing one, and so change nothing).
 ///
 /// ## Topics
 /// - ``nextFile()``
@@ -50,8 +54,8 @@ public struct ChangeGenerator: Sendable {
     private var live = LiveCustomers()
     /// Events drawn so far; the next event is number `events`.
     private var events: Int64 = 0
-    /// Rows delivered so far.
-    private var delivered: Int64 = 0
+    /// The event time of the newest row delivered so far, in microseconds since the epoch.
+    private var newestDelivered = Int64.min
     /// The event time of the latest event, in microseconds since the epoch.
     private var lastEventMicroseconds: Int64
     /// Late updates waiting to be delivered.
@@ -117,26 +121,29 @@ public struct ChangeGenerator: Sendable {
     /// The next row to deliver: a held-back late update that is due, else a new event.
     private mutating func nextRow() -> GeneratedChange {
         while true {
-            if let due = heldBack.first, due.dueAfterEvents <= events, due.deliveredBefore < delivered {
+            if let due = heldBack.first, due.dueAfterEvents <= events,
+                due.change.eventTime.microseconds < newestDelivered
+            {
                 heldBack.removeFirst()
-                delivered += 1
                 return due.change
             }
             var change = nextEvent()
             if change.kind == .update, lateProbability > 0, random.unit() < lateProbability {
                 change.isLate = true
-                let delay = 1 + random.below(maxDelayEvents)
+                // Skewed towards short delays (u³: median an eighth of the maximum, mean a
+                // quarter), as late data mostly is, so a run reaches its late fraction quickly.
+                let u = random.unit()
+                let delay = 1 + Int((Double(maxDelayEvents - 1) * u * u * u).rounded(.down))
                 heldBack.insert(
                     HeldBackRows.Entry(
                         dueAfterEvents: events + Int64(delay),
                         sequence: events,
-                        deliveredBefore: delivered,
                         change: change
                     )
                 )
                 continue
             }
-            delivered += 1
+            newestDelivered = change.eventTime.microseconds
             return change
         }
     }
@@ -178,8 +185,6 @@ struct HeldBackRows: Sendable {
         var dueAfterEvents: Int64
         /// The event's number: breaks ties, so the order never depends on the heap's layout.
         var sequence: Int64
-        /// Rows delivered when it was held back: it waits until at least one more is delivered.
-        var deliveredBefore: Int64
         var change: GeneratedChange
 
         func precedes(_ other: Entry) -> Bool {

@@ -10,7 +10,7 @@ struct Generate: AsyncParsableCommand {
         discussion: """
             Each file holds --rows-per-file CSV rows: about 25% new customers, 70% updates of 1-3 \
             fields of live customers, 5% deletes (op D), plus --late-fraction of rows as updates \
-            delivered up to 60 s of event time late. Names, emails, streets, cities, states and \
+            delivered late by up to 60 s of event time (median 7.5 s). Names, emails, streets, cities, states and \
             countries come from word lists in the package. Event times (update_timestamp) run from \
             --start-time at --rate rows per second, so the same seed and start time give the same \
             bytes. A file is written under a hidden temporary name, flushed, then renamed to \
