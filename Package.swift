@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "FirnFlow",
             dependencies: [
-                "FirnCore", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe",
+                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,6 +112,7 @@ let package = Package(
                 "FirnGenerate", "FirnBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,10 +1,12 @@
 import ArgumentParser
 import FirnConfig
 import FirnFlow
+import FirnGenerate
 import FirnIngest
 import FirnPipe
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Flags shared by the long-running commands (`run`, `ingest`, `pipe`).
 struct FlowOptions: ParsableArguments {
@@ -63,6 +65,23 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @OptionGroup var flow: FlowOptions
 
+    @Option(help: "Also generate synthetic customer changes at this many rows per second (see `firn generate`).")
+    var generate: Double?
+
+    @Option(help: "With --generate: rows in each generated file.")
+    var rowsPerFile = 1000
+
+    @Option(help: "With --generate: the generator's seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "With --generate: share of rows that are late updates, 0 to 0.7.")
+    var lateFraction = 0.0
+
+    func validate() throws {
+        if let generate, !(generate > 0) { throw ValidationError("--generate needs a positive rate (rows per second)") }
+        guard rowsPerFile > 0 else { throw ValidationError("--rows-per-file must be positive") }
+    }
+
     func run() async throws {
         let logger = flow.bootstrapLogging()
         let (warehouse, settings) = try options.openWarehouse()
@@ -82,10 +101,46 @@ struct Run: AsyncParsableCommand {
             journal: try options.openJournal(settings),
             logger: logger
         )
+        var extra: [any Service] = []
+        if let generate {
+            extra.append(GeneratorService(writer: try generator(rate: generate, settings: settings), flow: pipeline))
+            print("firn run: generating \(Generate.number(generate)) rows/s in files of \(rowsPerFile) rows")
+        }
         print(
             "firn run: landing \(settings.resolvedLandingDirectory) → bucket \(store.location) → warehouse \(settings.resolvedWarehouse)"
         )
-        try await pipeline.run { line in print(line) }
+        try await pipeline.run(extraServices: extra) { line in print(line) }
+    }
+
+    /// The generator for --generate: continues a saved state with the same settings, else
+    /// starts fresh at file 0 with event times from now.
+    func generator(rate: Double, settings: FirnSettings) throws -> GeneratedFileWriter {
+        guard settings.entity == .customer else {
+            throw ValidationError(
+                "--generate writes customer files, but the config declares entity \(settings.entity.name)"
+            )
+        }
+        let landing = settings.resolvedLandingDirectory
+        try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
+        let statePath = GeneratedFileWriter.Configuration.defaultStateFile(in: landing)
+        var wanted = GeneratorConfiguration(seed: seed, startTime: .now())
+        wanted.rate = rate
+        wanted.rowsPerFile = rowsPerFile
+        wanted.lateFraction = lateFraction
+        do { try wanted.validate() } catch { throw ValidationError(error.description) }
+        var writing = GeneratedFileWriter.Configuration(directory: landing)
+        writing.stateFile = statePath
+        if let saved = try GeneratorState.load(from: statePath) {
+            var resumed = saved.configuration
+            resumed.startTime = wanted.startTime
+            if resumed == wanted {
+                wanted = saved.configuration
+            } else {
+                print("firn run: generator settings changed; starting the generator afresh at file 0")
+                writing.startsFresh = true
+            }
+        }
+        return GeneratedFileWriter(generator: wanted, configuration: writing)
     }
 }
 
@@ -140,6 +195,23 @@ struct PipeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var flow: FlowOptions
+
+    @Option(help: "Also generate synthetic customer changes at this many rows per second (see `firn generate`).")
+    var generate: Double?
+
+    @Option(help: "With --generate: rows in each generated file.")
+    var rowsPerFile = 1000
+
+    @Option(help: "With --generate: the generator's seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "With --generate: share of rows that are late updates, 0 to 0.7.")
+    var lateFraction = 0.0
+
+    func validate() throws {
+        if let generate, !(generate > 0) { throw ValidationError("--generate needs a positive rate (rows per second)") }
+        guard rowsPerFile > 0 else { throw ValidationError("--rows-per-file must be positive") }
+    }
 
     func run() async throws {
         let logger = flow.bootstrapLogging()
