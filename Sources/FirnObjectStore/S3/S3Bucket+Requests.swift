@@ -99,6 +99,9 @@ extension S3Bucket {
         case .DELETE: request.method = .DELETE
         }
         for (name, value) in signed.headers { request.headers.add(name: name, value: value) }
+        // Unsigned, so a proxy may rewrite it: asks servers that negotiate compression for the
+        // stored bytes, which keeps downloads byte-exact and Content-Length meaningful.
+        request.headers.add(name: "Accept-Encoding", value: "identity")
         // async-http-client sets Content-Length (0 for a PUT or POST without a body).
         if let body { request.body = .bytes(body) }
         let deadline = timeout ?? configuration.requestTimeout

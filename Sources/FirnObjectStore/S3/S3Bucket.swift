@@ -91,7 +91,9 @@ public struct S3Bucket: ObjectStore, CustomStringConvertible {
     ///   - location: Bucket, prefix, endpoint, region and addressing.
     ///   - credentials: The key that signs every request (see ``S3Credentials/fromEnvironment(_:)``).
     ///   - configuration: Sizes and timeouts. Defaults to ``Configuration``'s documented defaults.
-    ///   - httpClient: The client that sends requests. Defaults to `HTTPClient.shared`.
+    ///   - httpClient: The client that sends requests. Defaults to `HTTPClient.shared`, which
+    ///     decompresses responses: see ``head(_:)`` and ``download(_:to:)`` for objects stored
+    ///     with a `Content-Encoding`.
     public init(
         location: S3Location,
         credentials: S3Credentials,
@@ -154,6 +156,10 @@ public struct S3Bucket: ObjectStore, CustomStringConvertible {
 
     /// Streams the object into the file at `path` as it arrives. When the transfer fails the
     /// partial file is removed; a body shorter than its `Content-Length` throws `unreachable`.
+    ///
+    /// An object stored with a `Content-Encoding` such as `gzip` arrives decoded when the HTTP
+    /// client decompresses (`HTTPClient.shared` does); pass a client configured with
+    /// `decompression: .disabled` to keep such objects' stored bytes.
     public func download(_ key: ObjectKey, to path: String) async throws -> ObjectInfo {
         let response = try await send(.GET, path: objectPath(key), key: key, timeout: configuration.transferTimeout)
         try await check(response, key: key)
@@ -169,7 +175,10 @@ public struct S3Bucket: ObjectStore, CustomStringConvertible {
                     written += Int64(chunk.readableBytes)
                 }
             }
-            if let expected = contentLength(of: response), expected != written {
+            // A stored Content-Encoding (gzip) is undone by a decompressing client such as
+            // `HTTPClient.shared`, and Content-Length then counts the compressed bytes.
+            let encoding = response.headers.first(name: "Content-Encoding")?.lowercased() ?? "identity"
+            if let expected = contentLength(of: response), expected != written, encoding == "identity" {
                 throw ObjectStoreError.unreachable(
                     endpoint: endpointDescription,
                     reason:
@@ -185,6 +194,10 @@ public struct S3Bucket: ObjectStore, CustomStringConvertible {
 
     /// Describes an object, or returns `nil` on `404`. A `HEAD` response has no body, so a
     /// missing bucket also gives `nil`; ``list(after:)`` tells the two apart.
+    ///
+    /// With a decompressing HTTP client (`HTTPClient.shared`), the `HEAD` of an object stored
+    /// with a `Content-Encoding` such as `gzip` fails as `unreachable`: NIO's decompressor
+    /// expects a body. Buckets holding such objects want a client with `decompression: .disabled`.
     public func head(_ key: ObjectKey) async throws -> ObjectInfo? {
         let response = try await send(.HEAD, path: objectPath(key), key: key)
         if response.status == .notFound {
