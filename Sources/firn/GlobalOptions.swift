@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import FirnConfig
 import FirnCore
 import FirnIngest
@@ -71,8 +72,9 @@ extension GlobalOptions {
         switch settings.resolvedBucket {
         case .directory(let path):
             return try DirectoryBucket(root: path)
-        case .s3:
-            throw ValidationError("s3:// buckets are not supported by this build yet; use file:PATH")
+        case .s3(let location):
+            let credentials = try S3Credentials.fromEnvironment(ProcessInfo.processInfo.environment)
+            return S3Bucket(location: location, credentials: credentials, httpClient: S3Client.shared)
         }
     }
 
@@ -88,4 +90,17 @@ extension OutputFormat: ExpressibleByArgument {}
 /// Prints a line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// The HTTP client for S3 buckets: one for the process's lifetime (never shut down, so never
+/// deinitialised), failing fast when the endpoint refuses connections so ingest's back-off takes
+/// over, and not decompressing bodies, so objects arrive byte for byte as stored.
+enum S3Client {
+    static let shared = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(
+            timeout: .init(connect: .seconds(5), read: .seconds(60)),
+            decompression: .disabled
+        )
+    )
 }

@@ -3,6 +3,7 @@ import FirnConfig
 import FirnFlow
 import FirnGenerate
 import FirnIngest
+import FirnObjectStore
 import FirnPipe
 import Foundation
 import Logging
@@ -21,6 +22,14 @@ struct FlowOptions: ParsableArguments {
 
     @Option(help: "Object key template: {name} plus {yyyy} {MM} {dd} {HH} (UTC landing time).")
     var keyTemplate: String = ObjectKeyTemplate.datePartitioned.text
+
+    @Flag(help: "Create the S3 bucket first if it does not exist (for local S3 servers such as moto or MinIO).")
+    var createBucket = false
+
+    /// Creates the bucket when asked to and it is an S3 bucket.
+    func prepare(_ store: any ObjectStore) async throws {
+        if createBucket, let bucket = store as? S3Bucket { try await bucket.createBucket() }
+    }
 
     func validate() throws {
         guard statusInterval > 0 else { throw ValidationError("--status-interval must be positive") }
@@ -86,6 +95,7 @@ struct Run: AsyncParsableCommand {
         let logger = flow.bootstrapLogging()
         let (warehouse, settings) = try options.openWarehouse()
         let store = try options.openStore(settings)
+        try await flow.prepare(store)
         var configuration = FlowConfiguration(
             ingest: try flow.ingestConfiguration(
                 landing: settings.resolvedLandingDirectory,
@@ -162,6 +172,7 @@ struct Ingest: AsyncParsableCommand {
         let logger = flow.bootstrapLogging()
         let settings = try options.settings()
         let store = try options.openStore(settings)
+        try await flow.prepare(store)
         var configuration = FlowConfiguration(
             ingest: try flow.ingestConfiguration(
                 landing: settings.resolvedLandingDirectory,
@@ -217,6 +228,7 @@ struct PipeCommand: AsyncParsableCommand {
         let logger = flow.bootstrapLogging()
         let (warehouse, settings) = try options.openWarehouse()
         let store = try options.openStore(settings)
+        try await flow.prepare(store)
         var configuration = FlowConfiguration(ingest: nil, pipe: options.pipeConfiguration(settings))
         configuration.statusInterval = flow.interval
         let pipeline = Flow(
