@@ -100,7 +100,8 @@ let package = Package(
         .target(
             name: "FirnBench",
             dependencies: [
-                "FirnCore", "FirnGenerate", "FirnWarehouse", "FirnPipe", .product(name: "GRDB", package: "GRDB.swift"),
+                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnPipe", "FirnFlow",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -133,7 +134,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnObjectStoreTests",
-            dependencies: ["FirnObjectStore", "FirnTestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "FirnObjectStore", "FirnBench", "FirnTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

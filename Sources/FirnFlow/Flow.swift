@@ -5,6 +5,7 @@ import FirnPipe
 import FirnWarehouse
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// What `firn run` (and `firn ingest`, `firn pipe`) start, and how.
@@ -48,6 +49,7 @@ public final class Flow: Sendable {
     public let freshness = FreshnessTracker()
     let logger: Logger
     let started = ContinuousClock.now
+    let group = NIOLockedValueBox<ServiceGroup?>(nil)
 
     /// Assembles the flow.
     ///
@@ -122,7 +124,14 @@ public final class Flow: Sendable {
                 logger: logger
             )
         )
+        self.group.withLockedValue { $0 = group }
         try await group.run()
+    }
+
+    /// Shuts the running flow down as SIGTERM would: the generator first, then ingest (uploads
+    /// in flight finish), then the pipe (announced objects load).
+    public func shutDownGracefully() async {
+        await group.withLockedValue { $0 }?.triggerGracefulShutdown()
     }
 
     /// One line: files and rows per stage, freshness, rejects.

@@ -7,7 +7,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks with reports: figures measured on this machine, side by side.",
-        subcommands: [LoadBench.self]
+        subcommands: [LoadBench.self, FlowBench.self]
     )
 }
 

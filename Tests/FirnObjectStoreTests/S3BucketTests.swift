@@ -1,3 +1,4 @@
+import FirnBench
 import FirnTestSupport
 import Foundation
 import NIOCore

@@ -6,7 +6,7 @@ import Glibc
 import Darwin
 #endif
 
-/// An S3 endpoint for tests: a `moto_server` process on `127.0.0.1`, or the server that
+/// An S3 endpoint for tests and `firn bench flow`: a `moto_server` process on `127.0.0.1`, or the server that
 /// `FIRN_TEST_S3_ENDPOINT` names.
 ///
 /// moto accepts any credentials and keeps its buckets in memory, so each test creates its own

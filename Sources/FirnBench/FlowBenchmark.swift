@@ -1,0 +1,188 @@
+import FirnCore
+import FirnFlow
+import FirnGenerate
+import FirnIngest
+import FirnObjectStore
+import FirnPipe
+import FirnWarehouse
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// What `firn bench flow` runs.
+public struct FlowBenchmarkConfiguration: Sendable, Hashable {
+    /// Generated change rows per second. Defaults to `5000`.
+    public var rate: Double = 5000
+    /// How long the generator runs, in seconds. Defaults to `30`.
+    public var seconds: Double = 30
+    /// Rows in each generated file. Defaults to `1000`.
+    public var rowsPerFile = 1000
+    /// The generator's seed. Defaults to `1`.
+    public var seed: UInt64 = 1
+    /// Share of late updates. Defaults to `0.05`.
+    public var lateFraction = 0.05
+    /// Whether to check afterwards that SCD1 and SCD2 equal `firn load` of the same files in
+    /// name order. Defaults to `true`.
+    public var verifies = true
+
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// The bucket a flow benchmark goes through.
+public enum FlowBenchmarkBucket: Sendable, Hashable, CustomStringConvertible {
+    /// A directory bucket (the embedded default).
+    case directory
+    /// An S3 bucket on this endpoint (a new bucket is created), signed with these credentials.
+    case s3(endpoint: URL, credentials: S3Credentials)
+
+    public var description: String {
+        switch self {
+        case .directory: "file"
+        case .s3(let endpoint, _): "s3 \(endpoint.host ?? "")"
+        }
+    }
+}
+
+/// What one flow benchmark measured.
+public struct FlowBenchmarkResult: Sendable {
+    /// The bucket kind.
+    public var bucket: String
+    /// Files generated (and loaded).
+    public var files: Int
+    /// Change rows loaded.
+    public var rows: Int64
+    /// From the first rename to the last commit, in seconds.
+    public var seconds: Double
+    /// Landing-to-commit times.
+    public var freshness: FreshnessSummary
+    /// Whether the tables equal `firn load` of the same files (nil when not checked).
+    public var tablesMatchFirnLoad: Bool?
+
+    /// Sustained change rows per second, landing to SCD2.
+    public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
+}
+
+/// `firn bench flow`: the whole flow in process (generator → landing → ingest → bucket → pipe →
+/// SCD1 and SCD2) at a steady rate, measuring freshness from each file's rename into the
+/// landing directory to the commit of its load.
+public enum FlowBenchmark {
+    /// Runs the flow for ``FlowBenchmarkConfiguration/seconds`` of generation, waits for every
+    /// file to load, and measures.
+    ///
+    /// - Parameters:
+    ///   - configuration: Rate, duration and generator settings.
+    ///   - bucket: Directory or S3.
+    ///   - directory: A directory to work in (created; removed afterwards unless `keep`).
+    ///   - progress: Status lines while it runs.
+    public static func run(
+        _ configuration: FlowBenchmarkConfiguration,
+        bucket: FlowBenchmarkBucket,
+        directory: String,
+        keep: Bool = false,
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> FlowBenchmarkResult {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        let store: any ObjectStore
+        switch bucket {
+        case .directory:
+            store = try DirectoryBucket(root: path("bucket"))
+        case .s3(let endpoint, let credentials):
+            let name = "firn-bench-" + UUID().uuidString.prefix(8).lowercased()
+            let s3 = S3Bucket(
+                location: S3Location(bucket: name, prefix: "changes", endpoint: endpoint, addressing: .path),
+                credentials: credentials
+            )
+            try await s3.createBucket()
+            store = s3
+        }
+        let warehouse = try SQLiteWarehouse(path: path("firn.sqlite"))
+        let logger = Logger(label: "firn.bench")
+        var ingest = IngestConfiguration(landingDirectory: path("landing"), dataDirectory: directory)
+        ingest.afterUpload = .archive
+        var flowConfiguration = FlowConfiguration(
+            ingest: ingest,
+            pipe: PipeConfiguration(downloadDirectory: path("downloads"))
+        )
+        flowConfiguration.statusInterval = .seconds(5)
+        let lastCommit = NIOLockedValueBox<Int64>(0)
+        let flow = Flow(
+            configuration: flowConfiguration,
+            store: store,
+            warehouse: warehouse,
+            journal: try IngestJournal(path: path("ingest.sqlite")),
+            logger: logger
+        ) { load, _ in
+            lastCommit.withLockedValue { $0 = max($0, load.committedAtNanoseconds) }
+        }
+        var generator = GeneratorConfiguration(seed: configuration.seed, startTime: .now())
+        generator.rate = configuration.rate
+        generator.rowsPerFile = configuration.rowsPerFile
+        generator.lateFraction = configuration.lateFraction
+        try generator.validate()
+        var writing = GeneratedFileWriter.Configuration(directory: path("landing"))
+        writing.duration = .milliseconds(Int64(configuration.seconds * 1000))
+        writing.startsFresh = true
+        let writer = GeneratedFileWriter(generator: generator, configuration: writing)
+        let files = NIOLockedValueBox<(count: Int, first: Int64)>((0, 0))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await flow.run { line in progress(line) } }
+            group.addTask {
+                // The generator runs outside the flow's group so its end (not a signal) ends the run.
+                try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
+                _ = try await writer.run { file in
+                    flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
+                    files.withLockedValue { state in
+                        if state.count == 0 { state.first = file.renamedAtNanoseconds }
+                        state.count += 1
+                    }
+                }
+                let written = files.withLockedValue { $0.count }
+                let deadline = ContinuousClock.now + .seconds(120)
+                while (flow.pipe?.statistics.objectsLoaded ?? 0) < written && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                await flow.shutDownGracefully()
+            }
+            try await group.waitForAll()
+        }
+        let written = files.withLockedValue { $0 }
+        var result = FlowBenchmarkResult(
+            bucket: bucket.description,
+            files: written.count,
+            rows: flow.pipe?.statistics.rowsLoaded ?? 0,
+            seconds: Double(lastCommit.withLockedValue { $0 } - written.first) / 1e9,
+            freshness: flow.freshness.summary(),
+            tablesMatchFirnLoad: nil
+        )
+        if configuration.verifies {
+            result.tablesMatchFirnLoad = try verify(
+                flow: warehouse,
+                archive: path("archive"),
+                reference: path("ref.sqlite")
+            )
+        }
+        return result
+    }
+
+    /// Loads the archived files in name order into a fresh warehouse with `firn load`'s loader
+    /// and compares SCD1 and SCD2.
+    static func verify(flow: SQLiteWarehouse, archive: String, reference: String) throws -> Bool {
+        let files = (FileManager.default.subpaths(atPath: archive) ?? []).filter { $0.hasSuffix(".csv") }
+            .sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+        let warehouse = try SQLiteWarehouse(path: reference)
+        let loader = FileLoader(warehouse: warehouse)
+        for file in files { _ = try loader.load((archive as NSString).appendingPathComponent(file)) }
+        let queries = [
+            "SELECT * FROM customer ORDER BY customer_id",
+            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
+        ]
+        for sql in queries where try flow.query(sql).result != warehouse.query(sql).result {
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,264 @@
+import FirnPipe
+import FirnWarehouse
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// How the scheduler behaves.
+public struct SchedulerConfiguration: Sendable, Hashable {
+    /// How often due schedules and on-data conditions are checked. Defaults to 250 ms.
+    public var tick: Duration = .milliseconds(250)
+    /// The archive folder the `retention` task cleans. Defaults to `nil` (no files removed).
+    public var archiveDirectory: String?
+
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// The task scheduler (Snowflake Tasks): runs each task on its schedule, on data, or after its
+/// predecessors, never two runs of one task at once, with retries and suspension.
+///
+/// Contract:
+/// - A run of a SQL task executes its statements in one transaction; its attempts, each with
+///   start, end, status, rows affected and error, are in `firn_task_runs`.
+/// - A run that still fails after ``TaskDefinition/retries`` retries counts as a failure; after
+///   ``TaskDefinition/suspendAfterFailures`` failures in a row the task is suspended (state kept
+///   in `firn_tasks`, so it stays suspended after a restart) until `firn task resume`.
+/// - A scheduled run that comes due while the previous one is still running is skipped, not
+///   queued; the next is computed from the time the check happened.
+/// - The built-in `load` task on data is the pipe itself (its runs are the loads in
+///   `firn copy-history`); each load commit counts as a successful `load` run for tasks that
+///   run `after: [load]`. On a schedule, the pipe loads only when the task runs.
+public final class TaskScheduler: Service, Sendable {
+    /// The task definitions.
+    public let tasks: [TaskDefinition]
+    /// The warehouse the tasks run in.
+    public let warehouse: SQLiteWarehouse
+    /// The pipe the `load` task controls, if the pipe runs in this process.
+    public let pipe: AutoIngestPipe?
+    /// Settings.
+    public let configuration: SchedulerConfiguration
+    let logger: Logger
+    let wakeups: AsyncStream<Event>
+    let continuation: AsyncStream<Event>.Continuation
+
+    enum Event: Sendable {
+        case tick
+        case loaded
+        case finished(String, succeeded: Bool)
+    }
+
+    /// Creates a scheduler.
+    ///
+    /// - Throws: ``TaskError`` when the definitions are invalid.
+    public init(
+        tasks: [TaskDefinition],
+        warehouse: SQLiteWarehouse,
+        pipe: AutoIngestPipe?,
+        configuration: SchedulerConfiguration = .init(),
+        logger: Logger = Logger(label: "firn.tasks")
+    ) throws(TaskError) {
+        try TaskDefinition.validate(tasks)
+        self.tasks = tasks
+        self.warehouse = warehouse
+        self.pipe = pipe
+        self.configuration = configuration
+        self.logger = logger
+        (wakeups, continuation) = AsyncStream<Event>.makeStream()
+    }
+
+    /// Tells the scheduler a load committed: on-data tasks check their condition at once, and
+    /// tasks after `load` run.
+    public func noteLoadCommitted() {
+        continuation.yield(.loaded)
+    }
+
+    /// Stores the definitions in `firn_tasks` (keeping suspended tasks suspended).
+    public func register() throws(WarehouseError) {
+        try warehouse.defineTasks(
+            tasks.map { task in
+                let record = task.record
+                return TaskRecord(name: task.name, kind: record.kind, trigger: record.trigger, body: record.body)
+            }
+        )
+    }
+
+    /// Runs tasks until cancelled or shut down gracefully (runs in progress finish first).
+    public func run() async throws {
+        try register()
+        try warehouse.abandonUnfinishedTaskRuns()
+        let continuation = self.continuation
+        let tick = configuration.tick
+        var nextDue: [String: Date] = [:]
+        let now = Date()
+        for task in tasks {
+            if case .schedule(let schedule) = task.trigger { nextDue[task.name] = schedule.nextRun(after: now) }
+        }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { runs in
+                runs.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: tick)
+                        continuation.yield(.tick)
+                    }
+                }
+                var running: Set<String> = []
+                // Predecessors that succeeded since each graph task last ran.
+                var satisfied: [String: Set<String>] = [:]
+                for await event in wakeups {
+                    var ready: [(TaskDefinition, String)] = []
+                    var succeeded: String?
+                    switch event {
+                    case .tick: break
+                    case .loaded: succeeded = "load"
+                    case .finished(let name, let ok):
+                        running.remove(name)
+                        if ok { succeeded = name }
+                    }
+                    let states = (try? warehouse.tasks()) ?? []
+                    let suspended = Set(states.filter { $0.state == "suspended" }.map(\.name))
+                    pipe?.setSuspended(suspended.contains("load"))
+                    if let succeeded {
+                        for task in tasks {
+                            guard case .after(let names) = task.trigger, names.contains(succeeded) else { continue }
+                            satisfied[task.name, default: []].insert(succeeded)
+                            if satisfied[task.name] == Set(names) {
+                                satisfied[task.name] = []
+                                ready.append((task, "after \(succeeded)"))
+                            }
+                        }
+                    }
+                    let date = Date()
+                    for task in tasks {
+                        switch task.trigger {
+                        case .schedule(let schedule):
+                            if let due = nextDue[task.name], date >= due {
+                                nextDue[task.name] = schedule.nextRun(after: date)
+                                ready.append((task, "schedule"))
+                            }
+                        case .onData where task.action != .load:
+                            ready.append((task, "on data"))
+                        default: break
+                        }
+                    }
+                    let seen = Dictionary(states.map { ($0.name, $0.seenLoadID) }, uniquingKeysWith: { a, _ in a })
+                    for (task, trigger) in ready where !running.contains(task.name) && !suspended.contains(task.name) {
+                        guard let latestLoad = conditionHolds(task, seenLoadID: seen[task.name] ?? 0) else {
+                            continue
+                        }
+                        running.insert(task.name)
+                        runs.addTask {
+                            let ok = await self.execute(task, trigger: trigger, latestLoad: latestLoad)
+                            continuation.yield(.finished(task.name, succeeded: ok))
+                        }
+                    }
+                }
+                runs.cancelAll()
+            }
+        } onGracefulShutdown: {
+            continuation.finish()
+        }
+    }
+
+    /// Whether the task's `when` holds; returns the newest load id seen (0 when not relevant),
+    /// or `nil` when the run should not go ahead.
+    func conditionHolds(_ task: TaskDefinition, seenLoadID: Int64) -> Int64?? {
+        switch task.condition {
+        case .always:
+            return .some(nil)
+        case .newLoads:
+            guard let latest = try? warehouse.latestLoadID(), latest > seenLoadID else { return nil }
+            return .some(latest)
+        case .streamHasData:
+            return (try? warehouse.streamHasData()) == true ? .some(nil) : nil
+        }
+    }
+
+    /// One run with its retries; returns whether it succeeded.
+    func execute(_ task: TaskDefinition, trigger: String, latestLoad: Int64?) async -> Bool {
+        var lastError = ""
+        for attempt in 1...(task.retries + 1) {
+            if attempt > 1 {
+                let delay = Duration.seconds(1 << min(attempt - 2, 5))
+                do { try await Task.sleep(for: delay) } catch { break }
+            }
+            do {
+                let run = try warehouse.beginTaskRun(task.name, trigger: trigger, attempt: attempt)
+                let outcome = await perform(task)
+                let failures = try warehouse.finishTaskRun(
+                    run,
+                    task: task.name,
+                    succeeded: outcome.error == nil,
+                    rowsAffected: outcome.rows,
+                    error: outcome.error,
+                    seenLoadID: outcome.error == nil ? latestLoad : nil
+                )
+                guard let error = outcome.error else { return true }
+                lastError = error
+                logger.warning("task \(task.name) attempt \(attempt) failed: \(error)")
+                if attempt == task.retries + 1 && failures >= task.suspendAfterFailures {
+                    try warehouse.setTaskState(task.name, suspended: true)
+                    logger.error(
+                        "task \(task.name) suspended after \(failures) failed runs in a row (last error: \(lastError)); `firn task resume \(task.name)` after fixing it"
+                    )
+                }
+            } catch {
+                logger.error("task \(task.name): cannot record its run: \(error)")
+                return false
+            }
+        }
+        return false
+    }
+
+    /// Does the task's work once: rows affected, or the error.
+    func perform(_ task: TaskDefinition) async -> (rows: Int, error: String?) {
+        switch task.action {
+        case .load:
+            guard let pipe else { return (0, "the pipe does not run in this process") }
+            let result = await pipe.loadNow()
+            return (Int(result.rows), result.error)
+        case .retention(let days):
+            let warehouse = self.warehouse
+            let archive = configuration.archiveDirectory
+            return await Self.offload {
+                do {
+                    var rows = try warehouse.prune(olderThanDays: days)
+                    if let archive { rows += Self.removeFiles(in: archive, olderThanDays: days) }
+                    return (rows, nil)
+                } catch {
+                    return (0, error.description)
+                }
+            }
+        case .sql(let sql):
+            let warehouse = self.warehouse
+            return await Self.offload {
+                do { return (try warehouse.runTaskSQL(sql), nil) } catch { return (0, error.description) }
+            }
+        }
+    }
+
+    /// Runs blocking warehouse work on a global queue, keeping the cooperative pool free.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+
+    /// Removes regular files under `directory` last modified more than `days` ago; returns how many.
+    static func removeFiles(in directory: String, olderThanDays days: Int) -> Int {
+        let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
+        var removed = 0
+        let manager = FileManager.default
+        guard let names = manager.enumerator(atPath: directory) else { return 0 }
+        while let name = names.nextObject() as? String {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let attributes = try? manager.attributesOfItem(atPath: path),
+                attributes[.type] as? FileAttributeType == .typeRegular,
+                let modified = attributes[.modificationDate] as? Date, modified < cutoff
+            else { continue }
+            if (try? manager.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        return removed
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import FirnBench
+import FirnFlow
+import FirnObjectStore
+import Foundation
+import Logging
+
+/// `firn bench flow`: freshness and sustained rows per second of the whole flow.
+struct FlowBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flow",
+        abstract: "Run generator → landing → ingest → bucket → pipe → SCD2 at a rate; report freshness.",
+        discussion: """
+            Freshness is the time from a file's rename into the landing directory to the commit that \
+            put its last row into SCD1 and SCD2; reported as p50/p95/p99/max over every file, with \
+            sustained change rows per second. Runs on the directory bucket and, when moto_server is \
+            installed (or --s3-endpoint is given), on S3 against it. Afterwards the tables are \
+            checked against `firn load` of the same files. The seed design (Snowpipe plus \
+            one-minute Snowflake Tasks) takes 60 to 120 s.
+            """
+    )
+
+    @Option(help: "Generated change rows per second.")
+    var rate: Double = 5000
+
+    @Option(help: "Seconds of generation per run.")
+    var seconds: Double = 30
+
+    @Option(help: "Rows in each generated file.")
+    var rowsPerFile = 1000
+
+    @Option(help: "Share of late updates (0 to 0.7).")
+    var lateFraction = 0.05
+
+    @Option(help: "Runs per bucket (medians are reported).")
+    var runs = 1
+
+    @Option(help: "Buckets to run: file, s3 or both.")
+    var buckets = "both"
+
+    @Option(help: "S3 endpoint (default: a moto_server started for the run). Uses AWS_* credentials when set.")
+    var s3Endpoint: String?
+
+    @Option(help: "Work directory (default: a temporary directory, removed afterwards).")
+    var directory: String?
+
+    @Flag(help: "Skip the check against firn load.")
+    var noVerify = false
+
+    func validate() throws {
+        guard rate > 0, seconds > 0, rowsPerFile > 0, runs > 0 else {
+            throw ValidationError("--rate, --seconds, --rows-per-file and --runs must be positive")
+        }
+        guard ["file", "s3", "both"].contains(buckets) else { throw ValidationError("--buckets is file, s3 or both") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        var configuration = FlowBenchmarkConfiguration()
+        configuration.rate = rate
+        configuration.seconds = seconds
+        configuration.rowsPerFile = rowsPerFile
+        configuration.lateFraction = lateFraction
+        configuration.verifies = !noVerify
+        var kinds: [FlowBenchmarkBucket] = []
+        if buckets != "s3" { kinds.append(.directory) }
+        var moto: MotoServer?
+        if buckets != "file" {
+            let environment = ProcessInfo.processInfo.environment
+            let credentials =
+                (try? S3Credentials.fromEnvironment(environment))
+                ?? S3Credentials(accessKeyId: "firn-bench", secretAccessKey: "firn-bench")
+            if let s3Endpoint, let url = URL(string: s3Endpoint) {
+                kinds.append(.s3(endpoint: url, credentials: credentials))
+            } else if let server = try? await MotoServer.launch() {
+                moto = server
+                kinds.append(.s3(endpoint: server.endpoint, credentials: credentials))
+            } else {
+                printError("firn bench flow: no moto_server found (pip install 'moto[server]'); skipping S3")
+            }
+        }
+        print(
+            "firn bench flow: \(Generate.number(rate)) rows/s for \(Generate.number(seconds)) s, \(rowsPerFile) rows per file, "
+                + "late fraction \(lateFraction), \(runs) run(s) per bucket"
+        )
+        var table: [[String]] = []
+        for kind in kinds {
+            var results: [FlowBenchmarkResult] = []
+            for index in 0..<runs {
+                let work =
+                    directory.map { ($0 as NSString).appendingPathComponent("run-\(kind)-\(index)") }
+                    ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                        "firn-bench-flow-\(UUID().uuidString)"
+                    )
+                    .path
+                let result = try await FlowBenchmark.run(
+                    configuration,
+                    bucket: kind,
+                    directory: work,
+                    keep: directory != nil
+                ) { line in print("  \(kind) run \(index + 1): \(line)") }
+                print("  \(kind) run \(index + 1): " + Self.row(result).joined(separator: "  "))
+                results.append(result)
+            }
+            table.append(Self.row(Self.median(results)))
+        }
+        await moto?.stop()
+        let header = ["bucket", "files", "rows", "rows/s", "p50", "p95", "p99", "max", "tables = firn load"]
+        print("")
+        print("medians of \(runs) run(s):")
+        let widths = header.indices.map { column in ([header] + table).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + table {
+            print(
+                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "
+                )
+            )
+        }
+        print("seed design (Snowpipe + Snowflake Tasks on a 1-minute schedule): 60 to 120 s")
+        if table.contains(where: { $0.last == "NO" }) { throw ExitCode.failure }
+    }
+
+    static func row(_ result: FlowBenchmarkResult) -> [String] {
+        let fresh = result.freshness
+        return [
+            result.bucket, "\(result.files)", "\(result.rows)", String(format: "%.0f", result.rowsPerSecond),
+            FreshnessSummary.format(fresh.p50), FreshnessSummary.format(fresh.p95), FreshnessSummary.format(fresh.p99),
+            FreshnessSummary.format(fresh.max), result.tablesMatchFirnLoad.map { $0 ? "yes" : "NO" } ?? "not checked",
+        ]
+    }
+
+    /// Per-figure medians across runs (each column's median independently).
+    static func median(_ results: [FlowBenchmarkResult]) -> FlowBenchmarkResult {
+        func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        var result = results[results.count / 2]
+        result.seconds = mid(results.map(\.seconds))
+        result.freshness.p50 = mid(results.map(\.freshness.p50))
+        result.freshness.p95 = mid(results.map(\.freshness.p95))
+        result.freshness.p99 = mid(results.map(\.freshness.p99))
+        result.freshness.max = mid(results.map(\.freshness.max))
+        result.tablesMatchFirnLoad = results.allSatisfy { $0.tablesMatchFirnLoad != false }
+        return result
+    }
+}
