@@ -153,6 +153,15 @@ let package = Package(
             dependencies: ["FirnGenerate", "FirnCore", "FirnTestSupport"],
             swiftSettings: swiftSettings
         ),
+        // The whole flow over real parts: generator, landing directory, directory bucket and moto, pipe.
+        .testTarget(
+            name: "FirnFlowTests",
+            dependencies: [
+                "FirnBench", "FirnCore", "FirnFlow", "FirnIngest", "FirnObjectStore", "FirnPipe", "FirnWarehouse",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FirnConfigTests",
             dependencies: ["FirnConfig"],
