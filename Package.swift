@@ -37,7 +37,7 @@ let package = Package(
         // Config files (YAML) and settings shared by every command.
         .target(
             name: "FirnConfig",
-            dependencies: ["FirnCore", "FirnObjectStore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FirnCore", "FirnObjectStore", "FirnTasks", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The bucket: a local directory or any S3-compatible endpoint (SigV4 on async-http-client).
@@ -85,11 +85,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The task scheduler (Snowflake Tasks): schedules, cron, task graphs, run history.
+        .target(
+            name: "FirnTasks",
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnPipe",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The whole flow in one process: ingest, pipe, status and freshness, as one ServiceGroup.
         .target(
             name: "FirnFlow",
             dependencies: [
-                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe",
+                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe", "FirnTasks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,7 +121,7 @@ let package = Package(
             name: "firn",
             dependencies: [
                 "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe", "FirnFlow",
-                "FirnGenerate", "FirnBench",
+                "FirnGenerate", "FirnBench", "FirnTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -160,6 +171,11 @@ let package = Package(
                 "FirnBench", "FirnCore", "FirnFlow", "FirnIngest", "FirnObjectStore", "FirnPipe", "FirnWarehouse",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FirnTasksTests",
+            dependencies: ["FirnTasks", "FirnWarehouse", "FirnCore", "FirnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

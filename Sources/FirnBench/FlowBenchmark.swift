@@ -108,7 +108,7 @@ public enum FlowBenchmark {
         )
         flowConfiguration.statusInterval = .seconds(5)
         let lastCommit = NIOLockedValueBox<Int64>(0)
-        let flow = Flow(
+        let flow = try Flow(
             configuration: flowConfiguration,
             store: store,
             warehouse: warehouse,

@@ -1,5 +1,6 @@
 import FirnCore
 import FirnObjectStore
+import FirnTasks
 import Foundation
 import Yams
 
@@ -20,6 +21,9 @@ public struct FirnSettings: Sendable, Hashable {
     public var bucket: BucketLocation?
     /// The landing directory ingest watches. Defaults to `<data-dir>/landing`.
     public var landingDirectory: String?
+    /// The tasks: the built-in `load` and `retention` (as configured) and user SQL tasks.
+    /// Defaults to ``TaskDefinition/load`` and ``TaskDefinition/retention``.
+    public var tasks: [TaskDefinition] = [.load, .retention]
 
     /// Creates the defaults.
     public init() {}
@@ -86,6 +90,16 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
 /// reader:
 ///   chunk_rows: 10000
 ///   max_field_bytes: 1048576
+/// tasks:
+///   - name: load                 # built in; default: on data
+///     schedule: 1 minute         # the seed's behaviour
+///   - name: hourly_counts
+///     schedule: USING CRON 0 * * * * UTC
+///     when: new_loads            # or stream_has_data; default: always
+///     sql: INSERT INTO counts SELECT datetime('now'), count(*) FROM customer
+///   - name: after_counts
+///     after: [hourly_counts]
+///     sql: DELETE FROM counts WHERE at < datetime('now', '-7 days')
 /// ```
 struct ConfigFile: Decodable {
     struct Entity: Decodable {
@@ -104,6 +118,23 @@ struct ConfigFile: Decodable {
         var name: String
         var type: String?
     }
+    struct Task: Decodable {
+        var name: String
+        var schedule: String?
+        var onData: Bool?
+        var after: [String]?
+        var when: String?
+        var sql: String?
+        var retries: Int?
+        var suspendAfterFailures: Int?
+        var days: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case name, schedule, after, when, sql, retries, days
+            case onData = "on_data"
+            case suspendAfterFailures = "suspend_after_failures"
+        }
+    }
     struct Reader: Decodable {
         var chunkRows: Int?
         var maxFieldBytes: Int?
@@ -119,9 +150,10 @@ struct ConfigFile: Decodable {
     var landing: String?
     var entity: Entity?
     var reader: Reader?
+    var tasks: [Task]?
 
     enum CodingKeys: String, CodingKey {
-        case warehouse, bucket, landing, entity, reader
+        case warehouse, bucket, landing, entity, reader, tasks
         case dataDir = "data_dir"
     }
 }
@@ -160,6 +192,7 @@ extension FirnSettings {
             }
         }
         if let landing = file.landing { settings.landingDirectory = landing }
+        if let tasks = file.tasks { settings.tasks = try Self.tasks(tasks, source: source) }
         if let entity = file.entity { settings.entity = try Self.entity(entity, source: source) }
         if let reader = file.reader {
             if let rows = reader.chunkRows {
@@ -197,6 +230,70 @@ extension FirnSettings {
             eventTimeColumn: try Identifier(validating: entity.eventTime ?? "update_timestamp"),
             operationColumn: try Identifier(validating: entity.op ?? "op")
         )
+    }
+
+    /// The built-in tasks (overridden where the file names them) followed by the user's tasks.
+    static func tasks(_ entries: [ConfigFile.Task], source: String) throws(ConfigurationError) -> [TaskDefinition] {
+        var tasks: [TaskDefinition] = [.load, .retention]
+        for entry in entries {
+            let prefix = "\(source): task \(entry.name)"
+            var builtIn = tasks.firstIndex { $0.name == entry.name }.map { tasks[$0] }
+            var task: TaskDefinition
+            if var existing = builtIn {
+                if entry.sql != nil {
+                    throw .invalid("\(prefix) is built in and runs no SQL; name your task otherwise")
+                }
+                if let days = entry.days {
+                    guard case .retention = existing.action, days > 0 else {
+                        throw .invalid("\(prefix): days applies to the retention task and must be positive")
+                    }
+                    existing.action = .retention(days: days)
+                }
+                task = existing
+            } else {
+                guard let sql = entry.sql else { throw .invalid("\(prefix) needs sql (or use a built-in name)") }
+                task = TaskDefinition(name: entry.name, trigger: .onData, action: .sql(sql))
+                builtIn = nil
+            }
+            let triggers = [entry.schedule != nil, entry.onData == true, entry.after != nil].filter { $0 }.count
+            guard triggers <= 1 else { throw .invalid("\(prefix): give one of schedule, on_data or after") }
+            if let text = entry.schedule {
+                do {
+                    task.trigger = .schedule(try Schedule(parsing: text))
+                } catch {
+                    throw .invalid("\(prefix): \(error)")
+                }
+            } else if entry.onData == true {
+                task.trigger = .onData
+            } else if let after = entry.after {
+                task.trigger = .after(after)
+            } else if builtIn == nil {
+                throw .invalid("\(prefix) needs a schedule, on_data: true or after: [task]")
+            }
+            if let when = entry.when {
+                guard let condition = TaskDefinition.Condition(rawValue: when.lowercased()) else {
+                    throw .invalid(
+                        "\(prefix): when is new_loads, stream_has_data or always, not \(when.debugDescription)"
+                    )
+                }
+                task.condition = condition
+            } else if task.trigger == .onData, case .sql = task.action {
+                task.condition = .newLoads
+            }
+            if let retries = entry.retries { task.retries = retries }
+            if let failures = entry.suspendAfterFailures { task.suspendAfterFailures = failures }
+            if let index = tasks.firstIndex(where: { $0.name == entry.name }), builtIn != nil {
+                tasks[index] = task
+            } else {
+                tasks.append(task)
+            }
+        }
+        do {
+            try TaskDefinition.validate(tasks)
+        } catch {
+            throw .invalid("\(source): \(error)")
+        }
+        return tasks
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -2,6 +2,7 @@ import FirnCore
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
+import FirnTasks
 import FirnWarehouse
 import Foundation
 import Logging
@@ -16,6 +17,11 @@ public struct FlowConfiguration: Sendable {
     public var pipe: PipeConfiguration?
     /// How often the status line is printed. Defaults to `5` seconds.
     public var statusInterval: Duration = .seconds(5)
+    /// The tasks to schedule, when the pipe runs; empty runs no scheduler. When the built-in
+    /// `load` task has a schedule, the pipe loads only when it runs. Defaults to none.
+    public var tasks: [TaskDefinition] = []
+    /// Scheduler settings.
+    public var scheduler = SchedulerConfiguration()
 
     /// Creates a configuration.
     public init(ingest: IngestConfiguration?, pipe: PipeConfiguration?) {
@@ -45,6 +51,8 @@ public final class Flow: Sendable {
     public let ingestor: Ingestor?
     /// The pipe service, if configured.
     public let pipe: AutoIngestPipe?
+    /// The task scheduler, if tasks are configured and the pipe runs.
+    public let scheduler: TaskScheduler?
     /// Landing-to-commit times.
     public let freshness = FreshnessTracker()
     let logger: Logger
@@ -60,6 +68,7 @@ public final class Flow: Sendable {
     ///   - journal: Ingest's journal; required when ingest runs.
     ///   - logger: For the stages' warnings and errors.
     ///   - onLoaded: Called after each object's load commits (the benchmark uses it).
+    /// - Throws: ``TaskError`` when the task definitions are invalid.
     public init(
         configuration: FlowConfiguration,
         store: any ObjectStore,
@@ -67,26 +76,47 @@ public final class Flow: Sendable {
         journal: IngestJournal?,
         logger: Logger = Logger(label: "firn"),
         onLoaded: @escaping @Sendable (PipeLoad, Double?) -> Void = { _, _ in }
-    ) {
+    ) throws(TaskError) {
         self.configuration = configuration
         self.store = store
         self.warehouse = warehouse
         self.logger = logger
         let freshness = self.freshness
-        let pipe: AutoIngestPipe? =
-            if let pipeConfiguration = configuration.pipe, let warehouse {
-                AutoIngestPipe(store: store, warehouse: warehouse, configuration: pipeConfiguration, logger: logger) {
-                    load in
-                    let seconds = freshness.committed(
-                        key: load.object.key.rawValue,
-                        atNanoseconds: load.committedAtNanoseconds
-                    )
-                    onLoaded(load, seconds)
-                }
-            } else {
-                nil
+        let schedulerBox = NIOLockedValueBox<TaskScheduler?>(nil)
+        let pipe: AutoIngestPipe?
+        if var pipeConfiguration = configuration.pipe, let warehouse {
+            if let load = configuration.tasks.first(where: { task in task.name == TaskDefinition.load.name }) {
+                let isOnData: Bool
+                if case .onData = load.trigger { isOnData = true } else { isOnData = false }
+                pipeConfiguration.isAutomatic = isOnData
             }
+            pipe = AutoIngestPipe(store: store, warehouse: warehouse, configuration: pipeConfiguration, logger: logger)
+            {
+                load in
+                let seconds = freshness.committed(
+                    key: load.object.key.rawValue,
+                    atNanoseconds: load.committedAtNanoseconds
+                )
+                schedulerBox.withLockedValue { $0 }?.noteLoadCommitted()
+                onLoaded(load, seconds)
+            }
+        } else {
+            pipe = nil
+        }
         self.pipe = pipe
+        if let warehouse, pipe != nil, !configuration.tasks.isEmpty {
+            let scheduler = try TaskScheduler(
+                tasks: configuration.tasks,
+                warehouse: warehouse,
+                pipe: pipe,
+                configuration: configuration.scheduler,
+                logger: logger
+            )
+            schedulerBox.withLockedValue { $0 = scheduler }
+            self.scheduler = scheduler
+        } else {
+            scheduler = nil
+        }
         if let ingestConfiguration = configuration.ingest, let journal {
             ingestor = Ingestor(configuration: ingestConfiguration, store: store, journal: journal, logger: logger) {
                 file in
@@ -114,6 +144,7 @@ public final class Flow: Sendable {
         var services: [any Service] = [
             StatusReporter(interval: configuration.statusInterval, line: { [self] in statusLine() }, print: print)
         ]
+        if let scheduler { services.append(scheduler) }
         if let pipe { services.append(pipe) }
         if let ingestor { services.append(ingestor) }
         services += extraServices

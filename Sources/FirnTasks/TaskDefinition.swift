@@ -99,6 +99,11 @@ public struct TaskDefinition: Sendable, Hashable {
             if case .sql(let sql) = task.action, sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 throw .invalidDefinition("task \(task.name) has no SQL")
             }
+            if task.trigger == .onData, task.condition == .always, case .sql = task.action {
+                throw .invalidDefinition(
+                    "task \(task.name) runs on data, so it needs when: new_loads or when: stream_has_data"
+                )
+            }
             guard task.retries >= 0, task.suspendAfterFailures >= 1 else {
                 throw .invalidDefinition("task \(task.name): retries must be ≥ 0 and suspend_after_failures ≥ 1")
             }

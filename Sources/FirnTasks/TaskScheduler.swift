@@ -175,6 +175,17 @@ public final class TaskScheduler: Service, Sendable {
         }
     }
 
+    /// Runs one task now, whatever its trigger and condition (`firn task run`), with its
+    /// retries; returns whether it succeeded. A suspended task runs too: running it by hand is
+    /// how one checks a fix before `firn task resume`.
+    ///
+    /// - Throws: ``TaskError/unknownTask(_:)``.
+    public func runNow(_ name: String) async throws(TaskError) -> Bool {
+        guard let task = tasks.first(where: { $0.name == name }) else { throw .unknownTask(name) }
+        let latest = task.condition == .newLoads ? try? warehouse.latestLoadID() : nil
+        return await execute(task, trigger: "manual", latestLoad: latest)
+    }
+
     /// One run with its retries; returns whether it succeeded.
     func execute(_ task: TaskDefinition, trigger: String, latestLoad: Int64?) async -> Bool {
         var lastError = ""
@@ -192,7 +203,8 @@ public final class TaskScheduler: Service, Sendable {
                     succeeded: outcome.error == nil,
                     rowsAffected: outcome.rows,
                     error: outcome.error,
-                    seenLoadID: outcome.error == nil ? latestLoad : nil
+                    seenLoadID: outcome.error == nil ? latestLoad : nil,
+                    endsRun: attempt == task.retries + 1
                 )
                 guard let error = outcome.error else { return true }
                 lastError = error
@@ -227,13 +239,13 @@ public final class TaskScheduler: Service, Sendable {
                     if let archive { rows += Self.removeFiles(in: archive, olderThanDays: days) }
                     return (rows, nil)
                 } catch {
-                    return (0, error.description)
+                    return (0, "\(error)")
                 }
             }
         case .sql(let sql):
             let warehouse = self.warehouse
             return await Self.offload {
-                do { return (try warehouse.runTaskSQL(sql), nil) } catch { return (0, error.description) }
+                do { return (try warehouse.runTaskSQL(sql), nil) } catch { return (0, "\(error)") }
             }
         }
     }

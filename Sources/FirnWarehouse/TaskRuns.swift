@@ -113,8 +113,9 @@ extension SQLiteWarehouse {
         }
     }
 
-    /// Records the end of a run and updates the task's failure count (and seen load, on
-    /// success); returns the failures in a row.
+    /// Records the end of a run attempt and updates the task's failure count (reset by a
+    /// success; raised by a failed attempt that ends its run, i.e. its last retry) and, on
+    /// success, the newest load it has seen; returns the failed runs in a row.
     ///
     /// - Throws: ``WarehouseError``.
     @discardableResult
@@ -124,7 +125,8 @@ extension SQLiteWarehouse {
         succeeded: Bool,
         rowsAffected: Int,
         error: String?,
-        seenLoadID: Int64?
+        seenLoadID: Int64?,
+        endsRun: Bool = true
     ) throws(WarehouseError) -> Int {
         try write { db in
             try db.execute(
@@ -143,7 +145,7 @@ extension SQLiteWarehouse {
                         """,
                     arguments: [seenLoadID, task]
                 )
-            } else {
+            } else if endsRun {
                 try db.execute(
                     sql: "UPDATE firn_tasks SET consecutive_failures = consecutive_failures + 1 WHERE name = ?",
                     arguments: [task]

@@ -14,7 +14,8 @@ struct Firn: AsyncParsableCommand {
             firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_pipe_objects.
             """,
         subcommands: [
-            Run.self, Generate.self, Ingest.self, PipeCommand.self, Provenance.self, Load.self, Query.self,
+            Run.self, Generate.self, Ingest.self, PipeCommand.self, TaskCommand.self, Provenance.self, Load.self,
+            Query.self,
             History.self, AsOf.self, Stream.self, CopyHistory.self, Rejects.self, Bench.self,
         ]
     )

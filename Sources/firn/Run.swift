@@ -104,7 +104,11 @@ struct Run: AsyncParsableCommand {
             pipe: options.pipeConfiguration(settings)
         )
         configuration.statusInterval = flow.interval
-        let pipeline = Flow(
+        configuration.tasks = settings.tasks
+        configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
+            "archive"
+        )
+        let pipeline = try Flow(
             configuration: configuration,
             store: store,
             warehouse: warehouse,
@@ -181,7 +185,7 @@ struct Ingest: AsyncParsableCommand {
             pipe: nil
         )
         configuration.statusInterval = flow.interval
-        let pipeline = Flow(
+        let pipeline = try Flow(
             configuration: configuration,
             store: store,
             warehouse: nil,
@@ -231,7 +235,11 @@ struct PipeCommand: AsyncParsableCommand {
         try await flow.prepare(store)
         var configuration = FlowConfiguration(ingest: nil, pipe: options.pipeConfiguration(settings))
         configuration.statusInterval = flow.interval
-        let pipeline = Flow(
+        configuration.tasks = settings.tasks
+        configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
+            "archive"
+        )
+        let pipeline = try Flow(
             configuration: configuration,
             store: store,
             warehouse: warehouse,

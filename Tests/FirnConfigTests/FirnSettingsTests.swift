@@ -90,4 +90,58 @@ import Testing
             #expect(error.description.contains("keys"))
         }
     }
+
+    @Test func tasksFromTheConfig() throws {
+        let settings = try FirnSettings.parse(
+            yaml: """
+                bucket: s3://firn/in?endpoint=http://127.0.0.1:5000
+                landing: /tmp/landing
+                tasks:
+                  - name: load
+                    schedule: 1 minute
+                  - name: retention
+                    days: 3
+                  - name: counts
+                    schedule: USING CRON 0 * * * * Europe/Paris
+                    when: new_loads
+                    sql: INSERT INTO counts SELECT count(*) FROM customer
+                  - name: after_counts
+                    after: [counts]
+                    retries: 0
+                    sql: DELETE FROM counts WHERE 0
+                  - name: on_data
+                    on_data: true
+                    sql: SELECT 1
+                """
+        )
+        #expect(settings.landingDirectory == "/tmp/landing")
+        #expect(settings.resolvedBucket.description.hasPrefix("s3://firn/in"))
+        #expect(settings.tasks.map(\.name) == ["load", "retention", "counts", "after_counts", "on_data"])
+        #expect(settings.tasks[0].trigger == .schedule(.interval(.seconds(60))))
+        #expect(settings.tasks[1].action == .retention(days: 3))
+        #expect(settings.tasks[2].condition == .newLoads)
+        #expect(settings.tasks[3].trigger == .after(["counts"]) && settings.tasks[3].retries == 0)
+        #expect(settings.tasks[4].trigger == .onData && settings.tasks[4].condition == .newLoads)
+        #expect(FirnSettings().tasks.map(\.name) == ["load", "retention"])
+    }
+
+    @Test func badTasksAreRefusedWithTheirName() {
+        let cases = [
+            "- { name: load, sql: SELECT 1 }",
+            "- { name: t, schedule: 0 minutes, sql: SELECT 1 }",
+            "- { name: t, sql: SELECT 1 }",
+            "- { name: t, schedule: 1 minute, after: [load], sql: SELECT 1 }",
+            "- { name: t, after: [nope], sql: SELECT 1 }",
+            "- { name: t, schedule: 1 minute, when: sometimes, sql: SELECT 1 }",
+            "- { name: t, schedule: cron 0 25 * * *, sql: SELECT 1 }",
+        ]
+        for body in cases {
+            do {
+                _ = try FirnSettings.parse(yaml: "tasks:\n  \(body)\n", source: "firn.yaml")
+                Issue.record("accepted \(body)")
+            } catch {
+                #expect(error.description.contains("firn.yaml"), "\(error)")
+            }
+        }
+    }
 }

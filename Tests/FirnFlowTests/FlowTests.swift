@@ -83,7 +83,7 @@ struct FlowTests {
         ingest.maxBackoff = .milliseconds(500)
         var pipe = PipeConfiguration(downloadDirectory: root + "/downloads")
         pipe.pollInterval = .milliseconds(200)
-        let flow = Flow(
+        let flow = try Flow(
             configuration: FlowConfiguration(ingest: ingest, pipe: pipe),
             store: bucket,
             warehouse: warehouse,

@@ -1,0 +1,119 @@
+import ArgumentParser
+import FirnFlow
+import FirnPipe
+import FirnTasks
+import FirnWarehouse
+import Foundation
+
+/// `firn task list|history|run|suspend|resume`: the scheduler's tasks.
+struct TaskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "task",
+        abstract: "List, inspect, run, suspend and resume tasks (built-in load and retention, and SQL tasks).",
+        discussion: """
+            Tasks are declared in the config file's tasks: section and run by `firn run` (and `firn pipe`). \
+            The built-in load task is the pipe (staging, SCD1 and SCD2 in one transaction per chunk), on data \
+            by default; `schedule: 1 minute` makes it load once a minute as the seed does. State (started or \
+            suspended) and run history are kept in firn_tasks and firn_task_runs.
+            """,
+        subcommands: [List.self, HistoryOfRuns.self, RunTask.self, Suspend.self, Resume.self]
+    )
+
+    /// Registers the configured tasks so the listing reflects the config, then returns the warehouse.
+    static func open(_ options: GlobalOptions) throws -> (SQLiteWarehouse, [TaskDefinition]) {
+        let (warehouse, settings) = try options.openWarehouse()
+        let scheduler = try TaskScheduler(tasks: settings.tasks, warehouse: warehouse, pipe: nil)
+        try scheduler.register()
+        return (warehouse, settings.tasks)
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each task: trigger, state, last run.")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Output format: table, csv or json.") var format: OutputFormat = .table
+
+        func run() throws {
+            let (warehouse, _) = try TaskCommand.open(options)
+            print(try warehouse.taskList().formatted(as: format), terminator: "")
+        }
+    }
+
+    struct HistoryOfRuns: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "history",
+            abstract: "Show task runs, newest first: start, end, status, rows affected, error."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Only this task's runs.") var task: String?
+        @Option(help: "At most this many runs.") var limit = 50
+        @Option(help: "Output format: table, csv or json.") var format: OutputFormat = .table
+
+        func run() throws {
+            let (warehouse, _) = try options.openWarehouse()
+            print(try warehouse.taskHistory(task: task, limit: limit).formatted(as: format), terminator: "")
+        }
+    }
+
+    struct RunTask: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run a task once now (with its retries), whatever its schedule; recorded as manual."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The task.") var task: String
+
+        func run() async throws {
+            let (warehouse, settings) = try options.openWarehouse()
+            var pipe: AutoIngestPipe?
+            if task == "load" {
+                var configuration = options.pipeConfiguration(settings)
+                configuration.isAutomatic = false
+                pipe = AutoIngestPipe(
+                    store: try options.openStore(settings),
+                    warehouse: warehouse,
+                    configuration: configuration
+                )
+            }
+            var configuration = SchedulerConfiguration()
+            configuration.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent("archive")
+            let scheduler = try TaskScheduler(
+                tasks: settings.tasks,
+                warehouse: warehouse,
+                pipe: pipe,
+                configuration: configuration
+            )
+            try scheduler.register()
+            let succeeded = try await scheduler.runNow(task)
+            print(try warehouse.taskHistory(task: task, limit: 1).formatted(as: .table), terminator: "")
+            if !succeeded { throw ExitCode.failure }
+        }
+    }
+
+    struct Suspend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Suspend a task: it does not run until resumed (a running firn run notices within a second)."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The task.") var task: String
+
+        func run() throws {
+            let (warehouse, _) = try TaskCommand.open(options)
+            try warehouse.setTaskState(task, suspended: true)
+            print("task \(task) suspended")
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a suspended task (its failure count is reset)."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The task.") var task: String
+
+        func run() throws {
+            let (warehouse, _) = try TaskCommand.open(options)
+            try warehouse.setTaskState(task, suspended: false)
+            print("task \(task) resumed")
+        }
+    }
+}

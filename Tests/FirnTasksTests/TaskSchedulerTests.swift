@@ -1,0 +1,150 @@
+import FirnCore
+import FirnTasks
+import FirnWarehouse
+import Foundation
+import Testing
+
+@Suite("Task scheduler", .serialized)
+struct TaskSchedulerTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("firn-tasks-\(UUID().uuidString)").path
+
+    func warehouse() throws -> SQLiteWarehouse {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        _ = try warehouse.query("CREATE TABLE IF NOT EXISTS audit (task TEXT, at TEXT)")
+        return warehouse
+    }
+
+    static func sql(_ name: String, _ trigger: TaskDefinition.Trigger, _ sql: String? = nil) -> TaskDefinition {
+        TaskDefinition(
+            name: name,
+            trigger: trigger,
+            action: .sql(sql ?? "INSERT INTO audit VALUES ('\(name)', strftime('%Y-%m-%d %H:%M:%f', 'now'))")
+        )
+    }
+
+    /// Runs the scheduler until `condition` holds or `seconds` pass.
+    static func run(
+        _ scheduler: TaskScheduler,
+        for seconds: Double = 60,
+        until condition: () throws -> Bool
+    )
+        async throws -> Bool
+    {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await scheduler.run() }
+            let deadline = Date().addingTimeInterval(seconds)
+            var met = false
+            while Date() < deadline {
+                if (try? condition()) == true {
+                    met = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            group.cancelAll()
+            try? await group.waitForAll()
+            return met
+        }
+    }
+
+    static func count(_ warehouse: SQLiteWarehouse, _ sql: String) throws -> Int64 {
+        guard case .integer(let value) = try warehouse.query(sql).result.rows.first?.first else { return -1 }
+        return value
+    }
+
+    @Test func scheduledTaskRunsOnItsIntervalAndGraphFollows() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let warehouse = try warehouse()
+        let tasks = [
+            Self.sql("every_second", .schedule(.interval(.seconds(1)))),
+            Self.sql("child", .after(["every_second"])),
+            Self.sql("grandchild", .after(["every_second", "child"])),
+        ]
+        let scheduler = try TaskScheduler(tasks: tasks, warehouse: warehouse, pipe: nil)
+        #expect(
+            try await Self.run(scheduler) {
+                try Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'grandchild'") >= 2
+            }
+        )
+        let parents = try Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'every_second'")
+        let children = try Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'child'")
+        #expect(parents >= 2 && children >= 2 && children <= parents)
+        // Each child run starts after a parent run ended.
+        let history = try warehouse.taskHistory(limit: 100).rows
+        #expect(history.allSatisfy { $0[6] == .text("succeeded") })
+        #expect(history.contains { $0[1] == .text("child") && $0[2] == .text("after every_second") })
+        #expect(
+            history.contains { $0[1] == .text("every_second") && $0[2] == .text("schedule") && $0[7] == .integer(1) }
+        )
+    }
+
+    @Test func failingTaskIsRetriedThenSuspendedAndStaysSuspended() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let warehouse = try warehouse()
+        var failing = Self.sql("broken", .schedule(.interval(.seconds(1))), "INSERT INTO no_such_table VALUES (1)")
+        failing.retries = 1
+        failing.suspendAfterFailures = 2
+        let scheduler = try TaskScheduler(tasks: [failing], warehouse: warehouse, pipe: nil)
+        #expect(try await Self.run(scheduler) { try warehouse.tasks().first?.state == "suspended" })
+        let runs = try warehouse.taskHistory(task: "broken").rows
+        #expect(runs.count == 4, "two runs of two attempts")
+        #expect(runs.allSatisfy { $0[6] == .text("failed") })
+        #expect(runs.allSatisfy { if case .text(let error) = $0[8] { error.contains("no_such_table") } else { false } })
+        #expect(Set(runs.map { $0[3] }) == [.integer(1), .integer(2)])
+
+        // A new scheduler (a restart) keeps it suspended; resuming resets its failures.
+        let again = try TaskScheduler(tasks: [failing], warehouse: warehouse, pipe: nil)
+        _ = try await Self.run(again, for: 1.5) { false }
+        #expect(try warehouse.taskHistory(task: "broken").rows.count == 4, "a suspended task does not run")
+        try warehouse.setTaskState("broken", suspended: false)
+        #expect(try warehouse.tasks().first?.consecutiveFailures == 0)
+        #expect(throws: WarehouseError.self) { try warehouse.setTaskState("nope", suspended: true) }
+    }
+
+    @Test func onDataTaskRunsOncePerNewLoad() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let warehouse = try warehouse()
+        let task = TaskDefinition(
+            name: "on_load",
+            trigger: .onData,
+            condition: .newLoads,
+            action: .sql("INSERT INTO audit SELECT 'on_load', max(load_id) FROM firn_loads")
+        )
+        let scheduler = try TaskScheduler(tasks: [task], warehouse: warehouse, pipe: nil)
+        func load(_ name: String) throws {
+            let ticket: LoadTicket
+            guard
+                case .load(let started) = try warehouse.beginLoad(FileContent(name: name, checksum: name, sizeBytes: 1))
+            else { throw WarehouseError.invalidRequest("already loaded") }
+            ticket = started
+            _ = try warehouse.finishLoad(ticket)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await scheduler.run() }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try Self.count(warehouse, "SELECT count(*) FROM audit") == 0, "no load yet, no run")
+            try load("a.csv")
+            scheduler.noteLoadCommitted()
+            try await Task.sleep(for: .milliseconds(800))
+            #expect(try Self.count(warehouse, "SELECT count(*) FROM audit") == 1)
+            try load("b.csv")
+            try await Task.sleep(for: .milliseconds(800))
+            group.cancelAll()
+        }
+        #expect(try warehouse.query("SELECT at FROM audit ORDER BY at").result.rows == [[.text("1")], [.text("2")]])
+    }
+
+    @Test func definitionsAreValidated() throws {
+        #expect(throws: TaskError.self) {
+            try TaskDefinition.validate([Self.sql("a", .after(["b"])), Self.sql("b", .after(["a"]))])
+        }
+        #expect(throws: TaskError.self) { try TaskDefinition.validate([Self.sql("a", .after(["missing"]))]) }
+        #expect(throws: TaskError.self) { try TaskDefinition.validate([Self.sql("a", .onData)]) }
+        #expect(throws: TaskError.self) { try TaskDefinition.validate([Self.sql("load", .onData)]) }
+        #expect(throws: TaskError.self) {
+            try TaskDefinition.validate([Self.sql("x y", .schedule(.interval(.seconds(1))))])
+        }
+        try TaskDefinition.validate([.load, .retention, Self.sql("a", .schedule(.interval(.seconds(60))))])
+    }
+}
