@@ -97,7 +97,7 @@ public final class Flow: Sendable {
                     key: load.object.key.rawValue,
                     atNanoseconds: load.committedAtNanoseconds
                 )
-                schedulerBox.withLockedValue { $0 }?.noteLoadCommitted()
+                if load.report.status == .loaded { schedulerBox.withLockedValue { $0 }?.noteLoadCommitted() }
                 onLoaded(load, seconds)
             }
         } else {

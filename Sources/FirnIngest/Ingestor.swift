@@ -191,7 +191,14 @@ public final class Ingestor: Service, Sendable {
             if FileManager.default.fileExists(atPath: entry.landingPath) {
                 work.append(.resume(entry))
             } else if entry.state == .uploaded {
-                try journal.recordFinish(entry.id, state: .archived, finalPath: nil)
+                // Uploaded, and the source already moved: finish, and tell the pipe again (it may
+                // not have loaded the object before the crash; it loads nothing twice).
+                try journal.recordFinish(
+                    entry.id,
+                    state: configuration.afterUpload == .archive ? .archived : .deleted,
+                    finalPath: nil
+                )
+                onUploaded(entry)
             } else {
                 try journal.recordFinish(
                     entry.id,
@@ -244,12 +251,26 @@ public final class Ingestor: Service, Sendable {
             case .resume(let resumed):
                 entry = resumed
                 if entry.state == .uploaded {
+                    onUploaded(entry)
                     try finish(entry, state: configuration.afterUpload == .archive ? .archived : .deleted)
                     return
                 }
             case .fresh(let name, _):
                 let path = (configuration.landingDirectory as NSString).appendingPathComponent(name)
-                guard let (size, digest) = try? Self.checksum(path) else { return }
+                let size: Int64
+                let digest: String
+                do {
+                    (size, digest) = try Self.checksum(path)
+                } catch {
+                    // Gone since the scan (taken by someone else), or unreadable: say so; a file
+                    // still there is tried again at the next rescan.
+                    if FileManager.default.fileExists(atPath: path) {
+                        logger.warning(
+                            "\(name): cannot read it to checksum (\(error)); trying again at the next rescan"
+                        )
+                    }
+                    return
+                }
                 let key = configuration.keyTemplate.key(
                     name: name,
                     landedAtEpochSeconds: Int64(Date().timeIntervalSince1970)
@@ -304,11 +325,19 @@ public final class Ingestor: Service, Sendable {
                 if Task.isCancelled { return nil }
                 let message = "\(error)"
                 let delay: Duration
-                if case .unreachable = error as? ObjectStoreError {
+                let storeError = error as? ObjectStoreError
+                var isOutage = false
+                switch storeError {
+                case .unreachable?: isOutage = true
+                case .server?: isOutage = storeError?.isTransient == true  // 5xx, throttling
+                default: break
+                }
+                if isOutage {
+                    if Task.isShuttingDownGracefully { return nil }  // the journal resumes it next start
                     outages += 1
                     delay = backoff(outages)
                     if outages == 1 || outages % 10 == 0 {
-                        logger.warning("\(entry.name): store unreachable (\(message)); retrying in \(delay)")
+                        logger.warning("\(entry.name): store unavailable (\(message)); retrying in \(delay)")
                     }
                 } else {
                     attempts += 1

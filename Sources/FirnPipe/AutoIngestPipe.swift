@@ -10,12 +10,15 @@ import ServiceLifecycle
 public struct PipeConfiguration: Sendable, Hashable {
     /// How often the bucket is listed for objects nobody announced. Defaults to `1` second.
     public var pollInterval: Duration = .seconds(1)
-    /// Listing resumes after the greatest key taken at least this long ago, so old folders are
-    /// not listed again. Defaults to `10` minutes.
-    public var settleWindow: Duration = .seconds(600)
+    /// When object keys start with their UTC date folder (`YYYY/MM/DD/…`, ingest's default key
+    /// template), listing starts at the folder of this long ago instead of the bucket's first
+    /// key, so a poll's cost does not grow with the bucket. An object put into an older folder
+    /// is then found only when announced. Defaults to `nil`: every poll lists the whole bucket
+    /// (nothing can be missed), and every listed object is checked against what was taken.
+    public var dateFolderWindow: Duration?
     /// Where objects from remote buckets are downloaded before loading (files removed after).
     public var downloadDirectory: String
-    /// Reader settings (chunk size, field size limit).
+    /// Reader settings (chunk size, field size limit). Defaults to ``ReaderConfiguration``'s defaults.
     public var reader: ReaderConfiguration = .init()
     /// Whether the pipe loads on its own, on announcements and polls (the `load` task's
     /// default, on data). When `false` it loads only when ``AutoIngestPipe/loadNow()`` is
@@ -80,6 +83,8 @@ public final class AutoIngestPipe: Service, Sendable {
     let continuation: AsyncStream<Trigger>.Continuation
     let stats = NIOLockedValueBox(PipeStatistics())
     let suspended = NIOLockedValueBox(false)
+    /// Whether a `.poll` is already queued: polls coalesce instead of piling up behind a slow load.
+    let pollQueued = NIOLockedValueBox(false)
 
     enum Trigger: Sendable {
         case object(ObjectInfo)
@@ -124,18 +129,31 @@ public final class AutoIngestPipe: Service, Sendable {
             defer { state = isSuspended }
             return state
         }
-        if wasSuspended && !isSuspended { continuation.yield(.poll) }
+        if wasSuspended && !isSuspended { queuePoll() }
     }
 
-    /// Lists the bucket and loads every object not taken yet, now; returns the rows loaded.
-    /// The `load` task on a schedule calls this.
-    public func loadNow() async -> (objects: Int, rows: Int64, error: String?) {
-        let before = statistics
+    func queuePoll() {
+        let alreadyQueued = pollQueued.withLockedValue { queued in
+            defer { queued = true }
+            return queued
+        }
+        if !alreadyQueued { continuation.yield(.poll) }
+    }
+
+    /// What one listing and its loads did.
+    public struct PollOutcome: Sendable, Hashable {
+        /// Objects loaded.
+        public var objects = 0
+        /// Rows staged.
+        public var rows: Int64 = 0
+        /// Errors met (listing, or objects that could not be taken; they are retried at the next poll).
+        public var errors: [String] = []
+    }
+
+    /// Lists the bucket and loads every object not taken yet, now (the `load` task on a
+    /// schedule calls this); returns what this call alone did.
+    public func loadNow() async -> PollOutcome {
         await poll()
-        let after = statistics
-        return (
-            after.objectsLoaded - before.objectsLoaded, after.rowsLoaded - before.rowsLoaded, after.lastError
-        )
     }
 
     /// Loads announced and listed objects until cancelled or shut down gracefully (the object
@@ -152,7 +170,7 @@ public final class AutoIngestPipe: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while !Task.isCancelled && isAutomatic {
-                        continuation.yield(.poll)
+                        self.queuePoll()
                         try? await Task.sleep(for: interval)
                     }
                 }
@@ -162,7 +180,8 @@ public final class AutoIngestPipe: Service, Sendable {
                     case .object(let object):
                         await take(object)
                     case .poll:
-                        await poll()
+                        pollQueued.withLockedValue { $0 = false }
+                        _ = await poll()
                     }
                 }
                 group.cancelAll()
@@ -172,29 +191,38 @@ public final class AutoIngestPipe: Service, Sendable {
         }
     }
 
-    /// Lists the bucket after the cursor and takes every object not taken before.
-    func poll() async {
+    /// Lists the bucket (from the date-folder window, when configured) and takes every object
+    /// not taken before.
+    @discardableResult
+    func poll() async -> PollOutcome {
+        var outcome = PollOutcome()
         do {
-            let settled = Timestamp(
-                microseconds: Timestamp.now().microseconds - configuration.settleWindow.microseconds
-            )
-            let cursor = try warehouse.pipeCursor(settledBefore: settled)
-            let objects = try await store.list(after: try cursor.map(ObjectKey.init))
-            guard !objects.isEmpty else { return }
-            let taken = try warehouse.takenPipeObjects(after: cursor)
+            let start = configuration.dateFolderWindow.map { window in
+                let then = Timestamp(microseconds: Timestamp.now().microseconds - window.microseconds)
+                // "YYYY-MM-DD…" → "YYYY/MM/DD": list the folders from that day on.
+                return String(then.description.prefix(10)).replacingOccurrences(of: "-", with: "/")
+            }
+            let objects = try await store.list(after: try start.map(ObjectKey.init))
+            guard !objects.isEmpty else { return outcome }
+            let taken = try warehouse.takenPipeObjects(after: start)
             for object in objects where !taken.contains(object.key.rawValue + "\u{0}" + object.etag) {
-                if Task.isCancelled { return }
-                await take(object)
+                if Task.isCancelled { break }
+                let result = await take(object)
+                outcome.objects += result.objects
+                outcome.rows += result.rows
+                outcome.errors += result.errors
             }
         } catch {
-            note(error: "listing \(store.location): \(error)")
+            outcome.errors.append(note(error: "listing \(store.location): \(error)"))
         }
+        return outcome
     }
 
     /// Loads one object unless it was taken before.
-    func take(_ object: ObjectInfo) async {
+    @discardableResult
+    func take(_ object: ObjectInfo) async -> PollOutcome {
         do {
-            if try warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return }
+            if try warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return PollOutcome() }
             let report: FileLoadReport
             if let bucket = store as? DirectoryBucket {
                 report = try await load(bucket.path(of: object.key), object)
@@ -228,8 +256,14 @@ public final class AutoIngestPipe: Service, Sendable {
                 logger.error("\(object.key): not loaded: \(report.error ?? "unknown error") (see firn copy-history)")
             }
             onLoaded(PipeLoad(object: object, report: report, committedAtNanoseconds: committed))
+            var outcome = PollOutcome()
+            if report.status == .loaded {
+                outcome.objects = 1
+                outcome.rows = Int64(report.counts.staged)
+            }
+            return outcome
         } catch {
-            note(error: "\(object.key): \(error)")
+            return PollOutcome(errors: [note(error: "\(object.key): \(error)")])
         }
     }
 
@@ -248,9 +282,11 @@ public final class AutoIngestPipe: Service, Sendable {
         }
     }
 
-    func note(error message: String) {
+    @discardableResult
+    func note(error message: String) -> String {
         logger.error("\(message)")
         stats.withLockedValue { $0.lastError = message }
+        return message
     }
 }
 

@@ -95,10 +95,15 @@ public final class TaskScheduler: Service, Sendable {
         for task in tasks {
             if case .schedule(let schedule) = task.trigger { nextDue[task.name] = schedule.nextRun(after: now) }
         }
+        let loadIsOnData = tasks.contains { task in
+            if case .load = task.action, case .onData = task.trigger { return true }
+            return false
+        }
+        let stopped = NIOLockedValueBox(false)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { runs in
                 runs.addTask {
-                    while !Task.isCancelled {
+                    while !Task.isCancelled && !stopped.withLockedValue({ $0 }) {
                         try? await Task.sleep(for: tick)
                         continuation.yield(.tick)
                     }
@@ -106,17 +111,25 @@ public final class TaskScheduler: Service, Sendable {
                 var running: Set<String> = []
                 // Predecessors that succeeded since each graph task last ran.
                 var satisfied: [String: Set<String>] = [:]
+                // Graph tasks whose predecessors all succeeded while they were still running:
+                // they run again as soon as they finish, so no trigger is lost.
+                var pending: [String: String] = [:]
                 for await event in wakeups {
                     var ready: [(TaskDefinition, String)] = []
                     var succeeded: String?
                     switch event {
                     case .tick: break
-                    case .loaded: succeeded = "load"
+                    case .loaded: if loadIsOnData { succeeded = "load" }
                     case .finished(let name, let ok):
                         running.remove(name)
                         if ok { succeeded = name }
+                        if let trigger = pending.removeValue(forKey: name),
+                            let task = tasks.first(where: { $0.name == name })
+                        {
+                            ready.append((task, trigger))
+                        }
                     }
-                    let states = (try? warehouse.tasks()) ?? []
+                    guard let states = try? warehouse.tasks() else { continue }  // warehouse busy: next tick
                     let suspended = Set(states.filter { $0.state == "suspended" }.map(\.name))
                     pipe?.setSuspended(suspended.contains("load"))
                     if let succeeded {
@@ -125,7 +138,11 @@ public final class TaskScheduler: Service, Sendable {
                             satisfied[task.name, default: []].insert(succeeded)
                             if satisfied[task.name] == Set(names) {
                                 satisfied[task.name] = []
-                                ready.append((task, "after \(succeeded)"))
+                                if running.contains(task.name) {
+                                    pending[task.name] = "after \(succeeded)"
+                                } else {
+                                    ready.append((task, "after \(succeeded)"))
+                                }
                             }
                         }
                     }
@@ -154,7 +171,9 @@ public final class TaskScheduler: Service, Sendable {
                         }
                     }
                 }
-                runs.cancelAll()
+                // Shut down: the ticker stops within a tick; runs in progress finish.
+                stopped.withLockedValue { $0 = true }
+                await runs.waitForAll()
             }
         } onGracefulShutdown: {
             continuation.finish()
@@ -229,7 +248,7 @@ public final class TaskScheduler: Service, Sendable {
         case .load:
             guard let pipe else { return (0, "the pipe does not run in this process") }
             let result = await pipe.loadNow()
-            return (Int(result.rows), result.error)
+            return (Int(result.rows), result.errors.isEmpty ? nil : result.errors.joined(separator: "; "))
         case .retention(let days):
             let warehouse = self.warehouse
             let archive = configuration.archiveDirectory

@@ -65,21 +65,6 @@ extension SQLiteWarehouse {
             )
         }
     }
-
-    /// The listing cursor: the greatest key the pipe took before `settledBefore`. Listing
-    /// resumes after it, so objects that sort before keys taken long ago are not looked for
-    /// again (with date-partitioned keys, a day's folder is listed only while it is current).
-    ///
-    /// - Throws: ``WarehouseError``.
-    public func pipeCursor(settledBefore: Timestamp) throws(WarehouseError) -> String? {
-        try read { db in
-            try String.fetchOne(
-                db,
-                sql: "SELECT max(object_key) FROM firn_pipe_objects WHERE seen_at < ?",
-                arguments: [settledBefore.description]
-            )
-        }
-    }
 }
 
 extension SQLiteWarehouse {

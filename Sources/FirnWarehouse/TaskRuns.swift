@@ -265,25 +265,41 @@ extension SQLiteWarehouse {
 }
 
 extension SQLiteWarehouse {
-    /// Deletes staging rows, finished task runs and pipe bookkeeping older than `days` days
-    /// (the `retention` task). SCD1, history and load history are kept: history is never
-    /// recomputed from staging.
+    /// Deletes staging rows and finished task runs older than `days` days (the `retention`
+    /// task). SCD1, history, load history and the pipe's record of taken objects are kept:
+    /// history is never recomputed from staging.
+    ///
+    /// Staging is append-only, so its oldest rows come first: they are deleted from the start
+    /// in batches of 5,000, each its own transaction, so loads go on between batches and no
+    /// scan of the whole table happens.
     ///
     /// - Returns: Rows deleted.
     /// - Throws: ``WarehouseError``.
     public func prune(olderThanDays days: Int) throws(WarehouseError) -> Int {
         let raw = schema.raw
         let cutoff = Timestamp(microseconds: Timestamp.now().microseconds - Int64(days) * 86_400_000_000).description
-        return try write { db in
-            var deleted = 0
-            try db.execute(sql: "DELETE FROM \(raw) WHERE loaded_at < ?", arguments: [cutoff])
-            deleted += db.changesCount
+        var deleted = 0
+        while true {
+            let batch = try write { db -> Int in
+                try db.execute(
+                    sql: """
+                        DELETE FROM \(raw) WHERE rowid IN (
+                            SELECT rowid FROM \(raw) ORDER BY rowid LIMIT 5000) AND loaded_at < ?
+                        """,
+                    arguments: [cutoff]
+                )
+                return db.changesCount
+            }
+            deleted += batch
+            if batch < 5000 { break }
+        }
+        deleted += try write { db -> Int in
             try db.execute(
                 sql: "DELETE FROM firn_task_runs WHERE finished_at < ? AND status <> 'running'",
                 arguments: [cutoff]
             )
-            deleted += db.changesCount
-            return deleted
+            return db.changesCount
         }
+        return deleted
     }
 }

@@ -101,7 +101,7 @@ struct Run: AsyncParsableCommand {
                 landing: settings.resolvedLandingDirectory,
                 dataDirectory: settings.dataDirectory
             ),
-            pipe: options.pipeConfiguration(settings)
+            pipe: options.pipeConfiguration(settings, keyTemplate: flow.keyTemplate)
         )
         configuration.statusInterval = flow.interval
         configuration.tasks = settings.tasks
@@ -233,7 +233,10 @@ struct PipeCommand: AsyncParsableCommand {
         let (warehouse, settings) = try options.openWarehouse()
         let store = try options.openStore(settings)
         try await flow.prepare(store)
-        var configuration = FlowConfiguration(ingest: nil, pipe: options.pipeConfiguration(settings))
+        var configuration = FlowConfiguration(
+            ingest: nil,
+            pipe: options.pipeConfiguration(settings, keyTemplate: flow.keyTemplate)
+        )
         configuration.statusInterval = flow.interval
         configuration.tasks = settings.tasks
         configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
@@ -252,11 +255,16 @@ struct PipeCommand: AsyncParsableCommand {
 }
 
 extension GlobalOptions {
-    func pipeConfiguration(_ settings: FirnSettings) -> PipeConfiguration {
+    func pipeConfiguration(_ settings: FirnSettings, keyTemplate: String? = nil) -> PipeConfiguration {
         var configuration = PipeConfiguration(
             downloadDirectory: (settings.dataDirectory as NSString).appendingPathComponent("downloads")
         )
         configuration.reader = settings.reader
+        // Ingest's default keys start with their UTC date folder: list the last two days' folders
+        // (objects announced in process load whatever their folder).
+        if (keyTemplate ?? ObjectKeyTemplate.datePartitioned.text).hasPrefix("{yyyy}/{MM}/{dd}/") {
+            configuration.dateFolderWindow = .seconds(2 * 86_400)
+        }
         return configuration
     }
 }

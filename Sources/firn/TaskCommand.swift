@@ -19,11 +19,14 @@ struct TaskCommand: AsyncParsableCommand {
         subcommands: [List.self, HistoryOfRuns.self, RunTask.self, Suspend.self, Resume.self]
     )
 
-    /// Registers the configured tasks so the listing reflects the config, then returns the warehouse.
+    /// Opens the warehouse. The task table is what `firn run` registered; only when no run
+    /// ever registered tasks are the configured ones registered here, so these commands never
+    /// drop another configuration's tasks (or their suspension).
     static func open(_ options: GlobalOptions) throws -> (SQLiteWarehouse, [TaskDefinition]) {
         let (warehouse, settings) = try options.openWarehouse()
-        let scheduler = try TaskScheduler(tasks: settings.tasks, warehouse: warehouse, pipe: nil)
-        try scheduler.register()
+        if try warehouse.tasks().isEmpty {
+            try TaskScheduler(tasks: settings.tasks, warehouse: warehouse, pipe: nil).register()
+        }
         return (warehouse, settings.tasks)
     }
 
@@ -82,7 +85,7 @@ struct TaskCommand: AsyncParsableCommand {
                 pipe: pipe,
                 configuration: configuration
             )
-            try scheduler.register()
+            if try warehouse.tasks().isEmpty { try scheduler.register() }
             let succeeded = try await scheduler.runNow(task)
             print(try warehouse.taskHistory(task: task, limit: 1).formatted(as: .table), terminator: "")
             if !succeeded { throw ExitCode.failure }

@@ -135,7 +135,9 @@ import Testing
         var output = FirnProcess.Output(status: 1, stdout: "", stderr: "")
         while Date() < deadline {
             output = try FirnProcess.run(["provenance", "--data-dir", work.path, "customers-1.csv"])
-            if output.stdout.contains("loaded ") { break }
+            // The pipe's listing may load the object a moment before the journal records the
+            // upload; wait for the whole journey.
+            if output.stdout.contains("loaded ") && output.stdout.contains("archived ") { break }
             usleep(100_000)
         }
         kill(process.processIdentifier, SIGINT)

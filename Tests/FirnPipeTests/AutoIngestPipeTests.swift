@@ -151,4 +151,21 @@ struct AutoIngestPipeTests {
         #expect(landed, "ingest \(ingestor.statistics), pipe \(pipe.statistics)")
         #expect(try Self.scdTables(warehouse) == (try reference(files)))
     }
+
+    @Test func anObjectSortingBeforeTakenOnesIsStillFoundByListing() async throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try files()
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        _ = try await bucket.put(ByteBuffer(string: files[2].1), key: try ObjectKey("z/last.csv"))
+        let first = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        #expect(try await run([first.run]) { first.statistics.objectsLoaded == 1 })
+        // Put later, sorting first, never announced (another process's upload): listing finds it.
+        _ = try await bucket.put(ByteBuffer(string: files[0].1), key: try ObjectKey("a/first.csv"))
+        let second = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
+        #expect(try await run([second.run]) { second.statistics.objectsLoaded == 1 })
+        let outcome = await second.loadNow()
+        #expect(outcome.objects == 0 && outcome.errors.isEmpty, "nothing left to take")
+    }
 }
