@@ -26,8 +26,10 @@ public struct IngestConfiguration: Sendable, Hashable {
     /// How often the whole landing directory is rescanned as a safety net for missed events.
     /// Defaults to `1` second.
     public var rescanInterval: Duration = .seconds(1)
-    /// A file found by a rescan (not announced by a rename or close event) must keep the same
-    /// size and modification time for this long before it is taken. Defaults to `1` second.
+    /// A file found by a rescan (not announced by a rename into the directory) is taken once it
+    /// has not been modified for this long: its modification time is at least this old. A writer
+    /// that pauses longer than this mid-file should write a temporary name and rename instead.
+    /// Defaults to `1` second.
     public var stabilityInterval: Duration = .seconds(1)
     /// Upload attempts for errors specific to a file (before it is moved to the failed folder).
     /// An unreachable store is retried without limit: it delays files, it does not fail them.
