@@ -18,6 +18,10 @@ public struct IngestConfiguration: Sendable, Hashable {
     /// Where files that keep failing are moved, each with a `.error.txt` giving the reason.
     /// Defaults to `<data-dir>/failed`.
     public var failedDirectory: String
+    /// Where ingest moves a file the moment it takes it (a rename, on the same file system as
+    /// the landing directory), so a producer writing the same name again cannot change the
+    /// bytes being checksummed and uploaded. Defaults to `<data-dir>/ingest-processing`.
+    public var processingDirectory: String
     /// Archive or delete after upload. Defaults to ``AfterUpload/archive``.
     public var afterUpload: AfterUpload = .archive
     /// The object key for a file. Defaults to ``ObjectKeyTemplate/datePartitioned``
@@ -50,6 +54,7 @@ public struct IngestConfiguration: Sendable, Hashable {
         self.landingDirectory = landingDirectory
         self.archiveDirectory = dataDirectory + "/archive"
         self.failedDirectory = dataDirectory + "/failed"
+        self.processingDirectory = dataDirectory + "/ingest-processing"
     }
 
     /// Whether a landing file name is a temporary one that a writer is still filling: hidden

@@ -175,6 +175,7 @@ public final class Ingestor: Service, Sendable {
     func createDirectories() throws(IngestError) {
         for directory in [
             configuration.landingDirectory, configuration.archiveDirectory, configuration.failedDirectory,
+            configuration.processingDirectory,
         ] {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -187,7 +188,22 @@ public final class Ingestor: Service, Sendable {
     /// Journeys interrupted by a crash: uploads to redo, archives to finish.
     func recoverable() throws(IngestError) -> [Work] {
         var work: [Work] = []
-        for entry in try journal.unfinished() {
+        let unfinished = try journal.unfinished()
+        // A file claimed (moved to processing) but not yet journaled when the process stopped
+        // goes back to the landing directory, to be taken again.
+        let claimed = Set(unfinished.map(\.landingPath))
+        let processing = configuration.processingDirectory
+        for claim in (try? FileManager.default.contentsOfDirectory(atPath: processing)) ?? [] {
+            let path = (processing as NSString).appendingPathComponent(claim)
+            guard !claimed.contains(path), let dash = claim.firstIndex(of: "-") else { continue }
+            let original = (configuration.landingDirectory as NSString)
+                .appendingPathComponent(String(claim[claim.index(after: dash)...]))
+            let back =
+                FileManager.default.fileExists(atPath: original)
+                ? (configuration.landingDirectory as NSString).appendingPathComponent(claim) : original
+            rename(path, back)
+        }
+        for entry in unfinished {
             if FileManager.default.fileExists(atPath: entry.landingPath) {
                 work.append(.resume(entry))
             } else if entry.state == .uploaded {
@@ -256,19 +272,27 @@ public final class Ingestor: Service, Sendable {
                     return
                 }
             case .fresh(let name, _):
-                let path = (configuration.landingDirectory as NSString).appendingPathComponent(name)
+                // Claim the file: after this rename a producer writing `name` again creates a new
+                // file, and the bytes checksummed, uploaded and archived are one content.
+                let landed = (configuration.landingDirectory as NSString).appendingPathComponent(name)
+                let token = UUID().uuidString.prefix(8).lowercased()
+                let path = (configuration.processingDirectory as NSString).appendingPathComponent("\(token)-\(name)")
+                guard rename(landed, path) == 0 else {
+                    if errno != ENOENT {
+                        logger.warning(
+                            "\(name): cannot move it to \(configuration.processingDirectory): \(String(cString: strerror(errno))); trying again at the next rescan"
+                        )
+                    }
+                    return
+                }
                 let size: Int64
                 let digest: String
                 do {
                     (size, digest) = try Self.checksum(path)
                 } catch {
-                    // Gone since the scan (taken by someone else), or unreadable: say so; a file
-                    // still there is tried again at the next rescan.
-                    if FileManager.default.fileExists(atPath: path) {
-                        logger.warning(
-                            "\(name): cannot read it to checksum (\(error)); trying again at the next rescan"
-                        )
-                    }
+                    // Unreadable: put it back and say so; it is tried again at the next rescan.
+                    rename(path, landed)
+                    logger.warning("\(name): cannot read it to checksum (\(error)); trying again at the next rescan")
                     return
                 }
                 let key = configuration.keyTemplate.key(

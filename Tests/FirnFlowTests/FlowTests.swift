@@ -108,7 +108,8 @@ struct FlowTests {
             try Self.land("a-3.csv", rows: 200..<300, in: landing)
             try await Task.sleep(for: .seconds(3))
             #expect(loaded() == 1, "nothing can load while S3 is down")
-            #expect(FileManager.default.fileExists(atPath: landing + "/a-2.csv"), "kept in landing until uploaded")
+            let claimed = try FileManager.default.contentsOfDirectory(atPath: root + "/ingest-processing")
+            #expect(claimed.contains { $0.hasSuffix("-a-2.csv") }, "kept (claimed, not archived) until uploaded")
             try await moto.start()
             try await bucket.createBucket()  // a restarted moto is empty
             #expect(await waitFor(60) { loaded() == 3 }, "\(flow.statusLine())")

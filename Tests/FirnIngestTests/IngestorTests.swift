@@ -129,6 +129,24 @@ struct IngestorTests {
         #expect(try journal.find("a.csv").map(\.state) == [.archived, .duplicate, .archived])
     }
 
+    @Test func aFileReDroppedUnderItsNameWhileUploadingKeepsBothContents() async throws {
+        let fixture = try IngestFixture()
+        defer { fixture.remove() }
+        let bucket = try fixture.bucket()
+        let journal = try fixture.journal()
+        let ingestor = Ingestor(configuration: fixture.configuration, store: bucket, journal: journal)
+        let first = "customer_id\n" + String(repeating: "1\n", count: 3_000_000)
+        try await whileRunning(ingestor) {
+            try fixture.land("same.csv", first)
+            // Once ingest has taken the first (it is no longer in landing), the producer drops a new one.
+            #expect(await eventually { !FileManager.default.fileExists(atPath: fixture.landing + "/same.csv") })
+            try fixture.land("same.csv", "customer_id\n2\n")
+            #expect(await eventually { try journal.counts()[.archived] == 2 })
+        }
+        let texts = try await bucket.list(after: nil).asyncMap { String(buffer: try await bucket.get($0.key)) }
+        #expect(Set(texts) == [first, "customer_id\n2\n"])
+    }
+
     @Test func aFileThatKeepsFailingGoesToTheFailedFolderAndTheRestFlow() async throws {
         let fixture = try IngestFixture()
         defer { fixture.remove() }
