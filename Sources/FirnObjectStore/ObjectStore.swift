@@ -115,6 +115,8 @@ public enum ObjectStoreError: Error, CustomStringConvertible, Sendable, Equatabl
     case notFound(key: String)
     /// The bucket location could not be parsed.
     case invalidLocation(String, reason: String)
+    /// The SQS queue URL could not be parsed (see ``S3EventQueue/queueURL(_:)``).
+    case invalidQueueURL(String, reason: String)
     /// Local file-system trouble (the directory bucket, or a file being uploaded or downloaded).
     case io(path: String, reason: String)
     /// The server answered with an error status.
@@ -139,6 +141,7 @@ public enum ObjectStoreError: Error, CustomStringConvertible, Sendable, Equatabl
         case .invalidKey(let key, let reason): "invalid object key \(key.debugDescription): \(reason)"
         case .notFound(let key): "no object \(key.debugDescription) in the bucket"
         case .invalidLocation(let text, let reason): "bucket \(text.debugDescription): \(reason)"
+        case .invalidQueueURL(let text, let reason): "SQS queue URL \(text.debugDescription): \(reason)"
         case .io(let path, let reason): "\(path): \(reason)"
         case .server(let status, let code, let message, let key):
             "S3 error \(status) \(code)\(key.map { " on \($0.debugDescription)" } ?? ""): \(message)"
