@@ -203,6 +203,7 @@ let package = Package(
             name: "FirnPipeTests",
             dependencies: [
                 "FirnCore", "FirnWarehouse", "FirnPipe", "FirnObjectStore", "FirnIngest", "FirnTestSupport",
+                "FirnBench",
             ],
             swiftSettings: swiftSettings
         ),

@@ -24,6 +24,12 @@ public struct PipeConfiguration: Sendable, Hashable {
     /// default, on data). When `false` it loads only when ``AutoIngestPipe/loadNow()`` is
     /// called (the `load` task on a schedule). Defaults to `true`.
     public var isAutomatic = true
+    /// An SQS queue receiving the bucket's S3 event notifications, followed while the pipe
+    /// runs so objects are loaded as soon as S3 reports them, also when another process or host
+    /// put them. Only for an ``FirnObjectStore/S3Bucket`` store; listing every ``pollInterval``
+    /// continues as the safety net, so a lost, late or deleted-unhandled message delays an
+    /// object but loses none. Defaults to `nil` (listing only).
+    public var eventQueue: S3EventQueue?
 
     /// Creates a configuration that downloads into `downloadDirectory`.
     public init(downloadDirectory: String) {
@@ -64,8 +70,9 @@ public struct PipeStatistics: Sendable, Hashable {
 /// The auto-ingest pipe (Snowpipe): notices new objects in the bucket and loads each exactly
 /// once through the SCD core, so staging, SCD1 and SCD2 are current when its load commits.
 ///
-/// Objects are noticed two ways: announced in process (``announce(_:)``, which ingest calls
-/// after each confirmed upload, so a file is loaded at once) and by listing the bucket every
+/// Objects are noticed three ways: announced in process (``announce(_:)``, which ingest calls
+/// after each confirmed upload, so a file is loaded at once), from S3 event notifications on an
+/// SQS queue when ``PipeConfiguration/eventQueue`` is set, and by listing the bucket every
 /// ``PipeConfiguration/pollInterval`` from a cursor kept in the warehouse (for objects put by
 /// another process or host). Exactly once: an object is taken once per key and ETag
 /// (`firn_pipe_objects`), and its content once per key and checksum (load history), so a
@@ -173,6 +180,9 @@ public final class AutoIngestPipe: Service, Sendable {
                         self.queuePoll()
                         try? await Task.sleep(for: interval)
                     }
+                }
+                if isAutomatic, let queue = configuration.eventQueue {
+                    group.addTask { await self.follow(queue) }
                 }
                 for await trigger in triggers {
                     if !isAutomatic || suspended.withLockedValue({ $0 }) { continue }
