@@ -26,6 +26,20 @@ struct FlowOptions: ParsableArguments {
     @Flag(help: "Create the S3 bucket first if it does not exist (for local S3 servers such as moto or MinIO).")
     var createBucket = false
 
+    @Option(
+        name: .customLong("sqs-queue"),
+        help: ArgumentHelp(
+            "SQS queue URL receiving the s3:// bucket's ObjectCreated notifications (run and pipe only).",
+            discussion: """
+                The pipe loads objects as soon as S3 reports them, and keeps listing the bucket as the \
+                safety net. The queue must be in the bucket's region; credentials come from the AWS \
+                environment, as for the bucket.
+                """,
+            valueName: "url"
+        )
+    )
+    var sqsQueue: String?
+
     /// Creates the bucket when asked to and it is an S3 bucket.
     func prepare(_ store: any ObjectStore) async throws {
         if createBucket, let bucket = store as? S3Bucket { try await bucket.createBucket() }
@@ -35,6 +49,32 @@ struct FlowOptions: ParsableArguments {
         guard statusInterval > 0 else { throw ValidationError("--status-interval must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
+        if let sqsQueue {
+            do { _ = try S3EventQueue.queueURL(sqsQueue) } catch {
+                throw ValidationError("--sqs-queue: \(error.description)")
+            }
+        }
+    }
+
+    /// The queue `--sqs-queue` names, in the bucket's region and signed with the bucket's
+    /// credentials; `nil` without the option.
+    ///
+    /// - Throws: `ValidationError` when the bucket is not an `s3://` bucket;
+    ///   `ObjectStoreError` when the AWS credentials are missing.
+    func eventQueue(_ settings: FirnSettings) throws -> S3EventQueue? {
+        guard let sqsQueue else { return nil }
+        guard case .s3(let location) = settings.resolvedBucket else {
+            throw ValidationError(
+                "--sqs-queue needs an s3:// bucket (--bucket or bucket in the config), "
+                    + "but the bucket is \(settings.resolvedBucket)"
+            )
+        }
+        return try S3EventQueue(
+            url: try S3EventQueue.queueURL(sqsQueue),
+            region: location.region,
+            credentials: try S3Credentials.fromEnvironment(ProcessInfo.processInfo.environment),
+            httpClient: S3Client.shared
+        )
     }
 
     /// Sends log messages to standard error at the chosen level.
@@ -101,7 +141,7 @@ struct Run: AsyncParsableCommand {
                 landing: settings.resolvedLandingDirectory,
                 dataDirectory: settings.dataDirectory
             ),
-            pipe: options.pipeConfiguration(settings, keyTemplate: flow.keyTemplate)
+            pipe: try options.pipeConfiguration(settings, flow: flow)
         )
         configuration.statusInterval = flow.interval
         configuration.tasks = settings.tasks
@@ -172,6 +212,10 @@ struct Ingest: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @OptionGroup var flow: FlowOptions
 
+    func validate() throws {
+        if flow.sqsQueue != nil { throw ValidationError("--sqs-queue is for firn run and firn pipe, which load") }
+    }
+
     func run() async throws {
         let logger = flow.bootstrapLogging()
         let settings = try options.settings()
@@ -233,10 +277,7 @@ struct PipeCommand: AsyncParsableCommand {
         let (warehouse, settings) = try options.openWarehouse()
         let store = try options.openStore(settings)
         try await flow.prepare(store)
-        var configuration = FlowConfiguration(
-            ingest: nil,
-            pipe: options.pipeConfiguration(settings, keyTemplate: flow.keyTemplate)
-        )
+        var configuration = FlowConfiguration(ingest: nil, pipe: try options.pipeConfiguration(settings, flow: flow))
         configuration.statusInterval = flow.interval
         configuration.tasks = settings.tasks
         configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
@@ -255,6 +296,8 @@ struct PipeCommand: AsyncParsableCommand {
 }
 
 extension GlobalOptions {
+    /// The pipe's settings: downloads under `<data-dir>/downloads`, the config's reader, and a
+    /// listing window of two days' date folders when keys are date-partitioned.
     func pipeConfiguration(_ settings: FirnSettings, keyTemplate: String? = nil) -> PipeConfiguration {
         var configuration = PipeConfiguration(
             downloadDirectory: (settings.dataDirectory as NSString).appendingPathComponent("downloads")
@@ -265,6 +308,13 @@ extension GlobalOptions {
         if (keyTemplate ?? ObjectKeyTemplate.datePartitioned.text).hasPrefix("{yyyy}/{MM}/{dd}/") {
             configuration.dateFolderWindow = .seconds(2 * 86_400)
         }
+        return configuration
+    }
+
+    /// The pipe's settings for `firn run` and `firn pipe`: also the event queue `--sqs-queue` names.
+    func pipeConfiguration(_ settings: FirnSettings, flow: FlowOptions) throws -> PipeConfiguration {
+        var configuration = pipeConfiguration(settings, keyTemplate: flow.keyTemplate)
+        configuration.eventQueue = try flow.eventQueue(settings)
         return configuration
     }
 }
