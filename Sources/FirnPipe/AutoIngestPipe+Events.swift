@@ -5,12 +5,20 @@ extension AutoIngestPipe {
     /// three requests a minute. Cancelling the pipe ends the wait at once.
     static let eventWaitSeconds = 20
 
+    /// How long received messages are held for their objects to be taken before they are left
+    /// to SQS: shorter than SQS's default 30-second visibility timeout.
+    static let eventHoldLimit = Duration.seconds(25)
+
     /// Follows the S3 event notifications on `queue` until cancelled: announces each created
-    /// object under this bucket's prefix, then deletes the message.
+    /// object under this bucket's prefix and deletes a message once all its objects are taken
+    /// (loaded, skipped or recorded as failed).
     ///
-    /// Deleting before the object is loaded is safe: should the process stop first, the bucket
-    /// listing finds the object. Errors are logged and retried after a back-off that doubles
-    /// from 1 to 30 seconds. Does nothing unless the store is an ``S3Bucket``.
+    /// A message whose objects are not taken within ``eventHoldLimit`` (a download failed, the
+    /// pipe is suspended, a load is long) is not deleted: SQS delivers it again after its
+    /// visibility timeout, which retries it, and an object taken meanwhile is not taken twice.
+    /// So a stop before loading loses nothing, whatever the listing cursor. Errors are logged
+    /// and retried after a back-off that doubles from 1 to 30 seconds. Does nothing unless the
+    /// store is an ``S3Bucket``.
     ///
     /// A long poll cut short by cancellation may still take a message on the server; that
     /// message is received again after the queue's visibility timeout (30 seconds by default),
@@ -25,9 +33,14 @@ extension AutoIngestPipe {
             do {
                 let started = ContinuousClock.now
                 let messages = try await queue.receive(waitSeconds: Self.eventWaitSeconds)
-                for message in messages {
-                    for object in message.records.compactMap(bucket.objectInfo(for:)) { announce(object) }
-                    try await queue.delete(message)
+                let objects = messages.map { $0.records.compactMap(bucket.objectInfo(for:)) }
+                for object in objects.joined() { announce(object) }
+                let deadline = ContinuousClock.now + Self.eventHoldLimit
+                for (message, objects) in zip(messages, objects) {
+                    while !objects.allSatisfy(isTaken) && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    if objects.allSatisfy(isTaken) { try await queue.delete(message) }
                 }
                 backoff = .seconds(1)
                 // A server that answers at once instead of long-polling must not make this spin.
@@ -42,5 +55,10 @@ extension AutoIngestPipe {
                 backoff = min(backoff * 2, .seconds(30))
             }
         }
+    }
+
+    /// Whether the object (key and ETag) was taken; `false` when the warehouse cannot say.
+    private func isTaken(_ object: ObjectInfo) -> Bool {
+        (try? warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag)) ?? false
     }
 }

@@ -26,9 +26,9 @@ public struct PipeConfiguration: Sendable, Hashable {
     public var isAutomatic = true
     /// An SQS queue receiving the bucket's S3 event notifications, followed while the pipe
     /// runs so objects are loaded as soon as S3 reports them, also when another process or host
-    /// put them. Only for an ``FirnObjectStore/S3Bucket`` store; listing every ``pollInterval``
-    /// continues as the safety net, so a lost, late or deleted-unhandled message delays an
-    /// object but loses none. Defaults to `nil` (listing only).
+    /// put them. Only for an ``FirnObjectStore/S3Bucket`` store. A message is deleted once its
+    /// objects are taken, so one not handled comes back; listing every ``pollInterval``
+    /// continues besides. Defaults to `nil` (listing only).
     public var eventQueue: S3EventQueue?
 
     /// Creates a configuration that downloads into `downloadDirectory`.

@@ -40,7 +40,8 @@ extension AutoIngestPipeTests {
         let header = "customer_id,first_name,last_name,email,street,city,state,country\n"
         let progress = Mutex(EventTestProgress())
         // Uploads after the start-up listing, waits for the load, then sends the same event
-        // again (as SQS may) and waits until that message is handled and deleted too. All in
+        // again (as SQS may) and waits until that message is handled and deleted too, then
+        // reports an object that does not exist and sees its message held. All in
         // one pipe run: a stopped pipe's abandoned long poll can still take a message on the
         // server, hiding it for the queue's visibility timeout.
         let script: @Sendable () async throws -> Void = {
@@ -54,7 +55,17 @@ extension AutoIngestPipeTests {
                     + #"{"key":"landing/2026/11/25/new+file%2B1.csv","size":\#(object.size),"eTag":"\#(object.etag)"}}}]}"#
             )
             while try await queue.approximateMessageCounts() != (0, 0) { try await Task.sleep(for: .milliseconds(50)) }
-            progress.withLock { $0.isDone = true }
+            // An object that cannot be taken (gone before it was downloaded) keeps its message.
+            try await queue.send(
+                #"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"\#(name)"},"object":"#
+                    + #"{"key":"landing/gone.csv","size":1,"eTag":"0123"}}}]}"#
+            )
+            try await Task.sleep(for: .seconds(2))
+            let held = try await queue.approximateMessageCounts()
+            progress.withLock {
+                $0.held = held
+                $0.isDone = true
+            }
             try await Task.sleep(for: .seconds(3600))
         }
         let done = try await run([pipe.run, script], for: 60) { progress.withLock { $0.isDone } }
@@ -67,11 +78,15 @@ extension AutoIngestPipeTests {
         #expect(pipe.statistics.objectsLoaded == 1 && pipe.statistics.objectsSkipped == 0, "\(pipe.statistics)")
         #expect(try warehouse.query("SELECT first_name FROM customer").result.rows == [[.text("Ann")]])
         #expect(try warehouse.loadHistory().rows.map { $0[2] } == [.text(key.rawValue)], "loaded once")
+        let held = progress.withLock { $0.held }
+        #expect(held?.visible == 0 && held?.inFlight == 1, "received, not deleted: \(String(describing: held))")
+        #expect(pipe.statistics.lastError?.contains("gone.csv") == true, "\(pipe.statistics)")
     }
 }
 
 /// How far the test script got: set by the script task, read by the test.
 struct EventTestProgress {
     var loadedAfter: Duration?
+    var held: (visible: Int, inFlight: Int)?
     var isDone = false
 }
