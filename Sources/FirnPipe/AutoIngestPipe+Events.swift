@@ -16,9 +16,12 @@ extension AutoIngestPipe {
     /// A message whose objects are not taken within ``eventHoldLimit`` (a download failed, the
     /// pipe is suspended, a load is long) is not deleted: SQS delivers it again after its
     /// visibility timeout, which retries it, and an object taken meanwhile is not taken twice.
-    /// So a stop before loading loses nothing, whatever the listing cursor. Errors are logged
-    /// and retried after a back-off that doubles from 1 to 30 seconds. Does nothing unless the
-    /// store is an ``S3Bucket``.
+    /// So a stop before loading loses nothing, whatever the listing cursor. A message that can
+    /// never be handled (its object deleted since) comes back until the queue's retention ends;
+    /// give the queue a redrive policy to move such messages to a dead-letter queue.
+    ///
+    /// Errors are logged and retried after a back-off that doubles from 1 to 30 seconds. Does
+    /// nothing unless the store is an ``S3Bucket``.
     ///
     /// A long poll cut short by cancellation may still take a message on the server; that
     /// message is received again after the queue's visibility timeout (30 seconds by default),
