@@ -16,7 +16,7 @@ extension AutoIngestPipe {
     /// A message whose objects are not taken within ``eventHoldLimit`` (a download failed, the
     /// pipe is suspended, a load is long) is not deleted: SQS delivers it again after its
     /// visibility timeout, which retries it, and an object taken meanwhile is not taken twice.
-    /// So a stop before loading loses nothing, whatever the listing cursor. A message that can
+    /// So a stop before loading loses nothing, even for a key the listing window no longer covers. A message that can
     /// never be handled (its object deleted since) comes back until the queue's retention ends;
     /// give the queue a redrive policy to move such messages to a dead-letter queue.
     ///

@@ -73,8 +73,8 @@ public struct PipeStatistics: Sendable, Hashable {
 /// Objects are noticed three ways: announced in process (``announce(_:)``, which ingest calls
 /// after each confirmed upload, so a file is loaded at once), from S3 event notifications on an
 /// SQS queue when ``PipeConfiguration/eventQueue`` is set, and by listing the bucket every
-/// ``PipeConfiguration/pollInterval`` from a cursor kept in the warehouse (for objects put by
-/// another process or host). Exactly once: an object is taken once per key and ETag
+/// ``PipeConfiguration/pollInterval`` (whole, or from ``PipeConfiguration/dateFolderWindow``)
+/// for objects put by another process or host. Exactly once: an object is taken once per key and ETag
 /// (`firn_pipe_objects`), and its content once per key and checksum (load history), so a
 /// re-listed, re-announced or re-uploaded object loads nothing twice, also across restarts.
 public final class AutoIngestPipe: Service, Sendable {
@@ -103,7 +103,7 @@ public final class AutoIngestPipe: Service, Sendable {
     /// - Parameters:
     ///   - store: The bucket to load from.
     ///   - warehouse: The warehouse to load into.
-    ///   - configuration: Polling, cursor and reader settings.
+    ///   - configuration: Polling, listing window, event queue and reader settings.
     ///   - logger: Where load failures are reported.
     ///   - onLoaded: Called after each object's load commits.
     public init(
