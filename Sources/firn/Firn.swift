@@ -11,7 +11,8 @@ struct Firn: AsyncParsableCommand {
             bucket), archive/ and failed/, ingest.sqlite (ingest's journal) and the warehouse (SQLite, \
             firn.sqlite). Tables for the default customer entity: customer_raw (staging), customer \
             (SCD1), customer_history (SCD2), customer_unchanged, customer_changes (the stream's log), \
-            firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_pipe_objects.
+            firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_pipe_objects, \
+            firn_tasks and firn_task_runs (task state and run history).
             """,
         subcommands: [
             Run.self, Generate.self, Ingest.self, PipeCommand.self, TaskCommand.self, Provenance.self, Load.self,
