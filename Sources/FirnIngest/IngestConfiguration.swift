@@ -1,3 +1,5 @@
+import FirnCore
+
 /// How the landing-directory ingest behaves (NiFi's ListFile → FetchFile → PutS3Object).
 ///
 /// Every property has a default that suits the embedded flow; `firn ingest` and `firn run`
@@ -99,28 +101,14 @@ public struct ObjectKeyTemplate: Sendable, Hashable, CustomStringConvertible {
 
     /// The key text for a file landed at `secondsSinceEpoch` (UTC).
     public func key(name: String, landedAtEpochSeconds seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let (year, month, day) = Self.civil(fromDays: days)
-        let hour = (seconds - days * 86_400) / 3600
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return text.replacingOccurrences(of: "{yyyy}", with: String(year))
-            .replacingOccurrences(of: "{MM}", with: two(month))
-            .replacingOccurrences(of: "{dd}", with: two(day))
-            .replacingOccurrences(of: "{HH}", with: two(hour))
+        // "YYYY-MM-DD HH:MM:SS.ffffff": the date fields are fixed positions of FirnCore's UTC form.
+        let utc = Array(Timestamp(microseconds: seconds * 1_000_000).description)
+        func field(_ range: Range<Int>) -> String { String(utc[range]) }
+        return text.replacingOccurrences(of: "{yyyy}", with: field(0..<4))
+            .replacingOccurrences(of: "{MM}", with: field(5..<7))
+            .replacingOccurrences(of: "{dd}", with: field(8..<10))
+            .replacingOccurrences(of: "{HH}", with: field(11..<13))
             .replacingOccurrences(of: "{name}", with: name)
-    }
-
-    /// Howard Hinnant's days-to-civil algorithm.
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     public var description: String { text }

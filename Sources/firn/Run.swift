@@ -5,6 +5,7 @@ import FirnGenerate
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
+import FirnWarehouse
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -133,28 +134,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = flow.bootstrapLogging()
-        let (warehouse, settings) = try options.openWarehouse()
-        let store = try options.openStore(settings)
-        try await flow.prepare(store)
-        var configuration = FlowConfiguration(
-            ingest: try flow.ingestConfiguration(
-                landing: settings.resolvedLandingDirectory,
-                dataDirectory: settings.dataDirectory
-            ),
-            pipe: try options.pipeConfiguration(settings, flow: flow)
-        )
-        configuration.statusInterval = flow.interval
-        configuration.tasks = settings.tasks
-        configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
-            "archive"
-        )
-        let pipeline = try Flow(
-            configuration: configuration,
-            store: store,
-            warehouse: warehouse,
-            journal: try options.openJournal(settings),
-            logger: logger
-        )
+        let (pipeline, store, settings) = try await flow.assemble(options, ingest: true, pipe: true, logger: logger)
         var extra: [any Service] = []
         if let generate {
             extra.append(GeneratorService(writer: try generator(rate: generate, settings: settings), flow: pipeline))
@@ -218,24 +198,7 @@ struct Ingest: AsyncParsableCommand {
 
     func run() async throws {
         let logger = flow.bootstrapLogging()
-        let settings = try options.settings()
-        let store = try options.openStore(settings)
-        try await flow.prepare(store)
-        var configuration = FlowConfiguration(
-            ingest: try flow.ingestConfiguration(
-                landing: settings.resolvedLandingDirectory,
-                dataDirectory: settings.dataDirectory
-            ),
-            pipe: nil
-        )
-        configuration.statusInterval = flow.interval
-        let pipeline = try Flow(
-            configuration: configuration,
-            store: store,
-            warehouse: nil,
-            journal: try options.openJournal(settings),
-            logger: logger
-        )
+        let (pipeline, store, settings) = try await flow.assemble(options, ingest: true, pipe: false, logger: logger)
         print("firn ingest: landing \(settings.resolvedLandingDirectory) → bucket \(store.location)")
         try await pipeline.run { line in print(line) }
     }
@@ -247,51 +210,62 @@ struct PipeCommand: AsyncParsableCommand {
         commandName: "pipe",
         abstract: "Load new bucket objects exactly once into staging, SCD1 and SCD2 (no ingest).",
         discussion: """
-            The bucket is listed every second from a cursor kept in the warehouse; each object is \
-            loaded once per key and ETag, its content once per key and checksum. See `firn copy-history`.
+            The bucket is listed every second (the last two days' date folders with the default key \
+            template) and, with --sqs-queue, S3 event notifications are read; each object is loaded \
+            once per key and ETag, its content once per key and checksum. See `firn copy-history`.
             """
     )
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var flow: FlowOptions
 
-    @Option(help: "Also generate synthetic customer changes at this many rows per second (see `firn generate`).")
-    var generate: Double?
-
-    @Option(help: "With --generate: rows in each generated file.")
-    var rowsPerFile = 1000
-
-    @Option(help: "With --generate: the generator's seed.")
-    var seed: UInt64 = 1
-
-    @Option(help: "With --generate: share of rows that are late updates, 0 to 0.7.")
-    var lateFraction = 0.0
-
-    func validate() throws {
-        if let generate, !(generate > 0) { throw ValidationError("--generate needs a positive rate (rows per second)") }
-        guard rowsPerFile > 0 else { throw ValidationError("--rows-per-file must be positive") }
-    }
-
     func run() async throws {
         let logger = flow.bootstrapLogging()
-        let (warehouse, settings) = try options.openWarehouse()
+        let (pipeline, store, settings) = try await flow.assemble(options, ingest: false, pipe: true, logger: logger)
+        print("firn pipe: bucket \(store.location) → warehouse \(settings.resolvedWarehouse)")
+        try await pipeline.run { line in print(line) }
+    }
+}
+
+extension FlowOptions {
+    /// Opens what the chosen stages need and assembles the flow: the warehouse and tasks when the
+    /// pipe runs, the journal when ingest runs, the bucket always (created first with
+    /// `--create-bucket`).
+    func assemble(
+        _ options: GlobalOptions,
+        ingest: Bool,
+        pipe: Bool,
+        logger: Logger
+    ) async throws -> (Flow, any ObjectStore, FirnSettings) {
+        var settings = try options.settings()
+        var warehouse: SQLiteWarehouse?
+        if pipe { (warehouse, settings) = try options.openWarehouse() }
         let store = try options.openStore(settings)
-        try await flow.prepare(store)
-        var configuration = FlowConfiguration(ingest: nil, pipe: try options.pipeConfiguration(settings, flow: flow))
-        configuration.statusInterval = flow.interval
-        configuration.tasks = settings.tasks
-        configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
-            "archive"
+        try await prepare(store)
+        var configuration = FlowConfiguration(
+            ingest: ingest
+                ? try ingestConfiguration(
+                    landing: settings.resolvedLandingDirectory,
+                    dataDirectory: settings.dataDirectory
+                )
+                : nil,
+            pipe: pipe ? try options.pipeConfiguration(settings, flow: self) : nil
         )
-        let pipeline = try Flow(
+        configuration.statusInterval = interval
+        if pipe {
+            configuration.tasks = settings.tasks
+            configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
+                "archive"
+            )
+        }
+        let flow = try Flow(
             configuration: configuration,
             store: store,
             warehouse: warehouse,
-            journal: nil,
+            journal: ingest ? try options.openJournal(settings) : nil,
             logger: logger
         )
-        print("firn pipe: bucket \(store.location) → warehouse \(settings.resolvedWarehouse)")
-        try await pipeline.run { line in print(line) }
+        return (flow, store, settings)
     }
 }
 

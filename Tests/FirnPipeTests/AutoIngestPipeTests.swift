@@ -2,6 +2,7 @@ import FirnCore
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
+import FirnTestSupport
 import FirnWarehouse
 import Foundation
 import NIOCore
@@ -47,30 +48,13 @@ struct AutoIngestPipeTests {
         ].map { try warehouse.query($0).result }
     }
 
-    /// Runs `services` until `condition` holds (true) or `seconds` pass (false), then cancels them.
-    ///
-    /// The default is generous on purpose: synchronous suites running in parallel can hold the
-    /// test process's cooperative threads for many seconds on a 2-core machine.
+    /// Runs `services` until `condition` holds (true) or `seconds` pass (false).
     func run(
         _ services: [@Sendable () async throws -> Void],
         for seconds: Double = 120,
         until condition: () throws -> Bool
     ) async throws -> Bool {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for service in services { group.addTask { try await service() } }
-            let deadline = Date().addingTimeInterval(seconds)
-            var met = false
-            while Date() < deadline {
-                if (try? condition()) == true {
-                    met = true
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            group.cancelAll()
-            try? await group.waitForAll()
-            return met
-        }
+        try await runServices(services, for: seconds, until: condition)
     }
 
     @Test func listedAndAnnouncedObjectsLoadExactlyOnceAndMatchFirnLoad() async throws {

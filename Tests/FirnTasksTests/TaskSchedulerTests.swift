@@ -1,5 +1,6 @@
 import FirnCore
 import FirnTasks
+import FirnTestSupport
 import FirnWarehouse
 import Foundation
 import Testing
@@ -31,21 +32,7 @@ struct TaskSchedulerTests {
     )
         async throws -> Bool
     {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await scheduler.run() }
-            let deadline = Date().addingTimeInterval(seconds)
-            var met = false
-            while Date() < deadline {
-                if (try? condition()) == true {
-                    met = true
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            group.cancelAll()
-            try? await group.waitForAll()
-            return met
-        }
+        try await runServices([scheduler.run], for: seconds, until: condition)
     }
 
     static func count(_ warehouse: SQLiteWarehouse, _ sql: String) throws -> Int64 {
