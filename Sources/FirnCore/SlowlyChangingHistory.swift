@@ -183,7 +183,7 @@ extension SlowlyChangingHistory {
     /// ``reconcile(key:existing:records:from:)`` for the most common case, one new record after
     /// the key's open version (or after none), without the general replay's intermediate
     /// arrays. The same rules, spelled out: the property tests hold both to the reference model.
-    static func reconcileOne(key: Key, open: Version?, record: ChangeRecord) -> HistoryChanges {
+    public static func reconcileOne(key: Key, open: Version?, record: ChangeRecord) -> HistoryChanges {
         var changes = HistoryChanges(key: key)
         switch (record.operation, open) {
         case (.upsert, let open?) where open.attributes == record.attributes:

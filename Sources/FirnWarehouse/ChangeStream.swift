@@ -52,10 +52,10 @@ extension SQLiteWarehouse {
     /// - Throws: ``WarehouseError``.
     @discardableResult
     public func consumeStream() throws(WarehouseError) -> StreamConsumption {
-        try applying { db, updates in try asPipeline(db) { try consumeStream(db, updates: updates) } }
+        try applying { db in try asPipeline(db) { try consumeStream(db) } }
     }
 
-    func consumeStream(_ db: Database, updates: KeyStateUpdates) throws -> StreamConsumption {
+    func consumeStream(_ db: Database) throws -> StreamConsumption {
         let streamName = entity.streamName.normalized
         let offset =
             try Int64.fetchOne(db, sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?", arguments: [streamName])
@@ -145,7 +145,7 @@ extension SQLiteWarehouse {
         }
         // A key edited to NULL cannot be a record; such changes are dropped from the log but counted.
         records.removeAll { $0.key.values.contains(.null) }
-        let counts = try BatchApplier(schema: schema, db: db, cache: keyStates, updates: updates).apply(
+        let counts = try BatchApplier(schema: schema, db: db, cache: keyStates).apply(
             records,
             loadID: load,
             sourceFile: "manual DML",

@@ -154,7 +154,7 @@ extension SQLiteWarehouse {
         let cache = keyStates
         let clock = ContinuousClock()
         var bodyEnd = clock.now
-        var counts = try applying { db, updates -> ApplyCounts in
+        var counts = try applying { db -> ApplyCounts in
             defer { bodyEnd = clock.now }
             guard
                 let row = try Row.fetchOne(
@@ -181,8 +181,8 @@ extension SQLiteWarehouse {
             var records = chunk.records.filter { $0.arrival.row > done }
             for index in records.indices { records[index].arrival.load = chunkID }
             let counts = try asPipeline(db) { () throws -> ApplyCounts in
-                _ = try consumeStream(db, updates: updates)
-                return try BatchApplier(schema: schema, db: db, cache: cache, updates: updates).apply(
+                _ = try consumeStream(db)
+                return try BatchApplier(schema: schema, db: db, cache: cache).apply(
                     records,
                     loadID: ticket.id,
                     sourceFile: ticket.content.name,

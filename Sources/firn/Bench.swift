@@ -55,6 +55,9 @@ struct LoadBench: ParsableCommand {
     @Flag(help: "Checkpoint on the writer (SQLite's default) instead of a background thread.")
     var checkpointOnWriter = false
 
+    @Flag(help: "Commit without fsync (synchronous=NORMAL) in both engines, to show what durability costs.")
+    var noFsync = false
+
     @Option(help: "Measure over CSV files in DIR instead (the first by name is the base), reader included.")
     var files: String?
 
@@ -81,6 +84,7 @@ struct LoadBench: ParsableCommand {
         if let pageSize { benchmark.warehouse.pageSize = pageSize }
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
         if checkpointOnWriter { benchmark.warehouse.checkpointsInBackground = false }
+        if noFsync { benchmark.isDurable = false }
         if let keyStateCapacity { benchmark.warehouse.keyStateCapacity = keyStateCapacity }
         if let writeFiles {
             let size = batchSizes[0]

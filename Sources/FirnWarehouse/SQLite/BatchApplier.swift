@@ -13,10 +13,8 @@ import GRDB
 struct BatchApplier {
     let schema: EntitySchema
     let db: Database
-    /// Known key states: keys found here are not probed.
+    /// Known key states: keys found here are not probed; the batch's results are stored in it.
     var cache: KeyStateCache?
-    /// Collects the key states this batch produces, for the cache once the transaction commits.
-    var updates: KeyStateUpdates?
 
     /// The stored open end, `9999-12-31 00:00:00.000000`.
     static let openEndText = Timestamp.openEnd.description
@@ -36,8 +34,30 @@ struct BatchApplier {
         loadedAt: Timestamp,
         forceCurrent: Bool = false
     ) throws -> ApplyCounts {
+        guard !records.isEmpty else { return ApplyCounts() }
+        let batch = Batch(records: records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt)
+        if let cache {
+            return try cache.withStates { states in try apply(batch, forceCurrent: forceCurrent, states: &states) }
+        }
+        var none = KeyStateCache.States(capacity: 0)
+        return try apply(batch, forceCurrent: forceCurrent, states: &none)
+    }
+
+    /// A batch and where its rows go in staging.
+    struct Batch {
+        var records: [ChangeRecord]
+        var loadID: Int64
+        var sourceFile: String
+        var loadedAt: Timestamp
+    }
+
+    private func apply(
+        _ batch: Batch,
+        forceCurrent: Bool,
+        states: inout KeyStateCache.States
+    ) throws -> ApplyCounts {
+        let records = batch.records
         var counts = ApplyCounts()
-        guard !records.isEmpty else { return counts }
         let clock = ContinuousClock()
         var mark = clock.now
         func lap() -> Double {
@@ -46,40 +66,156 @@ struct BatchApplier {
             return (now - mark).seconds
         }
 
-        // Group by key, then work in key order.
-        var slots = [Key: Int](minimumCapacity: records.count)
-        var groups: [Group] = []
-        for (index, record) in records.enumerated() {
-            if let slot = slots[record.key] {
-                groups[slot].indices.append(index)
-                if record.eventTime < groups[slot].from { groups[slot].from = record.eventTime }
-            } else {
-                slots[record.key] = groups.count
-                groups.append(Group(key: record.key, from: record.eventTime, indices: [index]))
-            }
-        }
-        groups.sort { $0.key < $1.key }
-
+        // Group by key, in key order (consecutive B-tree accesses fall on neighbouring pages).
+        let order = Self.keyOrder(records)
+        var groups = Self.groups(records, order: order)
         counts.timings.group = lap()
+
         // Probe each key: are its new records all later than every record of it that counted
         // before (in order), and what is its open version? Those records are the version
         // boundaries in history and the unchanged records kept beside it.
+        try probe(&groups, records: records, order: order, states: states, counts: &counts)
+        counts.timings.probe = lap()
+
+        // Stage every record: staging is an append-only log (no index by key).
+        let staging = StagingWriter(
+            db: db,
+            schema: schema,
+            loadID: batch.loadID,
+            sourceFile: batch.sourceFile,
+            loadedAt: batch.loadedAt.description
+        )
+        for position in order { try staging.append(records[position]) }
+        try staging.flush()
+        counts.staged = records.count
+        counts.timings.stage = lap()
+
+        // Reconcile each key.
+        let attributeCount = schema.attributes.count
+        let reader = try VersionReader(schema: schema, db: db)
+        let writer = try HistoryWriter(schema: schema, db: db)
+        for index in groups.indices {
+            let key = groups[index].key
+            let range = groups[index].range
+            let from = groups[index].from
+            let changes: HistoryChanges
+            let hadOpenVersion: Bool
+            if groups[index].isInOrder {
+                counts.inOrderKeys += 1
+                let open = groups[index].open
+                hadOpenVersion = open != nil
+                var latest: Timestamp
+                if range.count == 1 {
+                    let record = records[order[range.lowerBound]]
+                    latest = record.eventTime
+                    changes = SlowlyChangingHistory.reconcileOne(key: key, open: open, record: record)
+                } else {
+                    let replayed = range.map { records[order[$0]] }
+                    latest = replayed[0].eventTime
+                    for record in replayed where latest < record.eventTime { latest = record.eventTime }
+                    changes = SlowlyChangingHistory.reconcile(
+                        key: key,
+                        existing: open.map { [$0] } ?? [],
+                        records: replayed,
+                        from: from
+                    )
+                }
+                try writer.write(
+                    changes,
+                    hadOpenVersion: hadOpenVersion,
+                    replacingUnchangedFrom: nil,
+                    forceCurrent: forceCurrent,
+                    counts: &counts
+                )
+                // The key's latest staged record is now its latest new one (unless the open
+                // version's attributes were not read).
+                if (changes.open?.attributes.count ?? attributeCount) == attributeCount {
+                    states.store(KeyState(latest: latest, open: changes.open), for: key)
+                } else {
+                    states.forget(key)
+                }
+            } else {
+                counts.recomputedKeys += 1
+                let existing = try reader.versions(of: key, endingFrom: from)
+                let replayed =
+                    SlowlyChangingHistory.countingRecords(of: existing, from: from)
+                    + (try reader.unchangedRecords(of: key, from: from))
+                    + range.map { records[order[$0]] }
+                changes = SlowlyChangingHistory.reconcile(key: key, existing: existing, records: replayed, from: from)
+                try writer.write(
+                    changes,
+                    hadOpenVersion: existing.last?.isCurrent == true,
+                    replacingUnchangedFrom: from,
+                    forceCurrent: forceCurrent,
+                    counts: &counts
+                )
+                states.forget(key)
+            }
+        }
+        try writer.flush()
+        counts.timings.write = lap()
+        return counts
+    }
+
+    /// Positions of `records` ordered by key, then position.
+    static func keyOrder(_ records: [ChangeRecord]) -> [Int] {
+        var pairs: [(key: Int64, position: Int)] = []
+        pairs.reserveCapacity(records.count)
+        for (position, record) in records.enumerated() {
+            guard let key = record.key.integer else {
+                return records.indices.sorted { left, right in
+                    let (a, b) = (records[left].key, records[right].key)
+                    return a != b ? a < b : left < right
+                }
+            }
+            pairs.append((key, position))
+        }
+        pairs.sort { $0.key != $1.key ? $0.key < $1.key : $0.position < $1.position }
+        return pairs.map(\.position)
+    }
+
+    /// One group per key, from positions in key order.
+    static func groups(_ records: [ChangeRecord], order: [Int]) -> [Group] {
+        var groups: [Group] = []
+        records.withUnsafeBufferPointer { records in
+            var start = 0
+            while start < order.count {
+                let key = records[order[start]].key
+                var from = records[order[start]].eventTime
+                var end = start + 1
+                while end < order.count, records[order[end]].key == key {
+                    let time = records[order[end]].eventTime
+                    if time < from { from = time }
+                    end += 1
+                }
+                groups.append(Group(key: key, from: from, range: start..<end))
+                start = end
+            }
+        }
+        return groups
+    }
+
+    /// Sets each group's ``Group/isInOrder`` and ``Group/open``, from the key states or the database.
+    private func probe(
+        _ groups: inout [Group],
+        records: [ChangeRecord],
+        order: [Int],
+        states: KeyStateCache.States,
+        counts: inout ApplyCounts
+    ) throws {
         let unchangedFrom = try FastStatement(db, sql: schema.unchangedFrom)
         let lastVersion = try FastStatement(db, sql: schema.lastVersionProbe)
         let attributeCount = schema.attributes.count
         for index in groups.indices {
             let key = groups[index].key
-            // This transaction's own earlier changes (stream consumption) come before the cache.
-            let known: KeyState? =
-                if let pending = updates?.states[key] { pending } else { cache?.state(of: key) }
-            if let state = known, (state.open?.attributes.count ?? attributeCount) == attributeCount {
+            if let state = states[key], (state.open?.attributes.count ?? attributeCount) == attributeCount {
                 counts.cachedKeys += 1
                 groups[index].isInOrder = state.latest < groups[index].from
                 groups[index].open = state.open
                 continue
             }
             let from = groups[index].from
-            let first = groups[index].firstEffective(in: records)
+            let first = groups[index].firstEffective(in: records, order: order)
             let next =
                 first.operation == .upsert
                 ? lastVersion.bind(first.attributes, from: 1) : 1 + Int32(schema.attributes.count)
@@ -114,73 +250,6 @@ struct BatchApplier {
             }
             unchangedFrom.reset()
         }
-
-        counts.timings.probe = lap()
-        // Stage every record: staging is an append-only log (no index by key).
-        let insert = try FastStatement(db, sql: schema.insertRaw)
-        let loadedText = loadedAt.description
-        for group in groups {
-            for index in group.indices {
-                let record = records[index]
-                insert.bind(loadID, at: 1)
-                insert.bind(record.arrival.row, at: 2)
-                var next = insert.bind(record.key, from: 3)
-                next = insert.bind(record.attributes, from: next, count: attributeCount)
-                insert.bind(record.eventTime, at: next)
-                insert.bind(record.operation.rawValue, at: next + 1)
-                insert.bind(sourceFile, at: next + 2)
-                insert.bind(loadedText, at: next + 3)
-                try insert.run()
-            }
-        }
-        counts.staged = records.count
-        counts.timings.stage = lap()
-
-        // Reconcile each key.
-        let reader = try VersionReader(schema: schema, db: db)
-        let writer = try HistoryWriter(schema: schema, db: db)
-        for group in groups {
-            let existing: [Version]
-            let replayed: [ChangeRecord]
-            if group.isInOrder {
-                counts.inOrderKeys += 1
-                existing = group.open.map { [$0] } ?? []
-                replayed = group.indices.map { records[$0] }
-            } else {
-                counts.recomputedKeys += 1
-                existing = try reader.versions(of: group.key, endingFrom: group.from)
-                replayed =
-                    SlowlyChangingHistory.countingRecords(of: existing, from: group.from)
-                    + (try reader.unchangedRecords(of: group.key, from: group.from))
-                    + group.indices.map { records[$0] }
-            }
-            let changes = SlowlyChangingHistory.reconcile(
-                key: group.key,
-                existing: existing,
-                records: replayed,
-                from: group.from
-            )
-            try writer.write(
-                changes,
-                hadOpenVersion: existing.last?.isCurrent == true,
-                replacingUnchangedFrom: group.isInOrder ? nil : group.from,
-                forceCurrent: forceCurrent,
-                counts: &counts
-            )
-            if let updates {
-                // In order, the key's latest staged record is now its latest new one; after a
-                // recomputation (or with attributes not read) the state is not known here.
-                if group.isInOrder, (changes.open?.attributes.count ?? attributeCount) == attributeCount {
-                    let latest = replayed.lazy.map(\.eventTime).max()!
-                    updates.states[group.key] = KeyState(latest: latest, open: changes.open)
-                } else {
-                    updates.states.updateValue(nil, forKey: group.key)
-                }
-            }
-        }
-        try writer.flush()
-        counts.timings.write = lap()
-        return counts
     }
 
     /// One key's records in the batch.
@@ -188,8 +257,8 @@ struct BatchApplier {
         var key: Key
         /// The earliest event time among them.
         var from: Timestamp
-        /// Their positions in the batch.
-        var indices: [Int]
+        /// Their positions in the key order of the batch.
+        var range: Range<Int>
         /// Whether they are all later than every staged record of the key.
         var isInOrder = true
         /// For an in-order key, its open version before the batch.
@@ -197,10 +266,10 @@ struct BatchApplier {
 
         /// The record that counts first in SCD order: of those at the earliest event time,
         /// the last arrival.
-        func firstEffective(in records: [ChangeRecord]) -> ChangeRecord {
-            var best = records[indices[0]]
-            for index in indices.dropFirst() {
-                let record = records[index]
+        func firstEffective(in records: [ChangeRecord], order: [Int]) -> ChangeRecord {
+            var best = records[order[range.lowerBound]]
+            for position in range.dropFirst() {
+                let record = records[order[position]]
                 if record.eventTime < best.eventTime
                     || (record.eventTime == best.eventTime && best.arrival < record.arrival)
                 {

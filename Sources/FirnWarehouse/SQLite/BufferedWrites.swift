@@ -29,7 +29,7 @@ final class BufferedUpsert {
 
     init(db: Database, table: String, columns: [String], conflict: String, width: Int) {
         self.db = db
-        self.prefix = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        self.prefix = "INSERT OR FAIL INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
         self.suffix = " " + conflict
         self.width = width
     }
@@ -110,5 +110,62 @@ extension EntitySchema {
         )
         buffer.attributeCount = attributes.count
         return buffer
+    }
+}
+
+/// Appends records to staging many rows per statement (``BufferedUpsert/rowsPerStatement``),
+/// as `INSERT OR FAIL` (a failure rolls back the whole transaction anyway, so SQLite needs no
+/// statement journal). Call ``flush()`` before the transaction ends.
+final class StagingWriter {
+    private let db: Database
+    private let schema: EntitySchema
+    private let loadID: Int64
+    private let sourceFile: String
+    private let loadedAt: String
+    private let width: Int
+    private var full: FastStatement?
+    private var rows: [ChangeRecord] = []
+
+    init(db: Database, schema: EntitySchema, loadID: Int64, sourceFile: String, loadedAt: String) {
+        self.db = db
+        self.schema = schema
+        self.loadID = loadID
+        self.sourceFile = sourceFile
+        self.loadedAt = loadedAt
+        self.width = schema.rawColumns.count
+        rows.reserveCapacity(BufferedUpsert.rowsPerStatement)
+    }
+
+    /// Buffers a record; runs a full statement when enough are buffered.
+    func append(_ record: ChangeRecord) throws {
+        rows.append(record)
+        if rows.count == BufferedUpsert.rowsPerStatement { try flush() }
+    }
+
+    /// Writes every buffered record.
+    func flush() throws {
+        guard !rows.isEmpty else { return }
+        let statement: FastStatement
+        if rows.count == BufferedUpsert.rowsPerStatement {
+            if full == nil { full = try FastStatement(db, sql: schema.insertRaw(rows: rows.count)) }
+            statement = full!
+        } else {
+            statement = try FastStatement(db, sql: schema.insertRaw(rows: rows.count))
+        }
+        let attributeCount = schema.attributes.count
+        var index: Int32 = 1
+        for record in rows {
+            statement.bind(loadID, at: index)
+            statement.bind(record.arrival.row, at: index + 1)
+            index = statement.bind(record.key, from: index + 2)
+            index = statement.bind(record.attributes, from: index, count: attributeCount)
+            statement.bind(record.eventTime, at: index)
+            statement.bind(record.operation.rawValue, at: index + 1)
+            statement.bind(sourceFile, at: index + 2)
+            statement.bind(loadedAt, at: index + 3)
+            index += 4
+        }
+        rows.removeAll(keepingCapacity: true)
+        try statement.run()
     }
 }

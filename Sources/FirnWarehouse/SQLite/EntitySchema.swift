@@ -254,9 +254,16 @@ struct EntitySchema: Sendable {
 
     // MARK: Statements used while applying a batch
 
-    var insertRaw: String {
-        let columns = ["load_id", "source_row"] + keys + attributes + [eventTime, op, "source_file", "loaded_at"]
-        return "INSERT INTO \(raw) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
+    /// Staging's columns, in the order ``StagingWriter`` binds them.
+    var rawColumns: [String] {
+        ["load_id", "source_row"] + keys + attributes + [eventTime, op, "source_file", "loaded_at"]
+    }
+
+    /// Appends `rows` staging rows in one statement.
+    func insertRaw(rows: Int) -> String {
+        let row = "(" + placeholders(rawColumns.count) + ")"
+        return "INSERT OR FAIL INTO \(raw) (\(rawColumns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     /// Whether any unchanged record of a key is at or after a time: parameters the time, then

@@ -13,58 +13,74 @@ struct KeyState: Sendable {
 /// The state of recently written keys, kept by the process that wrote them, so that applying
 /// a batch of in-order records reads nothing back (no staged-time or last-version probes).
 ///
-/// It is an optimisation only: every entry equals what the database holds, or the entry is
-/// gone. Entries are written after the transaction that produced them commits; a failed
-/// transaction clears everything. At the start of each write transaction the connection's
-/// `PRAGMA data_version` is compared with the last one seen: if another connection (another
-/// `firn` process) committed meanwhile, everything is dropped. SQL run through
-/// ``SQLiteWarehouse/query(_:)`` in this process clears it too. Past ``capacity`` keys it
-/// starts again empty.
+/// It is an optimisation only: every entry equals what the database holds (or what the
+/// current write transaction has made it hold), or the entry is gone. The writer updates it
+/// as it applies a batch, inside its write transaction; a transaction that fails to commit
+/// clears everything (see ``SQLiteWarehouse/applying(_:)``). At the start of each write
+/// transaction the connection's `PRAGMA data_version` is compared with the last one seen: if
+/// another connection (another `firn` process) committed meanwhile, everything is dropped.
+/// SQL run through ``SQLiteWarehouse/query(_:)`` in this process clears it too. Past
+/// ``capacity`` keys it starts again empty.
 ///
-/// `@unchecked Sendable`: all state is guarded by `lock`.
+/// `@unchecked Sendable`: all state is guarded by `lock`. Only the connection holding the
+/// database's writer uses it, so the lock is never contended.
 final class KeyStateCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var states: [Key: KeyState] = [:]
+    private var states: States
     private var dataVersion: Int64?
-    /// The most keys kept.
-    let capacity: Int
 
     init(capacity: Int) {
-        self.capacity = capacity
+        states = States(capacity: capacity)
+    }
+
+    /// The key states, for one batch at a time.
+    struct States {
+        private var entries: [Key: KeyState] = [:]
+        /// The most keys kept; `0` keeps none.
+        let capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = capacity
+        }
+
+        subscript(key: Key) -> KeyState? { entries[key] }
+
+        /// Records a key's state as of the running transaction.
+        mutating func store(_ state: KeyState, for key: Key) {
+            guard capacity > 0 else { return }
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = state
+        }
+
+        /// Forgets a key (its state is not known without reading the database).
+        mutating func forget(_ key: Key) {
+            entries.removeValue(forKey: key)
+        }
+
+        mutating func removeAll() {
+            entries.removeAll(keepingCapacity: false)
+        }
     }
 
     /// Drops everything when `dataVersion` differs from the one seen last.
     func validate(dataVersion version: Int64) {
         lock.withLock {
             if dataVersion != version {
-                states.removeAll(keepingCapacity: true)
+                states.removeAll()
                 dataVersion = version
             }
         }
     }
 
-    func state(of key: Key) -> KeyState? {
-        lock.withLock { states[key] }
-    }
-
-    /// Takes a committed transaction's updates (`nil` removes a key).
-    func commit(_ updates: [Key: KeyState?]) {
-        guard capacity > 0 else { return }
-        lock.withLock {
-            if states.count + updates.count > capacity { states.removeAll(keepingCapacity: false) }
-            for (key, state) in updates { states[key] = state }
-        }
+    /// Runs `body` with the states (call only while holding the database's writer).
+    func withStates<T>(_ body: (inout States) throws -> T) rethrows -> T {
+        try lock.withLock { try body(&states) }
     }
 
     func clear() {
         lock.withLock {
-            states.removeAll(keepingCapacity: false)
+            states.removeAll()
             dataVersion = nil
         }
     }
-}
-
-/// The key states a transaction produced, for ``KeyStateCache/commit(_:)`` once it commits.
-final class KeyStateUpdates {
-    var states: [Key: KeyState?] = [:]
 }

@@ -116,20 +116,15 @@ public final class SQLiteWarehouse: Sendable {
     }
 
     /// Runs `body` in a write transaction that applies records: the key-state cache is
-    /// checked against other connections' commits first, and takes the transaction's key
-    /// states once it has committed, while this connection still holds the writer (so no other
-    /// writer of this process can see the cache behind the database); a failure clears it.
-    func applying<T>(_ body: (Database, KeyStateUpdates) throws -> T) throws(WarehouseError) -> T {
-        let updates = KeyStateUpdates()
+    /// checked against other connections' commits first; the applier updates it as it goes,
+    /// so a transaction that fails (or fails to commit) clears it.
+    func applying<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
         let cache = keyStates
         do {
-            return try write(
-                { db in
-                    cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
-                    return try body(db, updates)
-                },
-                afterCommit: { cache.commit(updates.states) }
-            )
+            return try write { db in
+                cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+                return try body(db)
+            }
         } catch {
             cache.clear()
             throw error
