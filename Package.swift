@@ -185,7 +185,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnWarehouseTests",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe", "FirnTestSupport"],
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnPipe", "FirnTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Drives the real `firn` executable: load reports, rejects, crash recovery.

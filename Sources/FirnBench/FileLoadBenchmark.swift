@@ -97,7 +97,11 @@ extension LoadBenchmark {
         var batches: [Double] = []
         var rows = 0
         do {
-            let baseline = try PlainSQLBaseline(path: path, isDurable: isDurable)
+            let baseline = try PlainSQLBaseline(
+                path: path,
+                isDurable: isDurable,
+                coalescesLogWrites: warehouse.coalescesLogWrites
+            )
             for (index, file) in files.enumerated() {
                 let start = ProcessProbe.nanoseconds()
                 var reader = try RecordFileReader(

@@ -164,7 +164,11 @@ public struct LoadBenchmark: Sendable {
         var workload = BenchWorkload(seed: seed)
         var timing = Timing()
         do {
-            let baseline = try PlainSQLBaseline(path: path, isDurable: isDurable)
+            let baseline = try PlainSQLBaseline(
+                path: path,
+                isDurable: isDurable,
+                coalescesLogWrites: warehouse.coalescesLogWrites
+            )
             let base = workload.base(n)
             timing.base = try Self.time { () throws in
                 try baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")

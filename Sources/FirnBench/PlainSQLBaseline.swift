@@ -24,8 +24,10 @@ final class PlainSQLBaseline {
     static let attributes = ["first_name", "last_name", "email", "street", "city", "state", "country"]
     static let openEnd = Timestamp.openEnd.description
 
-    /// Creates (replacing nothing: the caller removes old files) the baseline's database.
-    init(path: String, isDurable: Bool, cacheSizeMiB: Int = 256) throws {
+    /// Creates (replacing nothing: the caller removes old files) the baseline's database, with
+    /// the same engine settings as Firn's warehouse: page cache, durability and the `firn` VFS
+    /// (``WALWriteCoalescing``) unless `coalescesLogWrites` is off.
+    init(path: String, isDurable: Bool, cacheSizeMiB: Int = 256, coalescesLogWrites: Bool = true) throws {
         self.path = path
         var configuration = Configuration()
         let synchronous = isDurable ? "FULL" : "NORMAL"
@@ -34,7 +36,8 @@ final class PlainSQLBaseline {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let location = coalescesLogWrites ? WALWriteCoalescing.uri(forPath: path) : path
+        pool = try DatabasePool(path: location, configuration: configuration)
         try pool.write { db in
             for statement in Self.schema { try db.execute(sql: statement) }
         }

@@ -22,6 +22,11 @@ public struct WarehouseConfiguration: Sendable, Hashable {
     /// 100 MiB) when ``checkpointsInBackground`` is on, as a safety net only.
     public var checkpointPages: Int?
 
+    /// Whether writes to the write-ahead log are gathered into large writes (the `firn` VFS,
+    /// which otherwise forwards to SQLite's default): a commit then makes a few system calls
+    /// instead of two per dirty page. Defaults to `true`.
+    public var coalescesLogWrites: Bool = true
+
     /// How many keys' latest record time and open version the writer remembers between
     /// batches, so that in-order records need no reads. Defaults to `200_000` (about 60 MiB for
     /// the customer entity; past it the memory starts again empty); `0` turns it off. With the

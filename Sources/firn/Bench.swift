@@ -55,6 +55,9 @@ struct LoadBench: ParsableCommand {
     @Flag(help: "Checkpoint on the writer (SQLite's default) instead of a background thread.")
     var checkpointOnWriter = false
 
+    @Flag(help: "Write the WAL a frame at a time (SQLite's default VFS) instead of through Firn's coalescing VFS.")
+    var uncoalescedLog = false
+
     @Flag(help: "Commit without fsync (synchronous=NORMAL) in both engines, to show what durability costs.")
     var noFsync = false
 
@@ -85,6 +88,7 @@ struct LoadBench: ParsableCommand {
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
         if checkpointOnWriter { benchmark.warehouse.checkpointsInBackground = false }
         if noFsync { benchmark.isDurable = false }
+        if uncoalescedLog { benchmark.warehouse.coalescesLogWrites = false }
         if let keyStateCapacity { benchmark.warehouse.keyStateCapacity = keyStateCapacity }
         if let writeFiles {
             let size = batchSizes[0]

@@ -58,7 +58,8 @@ public final class SQLiteWarehouse: Sendable {
             }
         }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            let location = configuration.coalescesLogWrites ? WALWriteCoalescing.uri(forPath: path) : path
+            pool = try DatabasePool(path: location, configuration: config)
             let schema = self.schema
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
