@@ -18,6 +18,7 @@ final class BufferedUpsert {
     private let width: Int
     private var full: FastStatement?
     private var rows: [Row] = []
+    private let arena = BindArena()
     /// Attribute columns per row (missing values bind as NULL).
     var attributeCount = 0
 
@@ -56,29 +57,31 @@ final class BufferedUpsert {
             statement = try FastStatement(db, sql: sql(rows: rows.count))
         }
         var index: Int32 = 1
+        let openEnd = arena.keep(BatchApplier.openEndText)
         for row in rows {
             switch row {
             case .version(let version):
-                index = statement.bind(version.key, from: index)
-                index = statement.bind(version.attributes, from: index, count: attributeCount)
-                statement.bind(version.start, at: index)
+                index = statement.bind(version.key, from: index, arena: arena)
+                index = statement.bind(version.attributes, from: index, count: attributeCount, arena: arena)
+                statement.bind(version.start, at: index, arena: arena)
                 if let end = version.end {
-                    statement.bind(end, at: index + 1)
+                    statement.bind(end, at: index + 1, arena: arena)
                     statement.bind(0, at: index + 2)
                 } else {
-                    statement.bind(BatchApplier.openEndText, at: index + 1)
+                    statement.bind(kept: openEnd, at: index + 1)
                     statement.bind(1, at: index + 2)
                 }
                 index += 3
             case .current(let version):
-                index = statement.bind(version.key, from: index)
-                index = statement.bind(version.attributes, from: index, count: attributeCount)
-                statement.bind(version.start, at: index)
+                index = statement.bind(version.key, from: index, arena: arena)
+                index = statement.bind(version.attributes, from: index, count: attributeCount, arena: arena)
+                statement.bind(version.start, at: index, arena: arena)
                 index += 1
             }
         }
         rows.removeAll(keepingCapacity: true)
-        try statement.run()
+        defer { arena.reset() }
+        try statement.runClearingBindings()
     }
 }
 
@@ -125,6 +128,7 @@ final class StagingWriter {
     private let width: Int
     private var full: FastStatement?
     private var rows: [ChangeRecord] = []
+    private let arena = BindArena()
 
     init(db: Database, schema: EntitySchema, loadID: Int64, sourceFile: String, loadedAt: String) {
         self.db = db
@@ -153,19 +157,22 @@ final class StagingWriter {
             statement = try FastStatement(db, sql: schema.insertRaw(rows: rows.count))
         }
         let attributeCount = schema.attributes.count
+        let source = arena.keep(sourceFile)
+        let loaded = arena.keep(loadedAt)
         var index: Int32 = 1
         for record in rows {
             statement.bind(loadID, at: index)
             statement.bind(record.arrival.row, at: index + 1)
-            index = statement.bind(record.key, from: index + 2)
-            index = statement.bind(record.attributes, from: index, count: attributeCount)
-            statement.bind(record.eventTime, at: index)
-            statement.bind(record.operation.rawValue, at: index + 1)
-            statement.bind(sourceFile, at: index + 2)
-            statement.bind(loadedAt, at: index + 3)
+            index = statement.bind(record.key, from: index + 2, arena: arena)
+            index = statement.bind(record.attributes, from: index, count: attributeCount, arena: arena)
+            statement.bind(record.eventTime, at: index, arena: arena)
+            statement.bind(record.operation.rawValue, at: index + 1, arena: arena)
+            statement.bind(kept: source, at: index + 2)
+            statement.bind(kept: loaded, at: index + 3)
             index += 4
         }
         rows.removeAll(keepingCapacity: true)
-        try statement.run()
+        defer { arena.reset() }
+        try statement.runClearingBindings()
     }
 }
