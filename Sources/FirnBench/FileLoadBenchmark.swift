@@ -100,6 +100,8 @@ extension LoadBenchmark {
             let baseline = try PlainSQLBaseline(
                 path: path,
                 isDurable: isDurable,
+                pageSize: warehouse.pageSize,
+                cacheSizeMiB: warehouse.cacheSizeMiB,
                 coalescesLogWrites: warehouse.coalescesLogWrites
             )
             for (index, file) in files.enumerated() {

@@ -147,8 +147,7 @@ public struct LoadBenchmark: Sendable {
         guard case .load(let ticket) = try warehouse.beginLoad(content) else {
             throw WarehouseError.statementFailed(sql: "", reason: "\(name) was already loaded; use a fresh file")
         }
-        var records = records
-        for index in records.indices { records[index].arrival.load = ticket.id }
+        // applyChunk sets each record's arrival load (its chunk) itself.
         let chunk = RecordChunk(records: records, rejects: [], lastRow: Int64(records.count))
         return try warehouse.applyChunk(ticket, chunk, finishing: true)
     }
@@ -167,6 +166,8 @@ public struct LoadBenchmark: Sendable {
             let baseline = try PlainSQLBaseline(
                 path: path,
                 isDurable: isDurable,
+                pageSize: warehouse.pageSize,
+                cacheSizeMiB: warehouse.cacheSizeMiB,
                 coalescesLogWrites: warehouse.coalescesLogWrites
             )
             let base = workload.base(n)

@@ -25,13 +25,20 @@ final class PlainSQLBaseline {
     static let openEnd = Timestamp.openEnd.description
 
     /// Creates (replacing nothing: the caller removes old files) the baseline's database, with
-    /// the same engine settings as Firn's warehouse: page cache, durability and the `firn` VFS
-    /// (``WALWriteCoalescing``) unless `coalescesLogWrites` is off.
-    init(path: String, isDurable: Bool, cacheSizeMiB: Int = 256, coalescesLogWrites: Bool = true) throws {
+    /// the same engine settings as Firn's warehouse: page size, page cache, durability and the
+    /// `firn` VFS (``WALWriteCoalescing``) unless `coalescesLogWrites` is off.
+    init(
+        path: String,
+        isDurable: Bool,
+        pageSize: Int = 4096,
+        cacheSizeMiB: Int = 256,
+        coalescesLogWrites: Bool = true
+    ) throws {
         self.path = path
         var configuration = Configuration()
         let synchronous = isDurable ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheSizeMiB * 1024)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }

@@ -178,7 +178,8 @@ extension SQLiteWarehouse {
             // Records arrive in the order their chunks commit: a load resumed after another load
             // arrives after it, whatever its load id (see SQLiteWarehouse.nextChunk).
             let chunkID = try SQLiteWarehouse.nextChunk(db, load: ticket.id, rows: (done + 1)...chunk.lastRow, at: now)
-            var records = chunk.records.filter { $0.arrival.row > done }
+            var records = chunk.records
+            if records.contains(where: { $0.arrival.row <= done }) { records.removeAll { $0.arrival.row <= done } }
             for index in records.indices { records[index].arrival.load = chunkID }
             let counts = try asPipeline(db) { () throws -> ApplyCounts in
                 _ = try consumeStream(db)

@@ -136,6 +136,17 @@ final class KnownKeys: @unchecked Sendable {
         self.states = states
     }
 
+    /// Hands the groups over (so that the writer's changes to them copy nothing).
+    func takeGroups() -> [BatchApplier.Group] {
+        defer { groups = [] }
+        return groups
+    }
+
+    /// Takes the groups back, to be freed with the rest.
+    func keep(_ groups: [BatchApplier.Group]) {
+        self.groups = groups
+    }
+
     /// Drops the states (so that the writer's copy, which it goes on to change, is the only one).
     func releaseStates() {
         states = KeyStateCache.States(capacity: 0)

@@ -97,7 +97,7 @@ struct BatchApplier {
         known.releaseStates()
         counts.staged = records.count
         counts.cachedKeys = known.cachedKeys
-        var groups = known.groups
+        var groups = known.takeGroups()
         counts.timings.stage = lap()
 
         // Probe the keys the states do not know: are their new records all later than every
@@ -158,6 +158,11 @@ struct BatchApplier {
             }
         }
         try writer.flush()
+        // The batch's working state is a few small allocations per key: free it on another
+        // core, off the writer's path.
+        known.keep(groups)
+        groups = []
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(known) {} }
         counts.timings.write = lap()
         return counts
     }
