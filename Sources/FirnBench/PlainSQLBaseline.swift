@@ -30,7 +30,7 @@ final class PlainSQLBaseline {
     init(
         path: String,
         isDurable: Bool,
-        pageSize: Int = 4096,
+        pageSize: Int = 8192,
         cacheSizeMiB: Int = 256,
         coalescesLogWrites: Bool = true
     ) throws {

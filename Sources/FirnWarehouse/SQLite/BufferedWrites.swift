@@ -86,6 +86,18 @@ final class BufferedUpsert {
 }
 
 extension EntitySchema {
+    /// Ends `rows` stored versions: parameters per row the key columns, `start_time`,
+    /// `end_time`, `is_current`.
+    func endVersions(rows: Int) -> String {
+        let width = keys.count + 3
+        let row = "(" + placeholders(width) + ")"
+        let keyMatch = keys.enumerated().map { "\(history).\($1) = v.column\($0 + 1)" }
+        return
+            "UPDATE OR FAIL \(history) SET end_time = v.column\(keys.count + 2), is_current = v.column\(keys.count + 3) "
+            + "FROM (VALUES " + Array(repeating: row, count: rows).joined(separator: ", ") + ") AS v "
+            + "WHERE " + (keyMatch + ["\(history).start_time = v.column\(keys.count + 1)"]).joined(separator: " AND ")
+    }
+
     /// Versions, many per statement: a new version is inserted; a stored one (same key and
     /// start) only has its end and `is_current` set, so its attributes need not be known.
     func bufferedVersions(_ db: Database) -> BufferedUpsert {
@@ -170,6 +182,55 @@ final class StagingWriter {
             statement.bind(kept: source, at: index + 2)
             statement.bind(kept: loaded, at: index + 3)
             index += 4
+        }
+        rows.removeAll(keepingCapacity: true)
+        defer { arena.reset() }
+        try statement.runClearingBindings()
+    }
+}
+
+/// Ends stored versions many per statement: `UPDATE … FROM (VALUES …)` matched by key and
+/// start, setting only `end_time` and `is_current` (no attributes bound, no insert attempted).
+final class BufferedEnds {
+    private let db: Database
+    private let schema: EntitySchema
+    private var full: FastStatement?
+    private var rows: [Version] = []
+    private let arena = BindArena()
+
+    init(db: Database, schema: EntitySchema) {
+        self.db = db
+        self.schema = schema
+        rows.reserveCapacity(BufferedUpsert.rowsPerStatement)
+    }
+
+    func append(_ version: Version) throws {
+        rows.append(version)
+        if rows.count == BufferedUpsert.rowsPerStatement { try flush() }
+    }
+
+    func flush() throws {
+        guard !rows.isEmpty else { return }
+        let statement: FastStatement
+        if rows.count == BufferedUpsert.rowsPerStatement {
+            if full == nil { full = try FastStatement(db, sql: schema.endVersions(rows: rows.count)) }
+            statement = full!
+        } else {
+            statement = try FastStatement(db, sql: schema.endVersions(rows: rows.count))
+        }
+        let openEnd = arena.keep(BatchApplier.openEndText)
+        var index: Int32 = 1
+        for version in rows {
+            index = statement.bind(version.key, from: index, arena: arena)
+            statement.bind(version.start, at: index, arena: arena)
+            if let end = version.end {
+                statement.bind(end, at: index + 1, arena: arena)
+                statement.bind(0, at: index + 2)
+            } else {
+                statement.bind(kept: openEnd, at: index + 1)
+                statement.bind(1, at: index + 2)
+            }
+            index += 3
         }
         rows.removeAll(keepingCapacity: true)
         defer { arena.reset() }

@@ -66,6 +66,7 @@ struct HistoryWriter {
     let attributeCount: Int
     let versionRows: BufferedUpsert
     let currentRows: BufferedUpsert
+    let endRows: BufferedEnds
     let insertUnchanged: FastStatement
     let deleteUnchangedFrom: FastStatement
     let upsertCurrent: FastStatement
@@ -81,6 +82,7 @@ struct HistoryWriter {
         attributeCount = schema.attributes.count
         versionRows = schema.bufferedVersions(db)
         currentRows = schema.bufferedCurrent(db)
+        endRows = BufferedEnds(db: db, schema: schema)
         insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
         deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
         upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
@@ -102,7 +104,7 @@ struct HistoryWriter {
     ) throws {
         if replacingUnchangedFrom == nil, changes.updated.isEmpty, changes.deleted.isEmpty, !forceCurrent {
             // The in-order case: new versions and ends of stored ones, batched.
-            for version in changes.ended { try versionRows.append(.version(version)) }
+            for version in changes.ended { try endRows.append(version) }
             for version in changes.inserted { try versionRows.append(.version(version)) }
             counts.versionsOpened += changes.inserted.count
             counts.versionsClosed += changes.closedCount
@@ -186,6 +188,7 @@ struct HistoryWriter {
 
     /// Writes buffered rows; call before the transaction commits.
     func flush() throws {
+        try endRows.flush()
         try versionRows.flush()
         try currentRows.flush()
     }
