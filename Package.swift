@@ -63,11 +63,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The one SQLite call Swift cannot make (sqlite3_db_config is variadic).
+        .target(name: "CFirnSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         // Staging, SCD1, the change stream and SCD2 on SQLite.
         .target(
             name: "FirnWarehouse",
             dependencies: [
                 "FirnCore",
+                "CFirnSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

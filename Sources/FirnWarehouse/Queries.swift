@@ -14,24 +14,26 @@ extension SQLiteWarehouse {
         defer { keyStates.clear() }
         do {
             return try pool.writeWithoutTransaction { db in
-                var result = QueryResult(columns: [], rows: [])
-                var changes = 0
-                let statements = try db.allStatements(sql: sql)
-                while let statement = try statements.next() {
-                    if statement.columnCount > 0 {
-                        let columns = statement.columnNames
-                        var rows: [[Value]] = []
-                        let cursor = try Row.fetchCursor(statement)
-                        while let row = try cursor.next() {
-                            rows.append((0..<columns.count).map { row.value(at: $0) })
+                try SQLiteWarehouse.withTriggers(db) {
+                    var result = QueryResult(columns: [], rows: [])
+                    var changes = 0
+                    let statements = try db.allStatements(sql: sql)
+                    while let statement = try statements.next() {
+                        if statement.columnCount > 0 {
+                            let columns = statement.columnNames
+                            var rows: [[Value]] = []
+                            let cursor = try Row.fetchCursor(statement)
+                            while let row = try cursor.next() {
+                                rows.append((0..<columns.count).map { row.value(at: $0) })
+                            }
+                            result = QueryResult(columns: columns, rows: rows)
+                        } else {
+                            try statement.execute()
+                            changes += db.changesCount
                         }
-                        result = QueryResult(columns: columns, rows: rows)
-                    } else {
-                        try statement.execute()
-                        changes += db.changesCount
                     }
+                    return (result, changes)
                 }
-                return (result, changes)
             }
         } catch {
             throw Self.wrap(error)

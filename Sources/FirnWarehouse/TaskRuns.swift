@@ -183,17 +183,19 @@ extension SQLiteWarehouse {
     public func runTaskSQL(_ sql: String) throws(WarehouseError) -> Int {
         defer { keyStates.clear() }
         let changes = try write { db -> Int in
-            var changes = 0
-            let statements = try db.allStatements(sql: sql)
-            while let statement = try statements.next() {
-                if statement.columnCount > 0 {
-                    _ = try Row.fetchAll(statement)
-                } else {
-                    try statement.execute()
-                    changes += db.changesCount
+            try SQLiteWarehouse.withTriggers(db) {
+                var changes = 0
+                let statements = try db.allStatements(sql: sql)
+                while let statement = try statements.next() {
+                    if statement.columnCount > 0 {
+                        _ = try Row.fetchAll(statement)
+                    } else {
+                        try statement.execute()
+                        changes += db.changesCount
+                    }
                 }
+                return changes
             }
-            return changes
         }
         if changes > 0 { _ = try consumeStream() }
         return changes

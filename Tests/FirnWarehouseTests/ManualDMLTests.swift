@@ -1,6 +1,7 @@
 import FirnCore
 import FirnTestSupport
 import FirnWarehouse
+import GRDB
 import Testing
 
 /// Manual DML on the SCD1 table reaches history through the stream, at the statement's time,
@@ -224,5 +225,47 @@ import Testing
         store.noteLoaded([Self.manual(1, person("Cai", city: .text("X")), at: changedAt)])
         try Self.expectModel(store)
         #expect(try store.currentRows().first?[8] == Cell(future.value))
+    }
+
+    /// The warehouse's writer runs without triggers (its own SCD1 writes must not be logged);
+    /// DML from any other SQLite connection, as the `sqlite3` shell would run it, still fires
+    /// them, and reaches history once. Pipeline loads before and after log nothing.
+    @Test func dmlFromAnotherConnectionIsCapturedAndPipelineWritesAreNot() throws {
+        let store = try Self.seeded()
+        #expect(try store.warehouse.pendingStream().latest == 0)
+        let path = store.directory.appendingPathComponent("firn.sqlite").path
+        let before = Timestamp.now()
+        let shell = try DatabaseQueue(path: path)
+        try shell.write { db in try db.execute(sql: "UPDATE customer SET city = 'Y' WHERE customer_id = 2") }
+        try shell.close()
+        let after = Timestamp.now()
+        #expect(try store.warehouse.pendingStream().changes.rows.count == 2)
+        #expect(try store.warehouse.consumeStream().changesConsumed == 1)
+        let history = try Self.versions(of: 2, in: store)
+        try #require(history.count == 2)
+        let changedAt = try #require(Self.time(history[1][8]))
+        let window =
+            Timestamp(
+                microseconds: before.microseconds - before.microseconds % 1000 - 1000
+            )...Timestamp(
+                microseconds: after.microseconds + 1000
+            )
+        #expect(window.contains(changedAt))
+        store.noteLoaded([Self.manual(2, person("Bob", city: .text("Y")), at: changedAt)])
+
+        // A pipeline load changing both keys leaves nothing in the change log.
+        let later = Timestamp(microseconds: after.microseconds + 60_000_000)
+        let latest = try store.warehouse.pendingStream().latest
+        try store.load(
+            TestFile(
+                name: "later.csv",
+                checksum: "later",
+                rows: [Self.upsert(1, Self.b, at: later), Self.upsert(2, Self.a, at: later)]
+            )
+        )
+        let pending = try store.warehouse.pendingStream()
+        #expect(pending.latest == latest)
+        #expect(pending.changes.rows.isEmpty)
+        try Self.expectModel(store)
     }
 }

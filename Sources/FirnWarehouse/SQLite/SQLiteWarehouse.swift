@@ -1,3 +1,4 @@
+import CFirnSQLite
 import FirnCore
 import Foundation
 import GRDB
@@ -55,6 +56,8 @@ public final class SQLiteWarehouse: Sendable {
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
+                // The writer's own SCD1 writes are never manual changes (see withTriggers).
+                try SQLiteWarehouse.setTriggers(db, enabled: false)
             }
         }
         do {
@@ -132,7 +135,34 @@ public final class SQLiteWarehouse: Sendable {
         }
     }
 
-    /// Marks the transaction's own changes as the pipeline's, so the stream triggers skip them.
+    /// Runs user SQL with the stream's triggers firing.
+    ///
+    /// This process's writer connection runs without triggers: its own SCD1 writes are the
+    /// pipeline's, which the change log must not see, and skipping the triggers (rather than
+    /// having each fire and find `firn_context` says 'pipeline') saves a tenth of a large batch.
+    /// SQL a user runs here, and on any other connection (another `firn`, the `sqlite3`
+    /// shell), fires them, so manual DML is captured.
+    static func withTriggers<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try setTriggers(db, enabled: true)
+        // Failing to turn them off again costs speed only: `firn_context` still tells.
+        defer { try? setTriggers(db, enabled: false) }
+        return try body()
+    }
+
+    /// Turns the firing of the schema's triggers on or off for the connection.
+    static func setTriggers(_ db: Database, enabled: Bool) throws {
+        var now: Int32 = -1
+        let code = firn_sqlite3_enable_triggers(db.sqliteConnection, enabled ? 1 : 0, &now)
+        guard code == SQLITE_OK, now == (enabled ? 1 : 0) else {
+            throw WarehouseError.statementFailed(
+                sql: "sqlite3_db_config(SQLITE_DBCONFIG_ENABLE_TRIGGER, \(enabled ? 1 : 0))",
+                reason: "SQLite error \(code)"
+            )
+        }
+    }
+
+    /// Marks the transaction's own changes as the pipeline's, so the stream triggers skip them
+    /// (on connections where they fire).
     func asPipeline<T>(_ db: Database, _ body: () throws -> T) throws -> T {
         try db.execute(sql: "UPDATE firn_context SET origin = 'pipeline'")
         let result = try body()
