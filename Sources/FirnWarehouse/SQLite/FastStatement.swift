@@ -134,6 +134,9 @@ public struct FastStatement {
         sqlite3_reset(handle)
     }
 
+    /// Rows the last run changed (not counting trigger changes).
+    var changes: Int { Int(sqlite3_changes(connection)) }
+
     func isNull(at column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
     }

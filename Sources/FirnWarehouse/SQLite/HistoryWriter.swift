@@ -64,9 +64,10 @@ struct HistoryWriter {
     let endVersion: FastStatement
     let deleteVersion: FastStatement
     let attributeCount: Int
-    let versionRows: BufferedUpsert
-    let currentRows: BufferedUpsert
-    let endRows: BufferedEnds
+    let versionRows: BufferedWrite
+    let endRows: BufferedWrite
+    let newCurrentRows: BufferedWrite
+    let currentUpdates: BufferedWrite
     let insertUnchanged: FastStatement
     let deleteUnchangedFrom: FastStatement
     let upsertCurrent: FastStatement
@@ -81,8 +82,9 @@ struct HistoryWriter {
         deleteVersion = try FastStatement(db, sql: schema.deleteVersion)
         attributeCount = schema.attributes.count
         versionRows = schema.bufferedVersions(db)
-        currentRows = schema.bufferedCurrent(db)
-        endRows = BufferedEnds(db: db, schema: schema)
+        endRows = schema.bufferedEnds(db)
+        newCurrentRows = schema.bufferedNewCurrent(db)
+        currentUpdates = schema.bufferedCurrentUpdates(db)
         insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
         deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
         upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
@@ -104,7 +106,7 @@ struct HistoryWriter {
     ) throws {
         if replacingUnchangedFrom == nil, changes.updated.isEmpty, changes.deleted.isEmpty, !forceCurrent {
             // The in-order case: new versions and ends of stored ones, batched.
-            for version in changes.ended { try endRows.append(version) }
+            for version in changes.ended { try endRows.append(.version(version)) }
             for version in changes.inserted { try versionRows.append(.version(version)) }
             counts.versionsOpened += changes.inserted.count
             counts.versionsClosed += changes.closedCount
@@ -113,7 +115,8 @@ struct HistoryWriter {
             case .unchanged:
                 break
             case .upsert(let version):
-                try currentRows.append(.current(version))
+                // SCD1 holds exactly the open versions (the stream is consumed first).
+                try (hadOpenVersion ? currentUpdates : newCurrentRows).append(.current(version))
                 counts.currentUpserted += 1
             case .delete(let key):
                 deleteCurrent.bind(key, from: 1)
@@ -190,7 +193,8 @@ struct HistoryWriter {
     func flush() throws {
         try endRows.flush()
         try versionRows.flush()
-        try currentRows.flush()
+        try newCurrentRows.flush()
+        try currentUpdates.flush()
     }
 
     private func writeUnchanged(_ changes: HistoryChanges) throws {
