@@ -136,6 +136,11 @@ final class KnownKeys: @unchecked Sendable {
         self.states = states
     }
 
+    /// Moves out the changes worked out for group `index` (without copying them).
+    func takeChanges(at index: Int) -> (HistoryChanges, Timestamp)? {
+        changes[index].take()
+    }
+
     /// Hands the groups over (so that the writer's changes to them copy nothing).
     func takeGroups() -> [BatchApplier.Group] {
         defer { groups = [] }

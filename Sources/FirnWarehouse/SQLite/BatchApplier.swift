@@ -118,7 +118,7 @@ struct BatchApplier {
                 counts.inOrderKeys += 1
                 let open = groups[index].open
                 let (changes, latest) =
-                    known.changes[index]
+                    known.takeChanges(at: index)
                     ?? KnownKeys.reconcileInOrder(group: groups[index], records: records, order: order)
                 try writer.write(
                     changes,
