@@ -58,7 +58,45 @@ import Testing
             try warehouse.warehouse.finishLoad(ticket)
             warehouse.noteLoaded(records)
         }
-        #expect(cached == 5 * 30)
+        // A fresh warehouse written by one writer: its states hold every key, so even the
+        // first batch's new keys need no probe.
+        #expect(cached == 6 * 30)
         #expect(try warehouse.historyRows() == ReferenceModel.history(warehouse.loaded).map(\.historyRow))
+    }
+
+    /// Complete states (every key known, new ones without a probe) hold only while nothing
+    /// else writes: after another connection's load, new and old keys are probed again, and
+    /// the tables stay exact throughout, late records included.
+    @Test func anotherWriterEndsCompleteStates() throws {
+        let store = try TestWarehouse()
+        let other = try SQLiteWarehouse(path: store.directory.appendingPathComponent("firn.sqlite").path)
+        func load(_ warehouse: SQLiteWarehouse, _ name: String, _ rows: [Draft]) throws -> ApplyCounts {
+            let file = TestFile(name: name, checksum: name, rows: rows)
+            guard case .load(let ticket) = try warehouse.beginLoad(file.content) else { return ApplyCounts() }
+            let records = file.records(load: ticket.id)
+            let counts = try warehouse.applyChunk(
+                ticket,
+                RecordChunk(records: records, rejects: [], lastRow: Int64(records.count)),
+                finishing: true
+            )
+            store.noteLoaded(records)
+            return counts
+        }
+        func rows(_ keys: ClosedRange<Int64>, at seconds: Int, _ name: String) -> [Draft] {
+            keys.map { Draft(key: $0, time: at(seconds), operation: .upsert, attributes: person(name)) }
+        }
+        // Fresh: all 10 keys known without a probe.
+        #expect(try load(store.warehouse, "a.csv", rows(1...10, at: 10, "Ann")).cachedKeys == 10)
+        // New keys 11-15 and late records for 1-5 (recomputed), still without probes.
+        let mixed = rows(11...15, at: 20, "Bob") + rows(1...5, at: 5, "Cai")
+        let second = try load(store.warehouse, "b.csv", mixed)
+        #expect(second.cachedKeys == 10)
+        #expect(second.recomputedKeys == 5)
+        // Another writer loads keys 6-20; this writer must notice and probe every key again.
+        _ = try load(other, "c.csv", rows(6...20, at: 30, "Dan"))
+        let third = try load(store.warehouse, "d.csv", rows(1...25, at: 40, "Eve"))
+        #expect(third.cachedKeys == 0)
+        #expect(try store.historyRows() == ReferenceModel.history(store.loaded).map(\.historyRow))
+        #expect(try store.currentRows() == ReferenceModel.current(store.loaded).map(\.currentRow))
     }
 }

@@ -160,9 +160,11 @@ final class KnownKeys: @unchecked Sendable {
     func work(records: [ChangeRecord], order: [Int], attributeCount: Int) {
         changes = Array(repeating: nil, count: groups.count)
         for index in groups.indices {
-            guard let state = states[groups[index].key],
-                (state.open?.attributes.count ?? attributeCount) == attributeCount
-            else { continue }
+            // A key the complete states do not hold has never been seen: in order, no version.
+            let state =
+                states[groups[index].key]
+                ?? (states.isComplete ? KeyState(latest: Timestamp(microseconds: .min), open: nil) : nil)
+            guard let state, (state.open?.attributes.count ?? attributeCount) == attributeCount else { continue }
             cachedKeys += 1
             groups[index].isKnown = true
             groups[index].isInOrder = state.latest < groups[index].from

@@ -154,7 +154,14 @@ struct BatchApplier {
                     forceCurrent: forceCurrent,
                     counts: &counts
                 )
-                states.forget(key)
+                // Every record of the key from `from` on was replayed, its latest among them.
+                if (changes.open?.attributes.count ?? attributeCount) == attributeCount {
+                    var latest = replayed[0].eventTime
+                    for record in replayed where latest < record.eventTime { latest = record.eventTime }
+                    states.store(KeyState(latest: latest, open: changes.open), for: key)
+                } else {
+                    states.forget(key)
+                }
             }
         }
         try writer.flush()

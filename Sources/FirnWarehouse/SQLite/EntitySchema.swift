@@ -266,6 +266,11 @@ struct EntitySchema: Sendable {
             + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
+    /// True when neither history nor the unchanged records hold a row (no key has a state).
+    var holdsNoKeyState: String {
+        "SELECT NOT EXISTS (SELECT 1 FROM \(history)) AND NOT EXISTS (SELECT 1 FROM \(unchanged))"
+    }
+
     /// Whether any unchanged record of a key is at or after a time: parameters the time, then
     /// the key columns; the one column is NULL when the key has none.
     var unchangedFrom: String { "SELECT max(\(eventTime)) >= ? FROM \(unchanged) WHERE \(keyMatch)" }

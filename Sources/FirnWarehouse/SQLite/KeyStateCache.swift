@@ -22,6 +22,11 @@ struct KeyState: Sendable {
 /// SQL run through ``SQLiteWarehouse/query(_:)`` in this process clears it too. Past
 /// ``capacity`` keys it starts again empty.
 ///
+/// When it began on a warehouse with no history and no unchanged records, and has lost nothing
+/// since (no other writer, no eviction, no manual SQL), it holds every key that has a state:
+/// it is *complete*, and a key it does not hold has never been seen, so even new keys need no
+/// probe. That is the common case of one `firn run` owning its warehouse.
+///
 /// `@unchecked Sendable`: all state is guarded by `lock`. Only the connection holding the
 /// database's writer uses it, so the lock is never contended.
 final class KeyStateCache: @unchecked Sendable {
@@ -38,27 +43,42 @@ final class KeyStateCache: @unchecked Sendable {
         private var entries: [Key: KeyState] = [:]
         /// The most keys kept; `0` keeps none.
         let capacity: Int
+        /// Whether every key with a state is here (see ``KeyStateCache``).
+        private(set) var isComplete = false
 
         init(capacity: Int) {
             self.capacity = capacity
         }
+
+        var isEmpty: Bool { entries.isEmpty }
 
         subscript(key: Key) -> KeyState? { entries[key] }
 
         /// Records a key's state as of the running transaction.
         mutating func store(_ state: KeyState, for key: Key) {
             guard capacity > 0 else { return }
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            if entries.count >= capacity {
+                entries.removeAll(keepingCapacity: true)
+                isComplete = false
+            }
             entries[key] = state
         }
 
         /// Forgets a key (its state is not known without reading the database).
         mutating func forget(_ key: Key) {
             entries.removeValue(forKey: key)
+            isComplete = false
+        }
+
+        /// Marks the (empty) states complete: the warehouse has no key with a state.
+        mutating func beginComplete() {
+            precondition(entries.isEmpty)
+            isComplete = capacity > 0
         }
 
         mutating func removeAll() {
             entries.removeAll(keepingCapacity: false)
+            isComplete = false
         }
     }
 

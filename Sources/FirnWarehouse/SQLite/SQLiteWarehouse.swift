@@ -125,8 +125,15 @@ public final class SQLiteWarehouse: Sendable {
     func applying<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
         let cache = keyStates
         do {
+            let schema = self.schema
             return try write { db in
                 cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+                try cache.withStates { states in
+                    // A warehouse with no history and no unchanged records has no key with a
+                    // state: from here on, the states hold every key there is.
+                    guard states.isEmpty, !states.isComplete, states.capacity > 0 else { return }
+                    if try Bool.fetchOne(db, sql: schema.holdsNoKeyState) == true { states.beginComplete() }
+                }
                 return try body(db)
             }
         } catch {
