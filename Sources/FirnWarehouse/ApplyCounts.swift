@@ -1,10 +1,12 @@
 /// Where a batch's time went, in seconds.
 public struct ApplyTimings: Sendable {
-    /// Grouping and sorting the batch in memory.
+    /// Grouping and sorting the batch in memory (on a second thread while the writer stages;
+    /// counted here and not in ``stage``, so that the phases still add up to the batch).
     public var group = 0.0
     /// Probing keys whose state the writer did not remember.
     public var probe = 0.0
-    /// Inserting the records into staging.
+    /// Inserting the records into staging, and waiting for the second thread's grouping and
+    /// reconciling of remembered keys when it takes longer.
     public var stage = 0.0
     /// Reconciling each key and writing history and SCD1.
     public var write = 0.0

@@ -121,18 +121,20 @@ extension BatchApplier {
 /// while the writer stages the batch: which keys they know, whether those are in order, their
 /// open versions and, for in-order ones, their changes.
 ///
-/// `@unchecked Sendable`: one thread writes it (``work(records:order:attributeCount:)``)
+/// `@unchecked Sendable`: one thread writes it (``work(records:attributeCount:)``)
 /// and signals; the writer reads it only after that.
 final class KnownKeys: @unchecked Sendable {
-    private(set) var groups: [BatchApplier.Group]
+    /// Positions of the batch's records in key order.
+    private(set) var order: [Int] = []
+    private(set) var groups: [BatchApplier.Group] = []
     /// For each in-order known key, its changes and its latest new event time.
-    private(set) var changes: [(HistoryChanges, Timestamp)?]
+    private(set) var changes: [(HistoryChanges, Timestamp)?] = []
     private(set) var cachedKeys = 0
+    /// Seconds spent grouping (a part of the time the writer stages).
+    private(set) var groupSeconds = 0.0
     private var states: KeyStateCache.States
 
-    init(groups: [BatchApplier.Group], states: KeyStateCache.States) {
-        self.groups = groups
-        self.changes = []
+    init(states: KeyStateCache.States) {
         self.states = states
     }
 
@@ -157,7 +159,12 @@ final class KnownKeys: @unchecked Sendable {
         states = KeyStateCache.States(capacity: 0)
     }
 
-    func work(records: [ChangeRecord], order: [Int], attributeCount: Int) {
+    func work(records: [ChangeRecord], attributeCount: Int) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        order = BatchApplier.keyOrder(records)
+        groups = BatchApplier.groups(records, order: order)
+        groupSeconds = (clock.now - start).seconds
         changes = Array(repeating: nil, count: groups.count)
         for index in groups.indices {
             // A key the complete states do not hold has never been seen: in order, no version.

@@ -67,18 +67,15 @@ struct BatchApplier {
             return (now - mark).seconds
         }
 
-        // Group by key, in key order (consecutive B-tree accesses fall on neighbouring pages).
-        let order = Self.keyOrder(records)
-        let known = KnownKeys(groups: Self.groups(records, order: order), states: states)
-        counts.timings.group = lap()
-
-        // While this thread stages every record (an append-only log, no index by key),
-        // another works out what the remembered key states tell: which keys are in order
-        // and, for those, their changes.
+        // While this thread stages every record in arrival order (staging is an append-only
+        // log, no index by key), another groups the records by key, in key order (consecutive
+        // B-tree accesses then fall on neighbouring pages), and works out what the remembered
+        // key states tell: which keys are in order and, for those, their changes.
+        let known = KnownKeys(states: states)
         let done = DispatchSemaphore(value: 0)
         let attributeCount = schema.attributes.count
-        DispatchQueue.global(qos: .userInitiated).async { [records, order] in
-            known.work(records: records, order: order, attributeCount: attributeCount)
+        DispatchQueue.global(qos: .userInitiated).async { [records] in
+            known.work(records: records, attributeCount: attributeCount)
             done.signal()
         }
         do {
@@ -90,15 +87,17 @@ struct BatchApplier {
                 sourceFile: batch.sourceFile,
                 loadedAt: batch.loadedAt.description
             )
-            for position in order { try staging.append(records[position]) }
+            for record in records { try staging.append(record) }
             try staging.flush()
         }
+        let order = known.order
+        counts.timings.group = known.groupSeconds
         // The states are written below: drop the worker's reference, so they are not copied.
         known.releaseStates()
         counts.staged = records.count
         counts.cachedKeys = known.cachedKeys
         var groups = known.takeGroups()
-        counts.timings.stage = lap()
+        counts.timings.stage = lap() - counts.timings.group
 
         // Probe the keys the states do not know: are their new records all later than every
         // record of them that counted before (in order), and what is their open version?
