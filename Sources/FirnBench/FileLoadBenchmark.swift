@@ -97,13 +97,7 @@ extension LoadBenchmark {
         var batches: [Double] = []
         var rows = 0
         do {
-            let baseline = try PlainSQLBaseline(
-                path: path,
-                isDurable: isDurable,
-                pageSize: warehouse.pageSize,
-                cacheSizeMiB: warehouse.cacheSizeMiB,
-                coalescesLogWrites: warehouse.coalescesLogWrites
-            )
+            let baseline = try PlainSQLBaseline(path: path, isDurable: isDurable, like: warehouse)
             for (index, file) in files.enumerated() {
                 let start = ProcessProbe.nanoseconds()
                 var reader = try RecordFileReader(

@@ -163,13 +163,7 @@ public struct LoadBenchmark: Sendable {
         var workload = BenchWorkload(seed: seed)
         var timing = Timing()
         do {
-            let baseline = try PlainSQLBaseline(
-                path: path,
-                isDurable: isDurable,
-                pageSize: warehouse.pageSize,
-                cacheSizeMiB: warehouse.cacheSizeMiB,
-                coalescesLogWrites: warehouse.coalescesLogWrites
-            )
+            let baseline = try PlainSQLBaseline(path: path, isDurable: isDurable, like: warehouse)
             let base = workload.base(n)
             timing.base = try Self.time { () throws in
                 try baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")

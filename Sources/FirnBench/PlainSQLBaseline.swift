@@ -50,6 +50,17 @@ final class PlainSQLBaseline {
         }
     }
 
+    /// The baseline's database with the engine settings of Firn's `warehouse` configuration.
+    convenience init(path: String, isDurable: Bool, like warehouse: WarehouseConfiguration) throws {
+        try self.init(
+            path: path,
+            isDurable: isDurable,
+            pageSize: warehouse.pageSize,
+            cacheSizeMiB: warehouse.cacheSizeMiB,
+            coalescesLogWrites: warehouse.coalescesLogWrites
+        )
+    }
+
     static var schema: [String] {
         let attributeDefinitions = attributes.map { "\($0) TEXT" }.joined(separator: ", ")
         return [

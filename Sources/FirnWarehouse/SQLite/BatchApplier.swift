@@ -5,12 +5,17 @@ import GRDB
 /// Applies a batch of records inside the caller's write transaction: staging rows in, then
 /// each affected key's history and SCD1 row reconciled by ``SlowlyChangingHistory``.
 ///
-/// A key whose new records are all later than every record of it that counted before (the common,
-/// in-order case) needs only its last stored version. Otherwise (late records, equal event
-/// times) the records that counted from the batch's earliest event time on (rebuilt from history and the unchanged records) are
-/// read back and replayed, which is what makes the result independent of arrival order and
-/// batch size. Keys are processed in key order, so consecutive B-tree accesses fall on
-/// neighbouring pages.
+/// A key whose new records are all later than every record of it that counted before (the
+/// common, in-order case) needs only its last stored version, which the writer usually
+/// remembers (``KeyStateCache``); otherwise it is probed. Keys that are not in order (late
+/// records, equal event times) have the records that counted from the batch's earliest event
+/// time on rebuilt from history and the unchanged records, and replayed, which is what makes
+/// the result independent of arrival order and batch size.
+///
+/// Two threads share the work: while the writer stages the batch, a second one groups it by
+/// key and reconciles the keys whose state is remembered (``KnownKeys``); the writer then
+/// probes the rest and writes every key's changes in key order, so consecutive B-tree
+/// accesses fall on neighbouring pages.
 struct BatchApplier {
     let schema: EntitySchema
     let db: Database
@@ -80,14 +85,11 @@ struct BatchApplier {
         }
         do {
             defer { done.wait() }
-            let staging = StagingWriter(
-                db: db,
-                schema: schema,
-                loadID: batch.loadID,
-                sourceFile: batch.sourceFile,
-                loadedAt: batch.loadedAt.description
+            let staging = schema.bufferedStaging(
+                db,
+                .init(loadID: batch.loadID, sourceFile: batch.sourceFile, loadedAt: batch.loadedAt.description)
             )
-            for record in records { try staging.append(record) }
+            for record in records { try staging.append(.staged(record)) }
             try staging.flush()
         }
         let order = known.order

@@ -12,8 +12,9 @@ import GRDB
 /// statement touches) for inserts and updates. SCD1 rows of live keys are the exception: an
 /// upsert, whose `DO UPDATE` may always abort and so keeps the journal, measured faster here
 /// than `UPDATE … FROM (VALUES …)` all the same (B=10k 91-96k rows/s against 88-90k). An
-/// update that changes fewer rows than it was given means history and SCD1 disagree: it
-/// fails. Call ``flush()`` before the transaction ends.
+/// update that changes fewer rows than it was given (a version to end that is not stored)
+/// means the tables are not what the writer believed: it fails, and the transaction with it.
+/// Call ``flush()`` before the transaction ends.
 final class BufferedWrite {
     /// Rows bound into one statement: `64`.
     static let rowsPerStatement = 64
@@ -33,12 +34,30 @@ final class BufferedWrite {
         case version(Version)
         /// Key, attributes, the event-time column.
         case current(Version)
+        /// A staging row (see ``Staging``).
+        case staged(ChangeRecord)
     }
+
+    /// What every staging row of a batch shares: `load_id`, `source_file`, `loaded_at`.
+    struct Staging {
+        var loadID: Int64
+        var sourceFile: String
+        var loadedAt: String
+    }
+
+    private let staging: Staging?
 
     /// - Parameters:
     ///   - sql: The statement for a number of rows.
     ///   - isUpdate: Whether each row must change exactly one stored row.
-    init(db: Database, attributeCount: Int, isUpdate: Bool, sql: @escaping @Sendable (Int) -> String) {
+    init(
+        db: Database,
+        attributeCount: Int,
+        isUpdate: Bool,
+        staging: Staging? = nil,
+        sql: @escaping @Sendable (Int) -> String
+    ) {
+        self.staging = staging
         self.db = db
         self.attributeCount = attributeCount
         self.isUpdate = isUpdate
@@ -64,6 +83,8 @@ final class BufferedWrite {
         }
         var index: Int32 = 1
         let openEnd = arena.keep(BatchApplier.openEndText)
+        let source = staging.map { arena.keep($0.sourceFile) }
+        let loaded = staging.map { arena.keep($0.loadedAt) }
         for row in rows {
             switch row {
             case .version(let version):
@@ -83,6 +104,17 @@ final class BufferedWrite {
                 index = statement.bind(version.attributes, from: index, count: attributeCount, arena: arena)
                 statement.bind(version.start, at: index, arena: arena)
                 index += 1
+            case .staged(let record):
+                guard let staging, let source, let loaded else { preconditionFailure("a staging row needs Staging") }
+                statement.bind(staging.loadID, at: index)
+                statement.bind(record.arrival.row, at: index + 1)
+                index = statement.bind(record.key, from: index + 2, arena: arena)
+                index = statement.bind(record.attributes, from: index, count: attributeCount, arena: arena)
+                statement.bind(record.eventTime, at: index, arena: arena)
+                statement.bind(record.operation.rawValue, at: index + 1, arena: arena)
+                statement.bind(kept: source, at: index + 2)
+                statement.bind(kept: loaded, at: index + 3)
+                index += 4
             }
         }
         let count = rows.count
@@ -92,7 +124,8 @@ final class BufferedWrite {
         if isUpdate, statement.changes != count {
             throw WarehouseError.statementFailed(
                 sql: sql(count),
-                reason: "updated \(statement.changes) of \(count) rows: history and the SCD1 table disagree"
+                reason:
+                    "updated \(statement.changes) of \(count) rows: the tables are not as the writer remembered them"
             )
         }
     }
@@ -117,6 +150,13 @@ extension EntitySchema {
         let row = "(" + placeholders(columns.count) + ")"
         return "INSERT OR FAIL INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
             + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    /// Staging rows of one batch, many per statement.
+    func bufferedStaging(_ db: Database, _ staging: BufferedWrite.Staging) -> BufferedWrite {
+        BufferedWrite(db: db, attributeCount: attributes.count, isUpdate: false, staging: staging) { [self] rows in
+            insertValues(table: raw, columns: rawColumns, rows: rows)
+        }
     }
 
     /// New versions, many per statement.
@@ -151,66 +191,5 @@ extension EntitySchema {
             insertValues(table: current, columns: columns, rows: rows)
                 + " ON CONFLICT (\(keyList)) DO UPDATE SET \(sets)"
         }
-    }
-}
-
-/// Appends records to staging many rows per statement (``BufferedWrite/rowsPerStatement``),
-/// as `INSERT OR FAIL` (a failure rolls back the whole transaction anyway, so SQLite needs no
-/// statement journal). Call ``flush()`` before the transaction ends.
-final class StagingWriter {
-    private let db: Database
-    private let schema: EntitySchema
-    private let loadID: Int64
-    private let sourceFile: String
-    private let loadedAt: String
-    private let width: Int
-    private var full: FastStatement?
-    private var rows: [ChangeRecord] = []
-    private let arena = BindArena()
-
-    init(db: Database, schema: EntitySchema, loadID: Int64, sourceFile: String, loadedAt: String) {
-        self.db = db
-        self.schema = schema
-        self.loadID = loadID
-        self.sourceFile = sourceFile
-        self.loadedAt = loadedAt
-        self.width = schema.rawColumns.count
-        rows.reserveCapacity(BufferedWrite.rowsPerStatement)
-    }
-
-    /// Buffers a record; runs a full statement when enough are buffered.
-    func append(_ record: ChangeRecord) throws {
-        rows.append(record)
-        if rows.count == BufferedWrite.rowsPerStatement { try flush() }
-    }
-
-    /// Writes every buffered record.
-    func flush() throws {
-        guard !rows.isEmpty else { return }
-        let statement: FastStatement
-        if rows.count == BufferedWrite.rowsPerStatement {
-            if full == nil { full = try FastStatement(db, sql: schema.insertRaw(rows: rows.count)) }
-            statement = full!
-        } else {
-            statement = try FastStatement(db, sql: schema.insertRaw(rows: rows.count))
-        }
-        let attributeCount = schema.attributes.count
-        let source = arena.keep(sourceFile)
-        let loaded = arena.keep(loadedAt)
-        var index: Int32 = 1
-        for record in rows {
-            statement.bind(loadID, at: index)
-            statement.bind(record.arrival.row, at: index + 1)
-            index = statement.bind(record.key, from: index + 2, arena: arena)
-            index = statement.bind(record.attributes, from: index, count: attributeCount, arena: arena)
-            statement.bind(record.eventTime, at: index, arena: arena)
-            statement.bind(record.operation.rawValue, at: index + 1, arena: arena)
-            statement.bind(kept: source, at: index + 2)
-            statement.bind(kept: loaded, at: index + 3)
-            index += 4
-        }
-        rows.removeAll(keepingCapacity: true)
-        defer { arena.reset() }
-        try statement.runClearingBindings()
     }
 }

@@ -254,16 +254,9 @@ struct EntitySchema: Sendable {
 
     // MARK: Statements used while applying a batch
 
-    /// Staging's columns, in the order ``StagingWriter`` binds them.
+    /// Staging's columns, in the order ``BufferedWrite`` binds a staging row.
     var rawColumns: [String] {
         ["load_id", "source_row"] + keys + attributes + [eventTime, op, "source_file", "loaded_at"]
-    }
-
-    /// Appends `rows` staging rows in one statement.
-    func insertRaw(rows: Int) -> String {
-        let row = "(" + placeholders(rawColumns.count) + ")"
-        return "INSERT OR FAIL INTO \(raw) (\(rawColumns.joined(separator: ", "))) VALUES "
-            + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     /// True when neither history nor the unchanged records hold a row (no key has a state).
