@@ -196,8 +196,7 @@ final class KnownKeys: @unchecked Sendable {
             )
         }
         let replayed = range.map { records[order[$0]] }
-        var latest = replayed[0].eventTime
-        for record in replayed where latest < record.eventTime { latest = record.eventTime }
+        let latest = replayed.lazy.map(\.eventTime).max()!
         let changes = SlowlyChangingHistory.reconcile(
             key: group.key,
             existing: group.open.map { [$0] } ?? [],

@@ -157,8 +157,7 @@ struct BatchApplier {
                 )
                 // Every record of the key from `from` on was replayed, its latest among them.
                 if (changes.open?.attributes.count ?? attributeCount) == attributeCount {
-                    var latest = replayed[0].eventTime
-                    for record in replayed where latest < record.eventTime { latest = record.eventTime }
+                    let latest = replayed.lazy.map(\.eventTime).max()!
                     states.store(KeyState(latest: latest, open: changes.open), for: key)
                 } else {
                     states.forget(key)

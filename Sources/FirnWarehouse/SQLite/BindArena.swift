@@ -69,16 +69,11 @@ extension FastStatement {
     /// Binds text kept in `arena`.
     @inline(__always)
     func bind(_ text: String, at index: Int32, arena: BindArena) {
-        guard !text.isEmpty, text.utf8.count <= BindArena.chunkSize / 4 else {
+        guard text.utf8.count <= BindArena.chunkSize / 4 else {
             bind(text, at: index)
             return
         }
-        var text = text
-        text.withUTF8 { bytes in
-            let copy = arena.allocate(bytes.count)
-            copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-            _ = sqlite3_bind_text(handle, index, copy.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
-        }
+        bind(kept: arena.keep(text), at: index)
     }
 
     /// Binds text already in an arena (or other memory that outlives the statement's run).

@@ -123,7 +123,7 @@ final class BufferedWrite {
         try statement.runClearingBindings()
         if isUpdate, statement.changes != count {
             throw WarehouseError.statementFailed(
-                sql: sql(count),
+                sql: String(sql(count).prefix(120)) + " …",
                 reason:
                     "updated \(statement.changes) of \(count) rows: the tables are not as the writer remembered them"
             )
