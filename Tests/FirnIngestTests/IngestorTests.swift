@@ -46,6 +46,34 @@ func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) as
     return (try? await condition()) == true
 }
 
+/// Appends rows to a file on a thread of its own, so that the test's timing does not depend on
+/// the cooperative pool, which other suites running at the same time may keep busy for seconds.
+enum SlowWriter {
+    /// Appends `1\n`, `2\n`, … one every `interval` seconds; after each, checks that the
+    /// file is still in place (not yet claimed). Returns whether it always was.
+    static func append(rows: Int, to path: String, every interval: Double) async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                    defer { try? handle.close() }
+                    var stillThere = true
+                    for row in 1...rows {
+                        Thread.sleep(forTimeInterval: interval)
+                        try handle.seekToEnd()
+                        try handle.write(contentsOf: Data("\(row)\n".utf8))
+                        stillThere = stillThere && FileManager.default.fileExists(atPath: path)
+                    }
+                    continuation.resume(returning: stillThere)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+}
+
 /// Runs `ingestor` while `body` runs, then cancels it.
 func whileRunning(_ ingestor: Ingestor, _ body: () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -90,22 +118,20 @@ struct IngestorTests {
         let fixture = try IngestFixture()
         defer { fixture.remove() }
         let bucket = try fixture.bucket()
-        let ingestor = Ingestor(configuration: fixture.configuration, store: bucket, journal: try fixture.journal())
+        var configuration = fixture.configuration
+        configuration.stabilityInterval = .seconds(1)
+        let ingestor = Ingestor(configuration: configuration, store: bucket, journal: try fixture.journal())
+        let path = fixture.landing + "/slow.csv"
+        let rows = 60
         try await whileRunning(ingestor) {
-            let path = fixture.landing + "/slow.csv"
             #expect(FileManager.default.createFile(atPath: path, contents: Data("customer_id\n".utf8)))
-            let handle = try #require(FileHandle(forWritingAtPath: path))
-            for row in 1...4 {
-                try await Task.sleep(for: .milliseconds(200))
-                try handle.seekToEnd()
-                try handle.write(contentsOf: Data("\(row)\n".utf8))
-            }
-            try handle.close()
-            #expect(try await bucket.list(after: nil).isEmpty, "still being written")
+            let stillThere = try await SlowWriter.append(rows: rows, to: path, every: 0.02)
+            #expect(stillThere, "the file was claimed while it was still being written")
             #expect(await eventually { try await bucket.list(after: nil).count == 1 })
         }
         let object = try #require(try await bucket.list(after: nil).first)
-        #expect(String(buffer: try await bucket.get(object.key)) == "customer_id\n1\n2\n3\n4\n")
+        let expected = "customer_id\n" + (1...rows).map { "\($0)\n" }.joined()
+        #expect(String(buffer: try await bucket.get(object.key)) == expected)
     }
 
     @Test func sameNameAndContentAgainIsADuplicateAndNewContentGetsItsOwnKey() async throws {
