@@ -208,7 +208,8 @@ public struct LoadBenchmark: Sendable {
                 peakResidentBytes: peak,
                 current: digests.current,
                 history: digests.history,
-                databaseBytes: bytes
+                databaseBytes: bytes,
+                batchMilliseconds: milliseconds
             )
         }
     }

@@ -84,6 +84,8 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         public var databaseBytes: Int64
         /// Where Firn's batch time went (Firn only; `nil` for the baseline).
         public var phases: Phases?
+        /// Every batch's latency in milliseconds, in the order the batches were applied.
+        public var batchMilliseconds: [Double] = []
     }
 
     /// Firn's batch time by phase, in seconds summed over all batches.

@@ -40,6 +40,9 @@ struct LoadBench: ParsableCommand {
     @Option(help: "Directory for the benchmark databases (default: a temporary one).")
     var directory: String?
 
+    @Flag(help: "Keep the benchmark databases (in --directory) for inspection.")
+    var keep = false
+
     @Flag(help: "Skip the plain-SQL baseline.")
     var noBaseline = false
 
@@ -84,6 +87,7 @@ struct LoadBench: ParsableCommand {
         benchmark.seed = seed
         benchmark.directory = directory
         benchmark.includeBaseline = !noBaseline
+        benchmark.keepsDatabases = keep
         if let pageSize { benchmark.warehouse.pageSize = pageSize }
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }
         if checkpointOnWriter { benchmark.warehouse.checkpointsInBackground = false }
