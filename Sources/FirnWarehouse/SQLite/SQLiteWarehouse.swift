@@ -48,7 +48,7 @@ public final class SQLiteWarehouse: Sendable {
         let cacheKiB = configuration.cacheSizeMiB * 1024
         let synchronous = configuration.isDurable ? "FULL" : "NORMAL"
         let pageSize = configuration.pageSize
-        let checkpointPages = configuration.checkpointPages ?? (configuration.checkpointsInBackground ? 25_000 : 1000)
+        let checkpointPages = configuration.effectiveCheckpointPages
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
