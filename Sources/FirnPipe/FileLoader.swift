@@ -46,8 +46,10 @@ public struct LoadProgress: Sendable, Hashable {
 /// Each file is identified by its name (last path component) and SHA-256 checksum: content
 /// loaded before is skipped; a changed file under the same name is new content. The file is
 /// read in chunks of ``ReaderConfiguration/chunkRows`` rows, each applied in one transaction
-/// together with the load's progress, so peak memory depends on the chunk size and a load
-/// interrupted at any point resumes after its last committed chunk when run again.
+/// together with the load's progress, so peak memory depends on the chunk size (at most three
+/// chunks are held: the one applying, the next, and the one being read ahead on another thread
+/// from the third on) and a load interrupted at any point resumes after its last committed
+/// chunk when run again.
 public struct FileLoader: Sendable {
     /// The warehouse to load into.
     public let warehouse: SQLiteWarehouse
@@ -121,24 +123,28 @@ public struct FileLoader: Sendable {
         case .load(let started):
             ticket = started
         }
-        var fileReader: RecordFileReader
+        let chunks: ChunkReadAhead
         do {
-            fileReader = try RecordFileReader(
-                path: path,
-                entity: warehouse.entity,
-                load: ticket.id,
-                defaultEventTime: ticket.defaultEventTime,
-                configuration: reader
+            chunks = ChunkReadAhead(
+                try RecordFileReader(
+                    path: path,
+                    entity: warehouse.entity,
+                    load: ticket.id,
+                    defaultEventTime: ticket.defaultEventTime,
+                    configuration: reader
+                )
             )
         } catch {
             return try failure(content, error.description)
         }
+        defer { chunks.stop() }
         var counts = ApplyCounts()
         var rejected = 0
         // Read one chunk ahead, so the last chunk also marks the load finished (one commit).
+        // From the third chunk on, the next one is read on another thread while this one applies.
         var current: RecordChunk?
         do {
-            current = try fileReader.nextChunk()
+            current = try chunks.next()
         } catch {
             return try failure(content, error.description)
         }
@@ -146,7 +152,7 @@ public struct FileLoader: Sendable {
         while let chunk = current {
             let next: RecordChunk?
             do {
-                next = try fileReader.nextChunk()
+                next = try chunks.next()
             } catch {
                 return try failure(content, error.description)
             }
@@ -166,7 +172,7 @@ public struct FileLoader: Sendable {
             summary: summary,
             counts: counts,
             rejected: rejected,
-            ignoredColumns: fileReader.ignoredColumns,
+            ignoredColumns: chunks.ignoredColumns,
             error: nil,
             elapsedSeconds: elapsed()
         )
