@@ -110,16 +110,16 @@ public struct LoadBenchmark: Sendable {
         var phases = ApplyCounts()
         do throws(WarehouseError) {
             let warehouse = try SQLiteWarehouse(path: path, configuration: configuration)
-            let base = workload.base(n)
+            var base: [ChangeRecord]? = workload.base(n)
             timing.base = try Self.time { () throws(WarehouseError) in
-                try load(base, into: warehouse, name: "bench-B\(size)-base")
+                try load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
             }
             for batch in 1...batches {
-                let records = workload.nextBatch(size: size)
+                var records: [ChangeRecord]? = workload.nextBatch(size: size)
                 var counts = ApplyCounts()
                 timing.batches.append(
                     try Self.time { () throws(WarehouseError) in
-                        counts = try load(records, into: warehouse, name: "bench-B\(size)-\(batch)")
+                        counts = try load(records.take()!, into: warehouse, name: "bench-B\(size)-\(batch)")
                     }
                 )
                 phases += counts
@@ -137,9 +137,12 @@ public struct LoadBenchmark: Sendable {
 
     /// Loads `records` as one file: one load with one chunk, as ``FileLoader`` does for a small
     /// file (the chunk's transaction also marks the load finished).
+    ///
+    /// The records are handed over (`consuming`), as a reader hands over its chunk, so that
+    /// applying them copies none.
     @discardableResult
     private func load(
-        _ records: [ChangeRecord],
+        _ records: consuming [ChangeRecord],
         into warehouse: SQLiteWarehouse,
         name: String
     ) throws(WarehouseError) -> ApplyCounts {
@@ -148,8 +151,12 @@ public struct LoadBenchmark: Sendable {
             throw WarehouseError.statementFailed(sql: "", reason: "\(name) was already loaded; use a fresh file")
         }
         // applyChunk sets each record's arrival load (its chunk) itself.
-        let chunk = RecordChunk(records: records, rejects: [], lastRow: Int64(records.count))
-        return try warehouse.applyChunk(ticket, chunk, finishing: true)
+        let rows = Int64(records.count)
+        return try warehouse.applyChunk(
+            ticket,
+            RecordChunk(records: records, rejects: [], lastRow: rows),
+            finishing: true
+        )
     }
 
     private func measureBaseline(

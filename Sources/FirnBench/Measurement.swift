@@ -83,7 +83,11 @@ struct TableDigests: Sendable {
 
     /// Reads both tables of the database at `path` (open no other writer on it meanwhile).
     static func read(path: String) throws -> TableDigests {
-        let queue = try DatabaseQueue(path: path)
+        // The engine that wrote the file may still be closing it (the last connection to close
+        // checkpoints the log under an exclusive lock): wait for that rather than fail.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         return try queue.read { db in
             TableDigests(
                 current: try TableDigest.of(

@@ -157,13 +157,16 @@ public struct FileLoader: Sendable {
                 return try failure(content, error.description)
             }
             let isLast = next == nil
-            if chunk.lastRow > ticket.resumeAfterRow || isLast {
-                counts += try warehouse.applyChunk(ticket, chunk, finishing: isLast)
+            let lastRow = chunk.lastRow
+            // The chunk is handed over whole (not also held in `current`), so that applying it
+            // copies none of its records.
+            current = next
+            if lastRow > ticket.resumeAfterRow || isLast {
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
+                counts += try warehouse.applyChunk(ticket, consume chunk, finishing: isLast)
                 finished = isLast
             }
-            progress(LoadProgress(path: path, rowsRead: chunk.lastRow))
-            current = next
+            progress(LoadProgress(path: path, rowsRead: lastRow))
         }
         let summary = finished ? try warehouse.loadSummary(ticket.id) : try warehouse.finishLoad(ticket)
         return FileLoadReport(

@@ -146,9 +146,14 @@ extension SQLiteWarehouse {
     @discardableResult
     public func applyChunk(
         _ ticket: LoadTicket,
-        _ chunk: RecordChunk,
+        _ chunk: consuming RecordChunk,
         finishing: Bool = false
     ) throws(WarehouseError) -> ApplyCounts {
+        // The records are taken out of the chunk, so that setting their arrivals below copies
+        // nothing when the caller handed the chunk over (`consume`, or a temporary).
+        var chunkRecords: [ChangeRecord] = []
+        swap(&chunkRecords, &chunk.records)
+        let chunk = chunk
         let schema = self.schema
         let entityName = entity.name.normalized
         let cache = keyStates
@@ -178,7 +183,8 @@ extension SQLiteWarehouse {
             // Records arrive in the order their chunks commit: a load resumed after another load
             // arrives after it, whatever its load id (see SQLiteWarehouse.nextChunk).
             let chunkID = try SQLiteWarehouse.nextChunk(db, load: ticket.id, rows: (done + 1)...chunk.lastRow, at: now)
-            var records = chunk.records
+            var records: [ChangeRecord] = []
+            swap(&records, &chunkRecords)
             if records.contains(where: { $0.arrival.row <= done }) { records.removeAll { $0.arrival.row <= done } }
             for index in records.indices { records[index].arrival.load = chunkID }
             let counts = try asPipeline(db) { () throws -> ApplyCounts in

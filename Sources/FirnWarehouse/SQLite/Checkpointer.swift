@@ -44,13 +44,16 @@ final class Checkpointer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops the thread after its current checkpoint and waits for it.
+    /// Stops the thread after its current checkpoint, waits for it, and closes the connection
+    /// here (not whenever the thread lets go of this object), so that a warehouse is fully
+    /// closed when its deinit returns.
     func stop() {
         condition.lock()
         isStopping = true
         condition.signal()
         condition.unlock()
         stopped.wait()
+        try? connection.close()
     }
 
     private func loop() {
