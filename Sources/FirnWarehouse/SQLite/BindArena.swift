@@ -53,13 +53,22 @@ final class BindArena {
     }
 
     /// A copy of `text` that stays valid until ``reset()``.
+    @inline(__always)
     func keep(_ text: String) -> UnsafeRawBufferPointer {
-        var text = text
-        return text.withUTF8 { bytes in
-            let copy = allocate(max(bytes.count, 1))
-            if let base = bytes.baseAddress { copy.copyMemory(from: base, byteCount: bytes.count) }
-            return UnsafeRawBufferPointer(start: copy, count: bytes.count)
+        // Native strings lend their bytes without a copy of the string (`withUTF8` needs a
+        // mutable one: a retain and a release per value).
+        if let kept = text.utf8.withContiguousStorageIfAvailable({ keep(bytes: UnsafeRawBufferPointer($0)) }) {
+            return kept
         }
+        var text = text
+        return text.withUTF8 { keep(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    private func keep(bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let copy = allocate(max(bytes.count, 1))
+        if let base = bytes.baseAddress { copy.copyMemory(from: base, byteCount: bytes.count) }
+        return UnsafeRawBufferPointer(start: copy, count: bytes.count)
     }
 
     /// Forgets everything copied in.
