@@ -138,7 +138,8 @@ extension SQLiteWarehouse {
     ///
     /// - Parameters:
     ///   - ticket: The load, from ``beginLoad(_:)``.
-    ///   - chunk: The next rows of the file.
+    ///   - chunk: The next rows of the file, taken over: pass it with `consume` (or as a
+    ///     temporary) so that its records are applied without being copied.
     ///   - finishing: Whether this is the file's last chunk: the load is then marked loaded in
     ///     the same transaction (as ``finishLoad(_:)`` would, one commit and fsync fewer).
     /// - Returns: What the chunk changed (zero counts when it was already applied).
@@ -149,8 +150,8 @@ extension SQLiteWarehouse {
         _ chunk: consuming RecordChunk,
         finishing: Bool = false
     ) throws(WarehouseError) -> ApplyCounts {
-        // The records are taken out of the chunk, so that setting their arrivals below copies
-        // nothing when the caller handed the chunk over (`consume`, or a temporary).
+        // The records are moved out of the chunk, so that setting their arrivals below copies
+        // nothing when no one else holds them.
         var chunkRecords: [ChangeRecord] = []
         swap(&chunkRecords, &chunk.records)
         let chunk = chunk
