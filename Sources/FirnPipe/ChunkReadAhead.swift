@@ -71,17 +71,16 @@ final class ChunkReadAhead: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while case .empty = slot, !isFinished { condition.wait() }
-        let taken = slot
-        switch taken {
-        case .chunk: slot = .empty
-        case .end, .failed: slot = .end
-        case .empty: return nil
-        }
-        condition.broadcast()
-        switch taken {
-        case .chunk(let chunk): return chunk
-        case .failed(let error): throw error
-        case .end, .empty: return nil
+        switch slot {
+        case .chunk(let chunk):
+            slot = .empty
+            condition.broadcast()
+            return chunk
+        case .failed(let error):
+            slot = .end
+            throw error
+        case .end, .empty:
+            return nil
         }
     }
 
@@ -118,15 +117,12 @@ final class ChunkReadAhead: @unchecked Sendable {
                 return
             }
             slot = result
-            let done: Bool
-            switch result {
-            case .chunk: done = false
-            default: done = true
-            }
-            if done { isFinished = true }
+            let isLast: Bool
+            if case .chunk = result { isLast = false } else { isLast = true }
+            if isLast { isFinished = true }
             condition.broadcast()
             condition.unlock()
-            if done { return }
+            if isLast { return }
         }
     }
 }

@@ -152,9 +152,8 @@ extension SQLiteWarehouse {
     ) throws(WarehouseError) -> ApplyCounts {
         // The records are moved out of the chunk, so that setting their arrivals below copies
         // nothing when no one else holds them.
-        var chunkRecords: [ChangeRecord] = []
-        swap(&chunkRecords, &chunk.records)
-        let chunk = chunk
+        var records = chunk.records
+        chunk.records = []
         let schema = self.schema
         let entityName = entity.name.normalized
         let cache = keyStates
@@ -184,8 +183,6 @@ extension SQLiteWarehouse {
             // Records arrive in the order their chunks commit: a load resumed after another load
             // arrives after it, whatever its load id (see SQLiteWarehouse.nextChunk).
             let chunkID = try SQLiteWarehouse.nextChunk(db, load: ticket.id, rows: (done + 1)...chunk.lastRow, at: now)
-            var records: [ChangeRecord] = []
-            swap(&records, &chunkRecords)
             if records.contains(where: { $0.arrival.row <= done }) { records.removeAll { $0.arrival.row <= done } }
             for index in records.indices { records[index].arrival.load = chunkID }
             let counts = try asPipeline(db) { () throws -> ApplyCounts in

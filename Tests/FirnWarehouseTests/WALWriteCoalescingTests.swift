@@ -19,11 +19,7 @@ import Testing
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("wal #1?.sqlite").path
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-        }
-        let pool = try DatabasePool(path: WALWriteCoalescing.uri(forPath: path), configuration: configuration)
+        let pool = try Self.coalescedPool(at: path, writerPragma: "synchronous = \(synchronous)")
         try pool.write { db in
             try db.execute(
                 sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, payload TEXT NOT NULL)"
@@ -109,14 +105,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("left.sqlite").path
         // Keep the log: no checkpoint while writing, and the connection is never closed.
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-        }
-        var pool: DatabasePool? = try DatabasePool(
-            path: WALWriteCoalescing.uri(forPath: path),
-            configuration: configuration
-        )
+        var pool: DatabasePool? = try Self.coalescedPool(at: path, writerPragma: "wal_autocheckpoint = 0")
         try pool!.write { db in
             try db.execute(
                 sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, payload TEXT NOT NULL)"
@@ -138,6 +127,15 @@ import Testing
         let recovered = try DatabaseQueue(path: path + ".copy").read { db in try Self.contents(db) }
         #expect(recovered.integrity == "ok")
         #expect(recovered.count == 5_000)
+    }
+
+    /// A pool on `path` through the `firn` VFS whose writing connections run `PRAGMA writerPragma`.
+    static func coalescedPool(at path: String, writerPragma: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA \(writerPragma)") }
+        }
+        return try DatabasePool(path: WALWriteCoalescing.uri(forPath: path), configuration: configuration)
     }
 
     static func temporaryDirectory() throws -> URL {

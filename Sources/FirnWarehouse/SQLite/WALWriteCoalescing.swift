@@ -94,6 +94,17 @@ private func methods(_ file: UnsafeMutablePointer<sqlite3_file>) -> sqlite3_io_m
     inner(file).pointee.pMethods.pointee
 }
 
+/// Writes out `file`'s buffered log writes, if it has any, then makes `call`; a failed
+/// write-out is returned instead.
+@inline(__always)
+private func writingOut(_ file: UnsafeMutablePointer<sqlite3_file>, then call: () -> Int32) -> Int32 {
+    if let buffer = buffer(file) {
+        let code = buffer.flush()
+        guard code == SQLITE_OK else { return code }
+    }
+    return call()
+}
+
 @inline(__always)
 private func buffer(_ file: UnsafeMutablePointer<sqlite3_file>) -> WALBuffer? {
     header(file).pointee.state?.takeUnretainedValue().buffer
@@ -240,11 +251,7 @@ private func forwardingMethods() -> sqlite3_io_methods {
     }
     m.xRead = { file, data, amount, offset in
         guard let file else { return SQLITE_MISUSE }
-        if let buffer = buffer(file) {
-            let code = buffer.flush()
-            guard code == SQLITE_OK else { return code }
-        }
-        return methods(file).xRead(inner(file), data, amount, offset)
+        return writingOut(file) { methods(file).xRead(inner(file), data, amount, offset) }
     }
     m.xWrite = { file, data, amount, offset in
         guard let file, let data else { return SQLITE_MISUSE }
@@ -253,27 +260,15 @@ private func forwardingMethods() -> sqlite3_io_methods {
     }
     m.xTruncate = { file, size in
         guard let file else { return SQLITE_MISUSE }
-        if let buffer = buffer(file) {
-            let code = buffer.flush()
-            guard code == SQLITE_OK else { return code }
-        }
-        return methods(file).xTruncate(inner(file), size)
+        return writingOut(file) { methods(file).xTruncate(inner(file), size) }
     }
     m.xSync = { file, flags in
         guard let file else { return SQLITE_MISUSE }
-        if let buffer = buffer(file) {
-            let code = buffer.flush()
-            guard code == SQLITE_OK else { return code }
-        }
-        return methods(file).xSync(inner(file), flags)
+        return writingOut(file) { methods(file).xSync(inner(file), flags) }
     }
     m.xFileSize = { file, size in
         guard let file else { return SQLITE_MISUSE }
-        if let buffer = buffer(file) {
-            let code = buffer.flush()
-            guard code == SQLITE_OK else { return code }
-        }
-        return methods(file).xFileSize(inner(file), size)
+        return writingOut(file) { methods(file).xFileSize(inner(file), size) }
     }
     m.xLock = { file, level in
         guard let file else { return SQLITE_MISUSE }
@@ -289,11 +284,7 @@ private func forwardingMethods() -> sqlite3_io_methods {
     }
     m.xFileControl = { file, operation, argument in
         guard let file else { return SQLITE_MISUSE }
-        if let buffer = buffer(file) {
-            let code = buffer.flush()
-            guard code == SQLITE_OK else { return code }
-        }
-        return methods(file).xFileControl(inner(file), operation, argument)
+        return writingOut(file) { methods(file).xFileControl(inner(file), operation, argument) }
     }
     m.xSectorSize = { file in
         guard let file else { return 4096 }
