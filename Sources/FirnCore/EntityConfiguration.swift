@@ -110,6 +110,12 @@ public struct EntityConfiguration: Sendable, Hashable {
     public var currentTable: Identifier { name }
     /// SCD Type 2: every version. `<name>_history`.
     public var historyTable: Identifier { name.suffixed("_history") }
+    /// Where a warehouse may keep closed versions apart from open ones (the SQLite warehouse's
+    /// `<name>_history` is a view over this table and the SCD1 table). `<name>_history_closed`.
+    public var closedHistoryTable: Identifier { name.suffixed("_history_closed") }
+    /// SCD1 rows as history last had them, for keys that manual DML has changed since (until
+    /// the stream is consumed). `<name>_before_dml`.
+    public var beforeDMLTable: Identifier { name.suffixed("_before_dml") }
     /// Records that counted but changed nothing (an upsert equal to the version in force, a
     /// delete with none), kept so that late records can be placed without reading staging.
     /// `<name>_unchanged`.

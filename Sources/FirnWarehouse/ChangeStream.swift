@@ -45,7 +45,8 @@ extension SQLiteWarehouse {
     ///
     /// Each logged change becomes a record: an INSERT or UPDATE an upsert of the new row, a
     /// DELETE a delete of the old key (an UPDATE that changes the key is both), staged with
-    /// `source_file` `manual DML`. So history stays a pure function of the records, and a
+    /// `source_file` `manual DML`, over SCD1 as history had it (the rows saved before the DML
+    /// are put back first). So history stays a pure function of the records, and a
     /// later late record is placed correctly around manual changes too. The pipeline's own
     /// changes never enter the change log, so nothing is counted twice.
     ///
@@ -57,6 +58,10 @@ extension SQLiteWarehouse {
 
     func consumeStream(_ db: Database) throws -> StreamConsumption {
         let streamName = entity.streamName.normalized
+        // SCD1 back as history has it; the logged changes are then applied as records.
+        if try Bool.fetchOne(db, sql: schema.hasRowsBeforeDML) == true {
+            for statement in schema.rewindSCD1 { try db.execute(sql: statement) }
+        }
         let offset =
             try Int64.fetchOne(db, sql: "SELECT \"offset\" FROM firn_streams WHERE name = ?", arguments: [streamName])
             ?? 0
@@ -149,8 +154,7 @@ extension SQLiteWarehouse {
             records,
             loadID: load,
             sourceFile: "manual DML",
-            loadedAt: now,
-            forceCurrent: true
+            loadedAt: now
         )
         let newOffset: Int64 = last["seq"]
         try db.execute(

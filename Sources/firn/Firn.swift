@@ -10,7 +10,8 @@ struct Firn: AsyncParsableCommand {
             by `firn generate`, are taken by `firn run` or `firn ingest`), bucket/ (the embedded \
             bucket), archive/ and failed/, ingest.sqlite (ingest's journal) and the warehouse (SQLite, \
             firn.sqlite). Tables for the default customer entity: customer_raw (staging), customer \
-            (SCD1), customer_history (SCD2), customer_unchanged, customer_changes (the stream's log), \
+            (SCD1), customer_history (SCD2, a view over customer_history_closed and customer), \
+            customer_unchanged, customer_changes (the stream's log), customer_before_dml, \
             firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_pipe_objects, \
             firn_tasks and firn_task_runs (task state and run history).
             """,

@@ -43,34 +43,37 @@ extension BatchApplier {
 
     /// Sets ``Group/isInOrder`` and ``Group/open`` of each group the key states did not know,
     /// from the database.
-    func probe(_ groups: inout [Group], records: [ChangeRecord], order: [Int]) throws {
+    func probe(_ groups: inout [Group]) throws {
         let unchangedFrom = try FastStatement(db, sql: schema.unchangedFrom)
-        let lastVersion = try FastStatement(db, sql: schema.lastVersionProbe)
+        let openVersion = try FastStatement(db, sql: schema.openVersionProbe)
+        let lastClosed = try FastStatement(db, sql: schema.lastClosedProbe)
+        let width = Int32(schema.attributes.count)
         for index in groups.indices where !groups[index].isKnown {
             let key = groups[index].key
             let from = groups[index].from
-            let first = groups[index].firstEffective(in: records, order: order)
-            let next =
-                first.operation == .upsert
-                ? lastVersion.bind(first.attributes, from: 1) : 1 + Int32(schema.attributes.count)
-            lastVersion.bind(key, from: next)
-            if try lastVersion.step(), let start = lastVersion.timestamp(at: 0) {
-                let isCurrent = lastVersion.int64(at: 2) == 1
-                let end = isCurrent ? nil : lastVersion.timestamp(at: 1)
-                if start >= from || end.map({ $0 >= from }) == true {
-                    groups[index].isInOrder = false
-                } else if isCurrent {
-                    // The open version: its attributes equal the first record's, or are known to differ.
-                    let same = first.operation == .upsert && lastVersion.int64(at: 3) == 1
+            // The open version is the SCD1 row, and the latest version; else the latest closed one.
+            openVersion.bind(key, from: 1)
+            if try openVersion.step() {
+                let start = openVersion.timestamp(at: width)
+                if let start, start < from {
                     groups[index].open = Version(
                         key: key,
-                        attributes: same ? first.attributes : SlowlyChangingHistory.unknownAttributes,
+                        attributes: (0..<width).map { openVersion.value(at: $0) },
                         start: start,
                         end: nil
                     )
+                } else {
+                    groups[index].isInOrder = false
                 }
+            } else {
+                lastClosed.bind(key, from: 1)
+                if try lastClosed.step(), let start = lastClosed.timestamp(at: 0) {
+                    let end = lastClosed.timestamp(at: 1)
+                    if start >= from || end.map({ $0 >= from }) != false { groups[index].isInOrder = false }
+                }
+                lastClosed.reset()
             }
-            lastVersion.reset()
+            openVersion.reset()
             guard groups[index].isInOrder else { continue }
             // Records that changed nothing leave no version; they are kept apart.
             unchangedFrom.bind(from, at: 1)
@@ -99,21 +102,6 @@ extension BatchApplier {
         var open: Version?
         /// Whether ``isInOrder`` and ``open`` came from the remembered key states.
         var isKnown = false
-
-        /// The record that counts first in SCD order: of those at the earliest event time,
-        /// the last arrival.
-        func firstEffective(in records: [ChangeRecord], order: [Int]) -> ChangeRecord {
-            var best = records[order[range.lowerBound]]
-            for position in range.dropFirst() {
-                let record = records[order[position]]
-                if record.eventTime < best.eventTime
-                    || (record.eventTime == best.eventTime && best.arrival < record.arrival)
-                {
-                    best = record
-                }
-            }
-            return best
-        }
     }
 }
 

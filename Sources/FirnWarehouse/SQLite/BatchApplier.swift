@@ -31,22 +31,19 @@ struct BatchApplier {
     ///   - loadID: The load history id written to staging's `load_id`.
     ///   - sourceFile: The `source_file` written to staging.
     ///   - loadedAt: The `loaded_at` written to staging.
-    ///   - forceCurrent: Write every affected key's SCD1 row from its open version even if
-    ///     history did not change (used for manual DML, which edits SCD1 directly).
     func apply(
         _ records: [ChangeRecord],
         loadID: Int64,
         sourceFile: String,
-        loadedAt: Timestamp,
-        forceCurrent: Bool = false
+        loadedAt: Timestamp
     ) throws -> ApplyCounts {
         guard !records.isEmpty else { return ApplyCounts() }
         let batch = Batch(records: records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt)
         if let cache {
-            return try cache.withStates { states in try apply(batch, forceCurrent: forceCurrent, states: &states) }
+            return try cache.withStates { states in try apply(batch, states: &states) }
         }
         var none = KeyStateCache.States(capacity: 0)
-        return try apply(batch, forceCurrent: forceCurrent, states: &none)
+        return try apply(batch, states: &none)
     }
 
     /// A batch and where its rows go in staging.
@@ -59,7 +56,6 @@ struct BatchApplier {
 
     private func apply(
         _ batch: Batch,
-        forceCurrent: Bool,
         states: inout KeyStateCache.States
     ) throws -> ApplyCounts {
         let records = batch.records
@@ -105,7 +101,7 @@ struct BatchApplier {
         // record of them that counted before (in order), and what is their open version?
         // Those records are the version boundaries in history and the unchanged records
         // kept beside it.
-        try probe(&groups, records: records, order: order)
+        try probe(&groups)
         counts.timings.probe = lap()
 
         // Reconcile each key.
@@ -121,13 +117,7 @@ struct BatchApplier {
                 let (changes, latest) =
                     known.takeChanges(at: index)
                     ?? KnownKeys.reconcileInOrder(group: groups[index], records: records, order: order)
-                try writer.write(
-                    changes,
-                    hadOpenVersion: open != nil,
-                    replacingUnchangedFrom: nil,
-                    forceCurrent: forceCurrent,
-                    counts: &counts
-                )
+                try writer.write(changes, storedOpen: open?.start, replacingUnchangedFrom: nil, counts: &counts)
                 // The key's latest staged record is now its latest new one (unless the open
                 // version's attributes were not read).
                 if (changes.open?.attributes.count ?? attributeCount) == attributeCount {
@@ -150,9 +140,8 @@ struct BatchApplier {
                 )
                 try writer.write(
                     changes,
-                    hadOpenVersion: existing.last?.isCurrent == true,
+                    storedOpen: existing.last.flatMap { $0.isCurrent ? $0.start : nil },
                     replacingUnchangedFrom: from,
-                    forceCurrent: forceCurrent,
                     counts: &counts
                 )
                 // Every record of the key from `from` on was replayed, its latest among them.

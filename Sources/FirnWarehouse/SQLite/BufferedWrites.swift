@@ -1,27 +1,23 @@
 import FirnCore
 import GRDB
 
-/// Writes rows many at a time with multi-row statements (`INSERT … VALUES (…), (…)` or
-/// `UPDATE … FROM (VALUES (…), (…))`), so that the per-statement cost (step, reset, VDBE setup)
-/// is paid once per ``rowsPerStatement`` rows instead of once per row.
+/// Writes rows many at a time with multi-row statements (`INSERT … VALUES (…), (…)`), so that
+/// the per-statement cost (step, reset, VDBE setup) is paid once per ``rowsPerStatement`` rows
+/// instead of once per row.
 ///
-/// Used for the in-order path, where each key's writes are an insert of its new versions, an
-/// end for its previous open version, and an SCD1 insert or update: rows of different keys, so
-/// their order does not matter. Every statement is `OR FAIL`: a failure rolls the whole
-/// transaction back anyway, so SQLite keeps no statement journal (a copy of every page a
-/// statement touches) for inserts and updates. SCD1 rows of live keys are the exception: an
-/// upsert, whose `DO UPDATE` may always abort and so keeps the journal, measured faster here
-/// than `UPDATE … FROM (VALUES …)` all the same (B=10k 91-96k rows/s against 88-90k). An
-/// update that changes fewer rows than it was given (a version to end that is not stored)
-/// means the tables are not what the writer believed: it fails, and the transaction with it.
-/// Call ``flush()`` before the transaction ends.
+/// Used for staging and the in-order path, where each key's writes are an append of the
+/// versions it closes and an SCD1 insert or update: rows of different keys, so their order
+/// does not matter. Every statement is `OR FAIL`: a failure rolls the whole transaction back
+/// anyway, so SQLite keeps no statement journal (a copy of every page a statement touches).
+/// SCD1 rows of live keys are the exception: an upsert, whose `DO UPDATE` may always abort and
+/// so keeps the journal, measured faster here than `UPDATE … FROM (VALUES …)` all the same
+/// (B=10k 91-96k rows/s against 88-90k). Call ``flush()`` before the transaction ends.
 final class BufferedWrite {
     /// Rows bound into one statement: `64`.
     static let rowsPerStatement = 64
 
     private let db: Database
     private let sql: @Sendable (Int) -> String
-    private let isUpdate: Bool
     private var full: FastStatement?
     private var rows: [Row] = []
     private let arena = BindArena()
@@ -30,7 +26,7 @@ final class BufferedWrite {
 
     /// One buffered row.
     enum Row {
-        /// Key, attributes, `start_time`, `end_time`, `is_current`.
+        /// Key, attributes, `start_time`, `end_time` (a closed version).
         case version(Version)
         /// Key, attributes, the event-time column.
         case current(Version)
@@ -49,18 +45,15 @@ final class BufferedWrite {
 
     /// - Parameters:
     ///   - sql: The statement for a number of rows.
-    ///   - isUpdate: Whether each row must change exactly one stored row.
     init(
         db: Database,
         attributeCount: Int,
-        isUpdate: Bool,
         staging: Staging? = nil,
         sql: @escaping @Sendable (Int) -> String
     ) {
         self.staging = staging
         self.db = db
         self.attributeCount = attributeCount
-        self.isUpdate = isUpdate
         self.sql = sql
         rows.reserveCapacity(Self.rowsPerStatement)
     }
@@ -93,12 +86,10 @@ final class BufferedWrite {
                 statement.bind(version.start, at: index, arena: arena)
                 if let end = version.end {
                     statement.bind(end, at: index + 1, arena: arena)
-                    statement.bind(0, at: index + 2)
                 } else {
                     statement.bind(kept: openEnd, at: index + 1)
-                    statement.bind(1, at: index + 2)
                 }
-                index += 3
+                index += 2
             case .current(let version):
                 index = statement.bind(version.key, from: index, arena: arena)
                 index = statement.bind(version.attributes, from: index, count: attributeCount, arena: arena)
@@ -117,34 +108,13 @@ final class BufferedWrite {
                 index += 4
             }
         }
-        let count = rows.count
         rows.removeAll(keepingCapacity: true)
         defer { arena.reset() }
         try statement.runClearingBindings()
-        if isUpdate, statement.changes != count {
-            throw WarehouseError.statementFailed(
-                sql: String(sql(count).prefix(120)) + " …",
-                reason:
-                    "updated \(statement.changes) of \(count) rows: the tables are not as the writer remembered them"
-            )
-        }
     }
 }
 
 extension EntitySchema {
-    /// `UPDATE OR FAIL table SET … FROM (VALUES …) AS v WHERE` the key columns (and `extraKey`)
-    /// match: each row binds the key columns, then `extraKey`'s value, then the set columns.
-    func updateFromValues(table: String, extraKey: String?, setting columns: [String], rows: Int) -> String {
-        let matched = keys + (extraKey.map { [$0] } ?? [])
-        let width = matched.count + columns.count
-        let row = "(" + placeholders(width) + ")"
-        let sets = columns.enumerated().map { "\($1) = v.column\(matched.count + $0 + 1)" }
-        let match = matched.enumerated().map { "\(table).\($1) = v.column\($0 + 1)" }
-        return "UPDATE OR FAIL \(table) SET \(sets.joined(separator: ", ")) FROM (VALUES "
-            + Array(repeating: row, count: rows).joined(separator: ", ") + ") AS v WHERE "
-            + match.joined(separator: " AND ")
-    }
-
     /// `INSERT OR FAIL INTO table (columns) VALUES (…), …`.
     func insertValues(table: String, columns: [String], rows: Int) -> String {
         let row = "(" + placeholders(columns.count) + ")"
@@ -154,31 +124,15 @@ extension EntitySchema {
 
     /// Staging rows of one batch, many per statement.
     func bufferedStaging(_ db: Database, _ staging: BufferedWrite.Staging) -> BufferedWrite {
-        BufferedWrite(db: db, attributeCount: attributes.count, isUpdate: false, staging: staging) { [self] rows in
+        BufferedWrite(db: db, attributeCount: attributes.count, staging: staging) { [self] rows in
             insertValues(table: raw, columns: rawColumns, rows: rows)
-        }
-    }
-
-    /// New versions, many per statement.
-    func bufferedVersions(_ db: Database) -> BufferedWrite {
-        let columns = keys + attributes + ["start_time", "end_time", "is_current"]
-        return BufferedWrite(db: db, attributeCount: attributes.count, isUpdate: false) { [self] rows in
-            insertValues(table: history, columns: columns, rows: rows)
-        }
-    }
-
-    /// Ends of stored versions, many per statement (the key, `start_time`, then `end_time` and
-    /// `is_current`: bound as ``BufferedWrite/Row/version(_:)`` without attributes).
-    func bufferedEnds(_ db: Database) -> BufferedWrite {
-        BufferedWrite(db: db, attributeCount: 0, isUpdate: true) { [self] rows in
-            updateFromValues(table: history, extraKey: "start_time", setting: ["end_time", "is_current"], rows: rows)
         }
     }
 
     /// SCD1 rows of keys not live before, many per statement.
     func bufferedNewCurrent(_ db: Database) -> BufferedWrite {
         let columns = keys + attributes + [eventTime]
-        return BufferedWrite(db: db, attributeCount: attributes.count, isUpdate: false) { [self] rows in
+        return BufferedWrite(db: db, attributeCount: attributes.count) { [self] rows in
             insertValues(table: current, columns: columns, rows: rows)
         }
     }
@@ -187,7 +141,7 @@ extension EntitySchema {
     func bufferedCurrentUpdates(_ db: Database) -> BufferedWrite {
         let columns = keys + attributes + [eventTime]
         let sets = (attributes + [eventTime]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        return BufferedWrite(db: db, attributeCount: attributes.count, isUpdate: false) { [self] rows in
+        return BufferedWrite(db: db, attributeCount: attributes.count) { [self] rows in
             insertValues(table: current, columns: columns, rows: rows)
                 + " ON CONFLICT (\(keyList)) DO UPDATE SET \(sets)"
         }

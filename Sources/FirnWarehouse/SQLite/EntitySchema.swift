@@ -10,8 +10,9 @@ import FirnCore
 /// - `customer_unchanged`: records that counted but changed nothing; with history's version
 ///   boundaries, every record that counts, so late records are replayed without staging.
 /// - `customer`: SCD1, one row per live key; `update_timestamp` is the open version's start.
-/// - `customer_history`: SCD2, primary key (key, `start_time`); open versions have
-///   `end_time` = `9999-12-31 00:00:00.000000` and `is_current` = 1.
+/// - `customer_history`: SCD2, a view (see `EntitySchema+History.swift`): the closed versions
+///   of `customer_history_closed` and the open ones, which are the SCD1 rows (as they were
+///   before any manual DML not yet taken from the stream: `customer_before_dml`).
 /// - `customer_changes`: the change log behind the stream on `customer`, written by triggers
 ///   for every change that the pipeline itself did not make (manual DML).
 struct EntitySchema: Sendable {
@@ -24,6 +25,8 @@ struct EntitySchema: Sendable {
     var raw: String { entity.rawTable.quoted }
     var current: String { entity.currentTable.quoted }
     var history: String { entity.historyTable.quoted }
+    var closed: String { entity.closedHistoryTable.quoted }
+    var beforeDML: String { entity.beforeDMLTable.quoted }
     var changes: String { entity.changesTable.quoted }
     var unchanged: String { entity.unchangedTable.quoted }
 
@@ -102,17 +105,7 @@ struct EntitySchema: Sendable {
                 """
             )
         }
-        statements.append(
-            """
-            CREATE TABLE IF NOT EXISTS \(history) (
-                \((keyDefs.map { $0 + " NOT NULL" } + attrDefs).joined(separator: ",\n    ")),
-                start_time TEXT NOT NULL,
-                end_time TEXT NOT NULL,
-                is_current INTEGER NOT NULL,
-                PRIMARY KEY (\(keyList), start_time)
-            ) WITHOUT ROWID
-            """
-        )
+        statements += historyStatements(keyDefs: keyDefs, attrDefs: attrDefs)
         let oldDefs = columnDefinitions(imageColumns, prefix: "old_")
         let newDefs = columnDefinitions(imageColumns, prefix: "new_")
         statements.append(
@@ -125,33 +118,10 @@ struct EntitySchema: Sendable {
             )
             """
         )
-        let all = imageColumns
-        let oldNames = all.map { Identifier(stringLiteral: "old_" + $0.name.normalized).quoted }
-        let newNames = all.map { Identifier(stringLiteral: "new_" + $0.name.normalized).quoted }
-        let oldValues = all.map { "OLD.\($0.name.quoted)" }
-        let newValues = all.map { "NEW.\($0.name.quoted)" }
-        let now = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
-        let manual = "WHEN (SELECT origin FROM firn_context) IS NOT 'pipeline'"
-        let triggers: [(String, String, [String], [String])] = [
-            ("INSERT", "insert", newNames, newValues),
-            ("UPDATE", "update", oldNames + newNames, oldValues + newValues),
-            ("DELETE", "delete", oldNames, oldValues),
-        ]
-        for (event, suffix, names, values) in triggers {
-            statements.append(
-                """
-                CREATE TRIGGER IF NOT EXISTS \(entity.name.suffixed("_stream_" + suffix).quoted)
-                AFTER \(event) ON \(current) \(manual)
-                BEGIN
-                    INSERT INTO \(changes) (action, changed_at, \(names.joined(separator: ", ")))
-                    VALUES ('\(event)', \(now), \(values.joined(separator: ", ")));
-                END
-                """
-            )
-        }
+        statements += triggerStatements
         statements.append(
             "INSERT OR IGNORE INTO firn_streams (name, table_name, \"offset\", updated_at) VALUES "
-                + "('\(entity.streamName.normalized)', '\(entity.currentTable.normalized)', 0, \(now))"
+                + "('\(entity.streamName.normalized)', '\(entity.currentTable.normalized)', 0, \(Self.nowSQL))"
         )
         return statements
     }
@@ -268,20 +238,6 @@ struct EntitySchema: Sendable {
     /// the key columns; the one column is NULL when the key has none.
     var unchangedFrom: String { "SELECT max(\(eventTime)) >= ? FROM \(unchanged) WHERE \(keyMatch)" }
 
-    /// A key's last version: parameters the attributes of a record, then the key columns.
-    /// Columns: `start_time`, `end_time`, `is_current`, and whether its attributes equal the record's
-    /// (NULL-safely). No row when the key has no version.
-    var lastVersionProbe: String {
-        let same = attributes.isEmpty ? "1" : attributes.map { "\($0) IS ?" }.joined(separator: " AND ")
-        return "SELECT start_time, end_time, is_current, \(same) FROM \(history) WHERE \(keyMatch) "
-            + "ORDER BY start_time DESC LIMIT 1"
-    }
-
-    var versionsEndingFrom: String {
-        "SELECT \(attributeList), start_time, end_time FROM \(history) WHERE \(keyMatch) AND end_time >= ? "
-            + "ORDER BY start_time"
-    }
-
     var unchangedRecordsFrom: String {
         "SELECT \(attributeList), \(eventTime), \(op), chunk_id, source_row FROM \(unchanged) WHERE \(keyMatch) "
             + "AND \(eventTime) >= ?"
@@ -292,29 +248,6 @@ struct EntitySchema: Sendable {
     var insertUnchanged: String {
         let columns = keys + [eventTime, op] + attributes + ["chunk_id", "source_row"]
         return "INSERT INTO \(unchanged) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
-    }
-
-    var insertVersion: String {
-        let columns = keys + attributes + ["start_time", "end_time", "is_current"]
-        return "INSERT INTO \(history) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
-    }
-
-    var updateVersion: String {
-        let sets = (attributes + ["end_time", "is_current"]).map { "\($0) = ?" }.joined(separator: ", ")
-        return "UPDATE \(history) SET \(sets) WHERE \(keyMatch) AND start_time = ?"
-    }
-
-    var endVersion: String {
-        "UPDATE \(history) SET end_time = ?, is_current = ? WHERE \(keyMatch) AND start_time = ?"
-    }
-
-    var deleteVersion: String { "DELETE FROM \(history) WHERE \(keyMatch) AND start_time = ?" }
-
-    var upsertCurrent: String {
-        let columns = keys + attributes + [eventTime]
-        let sets = (attributes + [eventTime]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        return "INSERT INTO \(current) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count))) "
-            + "ON CONFLICT (\(keyList)) DO UPDATE SET \(sets)"
     }
 
     var insertCurrent: String {

@@ -17,6 +17,7 @@ struct VersionReader {
     func versions(of key: Key, endingFrom from: Timestamp) throws -> [Version] {
         let next = versionsEndingFrom.bind(key, from: 1)
         versionsEndingFrom.bind(from, at: next)
+        versionsEndingFrom.bind(key, from: next + 1)
         defer { versionsEndingFrom.reset() }
         var versions: [Version] = []
         while try versionsEndingFrom.step() { versions.append(makeVersion(key: key, versionsEndingFrom)) }
@@ -57,57 +58,54 @@ struct VersionReader {
     }
 }
 
-/// Writes one key's ``HistoryChanges`` to the history and SCD1 tables.
+/// Writes one key's ``HistoryChanges``: closed versions to the closed-history table, the open
+/// version as the key's SCD1 row (see `EntitySchema+History.swift`).
 struct HistoryWriter {
-    let insertVersion: FastStatement
-    let updateVersion: FastStatement
-    let endVersion: FastStatement
-    let deleteVersion: FastStatement
+    let insertClosed: FastStatement
+    let updateClosed: FastStatement
+    let endClosed: FastStatement
+    let deleteClosed: FastStatement
     let attributeCount: Int
-    let versionRows: BufferedWrite
-    let endRows: BufferedWrite
+    let closedRows: BufferedWrite
     let newCurrentRows: BufferedWrite
     let currentUpdates: BufferedWrite
     let insertUnchanged: FastStatement
     let deleteUnchangedFrom: FastStatement
-    let upsertCurrent: FastStatement
     let insertCurrent: FastStatement
     let updateCurrent: FastStatement
     let deleteCurrent: FastStatement
 
     init(schema: EntitySchema, db: Database) throws {
-        insertVersion = try FastStatement(db, sql: schema.insertVersion)
-        updateVersion = try FastStatement(db, sql: schema.updateVersion)
-        endVersion = try FastStatement(db, sql: schema.endVersion)
-        deleteVersion = try FastStatement(db, sql: schema.deleteVersion)
+        insertClosed = try FastStatement(db, sql: schema.insertClosed)
+        updateClosed = try FastStatement(db, sql: schema.updateClosed)
+        endClosed = try FastStatement(db, sql: schema.endClosed)
+        deleteClosed = try FastStatement(db, sql: schema.deleteClosed)
         attributeCount = schema.attributes.count
-        versionRows = schema.bufferedVersions(db)
-        endRows = schema.bufferedEnds(db)
+        closedRows = schema.bufferedClosed(db)
         newCurrentRows = schema.bufferedNewCurrent(db)
         currentUpdates = schema.bufferedCurrentUpdates(db)
         insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
         deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
-        upsertCurrent = try FastStatement(db, sql: schema.upsertCurrent)
         insertCurrent = try FastStatement(db, sql: schema.insertCurrent)
         updateCurrent = try FastStatement(db, sql: schema.updateCurrent)
         deleteCurrent = try FastStatement(db, sql: schema.deleteCurrent)
     }
 
     /// - Parameters:
-    ///   - hadOpenVersion: Whether the key had an open version before (so an SCD1 row).
+    ///   - storedOpen: The start of the key's open version before (its SCD1 row), if any.
     ///   - replacingUnchangedFrom: For a recomputed key, the time from which its stored
     ///     unchanged records are replaced by ``HistoryChanges/unchanged``; `nil` adds them.
     func write(
         _ changes: HistoryChanges,
-        hadOpenVersion: Bool,
+        storedOpen: Timestamp?,
         replacingUnchangedFrom: Timestamp?,
-        forceCurrent: Bool,
         counts: inout ApplyCounts
     ) throws {
-        if replacingUnchangedFrom == nil, changes.updated.isEmpty, changes.deleted.isEmpty, !forceCurrent {
-            // The in-order case: new versions and ends of stored ones, batched.
-            for version in changes.ended { try endRows.append(.version(version)) }
-            for version in changes.inserted { try versionRows.append(.version(version)) }
+        if replacingUnchangedFrom == nil, changes.updated.isEmpty, changes.deleted.isEmpty {
+            // The in-order case: the stored open version ends, if anything; new versions follow
+            // it, all but maybe the last closed.
+            for version in changes.ended { try appendClosed(version) }
+            for version in changes.inserted where version.end != nil { try appendClosed(version) }
             counts.versionsOpened += changes.inserted.count
             counts.versionsClosed += changes.closedCount
             try writeUnchanged(changes)
@@ -115,8 +113,7 @@ struct HistoryWriter {
             case .unchanged:
                 break
             case .upsert(let version):
-                // SCD1 holds exactly the open versions (the stream is consumed first).
-                try (hadOpenVersion ? currentUpdates : newCurrentRows).append(.current(version))
+                try (storedOpen != nil ? currentUpdates : newCurrentRows).append(.current(version))
                 counts.currentUpserted += 1
             case .delete(let key):
                 deleteCurrent.bind(key, from: 1)
@@ -132,54 +129,57 @@ struct HistoryWriter {
             try deleteUnchangedFrom.run()
         }
         try writeUnchanged(changes)
-        for version in changes.deleted {
-            let next = deleteVersion.bind(version.key, from: 1)
-            deleteVersion.bind(version.start, at: next)
-            try deleteVersion.run()
-            counts.versionsRemoved += 1
+        // A stored version is the SCD1 row if it was open, a closed-history row if not; the
+        // SCD1 row follows ``HistoryChanges/current`` below.
+        func wasOpen(_ version: Version) -> Bool { version.start == storedOpen }
+        for version in changes.deleted where !wasOpen(version) {
+            let next = deleteClosed.bind(version.key, from: 1)
+            deleteClosed.bind(version.start, at: next)
+            try deleteClosed.run()
         }
-        for version in changes.updated {
-            var next = updateVersion.bind(version.attributes, from: 1)
-            next = bindEnd(updateVersion, version, at: next)
-            next = updateVersion.bind(version.key, from: next)
-            updateVersion.bind(version.start, at: next)
-            try updateVersion.run()
+        counts.versionsRemoved += changes.deleted.count
+        for version in changes.updated + changes.ended {
+            switch (wasOpen(version), version.end) {
+            case (true, nil):
+                break
+            case (true, .some):
+                try insertClosed(version)
+            case (false, nil):
+                let next = deleteClosed.bind(version.key, from: 1)
+                deleteClosed.bind(version.start, at: next)
+                try deleteClosed.run()
+            case (false, let end?):
+                let isEnd = changes.ended.contains { $0.start == version.start }
+                let statement = isEnd ? endClosed : updateClosed
+                var next: Int32 = isEnd ? 1 : statement.bind(version.attributes, from: 1)
+                statement.bind(end, at: next)
+                next = statement.bind(version.key, from: next + 1)
+                statement.bind(version.start, at: next)
+                try statement.run()
+                guard statement.changes == 1 else {
+                    throw WarehouseError.statementFailed(
+                        sql: isEnd ? "UPDATE … SET end_time" : "UPDATE … SET attributes, end_time",
+                        reason: "no closed version of \(version.key) starts at \(version.start)"
+                    )
+                }
+            }
         }
-        for version in changes.ended {
-            var next = bindEnd(endVersion, version, at: 1)
-            next = endVersion.bind(version.key, from: next)
-            endVersion.bind(version.start, at: next)
-            try endVersion.run()
-        }
-        for version in changes.inserted {
-            var next = insertVersion.bind(version.key, from: 1)
-            next = insertVersion.bind(version.attributes, from: next)
-            insertVersion.bind(version.start, at: next)
-            _ = bindEnd(insertVersion, version, at: next + 1)
-            try insertVersion.run()
-        }
+        for version in changes.inserted where version.end != nil { try insertClosed(version) }
         counts.versionsOpened += changes.inserted.count
         counts.versionsClosed += changes.closedCount
-        var current = changes.current
-        if forceCurrent, current == .unchanged {
-            current = changes.open.map(CurrentChange.upsert) ?? .delete(changes.key)
-        }
-        switch current {
+        switch changes.current {
         case .unchanged:
             break
-        case .upsert(let version) where !forceCurrent && hadOpenVersion:
-            // SCD1 holds exactly the open versions (manual DML aside, hence forceCurrent).
-            var next = updateCurrent.bind(version.attributes, from: 1)
-            updateCurrent.bind(version.start, at: next)
-            next += 1
-            updateCurrent.bind(version.key, from: next)
-            try updateCurrent.run()
-            counts.currentUpserted += 1
         case .upsert(let version):
-            // Manual DML may have left SCD1 apart from history, so only then an upsert.
-            let statement = forceCurrent ? upsertCurrent : insertCurrent
-            let next = statement.bind(version.key, from: 1)
-            statement.bind(version.start, at: statement.bind(version.attributes, from: next))
+            let statement = storedOpen != nil ? updateCurrent : insertCurrent
+            if storedOpen != nil {
+                let next = statement.bind(version.attributes, from: 1)
+                statement.bind(version.start, at: next)
+                statement.bind(version.key, from: next + 1)
+            } else {
+                let next = statement.bind(version.key, from: 1)
+                statement.bind(version.start, at: statement.bind(version.attributes, from: next))
+            }
             try statement.run()
             counts.currentUpserted += 1
         case .delete(let key):
@@ -191,10 +191,35 @@ struct HistoryWriter {
 
     /// Writes buffered rows; call before the transaction commits.
     func flush() throws {
-        try endRows.flush()
-        try versionRows.flush()
+        try closedRows.flush()
         try newCurrentRows.flush()
         try currentUpdates.flush()
+    }
+
+    /// Buffers a closed version for the closed-history table.
+    private func appendClosed(_ version: Version) throws {
+        try checkClosed(version)
+        try closedRows.append(.version(version))
+    }
+
+    /// Writes a closed version to the closed-history table now.
+    private func insertClosed(_ version: Version) throws {
+        try checkClosed(version)
+        var next = insertClosed.bind(version.key, from: 1)
+        next = insertClosed.bind(version.attributes, from: next)
+        insertClosed.bind(version.start, at: next)
+        if let end = version.end { insertClosed.bind(end, at: next + 1) }
+        try insertClosed.run()
+    }
+
+    /// A closed version is written with its attributes, so they must be known.
+    private func checkClosed(_ version: Version) throws {
+        guard version.end != nil, version.attributes.count == attributeCount else {
+            throw WarehouseError.statementFailed(
+                sql: "INSERT INTO … closed history",
+                reason: "the version of \(version.key) from \(version.start) is not closed with known attributes"
+            )
+        }
     }
 
     private func writeUnchanged(_ changes: HistoryChanges) throws {
@@ -207,17 +232,5 @@ struct HistoryWriter {
             insertUnchanged.bind(record.arrival.row, at: next + 1)
             try insertUnchanged.run()
         }
-    }
-
-    /// Binds `end_time` and `is_current`; returns the next parameter index.
-    private func bindEnd(_ statement: FastStatement, _ version: Version, at index: Int32) -> Int32 {
-        if let end = version.end {
-            statement.bind(end, at: index)
-            statement.bind(0, at: index + 1)
-        } else {
-            statement.bind(BatchApplier.openEndText, at: index)
-            statement.bind(1, at: index + 1)
-        }
-        return index + 2
     }
 }

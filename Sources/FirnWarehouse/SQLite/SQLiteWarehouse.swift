@@ -66,9 +66,13 @@ public final class SQLiteWarehouse: Sendable {
             let schema = self.schema
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
+                    // A warehouse written before closed versions were kept apart moves over.
+                    let migrates = try Bool.fetchOne(db, sql: schema.historyIsTable) == true
+                    if migrates { for statement in schema.migrationBeforeCreation { try db.execute(sql: statement) } }
                     for statement in EntitySchema.sharedStatements + schema.creationStatements {
                         try db.execute(sql: statement)
                     }
+                    if migrates { for statement in schema.migrationAfterCreation { try db.execute(sql: statement) } }
                     return .commit
                 }
             }
