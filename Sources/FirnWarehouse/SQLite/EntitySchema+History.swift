@@ -37,7 +37,8 @@ extension EntitySchema {
     var closedColumns: [String] { keys + attributes + ["start_time", "end_time"] }
 
     func historyStatements(keyDefs: [String], attrDefs: [String]) -> [String] {
-        let index = entity.closedHistoryTable.suffixed("_by_key").quoted
+        // Names stay within the longest suffix the configuration checks (`_history_changes`).
+        let index = entity.name.suffixed("_history_by_key").quoted
         let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
         return [
             """
@@ -199,7 +200,7 @@ extension EntitySchema {
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '\(entity.historyTable.normalized)')"
     }
 
-    private var oldHistory: String { entity.name.suffixed("_history_before_split").quoted }
+    private var oldHistory: String { entity.name.suffixed("_history_earlier").quoted }
 
     var migrationBeforeCreation: [String] {
         ["ALTER TABLE \(history) RENAME TO \(oldHistory)"]
