@@ -26,20 +26,18 @@ import Testing
         let key = rng.int(1...9)
         let column = columns.randomElement(using: &rng)!
         let value = literal(SCDPropertyTests.field(&rng))
-        switch rng.int(0...9) {
+        let choice = rng.int(0...9)
+        switch choice {
         case 0, 1: return "UPDATE customer SET \(column) = \(value) WHERE customer_id = \(key)"
         case 2: return "DELETE FROM customer WHERE customer_id = \(key)"
-        case 3:
-            let values = (0..<7).map { _ in literal(SCDPropertyTests.field(&rng)) }
-            return "INSERT OR IGNORE INTO customer (customer_id, \(columns.joined(separator: ", ")), update_timestamp) "
-                + "VALUES (\(key), \(values.joined(separator: ", ")), '2000-01-01 00:00:00.000000')"
-        case 4: return "UPDATE OR IGNORE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
-        case 5: return "UPDATE customer SET \(column) = \(value)"
-        case 6:
+        case 3, 6:
             // REPLACE removes a row of the key without firing DELETE triggers.
             let values = (0..<7).map { _ in literal(SCDPropertyTests.field(&rng)) }
-            return "INSERT OR REPLACE INTO customer (customer_id, \(columns.joined(separator: ", "))) "
-                + "VALUES (\(key), \(values.joined(separator: ", ")))"
+            let (conflict, time) = choice == 3 ? ("IGNORE", "'2000-01-01 00:00:00.000000'") : ("REPLACE", "NULL")
+            return "INSERT OR \(conflict) INTO customer (customer_id, \(columns.joined(separator: ", ")), "
+                + "update_timestamp) VALUES (\(key), \(values.joined(separator: ", ")), \(time))"
+        case 4: return "UPDATE OR IGNORE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
+        case 5: return "UPDATE customer SET \(column) = \(value)"
         case 7: return "UPDATE OR REPLACE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
         case 8: return "INSERT INTO customer (\(column)) VALUES (\(value))"
         default: return "UPDATE customer SET update_timestamp = '2001-01-01 00:00:00.000000' WHERE customer_id = \(key)"
