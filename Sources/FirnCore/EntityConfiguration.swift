@@ -76,7 +76,7 @@ public struct EntityConfiguration: Sendable, Hashable {
         guard !name.normalized.hasPrefix("firn_") else {
             throw .invalid("entity \(name): names starting with firn_ are Firn's own tables; rename it")
         }
-        // The longest name Firn derives (the SQLite warehouse's other names are no longer).
+        // As long as the longest name Firn derives (`_history_earlier`, `_history_by_key` are shorter or as long).
         _ = try Identifier(validating: name.rawValue + "_history_changes")
         // The change log keeps before and after images as old_<column> and new_<column>.
         for column in keyColumns.map(\.name) + attributeColumns.map(\.name) + [eventTimeColumn] {

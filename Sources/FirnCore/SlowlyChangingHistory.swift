@@ -12,11 +12,6 @@
 /// returns the exact rows to insert, update and delete. Storage differs per backend; the
 /// rules live only here.
 public enum SlowlyChangingHistory {
-    /// Attributes that equal no record's: for a version in force whose attributes a caller did
-    /// not read because it knows the first new record differs from them. Empty, while every
-    /// record carries one value per attribute column.
-    public static let unknownAttributes: [Value] = []
-
     /// Replays records over the state in force before them.
     ///
     /// - Parameters:
@@ -123,9 +118,6 @@ public enum SlowlyChangingHistory {
     ///   - key: The key.
     ///   - existing: The key's stored versions that end at or after `from` or are open, oldest
     ///     first. At most the first starts before `from` (the version in force just before it).
-    ///     A caller that knows only that the version in force differs from the first record
-    ///     may pass ``unknownAttributes`` as its attributes: it is then never reported as
-    ///     ``HistoryChanges/updated``, only as ``HistoryChanges/ended``.
     ///   - records: Every record of the key with event time at or after `from`: the new ones
     ///     and those already loaded (records that changed nothing count too).
     ///   - from: The earliest event time among the new records.
@@ -232,7 +224,7 @@ public struct HistoryChanges: Sendable, Hashable {
     /// Stored versions whose attributes change (and maybe their end), matched by key and start.
     public var updated: [Version] = []
     /// Stored versions whose end alone changes (closed, reopened or ended elsewhere), matched by
-    /// key and start: the common case, which needs only `end_time` and `is_current` written.
+    /// key and start: the common case, which keeps the stored attributes.
     public var ended: [Version] = []
     /// Stored versions that no longer exist (superseded by a later arrival at the same time).
     public var deleted: [Version] = []

@@ -34,6 +34,14 @@ import Testing
                     ALTER TABLE earlier RENAME TO customer_history;
                     """
             )
+            // A user's view of history, and an unrelated view that no longer works: moving over
+            // must leave the first reading the new history and not trip over the second.
+            try db.execute(
+                sql: """
+                    CREATE VIEW open_versions AS SELECT * FROM customer_history WHERE is_current = 1;
+                    CREATE TABLE gone (x); CREATE VIEW broken AS SELECT x FROM gone; DROP TABLE gone;
+                    """
+            )
             // The stream's triggers as they were: they only logged the change.
             let columns = ["customer_id"] + TestWarehouse.attributeNames + ["update_timestamp"]
             let old = columns.map { "old_" + $0 }
@@ -125,6 +133,8 @@ import Testing
             #expect(try Self.rows(moved, TestWarehouse.currentSQL) == current, "seed \(seed)")
             let kind = try moved.query("SELECT type FROM sqlite_master WHERE name = 'customer_history'")
             #expect(kind.result.rows == [[.text("view")]], "seed \(seed)")
+            let open = try Self.rows(moved, "SELECT count(*) FROM open_versions")
+            #expect(open == [[.integer(Int64(history.filter { $0[10] == .integer(1) }.count))]], "seed \(seed)")
 
             try store.warehouse.consumeStream()
             try moved.consumeStream()

@@ -108,7 +108,9 @@ import Testing
         let entity = try EntityConfiguration(
             name: "thing",
             keyColumns: [Column("id", .integer)],
-            attributeColumns: [Column("event_time", .text), Column("seq", .integer), Column("action", .text)]
+            attributeColumns: [
+                Column("event_time", .text), Column("seq", .integer), Column("action", .text), Column("absent", .text),
+            ]
         )
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-edge-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

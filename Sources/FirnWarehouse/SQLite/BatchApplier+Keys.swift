@@ -109,7 +109,7 @@ extension BatchApplier {
 /// while the writer stages the batch: which keys they know, whether those are in order, their
 /// open versions and, for in-order ones, their changes.
 ///
-/// `@unchecked Sendable`: one thread writes it (``work(records:attributeCount:)``)
+/// `@unchecked Sendable`: one thread writes it (``work(records:)``)
 /// and signals; the writer reads it only after that.
 final class KnownKeys: @unchecked Sendable {
     /// Positions of the batch's records in key order.
@@ -147,7 +147,7 @@ final class KnownKeys: @unchecked Sendable {
         states = KeyStateCache.States(capacity: 0)
     }
 
-    func work(records: [ChangeRecord], attributeCount: Int) {
+    func work(records: [ChangeRecord]) {
         let clock = ContinuousClock()
         let start = clock.now
         order = BatchApplier.keyOrder(records)
@@ -159,7 +159,7 @@ final class KnownKeys: @unchecked Sendable {
             let state =
                 states[groups[index].key]
                 ?? (states.isComplete ? KeyState(latest: Timestamp(microseconds: .min), open: nil) : nil)
-            guard let state, (state.open?.attributes.count ?? attributeCount) == attributeCount else { continue }
+            guard let state else { continue }
             cachedKeys += 1
             groups[index].isKnown = true
             groups[index].isInOrder = state.latest < groups[index].from

@@ -74,9 +74,8 @@ struct BatchApplier {
         // key states tell: which keys are in order and, for those, their changes.
         let known = KnownKeys(states: states)
         let done = DispatchSemaphore(value: 0)
-        let attributeCount = schema.attributes.count
         DispatchQueue.global(qos: .userInitiated).async { [records] in
-            known.work(records: records, attributeCount: attributeCount)
+            known.work(records: records)
             done.signal()
         }
         do {
@@ -118,13 +117,8 @@ struct BatchApplier {
                     known.takeChanges(at: index)
                     ?? KnownKeys.reconcileInOrder(group: groups[index], records: records, order: order)
                 try writer.write(changes, storedOpen: open?.start, replacingUnchangedFrom: nil, counts: &counts)
-                // The key's latest staged record is now its latest new one (unless the open
-                // version's attributes were not read).
-                if (changes.open?.attributes.count ?? attributeCount) == attributeCount {
-                    states.store(KeyState(latest: latest, open: changes.open), for: key)
-                } else {
-                    states.forget(key)
-                }
+                // The key's latest staged record is now its latest new one.
+                states.store(KeyState(latest: latest, open: changes.open), for: key)
             } else {
                 counts.recomputedKeys += 1
                 let existing = try reader.versions(of: key, endingFrom: from)
@@ -145,12 +139,8 @@ struct BatchApplier {
                     counts: &counts
                 )
                 // Every record of the key from `from` on was replayed, its latest among them.
-                if (changes.open?.attributes.count ?? attributeCount) == attributeCount {
-                    let latest = replayed.lazy.map(\.eventTime).max()!
-                    states.store(KeyState(latest: latest, open: changes.open), for: key)
-                } else {
-                    states.forget(key)
-                }
+                let latest = replayed.lazy.map(\.eventTime).max()!
+                states.store(KeyState(latest: latest, open: changes.open), for: key)
             }
         }
         try writer.flush()

@@ -75,7 +75,6 @@ final class BufferedWrite {
             statement = try FastStatement(db, sql: sql(rows.count))
         }
         var index: Int32 = 1
-        let openEnd = arena.keep(BatchApplier.openEndText)
         let source = staging.map { arena.keep($0.sourceFile) }
         let loaded = staging.map { arena.keep($0.loadedAt) }
         for row in rows {
@@ -83,12 +82,9 @@ final class BufferedWrite {
             case .version(let version):
                 index = statement.bind(version.key, from: index, arena: arena)
                 index = statement.bind(version.attributes, from: index, count: attributeCount, arena: arena)
+                guard let end = version.end else { preconditionFailure("an open version has no closed-history row") }
                 statement.bind(version.start, at: index, arena: arena)
-                if let end = version.end {
-                    statement.bind(end, at: index + 1, arena: arena)
-                } else {
-                    statement.bind(kept: openEnd, at: index + 1)
-                }
+                statement.bind(end, at: index + 1, arena: arena)
                 index += 2
             case .current(let version):
                 index = statement.bind(version.key, from: index, arena: arena)

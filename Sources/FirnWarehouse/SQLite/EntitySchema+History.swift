@@ -4,8 +4,8 @@ import GRDB
 /// History's layout on SQLite: closed versions in a table of their own, open versions in SCD1.
 ///
 /// SCD1 holds exactly the open versions (`update_timestamp` is the open version's start), so
-/// history keeps only closed versions, in `customer_history_closed`, a table in the order the
-/// versions closed; `customer_history` is a view over both. A batch of changes then rewrites
+/// history keeps only closed versions, in `customer_history_closed`, a table they are appended
+/// to as they close; `customer_history` is a view over both. A batch of changes then rewrites
 /// the SCD1 row of each key it touches and appends the versions it closes, instead of also
 /// rewriting a random page of a history keyed by customer, which grows with every change
 /// (`firn bench load`, B = 10,000: see README, Throughput).
@@ -37,7 +37,7 @@ extension EntitySchema {
     var closedColumns: [String] { keys + attributes + ["start_time", "end_time"] }
 
     func historyStatements(keyDefs: [String], attrDefs: [String]) -> [String] {
-        // Names stay within the longest suffix the configuration checks (`_history_changes`).
+        // No derived name is longer than the configuration checks for (16 characters past the entity's).
         let index = entity.name.suffixed("_history_by_key").quoted
         let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
         return [
@@ -53,22 +53,29 @@ extension EntitySchema {
             CREATE TABLE IF NOT EXISTS \(beforeDML) (
                 \((keyDefs.map { $0 + " NOT NULL" } + attrDefs).joined(separator: ",\n    ")),
                 \(eventTime) TEXT,
-                absent INTEGER NOT NULL,
+                _firn_absent INTEGER NOT NULL,
                 PRIMARY KEY (\(keyList))
             ) WITHOUT ROWID
             """,
-            """
-            CREATE VIEW IF NOT EXISTS \(history) AS
-                SELECT \(keyList), \(attributeSelect)start_time, end_time, 0 AS is_current FROM \(closed)
-                UNION ALL
-                SELECT \(keyList), \(attributeSelect)\(eventTime) AS start_time, \(Self.openEndSQL) AS end_time,
-                    1 AS is_current
-                FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
-                UNION ALL
-                SELECT \(keyList), \(attributeSelect)\(eventTime), \(Self.openEndSQL), 1 FROM \(beforeDML)
-                WHERE absent = 0
-            """,
+            "CREATE VIEW IF NOT EXISTS \(history) AS " + historyView,
         ]
+    }
+
+    /// The history view's query: closed versions, then SCD1's rows as open versions, except
+    /// those of keys that manual DML has changed since the stream was consumed, whose rows
+    /// as history had them are saved.
+    var historyView: String {
+        let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
+        return """
+            SELECT \(keyList), \(attributeSelect)start_time, end_time, 0 AS is_current FROM \(closed)
+            UNION ALL
+            SELECT \(keyList), \(attributeSelect)\(eventTime) AS start_time, \(Self.openEndSQL) AS end_time,
+                1 AS is_current
+            FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
+            UNION ALL
+            SELECT \(keyList), \(attributeSelect)\(eventTime), \(Self.openEndSQL), 1 FROM \(beforeDML)
+            WHERE _firn_absent = 0
+            """
     }
 
     /// The stream's triggers on SCD1, which fire for changes the pipeline did not make: each
@@ -89,11 +96,11 @@ extension EntitySchema {
         }
         func save(_ image: String) -> String {
             let match = keys.map { "\($0) = \(image).\($0)" }.joined(separator: " AND ")
-            return "INSERT INTO \(beforeDML) (\(rowColumns), absent) "
+            return "INSERT INTO \(beforeDML) (\(rowColumns), _firn_absent) "
                 + "SELECT \(rowColumns), 0 FROM \(current) WHERE \(match) AND \(unsaved(image));"
         }
         func markAbsent(_ image: String) -> String {
-            "INSERT INTO \(beforeDML) (\(keyList), absent) "
+            "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) "
                 + "SELECT \(keys.map { "\(image).\($0)" }.joined(separator: ", ")), 1 WHERE \(unsaved(image));"
         }
         let triggers: [(String, String, [String], [String], before: [String], after: [String])] = [
@@ -186,7 +193,7 @@ extension EntitySchema {
         let columns = (keys + attributes + [eventTime]).joined(separator: ", ")
         return [
             "DELETE FROM \(current) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(beforeDML))",
-            "INSERT INTO \(current) (\(columns)) SELECT \(columns) FROM \(beforeDML) WHERE absent = 0",
+            "INSERT INTO \(current) (\(columns)) SELECT \(columns) FROM \(beforeDML) WHERE _firn_absent = 0",
             "DELETE FROM \(beforeDML)",
         ]
     }
@@ -200,13 +207,12 @@ extension EntitySchema {
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '\(entity.historyTable.normalized)')"
     }
 
-    private var oldHistory: String { entity.name.suffixed("_history_earlier").quoted }
-
+    /// The stream's triggers are recreated (they now also save rows before DML). The old
+    /// history table keeps its name until the closed versions have moved, so `CREATE VIEW IF
+    /// NOT EXISTS` among the creation statements does nothing; it is dropped, not renamed
+    /// (a rename would rewrite users' views and triggers to the old name, and checks every one).
     var migrationBeforeCreation: [String] {
-        ["ALTER TABLE \(history) RENAME TO \(oldHistory)"]
-            + ["insert", "update", "delete"].map {
-                "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_" + $0).quoted)"
-            }
+        ["insert", "update", "delete"].map { "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_" + $0).quoted)" }
     }
 
     /// Closed versions move; where SCD1 is not the open versions (manual DML the stream had not
@@ -218,14 +224,15 @@ extension EntitySchema {
         }
         return [
             "INSERT INTO \(closed) (\(closedColumns.joined(separator: ", "))) "
-                + "SELECT \(keyList), \(attributeSelect)start_time, end_time FROM \(oldHistory) WHERE is_current = 0",
-            "INSERT INTO \(beforeDML) (\(keyList), \(attributeSelect)\(eventTime), absent) "
-                + "SELECT \(keyList), \(attributeSelect)start_time, 0 FROM \(oldHistory) AS h WHERE is_current = 1 "
+                + "SELECT \(keyList), \(attributeSelect)start_time, end_time FROM \(history) WHERE is_current = 0",
+            "INSERT INTO \(beforeDML) (\(keyList), \(attributeSelect)\(eventTime), _firn_absent) "
+                + "SELECT \(keyList), \(attributeSelect)start_time, 0 FROM \(history) AS h WHERE is_current = 1 "
                 + "AND NOT EXISTS (SELECT 1 FROM \(current) AS c WHERE \(keysEqual("c", "h")) AND "
                 + sameRow.joined(separator: " AND ") + ")",
-            "INSERT INTO \(beforeDML) (\(keyList), absent) SELECT \(keyList), 1 FROM \(current) AS c "
-                + "WHERE NOT EXISTS (SELECT 1 FROM \(oldHistory) AS h WHERE \(keysEqual("h", "c")) AND is_current = 1)",
-            "DROP TABLE \(oldHistory)",
+            "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) SELECT \(keyList), 1 FROM \(current) AS c "
+                + "WHERE NOT EXISTS (SELECT 1 FROM \(history) AS h WHERE \(keysEqual("h", "c")) AND is_current = 1)",
+            "DROP TABLE \(history)",
+            "CREATE VIEW \(history) AS " + historyView,
         ]
     }
 }

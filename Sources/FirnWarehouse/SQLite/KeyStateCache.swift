@@ -64,12 +64,6 @@ final class KeyStateCache: @unchecked Sendable {
             entries[key] = state
         }
 
-        /// Forgets a key (its state is not known without reading the database).
-        mutating func forget(_ key: Key) {
-            entries.removeValue(forKey: key)
-            isComplete = false
-        }
-
         /// Marks the (empty) states complete: the warehouse has no key with a state.
         mutating func beginComplete() {
             precondition(entries.isEmpty)
