@@ -19,25 +19,13 @@ import Testing
 
     /// A warehouse of the entity that remembers every record it took, file or manual.
     final class Store {
-        let directory: URL
-        let warehouse: SQLiteWarehouse
+        let base: TestWarehouse
+        var warehouse: SQLiteWarehouse { base.warehouse }
         var loaded: [ChangeRecord] = []
         var files = 0
         init(entity: EntityConfiguration) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "firn-composite-\(UUID().uuidString)"
-            )
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var configuration = WarehouseConfiguration()
-            configuration.isDurable = false
-            configuration.cacheSizeMiB = 4
-            warehouse = try SQLiteWarehouse(
-                path: directory.appendingPathComponent("firn.sqlite").path,
-                entity: entity,
-                configuration: configuration
-            )
+            base = try TestWarehouse(entity: entity)
         }
-        deinit { try? FileManager.default.removeItem(at: directory) }
         func load(_ drafts: [(Key, Timestamp, FirnCore.Operation, [Value])]) throws {
             files += 1
             let content = FileContent(name: "f\(files).csv", checksum: "c\(files)", sizeBytes: 10)

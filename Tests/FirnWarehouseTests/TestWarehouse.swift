@@ -57,7 +57,7 @@ final class TestWarehouse {
     /// Every record applied so far, with its arrival.
     private(set) var loaded: [ChangeRecord] = []
 
-    init() throws {
+    init(entity: EntityConfiguration = .customer) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-scd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = WarehouseConfiguration()
@@ -65,6 +65,7 @@ final class TestWarehouse {
         configuration.cacheSizeMiB = 4
         warehouse = try SQLiteWarehouse(
             path: directory.appendingPathComponent("firn.sqlite").path,
+            entity: entity,
             configuration: configuration
         )
     }
