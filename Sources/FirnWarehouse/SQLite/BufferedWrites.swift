@@ -5,9 +5,8 @@ import GRDB
 /// the per-statement cost (step, reset, VDBE setup) is paid once per ``rowsPerStatement`` rows
 /// instead of once per row.
 ///
-/// Used for staging and the in-order path, where each key's writes are an append of the
-/// versions it closes and an SCD1 insert or update: rows of different keys, so their order
-/// does not matter. Every statement is `OR FAIL`: a failure rolls the whole transaction back
+/// Used for staging, the versions a batch closes and SCD1 inserts and updates: rows of
+/// different keys, so their order does not matter. Every statement is `OR FAIL`: a failure rolls the whole transaction back
 /// anyway, so SQLite keeps no statement journal (a copy of every page a statement touches).
 /// SCD1 rows of live keys are the exception: an upsert, whose `DO UPDATE` may always abort and
 /// so keeps the journal, measured faster here than `UPDATE … FROM (VALUES …)` all the same

@@ -28,6 +28,9 @@ extension EntitySchema {
     /// The open end as an SQL literal.
     static let openEndSQL = "'\(BatchApplier.openEndText)'"
 
+    /// The attribute columns and a comma, or nothing when the entity has none.
+    var attributesThenComma: String { attributes.isEmpty ? "" : attributeList + ", " }
+
     /// `a.k = b.k AND …` over the key columns.
     func keysEqual(_ left: String, _ right: String) -> String {
         keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
@@ -39,7 +42,6 @@ extension EntitySchema {
     func historyStatements(keyDefs: [String], attrDefs: [String]) -> [String] {
         // No derived name is longer than the configuration checks for (16 characters past the entity's).
         let index = entity.name.suffixed("_history_by_key").quoted
-        let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
         return [
             """
             CREATE TABLE IF NOT EXISTS \(closed) (
@@ -65,17 +67,16 @@ extension EntitySchema {
     /// those of keys that manual DML has changed since the stream was consumed, whose rows
     /// as history had them are saved.
     var historyView: String {
-        let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
-        return """
-            SELECT \(keyList), \(attributeSelect)start_time, end_time, 0 AS is_current FROM \(closed)
-            UNION ALL
-            SELECT \(keyList), \(attributeSelect)\(eventTime) AS start_time, \(Self.openEndSQL) AS end_time,
-                1 AS is_current
-            FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
-            UNION ALL
-            SELECT \(keyList), \(attributeSelect)\(eventTime), \(Self.openEndSQL), 1 FROM \(beforeDML)
-            WHERE _firn_absent = 0
-            """
+        """
+        SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0 AS is_current FROM \(closed)
+        UNION ALL
+        SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(Self.openEndSQL) AS end_time,
+            1 AS is_current
+        FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
+        UNION ALL
+        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(Self.openEndSQL), 1 FROM \(beforeDML)
+        WHERE _firn_absent = 0
+        """
     }
 
     /// The stream's triggers on SCD1, which fire for changes the pipeline did not make: each
@@ -92,12 +93,11 @@ extension EntitySchema {
         // only the first image of a key counts. `WHERE NOT EXISTS` rather than `OR IGNORE`: a
         // statement's own conflict policy (`INSERT OR REPLACE …`) overrides its triggers'.
         func unsaved(_ image: String) -> String {
-            "NOT EXISTS (SELECT 1 FROM \(beforeDML) WHERE \(keys.map { "\($0) = \(image).\($0)" }.joined(separator: " AND ")))"
+            "NOT EXISTS (SELECT 1 FROM \(beforeDML) WHERE \(keysEqual(beforeDML, image)))"
         }
         func save(_ image: String) -> String {
-            let match = keys.map { "\($0) = \(image).\($0)" }.joined(separator: " AND ")
-            return "INSERT INTO \(beforeDML) (\(rowColumns), _firn_absent) "
-                + "SELECT \(rowColumns), 0 FROM \(current) WHERE \(match) AND \(unsaved(image));"
+            "INSERT INTO \(beforeDML) (\(rowColumns), _firn_absent) "
+                + "SELECT \(rowColumns), 0 FROM \(current) WHERE \(keysEqual(current, image)) AND \(unsaved(image));"
         }
         func markAbsent(_ image: String) -> String {
             "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) "
@@ -142,8 +142,7 @@ extension EntitySchema {
     /// A key's SCD1 row, which is its open version: parameters the key columns; columns the
     /// attributes, then the event-time column (the version's start).
     var openVersionProbe: String {
-        let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
-        return "SELECT \(attributeSelect)\(eventTime) FROM \(current) WHERE \(keyMatch)"
+        "SELECT \(attributesThenComma)\(eventTime) FROM \(current) WHERE \(keyMatch)"
     }
 
     /// A key's latest closed version: parameters the key columns; columns `start_time`, `end_time`.
@@ -155,14 +154,9 @@ extension EntitySchema {
     /// columns, the time, then the key columns again; columns the attributes, `start_time`,
     /// `end_time`.
     var versionsEndingFrom: String {
-        let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
-        return "SELECT \(attributeSelect)start_time, end_time FROM \(closed) WHERE \(keyMatch) AND end_time >= ? "
-            + "UNION ALL SELECT \(attributeSelect)\(eventTime), \(Self.openEndSQL) FROM \(current) WHERE \(keyMatch) "
+        "SELECT \(attributesThenComma)start_time, end_time FROM \(closed) WHERE \(keyMatch) AND end_time >= ? "
+            + "UNION ALL SELECT \(attributesThenComma)\(eventTime), \(Self.openEndSQL) FROM \(current) WHERE \(keyMatch) "
             + "ORDER BY \(attributes.count + 1)"
-    }
-
-    var insertClosed: String {
-        "INSERT INTO \(closed) (\(closedColumns.joined(separator: ", "))) VALUES (\(placeholders(closedColumns.count)))"
     }
 
     /// Parameters the attributes, `end_time`, the key columns, `start_time`.
@@ -218,15 +212,14 @@ extension EntitySchema {
     /// Closed versions move; where SCD1 is not the open versions (manual DML the stream had not
     /// yet taken in), the open versions are kept as rows before DML.
     var migrationAfterCreation: [String] {
-        let attributeSelect = attributes.isEmpty ? "" : attributeList + ", "
         let sameRow = (attributes + [eventTime]).enumerated().map { index, column in
             "c.\(column) IS h.\(index == attributes.count ? "start_time" : column)"
         }
         return [
             "INSERT INTO \(closed) (\(closedColumns.joined(separator: ", "))) "
-                + "SELECT \(keyList), \(attributeSelect)start_time, end_time FROM \(history) WHERE is_current = 0",
-            "INSERT INTO \(beforeDML) (\(keyList), \(attributeSelect)\(eventTime), _firn_absent) "
-                + "SELECT \(keyList), \(attributeSelect)start_time, 0 FROM \(history) AS h WHERE is_current = 1 "
+                + "SELECT \(keyList), \(attributesThenComma)start_time, end_time FROM \(history) WHERE is_current = 0",
+            "INSERT INTO \(beforeDML) (\(keyList), \(attributesThenComma)\(eventTime), _firn_absent) "
+                + "SELECT \(keyList), \(attributesThenComma)start_time, 0 FROM \(history) AS h WHERE is_current = 1 "
                 + "AND NOT EXISTS (SELECT 1 FROM \(current) AS c WHERE \(keysEqual("c", "h")) AND "
                 + sameRow.joined(separator: " AND ") + ")",
             "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) SELECT \(keyList), 1 FROM \(current) AS c "

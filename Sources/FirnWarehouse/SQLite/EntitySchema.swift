@@ -250,16 +250,6 @@ struct EntitySchema: Sendable {
         return "INSERT INTO \(unchanged) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
     }
 
-    var insertCurrent: String {
-        let columns = keys + attributes + [eventTime]
-        return "INSERT INTO \(current) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
-    }
-
-    var updateCurrent: String {
-        let sets = (attributes + [eventTime]).map { "\($0) = ?" }.joined(separator: ", ")
-        return "UPDATE \(current) SET \(sets) WHERE \(keyMatch)"
-    }
-
     var deleteCurrent: String { "DELETE FROM \(current) WHERE \(keyMatch)" }
 
     func placeholders(_ count: Int) -> String {

@@ -60,8 +60,12 @@ struct VersionReader {
 
 /// Writes one key's ``HistoryChanges``: closed versions to the closed-history table, the open
 /// version as the key's SCD1 row (see `EntitySchema+History.swift`).
+///
+/// New closed versions and SCD1 rows are buffered (``BufferedWrite``) and written many per
+/// statement; changes to stored closed versions, which only recomputed keys have, run at once.
+/// Neither can meet the other: each key is written once per batch, and a stored version was
+/// written by an earlier one.
 struct HistoryWriter {
-    let insertClosed: FastStatement
     let updateClosed: FastStatement
     let endClosed: FastStatement
     let deleteClosed: FastStatement
@@ -71,12 +75,9 @@ struct HistoryWriter {
     let currentUpdates: BufferedWrite
     let insertUnchanged: FastStatement
     let deleteUnchangedFrom: FastStatement
-    let insertCurrent: FastStatement
-    let updateCurrent: FastStatement
     let deleteCurrent: FastStatement
 
     init(schema: EntitySchema, db: Database) throws {
-        insertClosed = try FastStatement(db, sql: schema.insertClosed)
         updateClosed = try FastStatement(db, sql: schema.updateClosed)
         endClosed = try FastStatement(db, sql: schema.endClosed)
         deleteClosed = try FastStatement(db, sql: schema.deleteClosed)
@@ -86,8 +87,6 @@ struct HistoryWriter {
         currentUpdates = schema.bufferedCurrentUpdates(db)
         insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
         deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
-        insertCurrent = try FastStatement(db, sql: schema.insertCurrent)
-        updateCurrent = try FastStatement(db, sql: schema.updateCurrent)
         deleteCurrent = try FastStatement(db, sql: schema.deleteCurrent)
     }
 
@@ -101,28 +100,6 @@ struct HistoryWriter {
         replacingUnchangedFrom: Timestamp?,
         counts: inout ApplyCounts
     ) throws {
-        if replacingUnchangedFrom == nil, changes.updated.isEmpty, changes.deleted.isEmpty {
-            // The in-order case: the stored open version ends, if anything; new versions follow
-            // it, all but maybe the last closed.
-            for version in changes.ended { try appendClosed(version) }
-            for version in changes.inserted where version.end != nil { try appendClosed(version) }
-            counts.versionsOpened += changes.inserted.count
-            counts.versionsClosed += changes.closedCount
-            try writeUnchanged(changes)
-            switch changes.current {
-            case .unchanged:
-                break
-            case .upsert(let version):
-                try (storedOpen != nil ? currentUpdates : newCurrentRows).append(.current(version))
-                counts.currentUpserted += 1
-            case .delete(let key):
-                deleteCurrent.bind(key, from: 1)
-                try deleteCurrent.run()
-                counts.currentDeleted += 1
-            }
-            return
-        }
-        try flush()
         if let from = replacingUnchangedFrom {
             let next = deleteUnchangedFrom.bind(changes.key, from: 1)
             deleteUnchangedFrom.bind(from, at: next)
@@ -130,57 +107,20 @@ struct HistoryWriter {
         }
         try writeUnchanged(changes)
         // A stored version is the SCD1 row if it was open, a closed-history row if not; the
-        // SCD1 row follows ``HistoryChanges/current`` below.
-        func wasOpen(_ version: Version) -> Bool { version.start == storedOpen }
-        for version in changes.deleted where !wasOpen(version) {
-            let next = deleteClosed.bind(version.key, from: 1)
-            deleteClosed.bind(version.start, at: next)
-            try deleteClosed.run()
-        }
+        // SCD1 row follows ``HistoryChanges/current`` below. In order, the only stored version
+        // that changes is the open one, which ends.
+        for version in changes.deleted where version.start != storedOpen { try deleteStoredClosed(version) }
         counts.versionsRemoved += changes.deleted.count
-        for version in changes.updated + changes.ended {
-            switch (wasOpen(version), version.end) {
-            case (true, nil):
-                break
-            case (true, .some):
-                try insertClosed(version)
-            case (false, nil):
-                let next = deleteClosed.bind(version.key, from: 1)
-                deleteClosed.bind(version.start, at: next)
-                try deleteClosed.run()
-            case (false, let end?):
-                let isEnd = changes.ended.contains { $0.start == version.start }
-                let statement = isEnd ? endClosed : updateClosed
-                var next: Int32 = isEnd ? 1 : statement.bind(version.attributes, from: 1)
-                statement.bind(end, at: next)
-                next = statement.bind(version.key, from: next + 1)
-                statement.bind(version.start, at: next)
-                try statement.run()
-                guard statement.changes == 1 else {
-                    throw WarehouseError.statementFailed(
-                        sql: isEnd ? "UPDATE … SET end_time" : "UPDATE … SET attributes, end_time",
-                        reason: "no closed version of \(version.key) starts at \(version.start)"
-                    )
-                }
-            }
-        }
-        for version in changes.inserted where version.end != nil { try insertClosed(version) }
+        for version in changes.updated { try writeStored(version, storedOpen: storedOpen, attributesChanged: true) }
+        for version in changes.ended { try writeStored(version, storedOpen: storedOpen, attributesChanged: false) }
+        for version in changes.inserted where version.end != nil { try appendClosed(version) }
         counts.versionsOpened += changes.inserted.count
         counts.versionsClosed += changes.closedCount
         switch changes.current {
         case .unchanged:
             break
         case .upsert(let version):
-            let statement = storedOpen != nil ? updateCurrent : insertCurrent
-            if storedOpen != nil {
-                let next = statement.bind(version.attributes, from: 1)
-                statement.bind(version.start, at: next)
-                statement.bind(version.key, from: next + 1)
-            } else {
-                let next = statement.bind(version.key, from: 1)
-                statement.bind(version.start, at: statement.bind(version.attributes, from: next))
-            }
-            try statement.run()
+            try (storedOpen != nil ? currentUpdates : newCurrentRows).append(.current(version))
             counts.currentUpserted += 1
         case .delete(let key):
             deleteCurrent.bind(key, from: 1)
@@ -196,30 +136,47 @@ struct HistoryWriter {
         try currentUpdates.flush()
     }
 
-    /// Buffers a closed version for the closed-history table.
+    /// A stored version that changes: an open one that closes is appended to the closed
+    /// versions, a closed one that reopens leaves them, a closed one stays and changes.
+    private func writeStored(_ version: Version, storedOpen: Timestamp?, attributesChanged: Bool) throws {
+        switch (version.start == storedOpen, version.end) {
+        case (true, nil):
+            break
+        case (true, .some):
+            try appendClosed(version)
+        case (false, nil):
+            try deleteStoredClosed(version)
+        case (false, let end?):
+            let statement = attributesChanged ? updateClosed : endClosed
+            var next: Int32 = attributesChanged ? statement.bind(version.attributes, from: 1) : 1
+            statement.bind(end, at: next)
+            next = statement.bind(version.key, from: next + 1)
+            statement.bind(version.start, at: next)
+            try statement.run()
+            guard statement.changes == 1 else {
+                throw WarehouseError.statementFailed(
+                    sql: attributesChanged ? "UPDATE … SET attributes, end_time" : "UPDATE … SET end_time",
+                    reason: "no closed version of \(version.key) starts at \(version.start)"
+                )
+            }
+        }
+    }
+
+    private func deleteStoredClosed(_ version: Version) throws {
+        let next = deleteClosed.bind(version.key, from: 1)
+        deleteClosed.bind(version.start, at: next)
+        try deleteClosed.run()
+    }
+
+    /// Buffers a closed version for the closed-history table; its attributes must be known.
     private func appendClosed(_ version: Version) throws {
-        try checkClosed(version)
-        try closedRows.append(.version(version))
-    }
-
-    /// Writes a closed version to the closed-history table now.
-    private func insertClosed(_ version: Version) throws {
-        try checkClosed(version)
-        var next = insertClosed.bind(version.key, from: 1)
-        next = insertClosed.bind(version.attributes, from: next)
-        insertClosed.bind(version.start, at: next)
-        if let end = version.end { insertClosed.bind(end, at: next + 1) }
-        try insertClosed.run()
-    }
-
-    /// A closed version is written with its attributes, so they must be known.
-    private func checkClosed(_ version: Version) throws {
         guard version.end != nil, version.attributes.count == attributeCount else {
             throw WarehouseError.statementFailed(
                 sql: "INSERT INTO … closed history",
                 reason: "the version of \(version.key) from \(version.start) is not closed with known attributes"
             )
         }
+        try closedRows.append(.version(version))
     }
 
     private func writeUnchanged(_ changes: HistoryChanges) throws {
