@@ -2,42 +2,30 @@ import FirnCore
 import GRDB
 
 extension SQLiteWarehouse {
-    /// Runs SQL as a user typed it: one or more statements, any of them DML or DDL.
+    /// Runs SQL as a user typed it: one or more statements, any of them DML or DDL, in one
+    /// transaction (all commit together, or none does).
     ///
     /// Returns the rows of the last statement that produced columns (empty otherwise) and
     /// the number of rows the statements changed. DML on the SCD1 table is captured by the
-    /// stream; call ``consumeStream()`` afterwards to bring it into history.
+    /// stream; call ``consumeStream()`` afterwards to bring it into history. Writes to Firn's
+    /// bookkeeping, schema changes to Firn's tables and transaction control are refused before
+    /// anything runs (see ``UserSQLGuard``).
     ///
-    /// - Throws: ``WarehouseError/statementFailed(sql:reason:)``.
-    public func query(_ sql: String) throws(WarehouseError) -> (result: QueryResult, changes: Int) {
-        // The SQL may change anything, history and staging included.
-        defer { keyStates.clear() }
-        do {
-            return try pool.writeWithoutTransaction { db in
-                try SQLiteWarehouse.withTriggers(db) {
-                    var result = QueryResult(columns: [], rows: [])
-                    var changes = 0
-                    let statements = try db.allStatements(sql: sql)
-                    while let statement = try statements.next() {
-                        if statement.columnCount > 0 {
-                            let columns = statement.columnNames
-                            var rows: [[Value]] = []
-                            let cursor = try Row.fetchCursor(statement)
-                            while let row = try cursor.next() {
-                                rows.append((0..<columns.count).map { row.value(at: $0) })
-                            }
-                            result = QueryResult(columns: columns, rows: rows)
-                        } else {
-                            try statement.execute()
-                            changes += db.changesCount
-                        }
-                    }
-                    return (result, changes)
-                }
+    /// - Parameter readOnly: Refuse every write. Defaults to `false`.
+    /// - Throws: ``WarehouseError/invalidRequest(_:)`` for a refused statement,
+    ///   ``WarehouseError/statementFailed(sql:reason:)`` for one that failed.
+    public func query(_ sql: String, readOnly: Bool = false) throws(WarehouseError) -> (result: QueryResult, changes: Int) {
+        var result = QueryResult(columns: [], rows: [])
+        let changes = try runUserSQL(sql, readOnly: readOnly) { statement in
+            let columns = statement.columnNames
+            var rows: [[Value]] = []
+            let cursor = try Row.fetchCursor(statement)
+            while let row = try cursor.next() {
+                rows.append((0..<columns.count).map { row.value(at: $0) })
             }
-        } catch {
-            throw Self.wrap(error)
+            result = QueryResult(columns: columns, rows: rows)
         }
+        return (result, changes)
     }
 
     /// Every version of one key, oldest first.

@@ -181,22 +181,7 @@ extension SQLiteWarehouse {
     /// - Returns: Rows changed by the statements.
     /// - Throws: ``WarehouseError``; nothing is committed then.
     public func runTaskSQL(_ sql: String) throws(WarehouseError) -> Int {
-        defer { keyStates.clear() }
-        let changes = try write { db -> Int in
-            try SQLiteWarehouse.withTriggers(db) {
-                var changes = 0
-                let statements = try db.allStatements(sql: sql)
-                while let statement = try statements.next() {
-                    if statement.columnCount > 0 {
-                        _ = try Row.fetchAll(statement)
-                    } else {
-                        try statement.execute()
-                        changes += db.changesCount
-                    }
-                }
-                return changes
-            }
-        }
+        let changes = try runUserSQL(sql, readOnly: false) { statement in _ = try Row.fetchAll(statement) }
         if changes > 0 { _ = try consumeStream() }
         return changes
     }

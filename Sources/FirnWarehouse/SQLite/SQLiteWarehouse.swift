@@ -25,6 +25,8 @@ public final class SQLiteWarehouse: Sendable {
     let schema: EntitySchema
     let checkpointer: Checkpointer?
     let keyStates: KeyStateCache
+    /// How long user SQL waits for the writer lock (``WarehouseConfiguration/busyTimeoutSeconds``).
+    let userSQLBusyTimeout: Double
 
     /// Opens (creating if needed) the warehouse file and the entity's tables.
     ///
@@ -32,7 +34,9 @@ public final class SQLiteWarehouse: Sendable {
     ///   - path: The SQLite file; its directory must exist.
     ///   - entity: The entity; defaults to the built-in customer.
     ///   - configuration: Cache, busy timeout and durability settings.
-    /// - Throws: ``WarehouseError/cannotOpen(location:reason:)``.
+    /// - Throws: ``WarehouseError/cannotOpen(location:reason:)``, or
+    ///   ``WarehouseError/schemaMismatch(table:reason:)`` when the warehouse's tables were made for
+    ///   another definition of the entity (the message says what changed).
     public init(
         path: String,
         entity: EntityConfiguration = .customer,
@@ -42,6 +46,7 @@ public final class SQLiteWarehouse: Sendable {
         self.path = path
         self.schema = EntitySchema(entity: entity)
         self.keyStates = KeyStateCache(capacity: configuration.keyStateCapacity)
+        self.userSQLBusyTimeout = configuration.busyTimeoutSeconds
         var config = Configuration()
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         config.foreignKeysEnabled = false
@@ -56,16 +61,18 @@ public final class SQLiteWarehouse: Sendable {
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
-                // The writer's own SCD1 writes are never manual changes (see withTriggers).
+                // The writer's own SCD1 writes are never manual changes (see setTriggers).
                 try SQLiteWarehouse.setTriggers(db, enabled: false)
             }
         }
         do {
             let location = configuration.coalescesLogWrites ? WALWriteCoalescing.uri(forPath: path) : path
-            pool = try DatabasePool(path: location, configuration: config)
+            let deadline = ContinuousClock.now + .seconds(configuration.busyTimeoutSeconds)
+            pool = try Self.retryingWhileBusy(until: deadline) { try DatabasePool(path: location, configuration: config) }
             let schema = self.schema
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
+                    try schema.checkDefinition(db)
                     // A warehouse written before closed versions were kept apart moves over.
                     let migrates = try Bool.fetchOne(db, sql: schema.historyIsTable) == true
                     if migrates { for statement in schema.migrationBeforeCreation { try db.execute(sql: statement) } }
@@ -77,7 +84,11 @@ public final class SQLiteWarehouse: Sendable {
                 }
             }
             checkpointer =
-                configuration.checkpointsInBackground ? try Checkpointer(path: path, configuration: config) : nil
+                configuration.checkpointsInBackground
+                ? try Self.retryingWhileBusy(until: deadline) { try Checkpointer(path: path, configuration: config) }
+                : nil
+        } catch let error as WarehouseError {
+            throw error
         } catch {
             throw .cannotOpen(location: path, reason: Self.reason(error))
         }
@@ -85,6 +96,23 @@ public final class SQLiteWarehouse: Sendable {
 
     deinit {
         checkpointer?.stop()
+    }
+
+    /// Opens a connection, trying again while another process holds the lock it needs.
+    ///
+    /// Turning a new file to WAL mode takes an exclusive lock without waiting on the busy
+    /// timeout, so several processes opening a fresh warehouse at once would otherwise fail with
+    /// "database is locked". Blocks the calling thread between attempts (10 to 100 ms).
+    static func retryingWhileBusy<T>(until deadline: ContinuousClock.Instant, _ open: () throws -> T) throws -> T {
+        var pause = 10
+        while true {
+            do {
+                return try open()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                usleep(UInt32(pause) * 1000)
+                pause = min(pause * 2, 100)
+            }
+        }
     }
 
     /// Runs `body` in an immediate write transaction: committed when it returns, rolled back
@@ -146,19 +174,11 @@ public final class SQLiteWarehouse: Sendable {
         }
     }
 
-    /// Runs user SQL with the stream's triggers firing.
-    ///
-    /// This process's writer connection runs without triggers: its own SCD1 writes are the
-    /// pipeline's, which the change log must not see, and skipping the triggers (rather than
-    /// having each fire and find `firn_context` says 'pipeline') saves a tenth of a large batch.
-    /// SQL a user runs here, and on any other connection (another `firn`, the `sqlite3`
-    /// shell), fires them, so manual DML is captured.
-    static func withTriggers<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        try setTriggers(db, enabled: true)
-        // Failing to turn them off again costs speed only: `firn_context` still tells.
-        defer { try? setTriggers(db, enabled: false) }
-        return try body()
-    }
+    // This process's writer connection runs without triggers: its own SCD1 writes are the
+    // pipeline's, which the change log must not see, and skipping the triggers (rather than
+    // having each fire and find `firn_context` says 'pipeline') saves a tenth of a large batch.
+    // User SQL runs on a connection of its own (``runUserSQL(_:readOnly:rows:)``), as it does
+    // on any other client (the `sqlite3` shell), where the triggers fire, so manual DML is captured.
 
     /// Turns the firing of the schema's triggers on or off for the connection.
     static func setTriggers(_ db: Database, enabled: Bool) throws {
