@@ -16,7 +16,7 @@ enum AtomicFile {
 
     /// Creates (or truncates) `path`, writes `bytes`, flushes them to disk and closes it.
     static func writeDurably(_ bytes: [UInt8], to path: String) throws(GenerateError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .io(path: path, reason: "cannot create: \(lastError())") }
         var failure: GenerateError?
         bytes.withUnsafeBytes { raw in

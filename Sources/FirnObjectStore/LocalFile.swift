@@ -15,7 +15,7 @@ enum LocalFile {
     }
 
     static func create(_ path: String) throws(ObjectStoreError) -> Output {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))")
         }

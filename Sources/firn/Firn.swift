@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `firn`: the command line. Each subcommand parses its flags and calls the libraries.
 @main
@@ -21,4 +22,20 @@ struct Firn: AsyncParsableCommand {
             History.self, AsOf.self, Stream.self, CopyHistory.self, Rejects.self, Bench.self,
         ]
     )
+
+    /// Runs the command with files and directories created readable by their owner only: they
+    /// hold customer data (warehouse, journal, bucket, archive, generated files).
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
