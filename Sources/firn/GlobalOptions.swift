@@ -53,10 +53,19 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the warehouse, creating the data directory and tables when missing.
-    func openWarehouse() throws -> (SQLiteWarehouse, FirnSettings) {
+    ///
+    /// - Parameter creating: Whether a missing warehouse is created. Commands that only read
+    ///   (`query`, `history`, `as-of`, listings) pass `false`, so a mistyped `--data-dir` says the
+    ///   warehouse does not exist instead of creating an empty one.
+    func openWarehouse(creating: Bool = true) throws -> (SQLiteWarehouse, FirnSettings) {
         let settings = try settings()
         switch settings.resolvedWarehouse {
         case .sqlite(let path):
+            if !creating, !FileManager.default.fileExists(atPath: path) {
+                throw CommandError(
+                    "no warehouse at \(path): check --data-dir or --warehouse (`firn load` or `firn run` creates one)"
+                )
+            }
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -64,6 +73,12 @@ struct GlobalOptions: ParsableArguments {
             return (try SQLiteWarehouse(path: path, entity: settings.entity), settings)
         }
     }
+}
+
+/// A command that cannot go on, with the one line that says why and what to do.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension GlobalOptions {

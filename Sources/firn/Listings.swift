@@ -15,7 +15,7 @@ struct History: ParsableCommand {
     var key: String
 
     func run() throws {
-        let (warehouse, settings) = try options.openWarehouse()
+        let (warehouse, settings) = try options.openWarehouse(creating: false)
         let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == settings.entity.keyColumns.count else {
             throw ValidationError(
@@ -25,11 +25,15 @@ struct History: ParsableCommand {
         }
         var values: [Value] = []
         for (part, column) in zip(parts, settings.entity.keyColumns) {
-            if column.type == .integer {
-                guard let number = Int64(part) else { throw ValidationError("key \(part) is not an integer") }
-                values.append(.integer(number))
-            } else {
-                values.append(.text(part))
+            // The same parsing as loading, so `1.50` finds the decimal key stored as `1.5`.
+            do {
+                let value = try column.type.value(parsing: part, column: column.name)
+                if value.isNull { throw ValidationError("key \(column.name) is empty") }
+                values.append(value)
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw ValidationError("key \(part.debugDescription): \(error)")
             }
         }
         print(try warehouse.history(of: Key(values)).formatted(as: format), terminator: "")
@@ -55,7 +59,7 @@ struct AsOf: ParsableCommand {
         guard let instant = Timestamp(parsing: time) else {
             throw ValidationError("\(time) is not a timestamp; write e.g. 2026-11-24T10:15:30Z")
         }
-        let (warehouse, _) = try options.openWarehouse()
+        let (warehouse, _) = try options.openWarehouse(creating: false)
         print(try warehouse.asOf(instant).formatted(as: format), terminator: "")
     }
 }
@@ -78,7 +82,7 @@ struct Stream: ParsableCommand {
         var format: OutputFormat = .table
 
         func run() throws {
-            let (warehouse, _) = try options.openWarehouse()
+            let (warehouse, _) = try options.openWarehouse(creating: false)
             let snapshot = try warehouse.pendingStream()
             if format == .table {
                 print("stream \(snapshot.name): offset \(snapshot.offset), change log at \(snapshot.latest)")
@@ -95,7 +99,7 @@ struct Stream: ParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let (warehouse, _) = try options.openWarehouse()
+            let (warehouse, _) = try options.openWarehouse(creating: false)
             let result = try warehouse.consumeStream()
             print(
                 "consumed \(result.changesConsumed) change(s); versions opened \(result.counts.versionsOpened), "
@@ -121,7 +125,7 @@ struct CopyHistory: ParsableCommand {
     var limit = 100
 
     func run() throws {
-        let (warehouse, _) = try options.openWarehouse()
+        let (warehouse, _) = try options.openWarehouse(creating: false)
         print(try warehouse.loadHistory(limit: limit).formatted(as: format), terminator: "")
     }
 }
@@ -141,7 +145,7 @@ struct Rejects: ParsableCommand {
     var limit = 1000
 
     func run() throws {
-        let (warehouse, _) = try options.openWarehouse()
+        let (warehouse, _) = try options.openWarehouse(creating: false)
         print(try warehouse.rejects(limit: limit).formatted(as: format), terminator: "")
     }
 }

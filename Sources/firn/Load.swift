@@ -17,8 +17,42 @@ struct Load: ParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Argument(help: "Files to load, in order.")
+    @Argument(help: "Files to load, in order (.jsonl, .ndjson or .json: JSON Lines; anything else: CSV).")
     var files: [String]
+
+    /// Refuses, before anything loads, arguments that are not change files: standard input,
+    /// directories, and `.json` files holding a JSON array instead of JSON Lines.
+    func validate() throws {
+        for file in files {
+            if file == "-" {
+                throw ValidationError(
+                    "firn load reads files, not standard input: save the input to a file "
+                        + "(e.g. `cat > changes.csv`) and load that"
+                )
+            }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw ValidationError(
+                    "\(file) is a directory: name the files to load, in the order they apply "
+                        + "(e.g. `firn load \(file)/*.csv`)"
+                )
+            }
+            if FileFormat(path: file) == .jsonLines, Self.startsWithJSONArray(file) {
+                throw ValidationError(
+                    "\(file) holds a JSON array; firn load reads JSON Lines (one object per line): convert it, "
+                        + "e.g. `jq -c '.[]' \(file) > \((file as NSString).deletingPathExtension).jsonl`"
+                )
+            }
+        }
+    }
+
+    /// Whether the file's first byte that is not white space opens a JSON array.
+    static func startsWithJSONArray(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 4096)) ?? Data()
+        return head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) } == UInt8(ascii: "[")
+    }
 
     func run() throws {
         let (warehouse, settings) = try options.openWarehouse()

@@ -23,7 +23,7 @@ struct Provenance: ParsableCommand {
         let journalPath = (settings.dataDirectory as NSString).appendingPathComponent("ingest.sqlite")
         let entries =
             FileManager.default.fileExists(atPath: journalPath) ? try options.openJournal(settings).find(file) : []
-        let (warehouse, _) = try options.openWarehouse()
+        let (warehouse, _) = try options.openWarehouse(creating: false)
         var keys = entries.map(\.objectKey)
         if keys.isEmpty { keys = [file] }
         var printed = false

@@ -8,7 +8,11 @@ struct Query: ParsableCommand {
         discussion: """
             DML on the SCD1 table (UPDATE, DELETE, INSERT on customer) is captured by the stream and \
             applied to history at the statement's time before this command returns, unless \
-            --keep-stream is given (then `firn stream show` lists it until the next load).
+            --keep-stream is given (then `firn stream show` lists it until the next load). All \
+            statements run in one transaction: they commit together, or none does. Firn's bookkeeping \
+            (firn_* tables, staging, closed history, the change log) cannot be written, Firn's tables \
+            cannot be dropped or altered, and BEGIN/COMMIT/SAVEPOINT are refused; --read-only refuses \
+            every write.
             """
     )
 
@@ -20,18 +24,21 @@ struct Query: ParsableCommand {
     @Flag(help: "Leave manual changes in the stream instead of applying them to history now.")
     var keepStream = false
 
+    @Flag(help: "Refuse every write: the SQL may only read.")
+    var readOnly = false
+
     @Argument(help: "The SQL (one or more statements separated by ;).")
     var sql: String
 
     func run() throws {
-        let (warehouse, _) = try options.openWarehouse()
-        let (result, changes) = try warehouse.query(sql)
+        let (warehouse, _) = try options.openWarehouse(creating: false)
+        let (result, changes) = try warehouse.query(sql, readOnly: readOnly)
         if !result.columns.isEmpty {
             print(result.formatted(as: format), terminator: "")
         } else if format == .table {
             print("(\(changes) row\(changes == 1 ? "" : "s") changed)")
         }
-        if !keepStream {
+        if !keepStream, !readOnly {
             let consumed = try warehouse.consumeStream()
             if consumed.changesConsumed > 0, format == .table {
                 print(

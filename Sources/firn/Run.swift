@@ -238,6 +238,7 @@ extension FlowOptions {
         logger: Logger
     ) async throws -> (Flow, any ObjectStore, FirnSettings) {
         var settings = try options.settings()
+        if ingest { try settings.checkLandingDirectory() }
         var warehouse: SQLiteWarehouse?
         if pipe { (warehouse, settings) = try options.openWarehouse() }
         let store = try options.openStore(settings)

@@ -52,7 +52,7 @@ struct TaskCommand: AsyncParsableCommand {
         @Option(help: "Output format: table, csv or json.") var format: OutputFormat = .table
 
         func run() throws {
-            let (warehouse, _) = try options.openWarehouse()
+            let (warehouse, _) = try options.openWarehouse(creating: false)
             print(try warehouse.taskHistory(task: task, limit: limit).formatted(as: format), terminator: "")
         }
     }

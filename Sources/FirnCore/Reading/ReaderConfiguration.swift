@@ -5,13 +5,15 @@ public enum FileFormat: String, Sendable, Hashable, CaseIterable {
     /// JSON Lines: one JSON object per line.
     case jsonLines
 
-    /// The format a file name implies: `.jsonl` and `.ndjson` (any case) are ``jsonLines``,
-    /// anything else ``csv``.
+    /// The format a file name implies: `.jsonl`, `.ndjson` and `.json` (any case) are
+    /// ``jsonLines``, anything else ``csv``. (A `.json` file holding one JSON array instead of
+    /// one object per line is refused by `firn load` with a reason.)
     ///
     /// - Parameter path: The file's path or name.
     public init(path: String) {
         let lower = path.lowercased()
-        self = lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") ? .jsonLines : .csv
+        let json = [".jsonl", ".ndjson", ".json"].contains { lower.hasSuffix($0) }
+        self = json ? .jsonLines : .csv
     }
 }
 
