@@ -13,7 +13,7 @@ import Foundation
 ///
 /// `@unchecked Sendable`: the reader is used by one thread at a time: the caller's until the
 /// thread starts, then the thread's until it has handed over the end of the file or an error
-/// (``ignoredColumns`` is read after that, under the lock). The hand-over slot and flags are
+/// (``ignoredColumns`` and ``warnings`` are read after that, under the lock). The hand-over slot and flags are
 /// only touched under `condition`'s lock, and `startedAfter` only by the caller.
 final class ChunkReadAhead: @unchecked Sendable {
     private final class ReaderBox {
@@ -90,6 +90,14 @@ final class ChunkReadAhead: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return box.reader.ignoredColumns
+    }
+
+    /// What the file left to defaults or ignored (see ``RecordFileReader/warnings``), once
+    /// ``next()`` has returned `nil`.
+    var warnings: [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        return box.reader.warnings
     }
 
     /// Lets the thread end after the chunk it is reading, if any.

@@ -27,6 +27,9 @@ public struct FileLoadReport: Sendable, Hashable {
     public var rejected: Int
     /// Columns of the file that the entity does not have, ignored.
     public var ignoredColumns: [String]
+    /// What the file left to defaults or ignored, one sentence each (see
+    /// ``RecordFileReader/warnings``); also in load history's `warnings`.
+    public var warnings: [String] = []
     /// Why the file failed.
     public var error: String?
     /// Wall-clock time of this run, in seconds.
@@ -44,7 +47,11 @@ public struct LoadProgress: Sendable, Hashable {
 /// Loads files into the warehouse exactly once, streaming them in chunks.
 ///
 /// Each file is identified by its name (last path component) and SHA-256 checksum: content
-/// loaded before is skipped; a changed file under the same name is new content. The file is
+/// loaded before is skipped; a changed file under the same name is new content. The checksum
+/// and the rows come from the same bytes: the file as it was when opened (``FileSnapshot``).
+/// A file that changes while it loads (still being written) fails before its next chunk
+/// commits, saying so; loading it again once it is complete continues the same load when the
+/// file only grew (its start has the checksum recorded), so no row is staged twice. The file is
 /// read in chunks of ``ReaderConfiguration/chunkRows`` rows, each applied in one transaction
 /// together with the load's progress, so peak memory depends on the chunk size (at most three
 /// chunks are held: the one applying, the next, and the one being read ahead on another thread
@@ -64,9 +71,10 @@ public struct FileLoader: Sendable {
 
     /// Loads one file synchronously: staging, SCD1 and SCD2 are up to date when it returns.
     ///
-    /// A file that cannot be read (missing, empty, binary, no key column) is recorded as
-    /// failed in load history and reported with ``FileLoadStatus/failed``; bad rows are
-    /// rejected with reasons and the rest loads.
+    /// A file that cannot be read (missing, empty, binary, no key column) or that changes while
+    /// it loads is recorded as failed in load history and reported with ``FileLoadStatus/failed``;
+    /// bad rows are rejected with reasons and the rest loads. What the file left to defaults or
+    /// ignored (no op or event-time column, unknown columns) is kept in load history's `warnings`.
     ///
     /// - Parameters:
     ///   - path: The file.
@@ -101,14 +109,30 @@ public struct FileLoader: Sendable {
                 elapsedSeconds: elapsed()
             )
         }
-        let content: FileContent
+        let unreadable = FileContent(name: name, checksum: "", sizeBytes: 0, source: source)
+        let snapshot: FileSnapshot
         do {
-            content = try Self.identify(path, name: name, source: source)
+            snapshot = try FileSnapshot(path: path)
         } catch {
-            return try failure(FileContent(name: name, checksum: "", sizeBytes: 0, source: source), error.description)
+            return try failure(unreadable, error.description)
         }
+        // A load of this name that stopped part way, on a file that has only grown since.
+        let unfinished = try warehouse.unfinishedLoads(named: name).filter { $0.content.sizeBytes < snapshot.sizeBytes }
+        let content: FileContent
+        let prefixes: [Int64: String]
+        do {
+            (content, prefixes) = try Self.identify(
+                snapshot,
+                name: name,
+                source: source,
+                prefixes: Set(unfinished.map(\.content.sizeBytes))
+            )
+        } catch {
+            return try failure(unreadable, error.description)
+        }
+        let continuing = unfinished.first { prefixes[$0.content.sizeBytes] == $0.content.checksum }
         let ticket: LoadTicket
-        switch try warehouse.beginLoad(content) {
+        switch try warehouse.beginLoad(content, continuing: continuing) {
         case .alreadyLoaded(let summary):
             return FileLoadReport(
                 path: path,
@@ -127,7 +151,7 @@ public struct FileLoader: Sendable {
         do {
             chunks = ChunkReadAhead(
                 try RecordFileReader(
-                    path: path,
+                    snapshot: snapshot,
                     entity: warehouse.entity,
                     load: ticket.id,
                     defaultEventTime: ticket.defaultEventTime,
@@ -162,13 +186,24 @@ public struct FileLoader: Sendable {
             // copies none of its records.
             current = next
             if lastRow > ticket.resumeAfterRow || isLast {
+                // Rows of a file still being written must not commit under this checksum.
+                if let change = snapshot.change() {
+                    return try failure(
+                        content,
+                        "\(path): the file changed while it was being loaded (\(change)); load it again once it "
+                            + "is complete (rows already loaded are not loaded again)"
+                    )
+                }
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
-                counts += try warehouse.applyChunk(ticket, consume chunk, finishing: isLast)
+                let warnings = isLast ? chunks.warnings : []
+                counts += try warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
                 finished = isLast
             }
             progress(LoadProgress(path: path, rowsRead: lastRow))
         }
-        let summary = finished ? try warehouse.loadSummary(ticket.id) : try warehouse.finishLoad(ticket)
+        let warnings = chunks.warnings
+        let summary =
+            finished ? try warehouse.loadSummary(ticket.id) : try warehouse.finishLoad(ticket, warnings: warnings)
         return FileLoadReport(
             path: path,
             status: .loaded,
@@ -176,28 +211,41 @@ public struct FileLoader: Sendable {
             counts: counts,
             rejected: rejected,
             ignoredColumns: chunks.ignoredColumns,
+            warnings: warnings,
             error: nil,
             elapsedSeconds: elapsed()
         )
     }
 
-    /// The file's name, SHA-256 and size, read in 1 MiB blocks.
-    static func identify(_ path: String, name: String, source: String) throws(FileReadError) -> FileContent {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileReadError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
-        }
-        defer { try? handle.close() }
+    /// The snapshot's content identity (name, SHA-256, size), and the SHA-256 of its first
+    /// `prefixes` bytes (each shorter than the snapshot), all in one pass.
+    static func identify(
+        _ snapshot: FileSnapshot,
+        name: String,
+        source: String,
+        prefixes: Set<Int64> = []
+    ) throws(FileReadError) -> (FileContent, prefixes: [Int64: String]) {
         var hasher = SHA256()
-        var size: Int64 = 0
-        do {
-            while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
-                hasher.update(data: block)
-                size += Int64(block.count)
+        var digests: [Int64: String] = [:]
+        let cuts = prefixes.sorted()
+        var nextCut = 0
+        try snapshot.forEachBlock { offset, block in
+            var start = 0
+            // Finish the digest of each prefix that ends in this block on a copy of the hasher.
+            while nextCut < cuts.count, cuts[nextCut] <= offset + Int64(block.count) {
+                let end = Int(cuts[nextCut] - offset)
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: block[start..<end]))
+                start = end
+                digests[cuts[nextCut]] = hex(hasher)
+                nextCut += 1
             }
-        } catch {
-            throw FileReadError.cannotOpen(path: path, reason: "\(error)")
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: block[start...]))
         }
-        let checksum = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return FileContent(name: name, checksum: checksum, sizeBytes: size, source: source)
+        let content = FileContent(name: name, checksum: hex(hasher), sizeBytes: snapshot.sizeBytes, source: source)
+        return (content, digests)
+    }
+
+    private static func hex(_ hasher: SHA256) -> String {
+        hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

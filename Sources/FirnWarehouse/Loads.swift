@@ -35,7 +35,18 @@ public struct LoadTicket: Sendable, Hashable {
     public var defaultEventTime: Timestamp
 }
 
-/// How ``SQLiteWarehouse/beginLoad(_:)`` answered.
+/// A load that stopped part way (interrupted, or failed after applying rows): the content it
+/// was loading and how far it got. See ``SQLiteWarehouse/unfinishedLoads(named:)``.
+public struct UnfinishedLoad: Sendable, Hashable {
+    /// The load history id.
+    public var id: Int64
+    /// The content it was loading.
+    public var content: FileContent
+    /// The rows applied.
+    public var rowsDone: Int64
+}
+
+/// How ``SQLiteWarehouse/beginLoad(_:continuing:)`` answered.
 public enum LoadStart: Sendable, Hashable {
     /// Load (or resume) the file.
     case load(LoadTicket)
@@ -65,6 +76,9 @@ public struct LoadSummary: Sendable, Hashable {
     public var finishedAt: String?
     /// Why it failed.
     public var error: String?
+    /// What the file left to defaults or ignored (no op or event-time column, unknown columns),
+    /// one sentence each, separated by `; `; `nil` when nothing.
+    public var warnings: String?
 }
 
 extension SQLiteWarehouse {
@@ -75,8 +89,18 @@ extension SQLiteWarehouse {
     /// were applied, is resumed after its last committed row, with its load time; anything
     /// else starts a new load. So no row of a content is ever staged twice.
     ///
+    /// A file that grew after a load of it stopped part way is the same load continued: when
+    /// `continuing` names an unfinished load (from ``unfinishedLoads(named:)``) whose content is
+    /// the start of this one (the caller checked the checksum of that many bytes), that load
+    /// takes this content and resumes after its last committed row, so the rows it staged are
+    /// not staged again under the new checksum.
+    ///
+    /// - Parameters:
+    ///   - content: The file's content.
+    ///   - continuing: An unfinished load that this content extends. Defaults to `nil`.
     /// - Throws: ``WarehouseError``.
-    public func beginLoad(_ content: FileContent) throws(WarehouseError) -> LoadStart {
+    public func beginLoad(_ content: FileContent, continuing: UnfinishedLoad? = nil) throws(WarehouseError) -> LoadStart
+    {
         let entityName = entity.name.normalized
         return try write { db -> LoadStart in
             let existing = try Row.fetchAll(
@@ -111,6 +135,39 @@ extension SQLiteWarehouse {
                     )
                 )
             }
+            if let continuing, continuing.content.name == content.name {
+                let resumed = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT rows_done, event_time_default FROM firn_loads
+                        WHERE load_id = ? AND entity = ? AND file_name = ? AND checksum = ? AND size_bytes = ?
+                            AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
+                        """,
+                    arguments: [
+                        continuing.id, entityName, content.name, continuing.content.checksum,
+                        continuing.content.sizeBytes,
+                    ]
+                )
+                if let resumed {
+                    try db.execute(
+                        sql: """
+                            UPDATE firn_loads SET checksum = ?, size_bytes = ?, status = 'loading', finished_at = NULL,
+                                error = NULL
+                            WHERE load_id = ?
+                            """,
+                        arguments: [content.checksum, content.sizeBytes, continuing.id]
+                    )
+                    let defaultTime: String = resumed[1]
+                    return .load(
+                        LoadTicket(
+                            id: continuing.id,
+                            content: content,
+                            resumeAfterRow: resumed[0],
+                            defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
+                        )
+                    )
+                }
+            }
             let now = Timestamp.now()
             try db.execute(
                 sql: """
@@ -137,18 +194,21 @@ extension SQLiteWarehouse {
     /// Pending manual changes from the stream are applied first, in the same transaction.
     ///
     /// - Parameters:
-    ///   - ticket: The load, from ``beginLoad(_:)``.
+    ///   - ticket: The load, from ``beginLoad(_:continuing:)``.
     ///   - chunk: The next rows of the file, taken over: pass it with `consume` (or as a
     ///     temporary) so that its records are applied without being copied.
     ///   - finishing: Whether this is the file's last chunk: the load is then marked loaded in
-    ///     the same transaction (as ``finishLoad(_:)`` would, one commit and fsync fewer).
+    ///     the same transaction (as ``finishLoad(_:warnings:)`` would, one commit and fsync fewer).
+    ///   - warnings: What the file left to defaults or ignored, for load history (written when
+    ///     `finishing`). Defaults to none.
     /// - Returns: What the chunk changed (zero counts when it was already applied).
     /// - Throws: ``WarehouseError``.
     @discardableResult
     public func applyChunk(
         _ ticket: LoadTicket,
         _ chunk: consuming RecordChunk,
-        finishing: Bool = false
+        finishing: Bool = false,
+        warnings: [String] = []
     ) throws(WarehouseError) -> ApplyCounts {
         // The records are moved out of the chunk, so that setting their arrivals below copies
         // nothing when no one else holds them.
@@ -175,7 +235,7 @@ extension SQLiteWarehouse {
             guard status != "failed" else { throw WarehouseError.loadNotInProgress(ticket.id, status: status) }
             guard status == "loading" else { return ApplyCounts() }
             guard chunk.lastRow > done else {
-                if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id) }
+                if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id, warnings: warnings) }
                 return ApplyCounts()
             }
             let rejects = chunk.rejects.filter { $0.row > done }
@@ -218,7 +278,7 @@ extension SQLiteWarehouse {
                     counts.versionsClosed, ticket.id,
                 ]
             )
-            if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id) }
+            if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id, warnings: warnings) }
             return counts
         }
         counts.timings.commit = (clock.now - bodyEnd).seconds
@@ -227,13 +287,42 @@ extension SQLiteWarehouse {
 
     /// Marks a load finished and returns its load history row.
     ///
+    /// - Parameters:
+    ///   - ticket: The load.
+    ///   - warnings: What the file left to defaults or ignored, for load history. Defaults to none.
     /// - Throws: ``WarehouseError``.
     @discardableResult
-    public func finishLoad(_ ticket: LoadTicket) throws(WarehouseError) -> LoadSummary {
+    public func finishLoad(_ ticket: LoadTicket, warnings: [String] = []) throws(WarehouseError) -> LoadSummary {
         try write { db in
-            try SQLiteWarehouse.markLoaded(db, ticket.id)
+            try SQLiteWarehouse.markLoaded(db, ticket.id, warnings: warnings)
             guard let summary = try Self.summary(db, id: ticket.id) else { throw WarehouseError.unknownLoad(ticket.id) }
             return summary
+        }
+    }
+
+    /// The loads of a file name that stopped part way, newest first: interrupted (`loading`) or
+    /// failed after applying rows. A file that has only grown since can continue one of them
+    /// (``beginLoad(_:continuing:)``).
+    ///
+    /// - Throws: ``WarehouseError``.
+    public func unfinishedLoads(named name: String) throws(WarehouseError) -> [UnfinishedLoad] {
+        let entityName = entity.name.normalized
+        return try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT load_id, source, checksum, size_bytes, rows_done FROM firn_loads
+                    WHERE entity = ? AND file_name = ? AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
+                    ORDER BY load_id DESC
+                    """,
+                arguments: [entityName, name]
+            ).map { row in
+                UnfinishedLoad(
+                    id: row[0],
+                    content: FileContent(name: name, checksum: row[2], sizeBytes: row[3], source: row[1]),
+                    rowsDone: row[4]
+                )
+            }
         }
     }
 
@@ -259,10 +348,13 @@ extension SQLiteWarehouse {
         return db.lastInsertedRowID
     }
 
-    static func markLoaded(_ db: Database, _ id: Int64) throws {
+    static func markLoaded(_ db: Database, _ id: Int64, warnings: [String] = []) throws {
         try db.execute(
-            sql: "UPDATE firn_loads SET status = 'loaded', finished_at = ? WHERE load_id = ? AND status = 'loading'",
-            arguments: [Timestamp.now().description, id]
+            sql: """
+                UPDATE firn_loads SET status = 'loaded', finished_at = ?, warnings = ?
+                WHERE load_id = ? AND status = 'loading'
+                """,
+            arguments: [Timestamp.now().description, warnings.isEmpty ? nil : warnings.joined(separator: "; "), id]
         )
     }
 
@@ -316,7 +408,7 @@ extension SQLiteWarehouse {
                 db,
                 sql: """
                     SELECT load_id, file_name, status, rows_loaded, rows_rejected, versions_opened, versions_closed,
-                        started_at, finished_at, error
+                        started_at, finished_at, error, warnings
                     FROM firn_loads WHERE load_id = ?
                     """,
                 arguments: [id]
@@ -332,7 +424,8 @@ extension SQLiteWarehouse {
             versionsClosed: row[6],
             startedAt: row[7],
             finishedAt: row[8],
-            error: row[9]
+            error: row[9],
+            warnings: row[10]
         )
     }
 }

@@ -60,7 +60,8 @@ extension SQLiteWarehouse {
         }
     }
 
-    /// Load history, newest first.
+    /// Load history, newest first, with each load's error and warnings (what its file left to
+    /// defaults or ignored: no op or event-time column, unknown columns).
     ///
     /// - Parameter limit: At most this many loads. Defaults to `100`.
     /// - Throws: ``WarehouseError``.
@@ -70,7 +71,8 @@ extension SQLiteWarehouse {
                 db,
                 sql: """
                     SELECT load_id, source, file_name, status, rows_loaded, rows_rejected, versions_opened,
-                        versions_closed, started_at, finished_at, substr(checksum, 1, 12) AS checksum, error
+                        versions_closed, started_at, finished_at, substr(checksum, 1, 12) AS checksum, error,
+                        warnings
                     FROM firn_loads ORDER BY load_id DESC LIMIT ?
                     """,
                 arguments: [limit]

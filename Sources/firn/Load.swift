@@ -89,9 +89,8 @@ struct Load: ParsableCommand {
                 "\(report.path): loaded \(report.counts.staged) rows, rejected \(report.rejected), "
                 + "versions opened \(report.counts.versionsOpened), closed \(report.counts.versionsClosed), \(seconds)"
             if report.rejected > 0 { line += " (see `firn rejects`)" }
-            if !report.ignoredColumns.isEmpty {
-                line += "; ignored unknown columns: \(report.ignoredColumns.joined(separator: ", "))"
-            }
+            // Whatever the file left to defaults or ignored (also in `firn copy-history`).
+            for warning in report.warnings { line += "\n  warning: \(warning)" }
             return line
         }
     }

@@ -83,6 +83,7 @@ struct Provenance: ParsableCommand {
                 print(
                     "\(indent)loaded    \(load.finishedAt ?? "")  load \(load.id): \(load.rowsLoaded) rows, \(load.rowsRejected) rejected, versions opened \(load.versionsOpened), closed \(load.versionsClosed)"
                 )
+                if let warnings = load.warnings { print("\(indent)  warnings: \(warnings)") }
             case "failed":
                 print("\(indent)load FAILED \(load.finishedAt ?? "")  load \(load.id): \(load.error ?? "")")
             default:

@@ -36,6 +36,38 @@ struct CSVReaderTests {
         #expect(rows.map(\.raw) == ["1,2", "3,4", "\"5\",\"6\""])
     }
 
+    @Test(
+        "CR-only line ends (old Mac CSV) end rows; CRLF is one end; CR inside quotes is data",
+        arguments: [16, 17, 23, 1 << 20]
+    )
+    func carriageReturnLineEnds(size: Int) throws {
+        let directory = try TestDirectory()
+        let text = "\u{FEFF}a,\"b\rc\"\r1,2\r\"x\ry\",\"q\"\r3,\"z\"\r\n4,5\r\r6,\"open\r7,8\r9,10"
+        let (header, rows) = try csvRows(try directory.write(text), readBufferBytes: size)
+        #expect(header == ["a", "b\rc"])
+        #expect(rows.map(\.row) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(
+            rows.map(\.fields) == [
+                ["1", "2"], ["x\ry", "q"], ["3", "z"], ["4", "5"], [nil], ["6"], ["7", "8"], ["9", "10"],
+            ]
+        )
+        #expect(rows.map(\.raw)[0...4] == ["1,2", "\"x\ry\",\"q\"", "3,\"z\"", "4,5", ""])
+        #expect(rows[5].problem == "quoted field in column b\rc is never closed")
+        #expect(rows[5].raw == "6,\"open")
+        let (_, ending) = try csvRows(try directory.write("a,b\r1,2\r"), readBufferBytes: size)
+        #expect(ending.map(\.fields) == [["1", "2"]])
+    }
+
+    @Test("a CR-only customer file loads every row")
+    func carriageReturnCustomerFile() throws {
+        let directory = try TestDirectory()
+        let text = ([customerHeader] + (1...3).map { customerRow($0) }).joined(separator: "\r") + "\r"
+        let contents = try readFile(try directory.write(text))
+        #expect(contents.rejects.isEmpty)
+        #expect(contents.records.map(\.key) == [Key(1), Key(2), Key(3)])
+        #expect(contents.records.allSatisfy { $0.operation == .upsert && $0.attributes[4] == .text("Oslo") })
+    }
+
     @Test("a UTF-8 BOM at the start is skipped")
     func byteOrderMark() throws {
         let directory = try TestDirectory()

@@ -28,7 +28,7 @@ struct JSONLinesReaderTests {
         #expect(record.attributes == [.text("Ada"), .null, .null, .null, .text("Zoë \"Z\" é😀"), .null, .null])
     }
 
-    @Test("ignored members and the event-time member are reported as seen")
+    @Test("ignored members are reported; when one line has the event-time member, a line without it is rejected")
     func ignoredAndEventTime() throws {
         let path = try directory.write(
             #"{"customer_id": 1, "Extra": 1}"# + "\n"
@@ -41,7 +41,18 @@ struct JSONLinesReaderTests {
         let (ignored, after) = (reader.ignoredColumns, reader.hasEventTime)
         #expect(!before && after)
         #expect(ignored == ["Extra", "b"])
-        #expect(chunk.records.map(\.eventTime) == [loadTime, Timestamp(year: 2026, month: 1, day: 1)!])
+        #expect(chunk.records.map(\.eventTime) == [Timestamp(year: 2026, month: 1, day: 1)!])
+        #expect(
+            chunk.rejects.map(\.reason) == [
+                "missing update_timestamp: other lines of this file have it, so each needs it"
+            ]
+        )
+        #expect(
+            reader.warnings == [
+                "no `op` member in any line: every line is treated as an upsert",
+                "members not in the entity: Extra, b",
+            ]
+        )
     }
 
     @Test("numbers fit integer, decimal and text columns; booleans boolean and text columns")
@@ -49,7 +60,10 @@ struct JSONLinesReaderTests {
         let line =
             #"{"region": "eu", "account_id": 3, "name": 12.50, "balance": 12.50, "active": true, "opened": "2024-02-29", "#
             + #""seen": "2026-11-24T10:15:30Z", "age": "41", "changed_at": "2026-01-01 00:00:00", "action": "D"}"#
-        let other = #"{"region": "eu", "account_id": "4", "name": false, "balance": "-0.0", "active": 0, "age": -5}"#
+        // The event-time member is all or nothing within a file, so both lines have it.
+        let other =
+            #"{"region": "eu", "account_id": "4", "name": false, "balance": "-0.0", "active": 0, "age": -5, "#
+            + #""changed_at": "2026-01-02"}"#
         let contents = try read([line, other], entity: accountEntity)
         #expect(contents.rejects.isEmpty)
         #expect(contents.records.count == 2)
@@ -93,7 +107,8 @@ struct JSONLinesReaderTests {
             #"{"customer_id": 1, "city": "a"#,
             #"{"customer_id": true}"#,
         ]
-        let contents = try read(lines + [#"{"customer_id": 99, "op": null}"#])
+        // Some lines have the event-time member, so the last one needs it too.
+        let contents = try read(lines + [#"{"customer_id": 99, "op": null, "update_timestamp": "2026-01-01"}"#])
         #expect(contents.records.map(\.key) == [Key(99)])
         #expect(contents.records.first?.arrival.row == 17)
         #expect(

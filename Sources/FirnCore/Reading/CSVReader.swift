@@ -12,7 +12,9 @@ import Darwin
 /// into ``raw`` that remember whether each field was quoted (a blank line is one empty field). A row holds quoted fields, escaped
 /// quotes (`""`), commas and line breaks inside quotes, and ends at LF or CRLF outside quotes;
 /// a final line without a line ending is a row, a final line ending alone is not; a UTF-8 BOM
-/// at the start is skipped. A row that cannot be read (`"ab"c`, an unclosed quote, a field over
+/// at the start is skipped. A file whose header ends with a bare CR (old "CSV (Macintosh)"
+/// exports) ends its rows at CR or CRLF outside quotes instead (an LF elsewhere is then data, as
+/// a bare CR is in other files); the header decides, so LF files pay nothing for it. A row that cannot be read (`"ab"c`, an unclosed quote, a field over
 /// the size limit) still becomes current, with ``problem`` saying why, and reading goes on with
 /// the next row: after a quote that never closes, with the line after the one it opened on.
 ///
@@ -71,6 +73,10 @@ final class CSVReader {
     private var fieldHasEscapedQuotes = false
     private var closingQuote = 0
     private var rowStartOffset: Int64 = 0
+    /// The byte that ends a row outside quotes: LF, or CR in a file whose header ends with a bare CR.
+    private var terminator = CSVReader.lf
+    /// Whether rows end at CR (then an LF right after it belongs to the same line ending).
+    private var endsRowsAtCR: Bool { terminator == CSVReader.cr }
     private var quoteOpenOffset: Int64 = 0
     private var isRawCapped = false
 
@@ -78,12 +84,22 @@ final class CSVReader {
     ///
     /// - Throws: ``FileReadError`` when the file cannot be opened or read, is empty or binary,
     ///   or its header row is malformed.
-    init(path: String, maxFieldBytes: Int, readBufferBytes: Int) throws(FileReadError) {
-        file = try ByteFile(path: path)
+    convenience init(path: String, maxFieldBytes: Int, readBufferBytes: Int) throws(FileReadError) {
+        try self.init(file: try ByteFile(path: path), maxFieldBytes: maxFieldBytes, readBufferBytes: readBufferBytes)
+    }
+
+    /// Reads a CSV file opened as `file` (up to its size when opened) and its header row.
+    ///
+    /// - Throws: ``FileReadError`` when the file cannot be read, is empty or binary, or its
+    ///   header row is malformed.
+    init(file: ByteFile, maxFieldBytes: Int, readBufferBytes: Int) throws(FileReadError) {
+        let path = file.path
+        self.file = file
         self.maxFieldBytes = maxFieldBytes
         buffer = .allocate(capacity: max(16, readBufferBytes))
         guard try refill() else { throw .empty(path: path) }
         position = ByteFile.byteOrderMarkLength(buffer, count: bufferCount)
+        if try CSVReader.headerEndsWithBareCR(file, from: Int64(position)) { terminator = CSVReader.cr }
         guard try nextRow() else { return }
         if let problem { throw .malformedHeader(path: path, reason: problem) }
         header = raw.withUnsafeBufferPointer { raw in
@@ -104,6 +120,31 @@ final class CSVReader {
         buffer.deallocate()
     }
 
+    /// Whether the first row (the header) ends with a CR that no LF follows, outside quotes.
+    private static func headerEndsWithBareCR(_ file: ByteFile, from start: Int64) throws(FileReadError) -> Bool {
+        let block = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 12)
+        defer { block.deallocate() }
+        var offset = start
+        var isQuoted = false
+        var afterCR = false
+        // A header has its line ending long before 1 MiB; a file without one is not a CR file.
+        while offset - start < 1 << 20 {
+            let count = try file.read(at: offset, into: block)
+            if count == 0 { return false }
+            for byte in block[0..<count] {
+                if afterCR { return byte != lf }
+                if byte == quote {
+                    isQuoted.toggle()
+                } else if !isQuoted {
+                    if byte == lf { return false }
+                    if byte == cr { afterCR = true }
+                }
+            }
+            offset += Int64(count)
+        }
+        return false
+    }
+
     /// Makes the next row current.
     ///
     /// - Returns: `false` at the end of the file.
@@ -116,6 +157,13 @@ final class CSVReader {
         problem = nil
         isRawCapped = false
         state = .fieldStart
+        if endsRowsAtCR {
+            // CRLF is one line ending: skip the LF after the CR that ended the previous row.
+            if position == bufferCount { _ = try refill() }
+            if position < bufferCount, buffer[position] == CSVReader.lf, previousByte(position) == CSVReader.cr {
+                position += 1
+            }
+        }
         rowStartOffset = bufferOffset + Int64(position)
         var segmentStart = position
         while true {
@@ -130,7 +178,7 @@ final class CSVReader {
             }
             let lineFeed = scan(base: rawLength - segmentStart)
             if lineFeed >= 0 {
-                let endsWithCR = previousByte(lineFeed) == CSVReader.cr
+                let endsWithCR = !endsRowsAtCR && previousByte(lineFeed) == CSVReader.cr
                 appendRaw(segmentStart, lineFeed)
                 if endsWithCR { dropLastRawByte() }
                 position = lineFeed + 1
@@ -142,7 +190,7 @@ final class CSVReader {
 
     /// Runs the state machine over the buffer from ``position``; the logical offset of buffer
     /// index `i` in the row is `base + i`. Returns the index of the LF that ends the row, or -1
-    /// after consuming the whole buffer.
+    /// after consuming the whole buffer. (In a file whose rows end at CR, "LF" here means CR.)
     private func scan(base: Int) -> Int {
         // The per-field state lives in locals while scanning: stored properties of a class cost
         // an exclusivity check on every access.
@@ -150,6 +198,7 @@ final class CSVReader {
         let count = bufferCount
         let maxFields = maxFields
         let maxFieldBytes = maxFieldBytes
+        let lf = terminator
         var index = position
         var state = self.state
         var fields = self.fields
@@ -188,7 +237,7 @@ final class CSVReader {
                     hasEscapedQuotes = false
                     quoteOpenOffset = bufferOffset + Int64(index)
                     index += 1
-                } else if byte == CSVReader.lf {
+                } else if byte == lf {
                     endField(base + index, base + index, isQuoted: false)
                     return index
                 } else {
@@ -197,7 +246,7 @@ final class CSVReader {
                     index += 1
                 }
             case .unquoted:
-                while index < count, bytes[index] != CSVReader.comma, bytes[index] != CSVReader.lf { index += 1 }
+                while index < count, bytes[index] != CSVReader.comma, bytes[index] != lf { index += 1 }
                 guard index < count else { break }
                 if bytes[index] == CSVReader.comma {
                     endField(fieldStart, base + index, isQuoted: false)
@@ -228,7 +277,7 @@ final class CSVReader {
                     endField(fieldStart, closingQuote, isQuoted: true)
                     state = .fieldStart
                     index += 1
-                } else if byte == CSVReader.lf {
+                } else if byte == lf {
                     endField(fieldStart, closingQuote, isQuoted: true)
                     state = .fieldStart
                     return index
@@ -240,7 +289,7 @@ final class CSVReader {
                     state = .malformed
                 }
             case .crAfterQuote:
-                if bytes[index] == CSVReader.lf {
+                if bytes[index] == lf {
                     endField(fieldStart, closingQuote, isQuoted: true)
                     state = .fieldStart
                     return index
@@ -248,7 +297,7 @@ final class CSVReader {
                 note("text after the closing quote in column \(columnName(fieldCount))")
                 state = .malformed
             case .malformed:
-                guard let found = memchr(bytes + index, Int32(CSVReader.lf), count - index) else {
+                guard let found = memchr(bytes + index, Int32(lf), count - index) else {
                     index = count
                     break
                 }
@@ -276,7 +325,7 @@ final class CSVReader {
 
     /// Ends the row at the end of the file (a last line without a line ending).
     private func finishAtEnd() throws(FileReadError) -> Bool {
-        let endsWithCR = lastByteOfPreviousBuffer == CSVReader.cr
+        let endsWithCR = !endsRowsAtCR && lastByteOfPreviousBuffer == CSVReader.cr
         switch state {
         case .fieldStart:
             if fieldCount == 0 && rawLength == 0 { return false }
@@ -300,14 +349,14 @@ final class CSVReader {
     /// reading after that line.
     private func recoverFromUnclosedQuote() throws(FileReadError) {
         problem = "quoted field in column \(columnName(fieldCount)) is never closed"
-        guard let lineFeed = try file.firstOffset(of: CSVReader.lf, from: quoteOpenOffset + 1) else { return }
+        guard let lineFeed = try file.firstOffset(of: terminator, from: quoteOpenOffset + 1) else { return }
         rawLength = Int(lineFeed - rowStartOffset)
         if raw.count > rawLength { raw.removeSubrange(rawLength...) }
-        if raw.count == rawLength, raw.last == CSVReader.cr { dropLastRawByte() }
+        if !endsRowsAtCR, raw.count == rawLength, raw.last == CSVReader.cr { dropLastRawByte() }
         bufferOffset = lineFeed + 1
         bufferCount = 0
         position = 0
-        lastByteOfPreviousBuffer = CSVReader.lf
+        lastByteOfPreviousBuffer = terminator
         isAtEnd = false
     }
 

@@ -33,11 +33,18 @@ final class JSONLinesReader {
     /// Opens a JSON Lines file.
     ///
     /// - Throws: ``FileReadError`` when the file cannot be opened or read, or is empty or binary.
-    init(path: String, maxLineBytes: Int, readBufferBytes: Int) throws(FileReadError) {
-        file = try ByteFile(path: path)
+    convenience init(path: String, maxLineBytes: Int, readBufferBytes: Int) throws(FileReadError) {
+        try self.init(file: try ByteFile(path: path), maxLineBytes: maxLineBytes, readBufferBytes: readBufferBytes)
+    }
+
+    /// Reads a JSON Lines file opened as `file` (up to its size when opened).
+    ///
+    /// - Throws: ``FileReadError`` when the file cannot be read, or is empty or binary.
+    init(file: ByteFile, maxLineBytes: Int, readBufferBytes: Int) throws(FileReadError) {
+        self.file = file
         self.maxLineBytes = maxLineBytes
         buffer = .allocate(capacity: max(16, readBufferBytes))
-        guard try refill() else { throw .empty(path: path) }
+        guard try refill() else { throw .empty(path: file.path) }
         position = ByteFile.byteOrderMarkLength(buffer, count: bufferCount)
     }
 

@@ -18,7 +18,9 @@
 /// - CSV: a row with the wrong number of fields is rejected (`row has 7 fields, header has 10`);
 ///   every key and attribute column is required in the header.
 /// - JSON Lines: blank lines are skipped; a row number is a line number; a missing member is
-///   NULL (a missing event-time member means the default event time); strings fit any column
+///   NULL; the event-time member is all or nothing within a file, like a CSV column: when some
+///   line has it, a line without it is rejected (`missing update_timestamp: …`), when no line
+///   has it every record gets the `defaultEventTime`; strings fit any column
 ///   (parsed like CSV text), numbers integer, decimal and text columns (as their exact text),
 ///   booleans boolean columns (and text columns as `true`/`false`); objects and arrays no column.
 ///
@@ -29,6 +31,7 @@
 ///
 /// Reading is deterministic: reading the same bytes again gives the same records, rejects and
 /// row numbers, so a load interrupted part way can simply read its file again from the start.
+/// Only the bytes the file held when it was opened are read (see ``FileSnapshot``).
 /// Memory is bounded by ``ReaderConfiguration/readBufferBytes``, the field limit and one chunk,
 /// not by the file's size.
 ///
@@ -36,7 +39,9 @@
 ///
 /// ## Topics
 /// - ``init(path:entity:load:defaultEventTime:format:configuration:)``
+/// - ``init(snapshot:entity:load:defaultEventTime:format:configuration:)``
 /// - ``nextChunk()``
+/// - ``warnings``
 public struct RecordFileReader: ~Copyable, @unchecked Sendable {
     // @unchecked: the sources are classes created in `init` and reachable only through this
     // noncopyable value, so two tasks can never use them at once; sending the reader moves them.
@@ -47,6 +52,7 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
 
     private let source: Source
     private let chunkRows: Int
+    private let builder: RecordBuilder
     /// The file's path.
     public let path: String
     /// The file's format.
@@ -71,16 +77,41 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         format: FileFormat? = nil,
         configuration: ReaderConfiguration = .init()
     ) throws(FileReadError) {
+        try self.init(
+            snapshot: try FileSnapshot(path: path),
+            entity: entity,
+            load: load,
+            defaultEventTime: defaultEventTime,
+            format: format,
+            configuration: configuration
+        )
+    }
+
+    /// Reads a file already opened as a snapshot: only the bytes it held when opened.
+    ///
+    /// The parameters and errors are those of ``init(path:entity:load:defaultEventTime:format:configuration:)``.
+    public init(
+        snapshot: FileSnapshot,
+        entity: EntityConfiguration,
+        load: Int64,
+        defaultEventTime: Timestamp,
+        format: FileFormat? = nil,
+        configuration: ReaderConfiguration = .init()
+    ) throws(FileReadError) {
+        let path = snapshot.path
         let format = format ?? FileFormat(path: path)
         let builder = RecordBuilder(entity: entity, load: load, defaultEventTime: defaultEventTime)
         switch format {
         case .csv:
-            source = .csv(try CSVRecordSource(path: path, builder: builder, configuration: configuration))
+            source = .csv(try CSVRecordSource(file: snapshot.file, builder: builder, configuration: configuration))
         case .jsonLines:
-            source = .jsonLines(try JSONLinesRecordSource(path: path, builder: builder, configuration: configuration))
+            source = .jsonLines(
+                try JSONLinesRecordSource(file: snapshot.file, builder: builder, configuration: configuration)
+            )
         }
         self.path = path
         self.format = format
+        self.builder = builder
         chunkRows = configuration.chunkRows
     }
 
@@ -97,13 +128,53 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
 
     /// Whether the file has the event-time column (else its records get the default event time).
     ///
-    /// For CSV this is known once the reader is created; for JSON Lines it says whether any line
-    /// read so far had the member.
+    /// For CSV this is known once the reader is created; for JSON Lines once the first line that
+    /// is a JSON object has been read.
     public var hasEventTime: Bool {
         switch source {
         case .csv(let csv): csv.hasEventTime
         case .jsonLines(let json): json.hasEventTime
         }
+    }
+
+    /// What the file left to defaults or ignored, each as one sentence for load history: no op
+    /// column (every row an upsert), no event-time column (every row at the load's time), columns
+    /// the entity does not know.
+    ///
+    /// For CSV these are known once the reader is created; for JSON Lines once the whole file has
+    /// been read (a member counts when any line has it).
+    public var warnings: [String] {
+        let entity = builder.entity
+        var warnings: [String] = []
+        let time = builder.defaultEventTime
+        switch source {
+        case .csv(let csv):
+            if !csv.hasOperation {
+                warnings.append("no `\(entity.operationColumn)` column: every row is treated as an upsert")
+            }
+            if !csv.hasEventTime {
+                warnings.append(
+                    "no `\(entity.eventTimeColumn)` column: every row gets the load's time (\(time)) as its event time"
+                )
+            }
+            if !csv.ignoredColumns.isEmpty {
+                warnings.append("columns not in the entity: \(csv.ignoredColumns.joined(separator: ", "))")
+            }
+        case .jsonLines(let json):
+            if json.hasObjects, !json.hasOperation {
+                warnings.append("no `\(entity.operationColumn)` member in any line: every line is treated as an upsert")
+            }
+            if json.lacksEventTime {
+                warnings.append(
+                    "no `\(entity.eventTimeColumn)` member in any line: every line gets the load's time (\(time)) "
+                        + "as its event time"
+                )
+            }
+            if !json.ignoredColumns.isEmpty {
+                warnings.append("members not in the entity: \(json.ignoredColumns.joined(separator: ", "))")
+            }
+        }
+        return warnings
     }
 
     /// Reads the next chunk of at most ``ReaderConfiguration/chunkRows`` rows.

@@ -8,13 +8,16 @@ final class CSVRecordSource {
     let ignoredColumns: [String]
     /// Whether the header has the event-time column.
     let hasEventTime: Bool
+    /// Whether the header has the op column.
+    let hasOperation: Bool
 
-    /// Opens the file and checks its header against the entity.
+    /// Reads the file's header and checks it against the entity.
     ///
     /// - Throws: ``FileReadError`` for a file that cannot be read or a header that does not fit.
-    init(path: String, builder: RecordBuilder, configuration: ReaderConfiguration) throws(FileReadError) {
+    init(file: ByteFile, builder: RecordBuilder, configuration: ReaderConfiguration) throws(FileReadError) {
+        let path = file.path
         reader = try CSVReader(
-            path: path,
+            file: file,
             maxFieldBytes: configuration.maxFieldBytes,
             readBufferBytes: configuration.readBufferBytes
         )
@@ -45,6 +48,7 @@ final class CSVRecordSource {
         self.roles = roles
         ignoredColumns = ignored
         hasEventTime = roles.contains(.eventTime)
+        hasOperation = roles.contains(.operation)
     }
 
     /// Reads the next row into `records` or `rejects`.
@@ -94,29 +98,53 @@ final class CSVRecordSource {
 }
 
 /// Reads a JSON Lines file's lines as records or rejects.
+///
+/// The event-time member is all or nothing within a file, as a CSV column is: when any line has
+/// it, a line without it is rejected (`missing update_timestamp`); when none has it, every line
+/// gets the load's default event time. The first line that is a JSON object decides, unless it
+/// lacks the member: then the rest of the file is read once ahead to find out.
 final class JSONLinesRecordSource {
+    private enum EventTimeRule {
+        /// No line has been read as an object yet.
+        case undecided
+        /// Some line has the member: every line needs it.
+        case required
+        /// No line has it: every line gets the default event time.
+        case absent
+    }
+
     private let reader: JSONLinesReader
     private let builder: RecordBuilder
     private let maxFieldBytes: Int
+    private let readBufferBytes: Int
     private var ignoredNames = Set<String>()
     private var roleCache: [String: (normalized: String, role: ColumnRole)] = [:]
+    private var eventTimeRule = EventTimeRule.undecided
     /// Members the entity does not know, as first written, in order of first appearance.
     private(set) var ignoredColumns: [String] = []
-    /// Whether any line read so far had the event-time member.
-    private(set) var hasEventTime = false
+    /// Whether the file's lines have the event-time member (known from the first line that is
+    /// a JSON object on).
+    var hasEventTime: Bool { eventTimeRule == .required }
+    /// Whether the event time is known to be absent from every line (a file with objects).
+    var lacksEventTime: Bool { eventTimeRule == .absent }
+    /// Whether any line read so far had the op member.
+    private(set) var hasOperation = false
+    /// Whether any line read so far was a JSON object.
+    private(set) var hasObjects = false
 
     /// Opens the file.
     ///
     /// - Throws: ``FileReadError`` for a file that cannot be read.
-    init(path: String, builder: RecordBuilder, configuration: ReaderConfiguration) throws(FileReadError) {
+    init(file: ByteFile, builder: RecordBuilder, configuration: ReaderConfiguration) throws(FileReadError) {
         let (lineBytes, overflow) = configuration.maxFieldBytes.multipliedReportingOverflow(by: 8)
         reader = try JSONLinesReader(
-            path: path,
+            file: file,
             maxLineBytes: overflow ? Int.max : lineBytes,
             readBufferBytes: configuration.readBufferBytes
         )
         self.builder = builder
         maxFieldBytes = configuration.maxFieldBytes
+        readBufferBytes = configuration.readBufferBytes
     }
 
     /// Reads the next non-blank line into `records` or `rejects`.
@@ -125,7 +153,7 @@ final class JSONLinesRecordSource {
     func readRow(records: inout [ChangeRecord], rejects: inout [RejectedRow]) throws(FileReadError) -> Int64? {
         guard try reader.nextLine() else { return nil }
         let row = reader.lineNumber
-        let result = lineRecord(row: row)
+        let result = try lineRecord(row: row)
         switch result {
         case .success(let record): records.append(record)
         case .failure(let error):
@@ -135,7 +163,7 @@ final class JSONLinesRecordSource {
         return row
     }
 
-    private func lineRecord(row: Int64) -> Result<ChangeRecord, FieldValueError> {
+    private func lineRecord(row: Int64) throws(FileReadError) -> Result<ChangeRecord, FieldValueError> {
         if reader.isOversized {
             return .failure(
                 FieldValueError(
@@ -149,6 +177,12 @@ final class JSONLinesRecordSource {
         case .success(let value): members = value
         case .failure(let error): return .failure(error)
         }
+        hasObjects = true
+        if eventTimeRule == .undecided {
+            let hasMember = members.contains { role(of: $0.name).role == .eventTime }
+            eventTimeRule = hasMember ? .required : try laterLineHasEventTime() ? .required : .absent
+        }
+        var sawEventTime = false
         var values = builder.begin()
         var seen: [String] = []
         seen.reserveCapacity(members.count)
@@ -163,13 +197,41 @@ final class JSONLinesRecordSource {
                 if ignoredNames.insert(lower).inserted { ignoredColumns.append(name) }
                 continue
             case .eventTime:
-                hasEventTime = true
+                sawEventTime = true
+            case .operation:
+                hasOperation = true
             default:
                 break
             }
             if let error = accept(role, name: name, value: value, into: &values) { return .failure(error) }
         }
-        return builder.record(values, row: row)
+        let record = builder.record(values, row: row)
+        if case .success = record, eventTimeRule == .required, !sawEventTime {
+            let name = builder.entity.eventTimeColumn
+            return .failure(
+                FieldValueError(reason: "missing \(name): other lines of this file have it, so each needs it")
+            )
+        }
+        return record
+    }
+
+    /// Whether a line after the current one has the event-time member: reads the file (its
+    /// snapshot) once more through a reader of its own.
+    private func laterLineHasEventTime() throws(FileReadError) -> Bool {
+        let scan = try JSONLinesReader(
+            file: reader.file,
+            maxLineBytes: reader.maxLineBytes,
+            readBufferBytes: readBufferBytes
+        )
+        let current = reader.lineNumber
+        while try scan.nextLine() {
+            guard scan.lineNumber > current, !scan.isOversized else { continue }
+            let parsed = scan.line.withUnsafeBufferPointer { JSONObjectLine.parse($0) }
+            if case .success(let members) = parsed, members.contains(where: { role(of: $0.name).role == .eventTime }) {
+                return true
+            }
+        }
+        return false
     }
 
     /// A member's normalized name and role, cached by the name as written.

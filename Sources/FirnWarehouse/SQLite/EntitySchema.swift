@@ -184,7 +184,8 @@ struct EntitySchema: Sendable {
             event_time_default TEXT NOT NULL,
             started_at TEXT NOT NULL,
             finished_at TEXT,
-            error TEXT
+            error TEXT,
+            warnings TEXT
         )
         """,
         "CREATE INDEX IF NOT EXISTS firn_loads_by_content ON firn_loads (entity, file_name, checksum)",

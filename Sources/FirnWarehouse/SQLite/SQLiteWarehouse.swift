@@ -13,7 +13,8 @@ import GRDB
 /// committed and leaves nothing half-applied.
 ///
 /// ## Topics
-/// - Loading: ``beginLoad(_:)``, ``applyChunk(_:_:)``, ``finishLoad(_:)``, ``recordFailure(_:error:)``
+/// - Loading: ``beginLoad(_:continuing:)``, ``applyChunk(_:_:finishing:warnings:)``,
+///   ``finishLoad(_:warnings:)``, ``recordFailure(_:error:)``, ``unfinishedLoads(named:)``
 /// - Stream: ``consumeStream()``, ``pendingStream()``
 /// - Reading: ``query(_:)``, ``history(of:)``, ``asOf(_:)``
 public final class SQLiteWarehouse: Sendable {
@@ -80,6 +81,11 @@ public final class SQLiteWarehouse: Sendable {
                         try db.execute(sql: statement)
                     }
                     if migrates { for statement in schema.migrationAfterCreation { try db.execute(sql: statement) } }
+                    // Load history's warnings came later: add the column to a warehouse written before.
+                    let loadColumns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('firn_loads')")
+                    if !loadColumns.contains("warnings") {
+                        try db.execute(sql: "ALTER TABLE firn_loads ADD COLUMN warnings TEXT")
+                    }
                     return .commit
                 }
             }
