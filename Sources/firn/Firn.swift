@@ -13,7 +13,7 @@ struct Firn: AsyncParsableCommand {
             firn.sqlite). Tables for the default customer entity: customer_raw (staging), customer \
             (SCD1), customer_history (SCD2, a view over customer_history_closed and customer), \
             customer_unchanged, customer_changes (the stream's log), customer_before_dml, \
-            firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_pipe_objects, \
+            firn_loads (load history), firn_chunks, firn_rejects, firn_streams, firn_entities, firn_pipe_objects, \
             firn_tasks and firn_task_runs (task state and run history).
             """,
         subcommands: [
