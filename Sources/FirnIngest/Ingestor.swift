@@ -42,7 +42,9 @@ public struct IngestStatistics: Sendable, Hashable {
 ///   skipped.
 /// - Errors specific to a file are retried ``IngestConfiguration/maxAttempts`` times with
 ///   exponential back-off and full jitter, then the file goes to the failed folder with a
-///   `.error.txt` and the rest keep flowing. An unreachable store is retried without limit.
+///   `.error.txt` and the rest keep flowing. An error of the whole store
+///   (``FirnObjectStore/ObjectStoreError/isStoreWide``: unreachable, missing bucket, full disk,
+///   access denied) is retried without limit: it delays files, it fails none.
 /// - Back-pressure: at most ``IngestConfiguration/maxFilesInFlight`` files and
 ///   ``IngestConfiguration/maxBytesInFlight`` bytes upload at once.
 /// - Graceful shutdown stops taking new files and lets uploads in flight finish.
@@ -349,14 +351,9 @@ public final class Ingestor: Service, Sendable {
                 if Task.isCancelled { return nil }
                 let message = "\(error)"
                 let delay: Duration
-                let storeError = error as? ObjectStoreError
-                var isOutage = false
-                switch storeError {
-                case .unreachable?: isOutage = true
-                case .server?: isOutage = storeError?.isTransient == true  // 5xx, throttling
-                default: break
-                }
-                if isOutage {
+                // The store's trouble (unreachable, missing bucket, full disk, access denied…)
+                // says nothing about this file: wait for the store, do not fail the file.
+                if (error as? ObjectStoreError)?.isStoreWide == true {
                     if Task.isShuttingDownGracefully { return nil }  // the journal resumes it next start
                     outages += 1
                     delay = backoff(outages)

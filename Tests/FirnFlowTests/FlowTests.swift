@@ -130,4 +130,56 @@ struct FlowTests {
             #expect(try warehouse.query(sql).result == reference.query(sql).result)
         }
     }
+
+    @Test func aMissingS3BucketDelaysFilesUntilItIsCreated() async throws {
+        let root = Self.temporary("nobucket")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let landing = root + "/landing"
+        try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
+        let endpoint = try await MotoServer.sharedEndpoint()
+        let name = "firn-late-" + UUID().uuidString.lowercased().prefix(13)
+        // Not created yet: every PUT answers 404 NoSuchBucket.
+        let bucket = S3Bucket(
+            location: S3Location(bucket: name, prefix: "in", endpoint: endpoint, addressing: .path),
+            credentials: S3Credentials(accessKeyId: "firn-test", secretAccessKey: "firn-test-secret")
+        )
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        var ingest = IngestConfiguration(landingDirectory: landing, dataDirectory: root)
+        ingest.maxBackoff = .milliseconds(300)
+        var pipe = PipeConfiguration(downloadDirectory: root + "/downloads")
+        pipe.pollInterval = .milliseconds(200)
+        let flow = try Flow(
+            configuration: FlowConfiguration(ingest: ingest, pipe: pipe),
+            store: bucket,
+            warehouse: warehouse,
+            journal: try IngestJournal(path: root + "/ingest.sqlite"),
+            logger: Logger(label: "firn.test")
+        )
+        let journal = try IngestJournal(path: root + "/ingest.sqlite")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await flow.run { _ in } }
+            try Self.land("b-1.csv", rows: 0..<100, in: landing)
+            try Self.land("b-2.csv", rows: 100..<200, in: landing)
+            // Five attempts of at most 300 ms apart would have failed both files by now.
+            try await Task.sleep(for: .seconds(4))
+            #expect(try journal.counts()[.failed] == nil, "a missing bucket fails no file")
+            #expect(try journal.counts()[.landed] == 2, "both wait, claimed, for the bucket")
+            #expect((flow.ingestor?.statistics.retries ?? 0) >= 4)
+            try await bucket.createBucket()
+            #expect(await Self.waitFor(60) { flow.pipe?.statistics.objectsLoaded == 2 }, "\(flow.statusLine())")
+            await flow.shutDownGracefully()
+            try await group.waitForAll()
+        }
+        #expect(try journal.counts()[.archived] == 2)
+        #expect(!FileManager.default.fileExists(atPath: root + "/failed/b-1.csv"))
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
 }
