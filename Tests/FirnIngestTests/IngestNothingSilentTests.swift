@@ -1,7 +1,8 @@
-import FirnIngest
 import FirnObjectStore
 import Foundation
 import Testing
+
+@testable import FirnIngest
 
 #if canImport(Glibc)
 import Glibc
@@ -47,6 +48,96 @@ struct IngestNothingSilentTests {
             if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { names.append(name) }
         }
         return names
+    }
+
+    @Test func aNameAtTheFileSystemsLengthLimitIsTakenArchivedAndReusable() async throws {
+        let fixture = try IngestFixture()
+        defer { fixture.remove() }
+        let bucket = try fixture.bucket()
+        let journal = try fixture.journal()
+        let ingestor = Ingestor(configuration: fixture.configuration, store: bucket, journal: journal)
+        // 255 bytes: the longest name Linux file systems allow, so any claim name built by
+        // adding to it is too long.
+        let name = String(repeating: "n", count: 251) + ".csv"
+        // `fixture.land`'s temporary name would be too long itself.
+        func land(_ text: String) throws {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: fixture.landing + "/.long.tmp"))
+            try FileManager.default.moveItem(atPath: fixture.landing + "/.long.tmp", toPath: fixture.landing + "/" + name)
+        }
+        try await whileRunning(ingestor) {
+            try land("customer_id\n1\n")
+            #expect(await eventually(20) { try journal.find(name).map(\.state) == [.archived] })
+            // The same name with new content: its key and its archive name need disambiguating,
+            // which must also fit.
+            try land("customer_id\n2\n")
+            #expect(await eventually(20) { try journal.find(name).map(\.state) == [.archived, .archived] })
+        }
+        let objects = try await bucket.list(after: nil)
+        #expect(objects.count == 2)
+        let texts = try await objects.asyncMap { String(buffer: try await bucket.get($0.key)) }
+        #expect(Set(texts) == ["customer_id\n1\n", "customer_id\n2\n"])
+        #expect(objects.contains { $0.key.name == name }, "the first keeps its name")
+        #expect(try journal.find(name).allSatisfy { FileManager.default.fileExists(atPath: $0.finalPath ?? "") })
+        #expect(Self.rawNames(in: fixture.landing).isEmpty)
+        #expect(Self.rawNames(in: fixture.root + "/ingest-processing").isEmpty)
+    }
+
+    @Test func namesThatAreNotUTF8AreTakenUnderAnEscapedName() async throws {
+        let fixture = try IngestFixture()
+        defer { fixture.remove() }
+        let bucket = try fixture.bucket()
+        let journal = try fixture.journal()
+        let ingestor = Ingestor(configuration: fixture.configuration, store: bucket, journal: journal)
+        // Latin-1 "café.csv", renamed in (announced by inotify); and bytes never valid in UTF-8,
+        // written in place (found by the rescan).
+        let latin1: [UInt8] = Array("caf".utf8) + [0xE9] + Array(".csv".utf8)
+        let invalid: [UInt8] = [0xFF, 0xFE] + Array("raw.csv".utf8)
+        try await whileRunning(ingestor) {
+            try Self.create(Array(".in.tmp".utf8), in: fixture.landing, "customer_id\n1\n")
+            try Self.move(".in.tmp", to: latin1, in: fixture.landing)
+            try Self.create(invalid, in: fixture.landing, "customer_id\n2\n")
+            #expect(await eventually(20) { try journal.counts()[.archived] == 2 })
+        }
+        let keys = try await bucket.list(after: nil).map { String($0.key.name) }
+        #expect(keys.sorted() == ["%FF%FEraw.csv", "caf%E9.csv"])
+        #expect(try journal.find("caf%E9.csv").map(\.state) == [.archived])
+        #expect(Self.rawNames(in: fixture.landing).isEmpty, "nothing left behind in landing")
+    }
+
+    @Test func aLongNamedFileThatKeepsFailingHasItsReasonBesideIt() async throws {
+        let fixture = try IngestFixture()
+        defer { fixture.remove() }
+        let bucket = try fixture.bucket()
+        // A regular file where the objects' folder must go: every upload fails, for real.
+        #expect(FileManager.default.createFile(atPath: bucket.root + "/blocked", contents: Data()))
+        var configuration = fixture.configuration
+        configuration.keyTemplate = try ObjectKeyTemplate("blocked/{name}")
+        let journal = try fixture.journal()
+        let ingestor = Ingestor(configuration: configuration, store: bucket, journal: journal)
+        let name = String(repeating: "f", count: 251) + ".csv"
+        try await whileRunning(ingestor) {
+            try Data("customer_id\n1\n".utf8).write(to: URL(fileURLWithPath: fixture.landing + "/.f.tmp"))
+            try FileManager.default.moveItem(atPath: fixture.landing + "/.f.tmp", toPath: fixture.landing + "/" + name)
+            #expect(await eventually(20) { try journal.find(name).map(\.state) == [.failed] })
+        }
+        let failed = try #require(try journal.find(name).first?.finalPath)
+        #expect(FileManager.default.fileExists(atPath: failed))
+        let reason = try String(contentsOfFile: failed + ".error.txt", encoding: .utf8)
+        #expect(reason.contains("upload failed 5 times"))
+    }
+
+    @Test func landingNamesEscapeOddBytesAndFitTheLimit() {
+        #expect(LandingName(bytes: Array("plain.csv".utf8)).text == "plain.csv")
+        #expect(!LandingName(bytes: Array("plain é.csv".utf8)).isEscaped)
+        #expect(LandingName(bytes: [0x61, 0xE9, 0x2E, 0x63]).text == "a%E9.c")
+        #expect(LandingName(bytes: [0x61, 0x0A, 0x62]).text == "a%0Ab", "control characters too")
+        #expect(LandingName(bytes: [0xE2, 0x82]).text == "%E2%82", "a cut-off sequence")
+        #expect(LandingName.fitted("a.csv", suffix: ".17") == "a.17.csv")
+        #expect(LandingName.fitted("abc", suffix: ".17") == "abc.17")
+        let long = String(repeating: "é", count: 126) + ".csv"  // 256 bytes
+        let fitted = LandingName.fitted(long, suffix: ".17")
+        #expect(fitted.utf8.count <= 255 && fitted.hasSuffix("é.17.csv"), "cut at a character boundary")
+        #expect(IngestJournal.disambiguated("2026/12/01/" + long, id: 17).hasPrefix("2026/12/01/"))
     }
 
     @Test func aBucketDirectoryThatIsNotThereDelaysFilesUntilItIsBack() async throws {
