@@ -53,13 +53,16 @@ struct FlowTests {
     }
 
     /// Lands a CSV file the well-behaved way (temporary name, then rename).
-    static func land(_ name: String, rows: Range<Int>, in landing: String) throws {
+    static func land(_ name: String, rows: Range<Int>, in landing: String, modified: Date? = nil) throws {
         var text = "customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op\n"
         for row in rows {
             let time = Timestamp(microseconds: 1_790_000_000_000_000 + Int64(row) * 1_000_000)
             text += "\(row % 50 + 1),F\(row),L,e@x,\(row) St,City,,C,\(time),U\n"
         }
         try text.write(toFile: landing + "/." + name, atomically: false, encoding: .utf8)
+        if let modified {
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: landing + "/." + name)
+        }
         try FileManager.default.moveItem(atPath: landing + "/." + name, toPath: landing + "/" + name)
     }
 
@@ -172,6 +175,41 @@ struct FlowTests {
         }
         #expect(try journal.counts()[.archived] == 2)
         #expect(!FileManager.default.fileExists(atPath: root + "/failed/b-1.csv"))
+    }
+
+    @Test func retentionCountsAnArchivedFilesAgeFromItsArchiving() async throws {
+        let root = Self.temporary("retention")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let landing = root + "/landing"
+        try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        var configuration = FlowConfiguration(
+            ingest: IngestConfiguration(landingDirectory: landing, dataDirectory: root),
+            pipe: PipeConfiguration(downloadDirectory: root + "/downloads")
+        )
+        configuration.tasks = [.load, .retention]
+        configuration.scheduler.archiveDirectory = root + "/archive"
+        let flow = try Flow(
+            configuration: configuration,
+            store: try DirectoryBucket(root: root + "/bucket"),
+            warehouse: warehouse,
+            journal: try IngestJournal(path: root + "/ingest.sqlite"),
+            logger: Logger(label: "firn.test")
+        )
+        let journal = try IngestJournal(path: root + "/ingest.sqlite")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await flow.run { _ in } }
+            // An export written 30 days ago, landed today.
+            let thirtyDaysAgo = Date().addingTimeInterval(-30 * 86_400)
+            try Self.land("old-export.csv", rows: 0..<10, in: landing, modified: thirtyDaysAgo)
+            #expect(await Self.waitFor(60) { flow.pipe?.statistics.objectsLoaded == 1 }, "\(flow.statusLine())")
+            #expect(await Self.waitFor(60) { (try? journal.counts()[.archived]) == 1 })
+            let archived = try #require(try journal.find("old-export.csv").first?.finalPath)
+            #expect(try await flow.scheduler?.runNow("retention") == true)
+            #expect(FileManager.default.fileExists(atPath: archived), "archived today, kept for 7 days")
+            await flow.shutDownGracefully()
+            try await group.waitForAll()
+        }
     }
 
     static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
