@@ -62,7 +62,10 @@ struct IngestNothingSilentTests {
         // `fixture.land`'s temporary name would be too long itself.
         func land(_ text: String) throws {
             try Data(text.utf8).write(to: URL(fileURLWithPath: fixture.landing + "/.long.tmp"))
-            try FileManager.default.moveItem(atPath: fixture.landing + "/.long.tmp", toPath: fixture.landing + "/" + name)
+            try FileManager.default.moveItem(
+                atPath: fixture.landing + "/.long.tmp",
+                toPath: fixture.landing + "/" + name
+            )
         }
         try await whileRunning(ingestor) {
             try land("customer_id\n1\n")
