@@ -308,10 +308,14 @@ public final class Ingestor: Service, Sendable {
                 let token = UUID().uuidString.prefix(8).lowercased()
                 let claim = LandingName.fitted(name, toBytes: LandingName.maximumBytes - token.count - 1)
                 let path = (configuration.processingDirectory as NSString).appendingPathComponent("\(token)-\(claim)")
-                guard landing.withPath(in: configuration.landingDirectory, { rename($0, path) }) == 0 else {
-                    if errno != ENOENT {
+                // errno is read inside the closure, before the path's buffer is freed.
+                let code: Int32 = landing.withPath(in: configuration.landingDirectory) { source in
+                    rename(source, path) == 0 ? 0 : errno
+                }
+                guard code == 0 else {
+                    if code != ENOENT {
                         logger.warning(
-                            "\(name): cannot move it to \(configuration.processingDirectory): \(String(cString: strerror(errno))); trying again at the next rescan"
+                            "\(name): cannot move it to \(configuration.processingDirectory): \(String(cString: strerror(code))); trying again at the next rescan"
                         )
                     }
                     return
