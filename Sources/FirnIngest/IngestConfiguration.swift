@@ -38,7 +38,8 @@ public struct IngestConfiguration: Sendable, Hashable {
     /// Defaults to `1` second.
     public var stabilityInterval: Duration = .seconds(1)
     /// Upload attempts for errors specific to a file (before it is moved to the failed folder).
-    /// An unreachable store is retried without limit: it delays files, it does not fail them.
+    /// An error of the whole store (unreachable, missing bucket, full disk, access denied: see
+    /// `ObjectStoreError.isStoreWide`) is retried without limit: it delays files, it does not fail them.
     /// Defaults to `5`.
     public var maxAttempts: Int = 5
     /// The first retry's delay; each next one doubles, with full jitter. Defaults to 200 ms.

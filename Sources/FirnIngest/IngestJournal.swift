@@ -166,13 +166,11 @@ public final class IngestJournal: Sendable {
         }
     }
 
-    /// `a/b.csv` → `a/b.<id>.csv`.
+    /// `a/b.csv` → `a/b.<id>.csv`; the last segment cut to stay within 255 bytes (a directory
+    /// bucket stores it as a file name).
     static func disambiguated(_ key: String, id: Int64) -> String {
         let slash = key.lastIndex(of: "/").map { key.index(after: $0) } ?? key.startIndex
-        if let dot = key[slash...].lastIndex(of: "."), dot != slash {
-            return String(key[..<dot]) + ".\(id)" + String(key[dot...])
-        }
-        return key + ".\(id)"
+        return String(key[..<slash]) + LandingName.fitted(String(key[slash...]), suffix: ".\(id)")
     }
 
     /// Records a failed attempt and its error.

@@ -42,7 +42,9 @@ public struct IngestStatistics: Sendable, Hashable {
 ///   skipped.
 /// - Errors specific to a file are retried ``IngestConfiguration/maxAttempts`` times with
 ///   exponential back-off and full jitter, then the file goes to the failed folder with a
-///   `.error.txt` and the rest keep flowing. An unreachable store is retried without limit.
+///   `.error.txt` and the rest keep flowing. An error of the whole store
+///   (``FirnObjectStore/ObjectStoreError/isStoreWide``: unreachable, missing bucket, full disk,
+///   access denied) is retried without limit: it delays files, it fails none.
 /// - Back-pressure: at most ``IngestConfiguration/maxFilesInFlight`` files and
 ///   ``IngestConfiguration/maxBytesInFlight`` bytes upload at once.
 /// - Graceful shutdown stops taking new files and lets uploads in flight finish.
@@ -56,6 +58,8 @@ public final class Ingestor: Service, Sendable {
     let onUploaded: @Sendable (IngestedFile) -> Void
     let logger: Logger
     let stats = NIOLockedValueBox(IngestStatistics())
+    /// When an unreadable landing directory was last reported.
+    let landingUnreadableSince = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     /// Creates an ingest.
     ///
@@ -83,18 +87,19 @@ public final class Ingestor: Service, Sendable {
     public var statistics: IngestStatistics { stats.withLockedValue { $0 } }
 
     enum Trigger: Sendable {
-        case announced(String)
+        case announced(LandingName)
         case rescan
         case finished(String, bytes: Int64)
     }
 
     enum Work: Sendable {
-        case fresh(name: String, size: Int64)
+        case fresh(name: LandingName, size: Int64)
         case resume(IngestedFile)
 
+        /// The name as Firn writes it (see ``LandingName``).
         var name: String {
             switch self {
-            case .fresh(let name, _): name
+            case .fresh(let name, _): name.text
             case .resume(let entry): entry.name
             }
         }
@@ -135,11 +140,11 @@ public final class Ingestor: Service, Sendable {
                 await withTaskGroup(of: Void.self) { uploads in
                     var inFlight: Set<String> = []
                     var bytesInFlight: Int64 = 0
-                    var announced: Set<String> = []
+                    var announced: Set<LandingName> = []
                     for await trigger in triggers {
                         switch trigger {
                         case .announced(let name):
-                            if !IngestConfiguration.isTemporaryName(name) { announced.insert(name) }
+                            if !IngestConfiguration.isTemporaryName(name.text) { announced.insert(name) }
                             queue += scan(only: announced, inFlight: inFlight, queued: queue, force: true)
                             announced.removeAll()
                         case .rescan:
@@ -229,12 +234,33 @@ public final class Ingestor: Service, Sendable {
 
     /// Lists the landing directory for files ready to take: `only` (announced names, taken at
     /// once when `force`) or every file unchanged for the stability interval.
-    func scan(only names: Set<String>?, inFlight: Set<String>, queued: [Work], force: Bool) -> [Work] {
-        let candidates: [String]
+    ///
+    /// Names are read as bytes, so a name that is not UTF-8 is found too (and taken under its
+    /// escaped text, see ``LandingName``).
+    func scan(only names: Set<LandingName>?, inFlight: Set<String>, queued: [Work], force: Bool) -> [Work] {
+        let candidates: [LandingName]
         if let names {
             candidates = Array(names)
         } else {
-            candidates = (try? FileManager.default.contentsOfDirectory(atPath: configuration.landingDirectory)) ?? []
+            switch LandingName.list(configuration.landingDirectory) {
+            case .success(let listed):
+                candidates = listed
+                landingUnreadableSince.withLockedValue { $0 = nil }
+            case .failure(let error):
+                // Said once, and again every minute while it lasts: not silent, not a flood.
+                let now = ContinuousClock.now
+                let isDue = landingUnreadableSince.withLockedValue { since in
+                    guard let last = since, now - last < .seconds(60) else {
+                        since = now
+                        return true
+                    }
+                    return false
+                }
+                if isDue {
+                    logger.error("landing directory \(configuration.landingDirectory) cannot be listed: \(error)")
+                }
+                candidates = []
+            }
         }
         let queuedNames = Set(queued.map(\.name))
         let now = Date().timeIntervalSince1970
@@ -243,10 +269,13 @@ public final class Ingestor: Service, Sendable {
             + Double(configuration.stabilityInterval.components.attoseconds) / 1e18
         var ready: [Work] = []
         for name in candidates
-        where !IngestConfiguration.isTemporaryName(name) && !inFlight.contains(name) && !queuedNames.contains(name) {
+        where !IngestConfiguration.isTemporaryName(name.text) && !inFlight.contains(name.text)
+            && !queuedNames.contains(name.text)
+        {
             var status = stat()
-            let path = (configuration.landingDirectory as NSString).appendingPathComponent(name)
-            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard name.withPath(in: configuration.landingDirectory, { stat($0, &status) }) == 0,
+                (status.st_mode & S_IFMT) == S_IFREG
+            else { continue }
             #if canImport(Darwin)
             let modified = Double(status.st_mtimespec.tv_sec) + Double(status.st_mtimespec.tv_nsec) / 1e9
             #else
@@ -271,19 +300,28 @@ public final class Ingestor: Service, Sendable {
                     try finish(entry, state: configuration.afterUpload == .archive ? .archived : .deleted)
                     return
                 }
-            case .fresh(let name, _):
+            case .fresh(let landing, _):
                 // Claim the file: after this rename a producer writing `name` again creates a new
-                // file, and the bytes checksummed, uploaded and archived are one content.
-                let landed = (configuration.landingDirectory as NSString).appendingPathComponent(name)
+                // file, and the bytes checksummed, uploaded and archived are one content. The
+                // claim name adds a token, so it is cut to fit the file system's limit.
+                let name = landing.text
                 let token = UUID().uuidString.prefix(8).lowercased()
-                let path = (configuration.processingDirectory as NSString).appendingPathComponent("\(token)-\(name)")
-                guard rename(landed, path) == 0 else {
-                    if errno != ENOENT {
+                let claim = LandingName.fitted(name, toBytes: LandingName.maximumBytes - token.count - 1)
+                let path = (configuration.processingDirectory as NSString).appendingPathComponent("\(token)-\(claim)")
+                // errno is read inside the closure, before the path's buffer is freed.
+                let code: Int32 = landing.withPath(in: configuration.landingDirectory) { source in
+                    rename(source, path) == 0 ? 0 : errno
+                }
+                guard code == 0 else {
+                    if code != ENOENT {
                         logger.warning(
-                            "\(name): cannot move it to \(configuration.processingDirectory): \(String(cString: strerror(errno))); trying again at the next rescan"
+                            "\(name): cannot move it to \(configuration.processingDirectory): \(String(cString: strerror(code))); trying again at the next rescan"
                         )
                     }
                     return
+                }
+                if landing.isEscaped {
+                    logger.notice("a landing file's name is not UTF-8 text; it is taken as \(name)")
                 }
                 let size: Int64
                 let digest: String
@@ -291,7 +329,7 @@ public final class Ingestor: Service, Sendable {
                     (size, digest) = try Self.checksum(path)
                 } catch {
                     // Unreadable: put it back and say so; it is tried again at the next rescan.
-                    rename(path, landed)
+                    _ = landing.withPath(in: configuration.landingDirectory) { rename(path, $0) }
                     logger.warning("\(name): cannot read it to checksum (\(error)); trying again at the next rescan")
                     return
                 }
@@ -349,14 +387,9 @@ public final class Ingestor: Service, Sendable {
                 if Task.isCancelled { return nil }
                 let message = "\(error)"
                 let delay: Duration
-                let storeError = error as? ObjectStoreError
-                var isOutage = false
-                switch storeError {
-                case .unreachable?: isOutage = true
-                case .server?: isOutage = storeError?.isTransient == true  // 5xx, throttling
-                default: break
-                }
-                if isOutage {
+                // The store's trouble (unreachable, missing bucket, full disk, access denied…)
+                // says nothing about this file: wait for the store, do not fail the file.
+                if (error as? ObjectStoreError)?.isStoreWide == true {
                     if Task.isShuttingDownGracefully { return nil }  // the journal resumes it next start
                     outages += 1
                     delay = backoff(outages)
@@ -404,22 +437,31 @@ public final class Ingestor: Service, Sendable {
     /// Moves a file that keeps failing to the failed folder, with a `.error.txt` beside it.
     func fail(_ entry: IngestedFile, reason: String) throws(IngestError) {
         logger.error("\(entry.name): moved to \(configuration.failedDirectory): \(reason)")
-        let path = try move(entry, into: configuration.failedDirectory)
-        try? Data((reason + "\n").utf8).write(to: URL(fileURLWithPath: path + ".error.txt"))
+        let path = try move(entry, into: configuration.failedDirectory, reserving: Self.errorSuffix.utf8.count)
+        do {
+            try Data((reason + "\n").utf8).write(to: URL(fileURLWithPath: path + Self.errorSuffix))
+        } catch {
+            logger.error("\(entry.name): cannot write \(path + Self.errorSuffix): \(error.localizedDescription)")
+        }
         stats.withLockedValue { $0.filesFailed += 1 }
         try journal.recordFinish(entry.id, state: .failed, finalPath: path, error: reason)
     }
 
-    func move(_ entry: IngestedFile, into folder: String) throws(IngestError) -> String {
+    static let errorSuffix = ".error.txt"
+
+    /// Moves the claimed file into `folder` under its name (`name.<id>.ext` when taken), cut to
+    /// leave `reserving` bytes of the file system's name limit free.
+    func move(_ entry: IngestedFile, into folder: String, reserving: Int = 0) throws(IngestError) -> String {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
             throw .landing(path: folder, reason: "cannot create: \(error.localizedDescription)")
         }
-        var destination = (folder as NSString).appendingPathComponent(entry.name)
+        let limit = LandingName.maximumBytes - reserving
+        var destination = (folder as NSString).appendingPathComponent(LandingName.fitted(entry.name, toBytes: limit))
         if FileManager.default.fileExists(atPath: destination) {
             destination = (folder as NSString).appendingPathComponent(
-                IngestJournal.disambiguated(entry.name, id: entry.id)
+                LandingName.fitted(entry.name, suffix: ".\(entry.id)", toBytes: limit)
             )
         }
         if rename(entry.landingPath, destination) != 0 {

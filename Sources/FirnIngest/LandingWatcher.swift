@@ -18,9 +18,10 @@ import Darwin
 struct LandingWatcher: Sendable {
     let directory: String
 
-    /// Calls `announce` for each complete file name (or `nil` after an overflow) until the
-    /// calling task is cancelled. Blocking reads happen on a dedicated thread.
-    func run(_ announce: @escaping @Sendable (String?) -> Void) async throws(IngestError) {
+    /// Calls `announce` for each complete file name, as the file system holds it (or `nil`
+    /// after an overflow), until the calling task is cancelled. Blocking reads happen on a
+    /// dedicated thread.
+    func run(_ announce: @escaping @Sendable (LandingName?) -> Void) async throws(IngestError) {
         #if os(Linux)
         let descriptor = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard descriptor >= 0 else {
@@ -56,7 +57,7 @@ struct LandingWatcher: Sendable {
     static func readEvents(
         _ descriptor: Int32,
         stopped: NIOLockedValueBox<Bool>,
-        announce: @Sendable (String?) -> Void
+        announce: @Sendable (LandingName?) -> Void
     ) {
         let size = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
@@ -74,9 +75,12 @@ struct LandingWatcher: Sendable {
                 if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
                     announce(nil)
                 } else if nameLength > 0 {
-                    let start = buffer.advanced(by: offset + MemoryLayout<inotify_event>.size)
-                        .assumingMemoryBound(to: CChar.self)
-                    announce(String(cString: start))
+                    // The name's bytes, NUL-padded: not necessarily UTF-8.
+                    let name = UnsafeRawBufferPointer(
+                        start: buffer.advanced(by: offset + MemoryLayout<inotify_event>.size),
+                        count: nameLength
+                    )
+                    announce(LandingName(bytes: Array(name.prefix { $0 != 0 })))
                 }
                 offset += MemoryLayout<inotify_event>.size + nameLength
             }

@@ -47,7 +47,7 @@ public struct DirectoryBucket: ObjectStore {
         try await Self.offload { () throws(ObjectStoreError) in
             try store(key) { (output) throws(ObjectStoreError) in
                 try bytes.withUnsafeReadableBytes { (raw) throws(ObjectStoreError) in
-                    try LocalFile.writeAll(raw, to: output.descriptor, path: output.path)
+                    try LocalFile.writeAll(raw, to: output)
                 }
             }
         }
@@ -120,7 +120,10 @@ public struct DirectoryBucket: ObjectStore {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw .io(path: directory, reason: "cannot list: \(error.localizedDescription)")
+            let reason = "cannot list: \(error.localizedDescription)"
+            // The root itself: the whole bucket; a folder below it: that folder.
+            if relative.isEmpty { throw .unavailable(bucket: root, reason: "\(directory): \(reason)") }
+            throw .io(path: directory, reason: reason)
         }
         for name in names where !name.hasPrefix(".") {
             let childRelative = relative.isEmpty ? name : relative + "/" + name
@@ -136,17 +139,22 @@ public struct DirectoryBucket: ObjectStore {
     }
 
     /// Writes an object through a temporary file: `write` fills it, then it is flushed and renamed into place.
+    ///
+    /// Errors of the bucket as a whole (its directory missing or not a directory, a full,
+    /// read-only or failing file system, permission denied) throw
+    /// ``ObjectStoreError/unavailable(bucket:reason:)``; errors of this key (a file where one of
+    /// its folders must go, a name too long) throw ``ObjectStoreError/io(path:reason:)``.
     func store(
         _ key: ObjectKey,
         write: (LocalFile.Output) throws(ObjectStoreError) -> Void
     ) throws(ObjectStoreError) -> ObjectInfo {
         let temporary = (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString)
-        let output = try LocalFile.create(temporary)
+        let output = try createTemporary(temporary)
         do throws(ObjectStoreError) {
             defer { close(output.descriptor) }
             try write(output)
             guard fsync(output.descriptor) == 0 else {
-                throw ObjectStoreError.io(path: temporary, reason: "fsync: \(String(cString: strerror(errno)))")
+                throw LocalFile.failure(temporary, "fsync", errno: errno, bucket: root)
             }
         } catch {
             unlink(temporary)
@@ -154,20 +162,60 @@ public struct DirectoryBucket: ObjectStore {
         }
         let destination = path(of: key)
         let directory = (destination as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do throws(ObjectStoreError) {
+            try makeDirectories(directory)
         } catch {
             unlink(temporary)
-            throw .io(path: directory, reason: "cannot create: \(error.localizedDescription)")
+            throw error
         }
         guard rename(temporary, destination) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let error = LocalFile.failure(destination, "rename", errno: errno, bucket: root)
             unlink(temporary)
-            throw .io(path: destination, reason: "rename: \(reason)")
+            throw error
         }
         LocalFile.syncDirectory(directory)
         guard let info = try info(key) else { throw .io(path: destination, reason: "vanished after writing") }
         return info
+    }
+
+    /// Creates the temporary file, re-creating the temporary folder when only it is missing (a
+    /// clean-up removed it, or the bucket directory was restored empty). A bucket directory
+    /// that is missing or not a directory is the whole bucket's error, not re-created here: it
+    /// may be a volume not mounted yet.
+    func createTemporary(_ temporary: String) throws(ObjectStoreError) -> LocalFile.Output {
+        do {
+            return try LocalFile.create(temporary, bucket: root)
+        } catch {
+            guard case .io = error, !FileManager.default.fileExists(atPath: temporaryDirectory) else { throw error }
+            var status = stat()
+            guard stat(root, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw .unavailable(bucket: root, reason: "the bucket directory is missing or not a directory")
+            }
+            if mkdir(temporaryDirectory, 0o755) != 0 && errno != EEXIST {
+                throw LocalFile.failure(temporaryDirectory, "cannot create", errno: errno, bucket: root)
+            }
+            return try LocalFile.create(temporary, bucket: root)
+        }
+    }
+
+    /// Creates `directory` (inside the bucket) and its missing parents. A file where a folder
+    /// must go is this key's error; a full, read-only or denied file system the bucket's.
+    func makeDirectories(_ directory: String) throws(ObjectStoreError) {
+        var status = stat()
+        if stat(directory, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw .io(path: directory, reason: "cannot create a folder: a file is in the way")
+            }
+            return
+        }
+        guard errno == ENOENT || errno == ENOTDIR else {
+            throw LocalFile.failure(directory, "cannot create", errno: errno, bucket: root)
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        if parent.count > root.count { try makeDirectories(parent) }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw LocalFile.failure(directory, "cannot create", errno: errno, bucket: root)
+        }
     }
 
     /// Runs blocking file-system work off the caller's executor.

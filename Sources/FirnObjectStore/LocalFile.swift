@@ -12,26 +12,43 @@ enum LocalFile {
     struct Output {
         var descriptor: Int32
         var path: String
+        /// The bucket the file is in (a ``DirectoryBucket``'s root), so that errors of the whole
+        /// file system are reported as ``ObjectStoreError/unavailable(bucket:reason:)``; `nil`
+        /// for a download.
+        var bucket: String? = nil
     }
 
-    static func create(_ path: String) throws(ObjectStoreError) -> Output {
+    static func create(_ path: String, bucket: String? = nil) throws(ObjectStoreError) -> Output {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))")
-        }
-        return Output(descriptor: descriptor, path: path)
+        guard descriptor >= 0 else { throw failure(path, "cannot create", errno: errno, bucket: bucket) }
+        return Output(descriptor: descriptor, path: path, bucket: bucket)
     }
 
-    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws(ObjectStoreError) {
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to output: Output) throws(ObjectStoreError) {
         var offset = 0
         while offset < bytes.count {
-            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            let written = write(output.descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw .io(path: path, reason: "write: \(String(cString: strerror(errno)))")
+                throw failure(output.path, "write", errno: errno, bucket: output.bucket)
             }
             offset += written
         }
+    }
+
+    /// Errors of a whole file system rather than of one file: full, over quota, read-only,
+    /// denied, or failing.
+    static func isFileSystemWide(_ code: Int32) -> Bool {
+        [ENOSPC, EDQUOT, EROFS, EACCES, EPERM, EIO].contains(code)
+    }
+
+    /// The error for a failed call on `path`: ``ObjectStoreError/unavailable(bucket:reason:)``
+    /// when the path is in a bucket and the error is the file system's
+    /// (``isFileSystemWide(_:)``), ``ObjectStoreError/io(path:reason:)`` otherwise.
+    static func failure(_ path: String, _ operation: String, errno code: Int32, bucket: String?) -> ObjectStoreError {
+        let reason = "\(operation): \(String(cString: strerror(code)))"
+        if let bucket, isFileSystemWide(code) { return .unavailable(bucket: bucket, reason: "\(path): \(reason)") }
+        return .io(path: path, reason: reason)
     }
 
     /// Copies the file at `source` into `output`, 1 MiB at a time.
@@ -48,7 +65,7 @@ enum LocalFile {
                 throw .io(path: source, reason: "read: \(String(cString: strerror(errno)))")
             }
             if count == 0 { return }
-            try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), to: output.descriptor, path: output.path)
+            try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), to: output)
         }
     }
 

@@ -125,16 +125,50 @@ public enum ObjectStoreError: Error, CustomStringConvertible, Sendable, Equatabl
     case unreachable(endpoint: String, reason: String)
     /// Credentials are missing.
     case missingCredentials(String)
+    /// The bucket as a whole cannot be used now: a ``DirectoryBucket``'s directory is missing or
+    /// not a directory, its file system is full, over quota, read-only or failing, or access to
+    /// it is denied. Nothing is wrong with any one object; the same call succeeds once the store
+    /// is fixed.
+    case unavailable(bucket: String, reason: String)
 
-    /// Whether retrying later may succeed (network trouble, throttling, server errors).
+    /// Whether retrying later may succeed (network trouble, throttling, server errors, a bucket
+    /// that is unavailable as a whole).
     public var isTransient: Bool {
         switch self {
-        case .unreachable: true
+        case .unreachable, .unavailable: true
         case .server(let status, _, _, _): status >= 500 || status == 429 || status == 408
         case .io: true
         default: false
         }
     }
+
+    /// Whether the failure is the whole store's rather than one object's or one local file's.
+    ///
+    /// True when the store cannot be reached or fails on its side (5xx, throttling), when it is
+    /// ``unavailable(bucket:reason:)`` (a directory bucket missing, full, read-only or denied),
+    /// when S3 says the bucket does not exist (`NoSuchBucket`), denies access (`AccessDenied`,
+    /// any 403), rejects the credentials (`InvalidAccessKeyId`, `SignatureDoesNotMatch`,
+    /// `ExpiredToken`…) or the region (`PermanentRedirect`, `AuthorizationHeaderMalformed`), and
+    /// when credentials are missing. Such an error says nothing about the object in hand, so a
+    /// caller that gives up on an object after a few attempts (ingest) waits for the store
+    /// instead. False for errors of one key or one local file (`invalidKey`, `notFound`, `io`,
+    /// other S3 codes).
+    public var isStoreWide: Bool {
+        switch self {
+        case .unreachable, .unavailable, .missingCredentials: true
+        case .server(let status, let code, _, _):
+            status >= 500 || status == 429 || status == 408 || status == 403 || status == 301
+                || Self.storeWideCodes.contains(code)
+        case .invalidKey, .notFound, .invalidLocation, .invalidQueueURL, .io: false
+        }
+    }
+
+    /// S3 error codes that concern the bucket, the account, the credentials or the region.
+    static let storeWideCodes: Set<String> = [
+        "NoSuchBucket", "AccessDenied", "AllAccessDisabled", "AccountProblem", "InvalidAccessKeyId",
+        "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "RequestTimeTooSkewed",
+        "PermanentRedirect", "AuthorizationHeaderMalformed", "InvalidBucketState",
+    ]
 
     public var description: String {
         switch self {
@@ -147,6 +181,7 @@ public enum ObjectStoreError: Error, CustomStringConvertible, Sendable, Equatabl
             "S3 error \(status) \(code)\(key.map { " on \($0.debugDescription)" } ?? ""): \(message)"
         case .unreachable(let endpoint, let reason): "cannot reach \(endpoint): \(reason)"
         case .missingCredentials(let detail): "missing S3 credentials: \(detail)"
+        case .unavailable(let bucket, let reason): "bucket \(bucket) unavailable: \(reason)"
         }
     }
 }

@@ -11,11 +11,20 @@ public struct PipeConfiguration: Sendable, Hashable {
     /// How often the bucket is listed for objects nobody announced. Defaults to `1` second.
     public var pollInterval: Duration = .seconds(1)
     /// When object keys start with their UTC date folder (`YYYY/MM/DD/…`, ingest's default key
-    /// template), listing starts at the folder of this long ago instead of the bucket's first
-    /// key, so a poll's cost does not grow with the bucket. An object put into an older folder
-    /// is then found only when announced. Defaults to `nil`: every poll lists the whole bucket
-    /// (nothing can be missed), and every listed object is checked against what was taken.
+    /// template), frequent polls list from the folder of this long ago instead of the bucket's
+    /// first key, so their cost does not grow with the bucket. Objects elsewhere (an older
+    /// folder, keys sorting before the date folders) are found by the full listing at start and
+    /// every ``fullListingInterval``, or when announced. Defaults to `nil`: every poll lists the
+    /// whole bucket, and every listed object is checked against what was taken.
     public var dateFolderWindow: Duration?
+    /// With a ``dateFolderWindow``, how often the whole bucket is listed (paginated) besides:
+    /// the first poll after the pipe starts lists it whole, and then a poll at least this long
+    /// after the last complete full listing, as Snowpipe's `REFRESH` does. So an object
+    /// uploaded days before the pipe runs, left by a process killed between upload and load, or
+    /// under a key outside the date folders is loaded at start, or within this interval when it
+    /// appears while the pipe runs. Objects already taken are skipped (`firn_pipe_objects`).
+    /// Defaults to `5` minutes.
+    public var fullListingInterval: Duration = .seconds(300)
     /// Where objects from remote buckets are downloaded before loading (files removed after).
     public var downloadDirectory: String
     /// Reader settings (chunk size, field size limit). Defaults to ``ReaderConfiguration``'s defaults.
@@ -73,8 +82,10 @@ public struct PipeStatistics: Sendable, Hashable {
 /// Objects are noticed three ways: announced in process (``announce(_:)``, which ingest calls
 /// after each confirmed upload, so a file is loaded at once), from S3 event notifications on an
 /// SQS queue when ``PipeConfiguration/eventQueue`` is set, and by listing the bucket every
-/// ``PipeConfiguration/pollInterval`` (whole, or from ``PipeConfiguration/dateFolderWindow``)
-/// for objects put by another process or host. Exactly once: an object is taken once per key and ETag
+/// ``PipeConfiguration/pollInterval`` (whole, or from ``PipeConfiguration/dateFolderWindow``,
+/// then whole at start and every ``PipeConfiguration/fullListingInterval``) for objects put by
+/// another process or host, or before the pipe started: every object in the bucket is loaded,
+/// however late the pipe runs. Exactly once: an object is taken once per key and ETag
 /// (`firn_pipe_objects`), and its content once per key and checksum (load history), so a
 /// re-listed, re-announced or re-uploaded object loads nothing twice, also across restarts.
 public final class AutoIngestPipe: Service, Sendable {
@@ -92,6 +103,8 @@ public final class AutoIngestPipe: Service, Sendable {
     let suspended = NIOLockedValueBox(false)
     /// Whether a `.poll` is already queued: polls coalesce instead of piling up behind a slow load.
     let pollQueued = NIOLockedValueBox(false)
+    /// When the last complete listing of the whole bucket started; `nil` before the first.
+    let lastFullListing = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     enum Trigger: Sendable {
         case object(ObjectInfo)
@@ -201,18 +214,31 @@ public final class AutoIngestPipe: Service, Sendable {
         }
     }
 
-    /// Lists the bucket (from the date-folder window, when configured) and takes every object
-    /// not taken before.
+    /// Lists the bucket and takes every object not taken before: from the date-folder window
+    /// when one is configured, except at the first poll and every
+    /// ``PipeConfiguration/fullListingInterval``, when it lists the whole bucket.
     @discardableResult
     func poll() async -> PollOutcome {
         var outcome = PollOutcome()
-        do {
-            let start = configuration.dateFolderWindow.map { window in
-                let then = Timestamp(microseconds: Timestamp.now().microseconds - window.microseconds)
-                // "YYYY-MM-DD…" → "YYYY/MM/DD": list the folders from that day on.
-                return String(then.description.prefix(10)).replacingOccurrences(of: "-", with: "/")
+        let started = ContinuousClock.now
+        let isFull =
+            configuration.dateFolderWindow == nil
+            || lastFullListing.withLockedValue { last in
+                last.map { started - $0 >= configuration.fullListingInterval } ?? true
             }
+        do {
+            let start =
+                isFull
+                ? nil
+                : configuration.dateFolderWindow.map { window in
+                    let then = Timestamp(microseconds: Timestamp.now().microseconds - window.microseconds)
+                    // "YYYY-MM-DD…" → "YYYY/MM/DD": list the folders from that day on.
+                    return String(then.description.prefix(10)).replacingOccurrences(of: "-", with: "/")
+                }
             let objects = try await store.list(after: try start.map(ObjectKey.init))
+            // Listed to the end: the next full listing is due an interval from now. Objects that
+            // could not be taken below are tried again at the next poll that lists them.
+            if isFull { lastFullListing.withLockedValue { $0 = started } }
             guard !objects.isEmpty else { return outcome }
             let taken = try warehouse.takenPipeObjects(after: start)
             for object in objects where !taken.contains(object.key.rawValue + "\u{0}" + object.etag) {

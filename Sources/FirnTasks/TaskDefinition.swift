@@ -38,7 +38,8 @@ public struct TaskDefinition: Sendable, Hashable {
     public enum Action: Sendable, Hashable {
         /// The pipe's load (staging → SCD1 → SCD2).
         case load
-        /// Deletes what is older than the given days: staging rows, archived files, task runs.
+        /// Deletes what is older than the given days: staging rows, task runs, and files archived
+        /// that long ago (counted from their archiving, not their modification time).
         case retention(days: Int)
         /// User SQL, run in one transaction.
         case sql(String)

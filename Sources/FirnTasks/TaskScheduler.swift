@@ -276,20 +276,58 @@ public final class TaskScheduler: Service, Sendable {
         }
     }
 
-    /// Removes regular files under `directory` last modified more than `days` ago; returns how many.
+    /// Removes archived files older than `days` under `directory`; returns how many.
+    ///
+    /// A file's age counts from when it was archived, not from when it was written: ingest
+    /// archives into `YYYY/MM/DD` folders of the UTC archive date, so a file in such a folder
+    /// is removed once the end of that day is more than `days` ago (and its modification time
+    /// too, should it be later). A 30-day-old export landed today stays its full `days`. Files
+    /// outside date folders are aged by their modification time. Date folders left empty are
+    /// removed.
     static func removeFiles(in directory: String, olderThanDays days: Int) -> Int {
         let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
         var removed = 0
+        var emptied: Set<String> = []
         let manager = FileManager.default
         guard let names = manager.enumerator(atPath: directory) else { return 0 }
         while let name = names.nextObject() as? String {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let attributes = try? manager.attributesOfItem(atPath: path),
                 attributes[.type] as? FileAttributeType == .typeRegular,
-                let modified = attributes[.modificationDate] as? Date, modified < cutoff
+                let modified = attributes[.modificationDate] as? Date
             else { continue }
-            if (try? manager.removeItem(atPath: path)) != nil { removed += 1 }
+            let archived = archiveDayEnd(relativePath: name).map { max($0, modified) } ?? modified
+            guard archived < cutoff else { continue }
+            if (try? manager.removeItem(atPath: path)) != nil {
+                removed += 1
+                emptied.insert((name as NSString).deletingLastPathComponent)
+            }
+        }
+        // Deepest first: `YYYY/MM/DD`, then `YYYY/MM`, then `YYYY`, each only when empty.
+        for folder in emptied where archiveDayEnd(relativePath: folder + "/x") != nil {
+            var relative = folder
+            for _ in 0..<3 {
+                let path = (directory as NSString).appendingPathComponent(relative)
+                guard (try? manager.contentsOfDirectory(atPath: path).isEmpty) == true,
+                    (try? manager.removeItem(atPath: path)) != nil
+                else { break }
+                relative = (relative as NSString).deletingLastPathComponent
+            }
         }
         return removed
+    }
+
+    /// The end (next midnight, UTC) of the day a path `YYYY/MM/DD/…` names, or `nil` when the
+    /// path does not start with a valid date folder.
+    static func archiveDayEnd(relativePath path: String) -> Date? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day)
+        guard components.isValidDate(in: calendar), let start = calendar.date(from: components) else { return nil }
+        return calendar.date(byAdding: .day, value: 1, to: start)
     }
 }

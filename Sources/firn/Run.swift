@@ -41,6 +41,19 @@ struct FlowOptions: ParsableArguments {
     )
     var sqsQueue: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between the pipe's listings of the whole bucket (run and pipe only).",
+            discussion: """
+                The pipe lists the whole bucket when it starts and then every this many seconds; \
+                its polls every second in between list only the last two days' date folders with \
+                the default key template. Objects already loaded are skipped.
+                """,
+            valueName: "seconds"
+        )
+    )
+    var fullListingInterval: Double = 300
+
     /// Creates the bucket when asked to and it is an S3 bucket.
     func prepare(_ store: any ObjectStore) async throws {
         if createBucket, let bucket = store as? S3Bucket { try await bucket.createBucket() }
@@ -48,6 +61,7 @@ struct FlowOptions: ParsableArguments {
 
     func validate() throws {
         guard statusInterval > 0 else { throw ValidationError("--status-interval must be positive") }
+        guard fullListingInterval > 0 else { throw ValidationError("--full-listing-interval must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
         if let sqsQueue {
@@ -210,8 +224,9 @@ struct PipeCommand: AsyncParsableCommand {
         commandName: "pipe",
         abstract: "Load new bucket objects exactly once into staging, SCD1 and SCD2 (no ingest).",
         discussion: """
-            The bucket is listed every second (the last two days' date folders with the default key \
-            template) and, with --sqs-queue, S3 event notifications are read; each object is loaded \
+            The whole bucket is listed at start and every --full-listing-interval seconds (default \
+            300), and every second besides (the last two days' date folders with the default key \
+            template); with --sqs-queue, S3 event notifications are read too. Each object is loaded \
             once per key and ETag, its content once per key and checksum. See `firn copy-history`.
             """
     )
@@ -272,14 +287,15 @@ extension FlowOptions {
 
 extension GlobalOptions {
     /// The pipe's settings: downloads under `<data-dir>/downloads`, the config's reader, and a
-    /// listing window of two days' date folders when keys are date-partitioned.
+    /// listing window of two days' date folders when keys are date-partitioned (the whole
+    /// bucket is listed at start and every `PipeConfiguration.fullListingInterval` besides).
     func pipeConfiguration(_ settings: FirnSettings, keyTemplate: String? = nil) -> PipeConfiguration {
         var configuration = PipeConfiguration(
             downloadDirectory: (settings.dataDirectory as NSString).appendingPathComponent("downloads")
         )
         configuration.reader = settings.reader
-        // Ingest's default keys start with their UTC date folder: list the last two days' folders
-        // (objects announced in process load whatever their folder).
+        // Ingest's default keys start with their UTC date folder: frequent polls list the last two
+        // days' folders; full listings find every other object.
         if (keyTemplate ?? ObjectKeyTemplate.datePartitioned.text).hasPrefix("{yyyy}/{MM}/{dd}/") {
             configuration.dateFolderWindow = .seconds(2 * 86_400)
         }
@@ -290,6 +306,7 @@ extension GlobalOptions {
     func pipeConfiguration(_ settings: FirnSettings, flow: FlowOptions) throws -> PipeConfiguration {
         var configuration = pipeConfiguration(settings, keyTemplate: flow.keyTemplate)
         configuration.eventQueue = try flow.eventQueue(settings)
+        configuration.fullListingInterval = .milliseconds(Int64(flow.fullListingInterval * 1000))
         return configuration
     }
 }

@@ -53,13 +53,16 @@ struct FlowTests {
     }
 
     /// Lands a CSV file the well-behaved way (temporary name, then rename).
-    static func land(_ name: String, rows: Range<Int>, in landing: String) throws {
+    static func land(_ name: String, rows: Range<Int>, in landing: String, modified: Date? = nil) throws {
         var text = "customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op\n"
         for row in rows {
             let time = Timestamp(microseconds: 1_790_000_000_000_000 + Int64(row) * 1_000_000)
             text += "\(row % 50 + 1),F\(row),L,e@x,\(row) St,City,,C,\(time),U\n"
         }
         try text.write(toFile: landing + "/." + name, atomically: false, encoding: .utf8)
+        if let modified {
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: landing + "/." + name)
+        }
         try FileManager.default.moveItem(atPath: landing + "/." + name, toPath: landing + "/" + name)
     }
 
@@ -129,5 +132,92 @@ struct FlowTests {
         for sql in ["SELECT * FROM customer ORDER BY 1", "SELECT * FROM customer_history ORDER BY 1, start_time"] {
             #expect(try warehouse.query(sql).result == reference.query(sql).result)
         }
+    }
+
+    @Test func aMissingS3BucketDelaysFilesUntilItIsCreated() async throws {
+        let root = Self.temporary("nobucket")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let landing = root + "/landing"
+        try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
+        let endpoint = try await MotoServer.sharedEndpoint()
+        let name = "firn-late-" + UUID().uuidString.lowercased().prefix(13)
+        // Not created yet: every PUT answers 404 NoSuchBucket.
+        let bucket = S3Bucket(
+            location: S3Location(bucket: name, prefix: "in", endpoint: endpoint, addressing: .path),
+            credentials: S3Credentials(accessKeyId: "firn-test", secretAccessKey: "firn-test-secret")
+        )
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        var ingest = IngestConfiguration(landingDirectory: landing, dataDirectory: root)
+        ingest.maxBackoff = .milliseconds(300)
+        var pipe = PipeConfiguration(downloadDirectory: root + "/downloads")
+        pipe.pollInterval = .milliseconds(200)
+        let flow = try Flow(
+            configuration: FlowConfiguration(ingest: ingest, pipe: pipe),
+            store: bucket,
+            warehouse: warehouse,
+            journal: try IngestJournal(path: root + "/ingest.sqlite"),
+            logger: Logger(label: "firn.test")
+        )
+        let journal = try IngestJournal(path: root + "/ingest.sqlite")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await flow.run { _ in } }
+            try Self.land("b-1.csv", rows: 0..<100, in: landing)
+            try Self.land("b-2.csv", rows: 100..<200, in: landing)
+            // Five attempts of at most 300 ms apart would have failed both files by now.
+            try await Task.sleep(for: .seconds(4))
+            #expect(try journal.counts()[.failed] == nil, "a missing bucket fails no file")
+            #expect(try journal.counts()[.landed] == 2, "both wait, claimed, for the bucket")
+            #expect((flow.ingestor?.statistics.retries ?? 0) >= 4)
+            try await bucket.createBucket()
+            #expect(await Self.waitFor(60) { flow.pipe?.statistics.objectsLoaded == 2 }, "\(flow.statusLine())")
+            await flow.shutDownGracefully()
+            try await group.waitForAll()
+        }
+        #expect(try journal.counts()[.archived] == 2)
+        #expect(!FileManager.default.fileExists(atPath: root + "/failed/b-1.csv"))
+    }
+
+    @Test func retentionCountsAnArchivedFilesAgeFromItsArchiving() async throws {
+        let root = Self.temporary("retention")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let landing = root + "/landing"
+        try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        var configuration = FlowConfiguration(
+            ingest: IngestConfiguration(landingDirectory: landing, dataDirectory: root),
+            pipe: PipeConfiguration(downloadDirectory: root + "/downloads")
+        )
+        configuration.tasks = [.load, .retention]
+        configuration.scheduler.archiveDirectory = root + "/archive"
+        let flow = try Flow(
+            configuration: configuration,
+            store: try DirectoryBucket(root: root + "/bucket"),
+            warehouse: warehouse,
+            journal: try IngestJournal(path: root + "/ingest.sqlite"),
+            logger: Logger(label: "firn.test")
+        )
+        let journal = try IngestJournal(path: root + "/ingest.sqlite")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await flow.run { _ in } }
+            // An export written 30 days ago, landed today.
+            let thirtyDaysAgo = Date().addingTimeInterval(-30 * 86_400)
+            try Self.land("old-export.csv", rows: 0..<10, in: landing, modified: thirtyDaysAgo)
+            #expect(await Self.waitFor(60) { flow.pipe?.statistics.objectsLoaded == 1 }, "\(flow.statusLine())")
+            #expect(await Self.waitFor(60) { (try? journal.counts()[.archived]) == 1 })
+            let archived = try #require(try journal.find("old-export.csv").first?.finalPath)
+            #expect(try await flow.scheduler?.runNow("retention") == true)
+            #expect(FileManager.default.fileExists(atPath: archived), "archived today, kept for 7 days")
+            await flow.shutDownGracefully()
+            try await group.waitForAll()
+        }
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
     }
 }

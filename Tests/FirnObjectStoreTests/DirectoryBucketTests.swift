@@ -1,7 +1,14 @@
-import FirnObjectStore
 import Foundation
 import NIOCore
 import Testing
+
+@testable import FirnObjectStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @Suite("Directory bucket")
 struct DirectoryBucketTests {
@@ -43,6 +50,61 @@ struct DirectoryBucketTests {
         let second = try await bucket.put(ByteBuffer(string: "short"), key: key)
         #expect(second.etag != first.etag)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/.firn-tmp").isEmpty)
+    }
+
+    @Test func aBucketDirectoryThatIsNotThereIsTheWholeBucketsErrorAndAKeysOwnIsNot() async throws {
+        let bucket = try DirectoryBucket(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // A file where a key's folder must go: that key's trouble only.
+        #expect(FileManager.default.createFile(atPath: root + "/blocked", contents: Data()))
+        do {
+            _ = try await bucket.put(ByteBuffer(string: "x"), key: try ObjectKey("blocked/a.csv"))
+            Issue.record("stored under a regular file")
+        } catch let error as ObjectStoreError {
+            guard case .io = error else { throw error }
+            #expect(!error.isStoreWide)
+        }
+        // The bucket directory replaced by a regular file: every write fails, the bucket's error.
+        try FileManager.default.removeItem(atPath: root)
+        #expect(FileManager.default.createFile(atPath: root, contents: Data()))
+        do {
+            _ = try await bucket.put(ByteBuffer(string: "x"), key: try ObjectKey("a.csv"))
+            Issue.record("stored into a bucket that is a file")
+        } catch let error as ObjectStoreError {
+            guard case .unavailable = error else { throw error }
+            #expect(error.isStoreWide)
+        }
+        await #expect(throws: ObjectStoreError.self) { try await bucket.list(after: nil) }
+        // Restored empty (no temporary folder): writes work again.
+        try FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        _ = try await bucket.put(ByteBuffer(string: "x"), key: try ObjectKey("a.csv"))
+        #expect(try await bucket.list(after: nil).map(\.key.rawValue) == ["a.csv"])
+    }
+
+    @Test func fileSystemWideErrnosAreTheBucketsAndOthersAreTheFilesOrKeys() {
+        for code in [ENOSPC, EDQUOT, EROFS, EACCES, EPERM, EIO] {
+            let error = LocalFile.failure(root + "/a", "write", errno: code, bucket: root)
+            #expect(error.isStoreWide, "\(String(cString: strerror(code)))")
+            #expect(!LocalFile.failure(root + "/a", "write", errno: code, bucket: nil).isStoreWide, "a download")
+        }
+        for code in [ENAMETOOLONG, ENOTDIR, EISDIR, EINVAL] {
+            #expect(!LocalFile.failure(root + "/a", "rename", errno: code, bucket: root).isStoreWide)
+        }
+    }
+
+    @Test func s3ErrorsOfTheBucketCredentialsOrServiceAreStoreWide() {
+        for code in ["NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"] {
+            #expect(ObjectStoreError.server(status: 400, code: code, message: "", key: "a").isStoreWide, "\(code)")
+        }
+        #expect(ObjectStoreError.server(status: 403, code: "Forbidden", message: "", key: nil).isStoreWide)
+        #expect(ObjectStoreError.server(status: 503, code: "SlowDown", message: "", key: nil).isStoreWide)
+        #expect(ObjectStoreError.unreachable(endpoint: "e", reason: "r").isStoreWide)
+        #expect(ObjectStoreError.missingCredentials("AWS_ACCESS_KEY_ID").isStoreWide)
+        #expect(!ObjectStoreError.server(status: 400, code: "EntityTooLarge", message: "", key: "a").isStoreWide)
+        #expect(!ObjectStoreError.server(status: 400, code: "InvalidDigest", message: "", key: "a").isStoreWide)
+        #expect(!ObjectStoreError.notFound(key: "a").isStoreWide)
+        #expect(!ObjectStoreError.io(path: "/landing/a.csv", reason: "read").isStoreWide)
     }
 
     @Test(arguments: ["", "/abs.csv", "a//b", "a/../b", "./a", "tab\there"])

@@ -152,4 +152,95 @@ struct AutoIngestPipeTests {
         let outcome = await second.loadNow()
         #expect(outcome.objects == 0 && outcome.errors.isEmpty, "nothing left to take")
     }
+
+    /// The UTC date folder (`YYYY/MM/DD`) of `days` days ago, as ingest's default key template writes it.
+    static func dateFolder(daysAgo days: Int64) -> String {
+        let then = Timestamp(microseconds: Timestamp.now().microseconds - days * 86_400_000_000)
+        return String(then.description.prefix(10)).replacingOccurrences(of: "-", with: "/")
+    }
+
+    /// The settings `firn run` and `firn pipe` give the pipe: frequent polls list only the
+    /// last two days' date folders.
+    func windowedConfiguration() -> PipeConfiguration {
+        var configuration = configuration()
+        configuration.dateFolderWindow = .seconds(2 * 86_400)
+        return configuration
+    }
+
+    @Test func anObjectInAFiveDayOldDateFolderIsLoadedByAFreshPipe() async throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try files()
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        // Uploaded by `firn ingest` five days ago, or left by a `firn run` killed between its
+        // upload and its load: nobody will announce it again.
+        _ = try await bucket.put(
+            ByteBuffer(string: files[0].1),
+            key: try ObjectKey(Self.dateFolder(daysAgo: 5) + "/" + files[0].0)
+        )
+        _ = try await bucket.put(
+            ByteBuffer(string: files[1].1),
+            key: try ObjectKey(Self.dateFolder(daysAgo: 0) + "/" + files[1].0)
+        )
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        let pipe = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: windowedConfiguration())
+        #expect(
+            try await run([pipe.run], for: 30) { pipe.statistics.objectsLoaded == 2 },
+            "\(pipe.statistics)"
+        )
+    }
+
+    @Test func objectsUploadedBeforeThePipeStartsAreAllLoadedWhateverTheirKeysSortOrder() async throws {
+        try FileManager.default.createDirectory(atPath: root + "/landing", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try files()
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        // `firn ingest --key-template '{name}'` alone: keys sort before ("0…"), among and after
+        // ("zz…") the date folders `firn pipe` would list by default.
+        var ingestConfiguration = IngestConfiguration(landingDirectory: root + "/landing", dataDirectory: root)
+        ingestConfiguration.keyTemplate = try ObjectKeyTemplate("{name}")
+        let journal = try IngestJournal(path: root + "/ingest.sqlite")
+        let ingestor = Ingestor(configuration: ingestConfiguration, store: bucket, journal: journal)
+        let names = ["0-first.csv", "2026-export.csv", "zz-last.csv"]
+        let landing = root + "/landing/"
+        for ((_, text), name) in zip(files, names) {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: landing + "." + name))
+            try FileManager.default.moveItem(atPath: landing + "." + name, toPath: landing + name)
+        }
+        #expect(try await run([ingestor.run]) { try journal.counts()[.archived] == 3 })
+        #expect(try await bucket.list(after: nil).map(\.key.rawValue) == names)
+
+        // The pipe starts afterwards, knowing nothing of ingest's key template.
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        let pipe = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: windowedConfiguration())
+        #expect(
+            try await run([pipe.run], for: 30) { pipe.statistics.objectsLoaded == 3 },
+            "\(pipe.statistics)"
+        )
+        #expect(Set(try warehouse.loadHistory().rows.map { $0[2] }) == Set(names.map { Value.text($0) }))
+    }
+
+    @Test func anObjectPutIntoAnOldDateFolderWhileThePipeRunsIsFoundByTheNextFullListing() async throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try files()
+        let bucket = try DirectoryBucket(root: root + "/bucket")
+        let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
+        var configuration = windowedConfiguration()
+        configuration.fullListingInterval = .milliseconds(500)
+        let pipe = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration)
+        let today = try ObjectKey(Self.dateFolder(daysAgo: 0) + "/" + files[0].0)
+        let old = try ObjectKey(Self.dateFolder(daysAgo: 5) + "/" + files[1].0)
+        _ = try await bucket.put(ByteBuffer(string: files[0].1), key: today)
+        // Put once the start's full listing is over, by another process (never announced).
+        let latecomer: @Sendable () async throws -> Void = {
+            while pipe.statistics.objectsLoaded < 1 { try await Task.sleep(for: .milliseconds(20)) }
+            _ = try await bucket.put(ByteBuffer(string: files[1].1), key: old)
+        }
+        #expect(
+            try await run([pipe.run, latecomer], for: 30) { pipe.statistics.objectsLoaded == 2 },
+            "\(pipe.statistics)"
+        )
+        #expect(Set(try warehouse.loadHistory().rows.map { $0[2] }) == [.text(today.rawValue), .text(old.rawValue)])
+    }
 }

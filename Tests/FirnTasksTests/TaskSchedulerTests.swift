@@ -134,4 +134,47 @@ struct TaskSchedulerTests {
         }
         try TaskDefinition.validate([.load, .retention, Self.sql("a", .schedule(.interval(.seconds(60))))])
     }
+
+    @Test func retentionCountsAnArchivedFilesAgeFromTheDayItWasArchived() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let warehouse = try warehouse()
+        let archive = root + "/archive"
+        func folder(daysAgo days: Int64) -> String {
+            let then = Timestamp(microseconds: Timestamp.now().microseconds - days * 86_400_000_000)
+            return archive + "/" + String(then.description.prefix(10)).replacingOccurrences(of: "-", with: "/")
+        }
+        func put(_ path: String, modifiedDaysAgo days: Double) throws {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("customer_id\n1\n".utf8)))
+            let modified = Date().addingTimeInterval(-days * 86_400)
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
+        }
+        // Archived today (ingest's date folder), written 30 days ago: kept.
+        try put(folder(daysAgo: 0) + "/old-export.csv", modifiedDaysAgo: 30)
+        try put(folder(daysAgo: 3) + "/recent.csv", modifiedDaysAgo: 3)
+        // Archived 10 days ago: removed, and its emptied folder with it.
+        try put(folder(daysAgo: 10) + "/stale.csv", modifiedDaysAgo: 10)
+        // Outside the date folders only the modification time can tell.
+        try put(archive + "/loose/old.csv", modifiedDaysAgo: 30)
+        try put(archive + "/loose/new.csv", modifiedDaysAgo: 1)
+        var configuration = SchedulerConfiguration()
+        configuration.archiveDirectory = archive
+        let scheduler = try TaskScheduler(
+            tasks: [.retention],
+            warehouse: warehouse,
+            pipe: nil,
+            configuration: configuration
+        )
+        #expect(try await scheduler.runNow("retention"))
+        let manager = FileManager.default
+        #expect(manager.fileExists(atPath: folder(daysAgo: 0) + "/old-export.csv"))
+        #expect(manager.fileExists(atPath: folder(daysAgo: 3) + "/recent.csv"))
+        #expect(!manager.fileExists(atPath: folder(daysAgo: 10) + "/stale.csv"))
+        #expect(!manager.fileExists(atPath: folder(daysAgo: 10)), "the emptied date folder too")
+        #expect(!manager.fileExists(atPath: archive + "/loose/old.csv"))
+        #expect(manager.fileExists(atPath: archive + "/loose/new.csv"))
+    }
 }

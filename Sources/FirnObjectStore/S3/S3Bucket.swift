@@ -170,7 +170,7 @@ public struct S3Bucket: ObjectStore, CustomStringConvertible {
             try await transport {
                 for try await chunk in response.body {
                     try chunk.withUnsafeReadableBytes { (raw) throws(ObjectStoreError) in
-                        try LocalFile.writeAll(raw, to: output.descriptor, path: output.path)
+                        try LocalFile.writeAll(raw, to: output)
                     }
                     written += Int64(chunk.readableBytes)
                 }
