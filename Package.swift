@@ -44,6 +44,7 @@ let package = Package(
         .target(
             name: "FirnObjectStore",
             dependencies: [
+                "FirnCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -60,7 +60,7 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             throw .invalid("PostgreSQL warehouses are not supported yet; use sqlite:PATH")
         } else {
-            throw .invalid("warehouse \(text.debugDescription): expected sqlite:PATH")
+            throw .invalid("warehouse \(URLRedaction.redacted(text).debugDescription): expected sqlite:PATH")
         }
         if case .sqlite(let path) = self, path.isEmpty { throw .invalid("warehouse sqlite: needs a file path") }
     }

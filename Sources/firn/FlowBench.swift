@@ -74,8 +74,8 @@ struct FlowBench: AsyncParsableCommand {
             let credentials =
                 (try? S3Credentials.fromEnvironment(environment))
                 ?? S3Credentials(accessKeyId: "firn-bench", secretAccessKey: "firn-bench")
-            if let s3Endpoint, let url = URL(string: s3Endpoint) {
-                kinds.append(.s3(endpoint: url, credentials: credentials))
+            if let s3Endpoint {
+                kinds.append(.s3(endpoint: try S3Location.endpoint(parsing: s3Endpoint), credentials: credentials))
             } else if let server = try? await MotoServer.launch() {
                 moto = server
                 kinds.append(.s3(endpoint: server.endpoint, credentials: credentials))
