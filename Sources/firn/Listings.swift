@@ -1,4 +1,5 @@
 import ArgumentParser
+import FirnConfig
 import FirnCore
 import FirnWarehouse
 
@@ -120,6 +121,8 @@ struct CopyHistory: ParsableCommand {
     @Option(help: "At most this many loads.")
     var limit = 100
 
+    func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
+
     func run() throws {
         let (warehouse, _) = try options.openWarehouse()
         print(try warehouse.loadHistory(limit: limit).formatted(as: format), terminator: "")
@@ -139,6 +142,8 @@ struct Rejects: ParsableCommand {
 
     @Option(help: "At most this many rows (the newest).")
     var limit = 1000
+
+    func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
 
     func run() throws {
         let (warehouse, _) = try options.openWarehouse()

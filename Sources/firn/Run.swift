@@ -47,7 +47,7 @@ struct FlowOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard statusInterval > 0 else { throw ValidationError("--status-interval must be positive") }
+        try NumericBounds.statusInterval.check(statusInterval, "--status-interval")
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
         if let sqsQueue {
@@ -128,8 +128,9 @@ struct Run: AsyncParsableCommand {
     var lateFraction = 0.0
 
     func validate() throws {
-        if let generate, !(generate > 0) { throw ValidationError("--generate needs a positive rate (rows per second)") }
-        guard rowsPerFile > 0 else { throw ValidationError("--rows-per-file must be positive") }
+        if let generate { try NumericBounds.generatorRate.check(generate, "--generate") }
+        try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file")
+        try NumericBounds.lateFraction.check(lateFraction, "--late-fraction")
     }
 
     func run() async throws {
