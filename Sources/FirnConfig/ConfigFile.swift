@@ -17,6 +17,8 @@
 /// reader:
 ///   chunk_rows: 10000
 ///   max_field_bytes: 1048576
+/// ingest:                        # see IngestSettings
+///   after_upload: delete
 /// tasks:
 ///   - name: load                 # built in; default: on data
 ///     schedule: 1 minute         # the seed's behaviour
@@ -117,16 +119,49 @@ struct ConfigFile: Decodable {
         }
     }
 
+    struct Ingest: Decodable {
+        var keyTemplate: String?
+        var afterUpload: String?
+        var maxAttempts: Int?
+        var maxFilesInFlight: Int?
+        var maxBytesInFlight: Int?
+        var rescanInterval: Double?
+        var stabilityInterval: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case keyTemplate = "key_template"
+            case afterUpload = "after_upload"
+            case maxAttempts = "max_attempts"
+            case maxFilesInFlight = "max_files_in_flight"
+            case maxBytesInFlight = "max_bytes_in_flight"
+            case rescanInterval = "rescan_interval"
+            case stabilityInterval = "stability_interval"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            keyTemplate = try values.decodeIfPresent(String.self, forKey: .keyTemplate)
+            afterUpload = try values.decodeIfPresent(String.self, forKey: .afterUpload)
+            maxAttempts = try values.decodeIfPresent(Int.self, forKey: .maxAttempts)
+            maxFilesInFlight = try values.decodeIfPresent(Int.self, forKey: .maxFilesInFlight)
+            maxBytesInFlight = try values.decodeIfPresent(Int.self, forKey: .maxBytesInFlight)
+            rescanInterval = try values.decodeIfPresent(Double.self, forKey: .rescanInterval)
+            stabilityInterval = try values.decodeIfPresent(Double.self, forKey: .stabilityInterval)
+        }
+    }
+
     var dataDir: String?
     var warehouse: String?
     var bucket: String?
     var landing: String?
     var entity: Entity?
     var reader: Reader?
+    var ingest: Ingest?
     var tasks: [Task]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case warehouse, bucket, landing, entity, reader, tasks
+        case warehouse, bucket, landing, entity, reader, ingest, tasks
         case dataDir = "data_dir"
     }
 
@@ -139,6 +174,7 @@ struct ConfigFile: Decodable {
         landing = try values.decodeIfPresent(String.self, forKey: .landing)
         entity = try values.decodeIfPresent(Entity.self, forKey: .entity)
         reader = try values.decodeIfPresent(Reader.self, forKey: .reader)
+        ingest = try values.decodeIfPresent(Ingest.self, forKey: .ingest)
         tasks = try values.decodeIfPresent([Task].self, forKey: .tasks)
     }
 }

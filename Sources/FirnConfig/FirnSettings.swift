@@ -1,4 +1,5 @@
 import FirnCore
+import FirnIngest
 import FirnObjectStore
 import FirnTasks
 import Foundation
@@ -21,6 +22,8 @@ public struct FirnSettings: Sendable, Hashable {
     public var bucket: BucketLocation?
     /// The landing directory ingest watches. Defaults to `<data-dir>/landing`.
     public var landingDirectory: String?
+    /// The config file's `ingest:` section. Defaults to none (``IngestConfiguration``'s defaults).
+    public var ingest: IngestSettings = .init()
     /// The tasks: the built-in `load` and `retention` (as configured) and user SQL tasks.
     /// Defaults to ``TaskDefinition/load`` and ``TaskDefinition/retention``.
     public var tasks: [TaskDefinition] = [.load, .retention]
@@ -114,6 +117,7 @@ extension FirnSettings {
         if let landing = file.landing { settings.landingDirectory = landing }
         if let tasks = file.tasks { settings.tasks = try Self.tasks(tasks, source: source) }
         if let entity = file.entity { settings.entity = try Self.entity(entity, source: source) }
+        if let ingest = file.ingest { settings.ingest = try Self.ingest(ingest, source: source) }
         if let reader = file.reader {
             if let rows = reader.chunkRows {
                 settings.reader.chunkRows = try bounded(NumericBounds.chunkRows, rows, "reader.chunk_rows", source)
@@ -230,6 +234,60 @@ extension FirnSettings {
             throw .invalid("\(source): \(error)")
         }
         return tasks
+    }
+
+    static func ingest(_ entry: ConfigFile.Ingest, source: String) throws(ConfigurationError) -> IngestSettings {
+        var ingest = IngestSettings()
+        if let text = entry.keyTemplate {
+            do {
+                ingest.keyTemplate = try ObjectKeyTemplate(text)
+            } catch {
+                throw .invalid("\(source): ingest.\(error)")
+            }
+        }
+        if let text = entry.afterUpload {
+            guard let after = IngestConfiguration.AfterUpload(rawValue: text) else {
+                throw .invalid("\(source): ingest.after_upload is archive or delete, not \(text.debugDescription)")
+            }
+            ingest.afterUpload = after
+        }
+        if let value = entry.maxAttempts {
+            ingest.maxAttempts = try bounded(NumericBounds.ingestAttempts, value, "ingest.max_attempts", source)
+        }
+        if let value = entry.maxFilesInFlight {
+            ingest.maxFilesInFlight = try bounded(
+                NumericBounds.ingestFilesInFlight,
+                value,
+                "ingest.max_files_in_flight",
+                source
+            )
+        }
+        if let value = entry.maxBytesInFlight {
+            ingest.maxBytesInFlight = try bounded(
+                NumericBounds.ingestBytesInFlight,
+                value,
+                "ingest.max_bytes_in_flight",
+                source
+            )
+        }
+        func seconds(
+            _ bound: NumericBound<Double>,
+            _ value: Double,
+            _ key: String
+        ) throws(ConfigurationError) -> Duration {
+            do {
+                return .milliseconds(Int64((try bound.check(value, key) * 1000).rounded()))
+            } catch {
+                throw .invalid("\(source): \(error)")
+            }
+        }
+        if let value = entry.rescanInterval {
+            ingest.rescanInterval = try seconds(NumericBounds.rescanInterval, value, "ingest.rescan_interval")
+        }
+        if let value = entry.stabilityInterval {
+            ingest.stabilityInterval = try seconds(NumericBounds.stabilityInterval, value, "ingest.stability_interval")
+        }
+        return ingest
     }
 
     /// `value` when `bound` allows it; else an error naming the file, the key and the range.

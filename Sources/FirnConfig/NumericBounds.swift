@@ -94,6 +94,16 @@ public enum NumericBounds {
     public static let taskRetries = NumericBound(0...100, "retries")
     /// A task's `suspend_after_failures`.
     public static let suspendAfterFailures = NumericBound(1...10_000, "failed runs")
+    /// `ingest.max_attempts`: uploads of one file before it goes to the failed folder.
+    public static let ingestAttempts = NumericBound(1...100, "attempts")
+    /// `ingest.max_files_in_flight`.
+    public static let ingestFilesInFlight = NumericBound(1...64, "files")
+    /// `ingest.max_bytes_in_flight` (64 GiB; a larger file still goes up, alone).
+    public static let ingestBytesInFlight = NumericBound(1...(64 << 30), "bytes")
+    /// `ingest.rescan_interval`.
+    public static let rescanInterval = NumericBound(0.01...3_600, "seconds")
+    /// `ingest.stability_interval` (0: take a file found by a rescan at once).
+    public static let stabilityInterval = NumericBound<Double>(0...3_600, "seconds")
     /// Generated rows per second (`--rate`, `--generate`): microsecond event times allow a million.
     public static let generatorRate = NumericBound(0.01...1_000_000, "rows per second")
     /// Rows in each generated file (`--rows-per-file`).

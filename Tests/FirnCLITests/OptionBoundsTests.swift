@@ -98,3 +98,44 @@ import Testing
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
 }
+
+/// The config file's `ingest:` section reaches `firn ingest`: its key template and its
+/// `after_upload: delete`.
+@Suite struct IngestSectionTests {
+    @Test func ingestTakesItsKeyTemplateAndAfterUploadFromTheConfig() throws {
+        let work = try FirnProcess.temporaryDirectory("ingest-section")
+        defer { FirnProcess.remove(work) }
+        let config = work.appendingPathComponent("firn.yaml")
+        try "ingest:\n  key_template: \"flat/{name}\"\n  after_upload: delete\n  stability_interval: 0\n".write(
+            to: config,
+            atomically: true,
+            encoding: .utf8
+        )
+        let data = work.appendingPathComponent("data")
+        let landing = data.appendingPathComponent("landing")
+        try FileManager.default.createDirectory(at: landing, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: FirnProcess.examples.appendingPathComponent("customers-1.csv"),
+            to: landing.appendingPathComponent("customers-1.csv")
+        )
+        let (process, out, err) = try FirnProcess.start([
+            "ingest", "--data-dir", data.path, "--config", config.path, "--status-interval", "0.2",
+        ])
+        let uploaded = data.appendingPathComponent("bucket/flat/customers-1.csv")
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: uploaded.path) && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(process.processIdentifier, SIGINT)
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: uploaded.path), "\(stdout)\(stderr)")
+        let archive = data.appendingPathComponent("archive").path
+        let archived = (FileManager.default.enumerator(atPath: archive)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".csv") }
+        #expect(archived.isEmpty, "after_upload: delete archives nothing: \(archived)")
+        #expect(!FileManager.default.fileExists(atPath: landing.appendingPathComponent("customers-1.csv").path))
+    }
+}

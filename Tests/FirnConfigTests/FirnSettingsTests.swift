@@ -1,5 +1,6 @@
 import FirnConfig
 import FirnCore
+import FirnIngest
 import Testing
 
 @Suite struct FirnSettingsTests {
@@ -213,6 +214,44 @@ import Testing
         #expect(message?.contains("firn.yaml") == true, "\(message ?? "accepted")")
         #expect(message?.contains(key) == true, "\(message ?? "accepted")")
         #expect(message?.contains(range) == true, "\(message ?? "accepted")")
+    }
+
+    @Test func theIngestSectionIsRead() throws {
+        let settings = try FirnSettings.parse(
+            yaml: """
+                ingest:
+                  key_template: "flat/{name}"
+                  after_upload: delete
+                  max_attempts: 9
+                  max_files_in_flight: 2
+                  max_bytes_in_flight: 1048576
+                  rescan_interval: 0.5
+                  stability_interval: 0
+                """
+        )
+        var configuration = IngestConfiguration(landingDirectory: "/l", dataDirectory: "/d")
+        settings.ingest.apply(to: &configuration)
+        #expect(configuration.keyTemplate.text == "flat/{name}")
+        #expect(configuration.afterUpload == .delete)
+        #expect(configuration.maxAttempts == 9 && configuration.maxFilesInFlight == 2)
+        #expect(configuration.maxBytesInFlight == 1 << 20)
+        #expect(configuration.rescanInterval == .milliseconds(500) && configuration.stabilityInterval == .zero)
+        #expect(FirnSettings().ingest == IngestSettings())
+    }
+
+    @Test(arguments: [
+        ("ingest: { max_attempt: 3 }", "unknown key ingest.max_attempt"),
+        ("ingest: { max_attempts: 0 }", "ingest.max_attempts must be 1 to 100"),
+        ("ingest: { max_files_in_flight: 1000 }", "ingest.max_files_in_flight must be 1 to 64"),
+        ("ingest: { max_bytes_in_flight: -1 }", "ingest.max_bytes_in_flight must be 1 to 68719476736"),
+        ("ingest: { rescan_interval: 1e300 }", "ingest.rescan_interval must be 0.01 to 3600"),
+        ("ingest: { stability_interval: -1 }", "ingest.stability_interval must be 0 to 3600"),
+        ("ingest: { after_upload: keep }", "ingest.after_upload is archive or delete"),
+        ("ingest: { key_template: \"{yyyy}/x.csv\" }", "must contain {name}"),
+    ])
+    func badIngestSettingsAreRefused(yaml: String, expected: String) {
+        let message = error(yaml)
+        #expect(message?.contains(expected) == true, "\(message ?? "accepted")")
     }
 
     @Test func numbersAtTheirBoundsAreAccepted() throws {
