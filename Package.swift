@@ -37,13 +37,16 @@ let package = Package(
         // Config files (YAML) and settings shared by every command.
         .target(
             name: "FirnConfig",
-            dependencies: ["FirnCore", "FirnObjectStore", "FirnTasks", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "FirnCore", "FirnObjectStore", "FirnIngest", "FirnTasks", .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The bucket: a local directory or any S3-compatible endpoint (SigV4 on async-http-client).
         .target(
             name: "FirnObjectStore",
             dependencies: [
+                "FirnCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -183,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnConfigTests",
-            dependencies: ["FirnConfig"],
+            dependencies: ["FirnConfig", "FirnIngest"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

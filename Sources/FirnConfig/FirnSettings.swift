@@ -1,4 +1,5 @@
 import FirnCore
+import FirnIngest
 import FirnObjectStore
 import FirnTasks
 import Foundation
@@ -21,6 +22,8 @@ public struct FirnSettings: Sendable, Hashable {
     public var bucket: BucketLocation?
     /// The landing directory ingest watches. Defaults to `<data-dir>/landing`.
     public var landingDirectory: String?
+    /// The config file's `ingest:` section. Defaults to none (``IngestConfiguration``'s defaults).
+    public var ingest: IngestSettings = .init()
     /// The tasks: the built-in `load` and `retention` (as configured) and user SQL tasks.
     /// Defaults to ``TaskDefinition/load`` and ``TaskDefinition/retention``.
     public var tasks: [TaskDefinition] = [.load, .retention]
@@ -60,7 +63,7 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             throw .invalid("PostgreSQL warehouses are not supported yet; use sqlite:PATH")
         } else {
-            throw .invalid("warehouse \(text.debugDescription): expected sqlite:PATH")
+            throw .invalid("warehouse \(URLRedaction.redacted(text).debugDescription): expected sqlite:PATH")
         }
         if case .sqlite(let path) = self, path.isEmpty { throw .invalid("warehouse sqlite: needs a file path") }
     }
@@ -69,92 +72,6 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
         }
-    }
-}
-
-/// The config file's shape (YAML). Every key is optional.
-///
-/// ```yaml
-/// data_dir: ./firn-data
-/// warehouse: sqlite:./firn-data/firn.sqlite
-/// bucket: s3://firn/changes?endpoint=http://127.0.0.1:5000   # default file:<data_dir>/bucket
-/// landing: ./firn-data/landing
-/// entity:
-///   name: product
-///   keys: [{ name: sku, type: text }]
-///   attributes:
-///     - { name: title, type: text }
-///     - { name: price, type: decimal }
-///   event_time: updated_at   # default update_timestamp
-///   op: op                   # default op
-/// reader:
-///   chunk_rows: 10000
-///   max_field_bytes: 1048576
-/// tasks:
-///   - name: load                 # built in; default: on data
-///     schedule: 1 minute         # the seed's behaviour
-///   - name: hourly_counts
-///     schedule: USING CRON 0 * * * * UTC
-///     when: new_loads            # or stream_has_data; default: always
-///     sql: INSERT INTO counts SELECT datetime('now'), count(*) FROM customer
-///   - name: after_counts
-///     after: [hourly_counts]
-///     sql: DELETE FROM counts WHERE at < datetime('now', '-7 days')
-/// ```
-struct ConfigFile: Decodable {
-    struct Entity: Decodable {
-        var name: String
-        var keys: [Column]
-        var attributes: [Column]
-        var eventTime: String?
-        var op: String?
-
-        enum CodingKeys: String, CodingKey {
-            case name, keys, attributes, op
-            case eventTime = "event_time"
-        }
-    }
-    struct Column: Decodable {
-        var name: String
-        var type: String?
-    }
-    struct Task: Decodable {
-        var name: String
-        var schedule: String?
-        var onData: Bool?
-        var after: [String]?
-        var when: String?
-        var sql: String?
-        var retries: Int?
-        var suspendAfterFailures: Int?
-        var days: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case name, schedule, after, when, sql, retries, days
-            case onData = "on_data"
-            case suspendAfterFailures = "suspend_after_failures"
-        }
-    }
-    struct Reader: Decodable {
-        var chunkRows: Int?
-        var maxFieldBytes: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case chunkRows = "chunk_rows"
-            case maxFieldBytes = "max_field_bytes"
-        }
-    }
-    var dataDir: String?
-    var warehouse: String?
-    var bucket: String?
-    var landing: String?
-    var entity: Entity?
-    var reader: Reader?
-    var tasks: [Task]?
-
-    enum CodingKeys: String, CodingKey {
-        case warehouse, bucket, landing, entity, reader, tasks
-        case dataDir = "data_dir"
     }
 }
 
@@ -177,6 +94,12 @@ extension FirnSettings {
         do {
             file = try YAMLDecoder().decode(ConfigFile.self, from: yaml)
         } catch let error as DecodingError {
+            // Yams wraps errors thrown while decoding a section as "not valid YAML".
+            if case .dataCorrupted(let context) = error, let unknown = context.underlyingError as? UnknownKeyError {
+                throw .invalid(
+                    "unknown key \(unknown.path) in \(source); known keys here: \(unknown.known.joined(separator: ", "))"
+                )
+            }
             throw .invalid("\(source): \(Self.describe(error))")
         } catch {
             throw .invalid("\(source): \(error)")
@@ -194,14 +117,18 @@ extension FirnSettings {
         if let landing = file.landing { settings.landingDirectory = landing }
         if let tasks = file.tasks { settings.tasks = try Self.tasks(tasks, source: source) }
         if let entity = file.entity { settings.entity = try Self.entity(entity, source: source) }
+        if let ingest = file.ingest { settings.ingest = try Self.ingest(ingest, source: source) }
         if let reader = file.reader {
             if let rows = reader.chunkRows {
-                guard rows > 0 else { throw .invalid("\(source): reader.chunk_rows must be positive") }
-                settings.reader.chunkRows = rows
+                settings.reader.chunkRows = try bounded(NumericBounds.chunkRows, rows, "reader.chunk_rows", source)
             }
             if let bytes = reader.maxFieldBytes {
-                guard bytes > 0 else { throw .invalid("\(source): reader.max_field_bytes must be positive") }
-                settings.reader.maxFieldBytes = bytes
+                settings.reader.maxFieldBytes = try bounded(
+                    NumericBounds.maxFieldBytes,
+                    bytes,
+                    "reader.max_field_bytes",
+                    source
+                )
             }
         }
         return settings
@@ -235,8 +162,9 @@ extension FirnSettings {
     /// The built-in tasks (overridden where the file names them) followed by the user's tasks.
     static func tasks(_ entries: [ConfigFile.Task], source: String) throws(ConfigurationError) -> [TaskDefinition] {
         var tasks: [TaskDefinition] = [.load, .retention]
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             let prefix = "\(source): task \(entry.name)"
+            let path = "tasks.\(index)"
             var builtIn = tasks.firstIndex { $0.name == entry.name }.map { tasks[$0] }
             var task: TaskDefinition
             if var existing = builtIn {
@@ -244,14 +172,17 @@ extension FirnSettings {
                     throw .invalid("\(prefix) is built in and runs no SQL; name your task otherwise")
                 }
                 if let days = entry.days {
-                    guard case .retention = existing.action, days > 0 else {
-                        throw .invalid("\(prefix): days applies to the retention task and must be positive")
+                    guard case .retention = existing.action else {
+                        throw .invalid("\(prefix): days applies to the retention task only")
                     }
-                    existing.action = .retention(days: days)
+                    existing.action = .retention(
+                        days: try bounded(NumericBounds.retentionDays, days, "\(path).days", source)
+                    )
                 }
                 task = existing
             } else {
                 guard let sql = entry.sql else { throw .invalid("\(prefix) needs sql (or use a built-in name)") }
+                guard entry.days == nil else { throw .invalid("\(prefix): days applies to the retention task only") }
                 task = TaskDefinition(name: entry.name, trigger: .onData, action: .sql(sql))
                 builtIn = nil
             }
@@ -280,8 +211,17 @@ extension FirnSettings {
             } else if task.trigger == .onData, case .sql = task.action {
                 task.condition = .newLoads
             }
-            if let retries = entry.retries { task.retries = retries }
-            if let failures = entry.suspendAfterFailures { task.suspendAfterFailures = failures }
+            if let retries = entry.retries {
+                task.retries = try bounded(NumericBounds.taskRetries, retries, "\(path).retries", source)
+            }
+            if let failures = entry.suspendAfterFailures {
+                task.suspendAfterFailures = try bounded(
+                    NumericBounds.suspendAfterFailures,
+                    failures,
+                    "\(path).suspend_after_failures",
+                    source
+                )
+            }
             if let index = tasks.firstIndex(where: { $0.name == entry.name }), builtIn != nil {
                 tasks[index] = task
             } else {
@@ -294,6 +234,74 @@ extension FirnSettings {
             throw .invalid("\(source): \(error)")
         }
         return tasks
+    }
+
+    static func ingest(_ entry: ConfigFile.Ingest, source: String) throws(ConfigurationError) -> IngestSettings {
+        var ingest = IngestSettings()
+        if let text = entry.keyTemplate {
+            do {
+                ingest.keyTemplate = try ObjectKeyTemplate(text)
+            } catch {
+                throw .invalid("\(source): ingest.\(error)")
+            }
+        }
+        if let text = entry.afterUpload {
+            guard let after = IngestConfiguration.AfterUpload(rawValue: text) else {
+                throw .invalid("\(source): ingest.after_upload is archive or delete, not \(text.debugDescription)")
+            }
+            ingest.afterUpload = after
+        }
+        if let value = entry.maxAttempts {
+            ingest.maxAttempts = try bounded(NumericBounds.ingestAttempts, value, "ingest.max_attempts", source)
+        }
+        if let value = entry.maxFilesInFlight {
+            ingest.maxFilesInFlight = try bounded(
+                NumericBounds.ingestFilesInFlight,
+                value,
+                "ingest.max_files_in_flight",
+                source
+            )
+        }
+        if let value = entry.maxBytesInFlight {
+            ingest.maxBytesInFlight = try bounded(
+                NumericBounds.ingestBytesInFlight,
+                value,
+                "ingest.max_bytes_in_flight",
+                source
+            )
+        }
+        func seconds(
+            _ bound: NumericBound<Double>,
+            _ value: Double,
+            _ key: String
+        ) throws(ConfigurationError) -> Duration {
+            do {
+                return .milliseconds(Int64((try bound.check(value, key) * 1000).rounded()))
+            } catch {
+                throw .invalid("\(source): \(error)")
+            }
+        }
+        if let value = entry.rescanInterval {
+            ingest.rescanInterval = try seconds(NumericBounds.rescanInterval, value, "ingest.rescan_interval")
+        }
+        if let value = entry.stabilityInterval {
+            ingest.stabilityInterval = try seconds(NumericBounds.stabilityInterval, value, "ingest.stability_interval")
+        }
+        return ingest
+    }
+
+    /// `value` when `bound` allows it; else an error naming the file, the key and the range.
+    static func bounded(
+        _ bound: NumericBound<Int>,
+        _ value: Int,
+        _ key: String,
+        _ source: String
+    ) throws(ConfigurationError) -> Int {
+        do {
+            return try bound.check(value, key)
+        } catch {
+            throw .invalid("\(source): \(error)")
+        }
     }
 
     static func describe(_ error: DecodingError) -> String {

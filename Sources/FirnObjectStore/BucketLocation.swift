@@ -1,9 +1,12 @@
+import FirnCore
 import Foundation
 
 /// Where a bucket is: `file:PATH` (a local directory) or
 /// `s3://BUCKET/PREFIX?endpoint=URL&region=REGION&addressing=path|virtual`.
 ///
-/// The description never contains credentials: they are not part of a location.
+/// The description never contains credentials: they are not part of a location. A URL holding
+/// them (`s3://KEY:SECRET@bucket`, an endpoint `http://user:password@host`) is refused, and
+/// errors show the text through ``URLRedaction/redacted(_:)``.
 public enum BucketLocation: Sendable, Hashable, CustomStringConvertible {
     /// A local directory used as a bucket.
     case directory(path: String)
@@ -21,10 +24,13 @@ public enum BucketLocation: Sendable, Hashable, CustomStringConvertible {
         } else if text.hasPrefix("s3://") {
             self = .s3(try S3Location(parsing: text))
         } else {
-            throw .invalidLocation(text, reason: "expected file:PATH or s3://BUCKET/PREFIX?endpoint=URL&region=REGION")
+            throw .invalidLocation(
+                URLRedaction.redacted(text),
+                reason: "expected file:PATH or s3://BUCKET/PREFIX?endpoint=URL&region=REGION"
+            )
         }
         if case .directory(let path) = self, path.isEmpty {
-            throw .invalidLocation(text, reason: "file: needs a directory path")
+            throw .invalidLocation(URLRedaction.redacted(text), reason: "file: needs a directory path")
         }
     }
 
@@ -75,18 +81,31 @@ public struct S3Location: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `s3://BUCKET/PREFIX?endpoint=URL&region=REGION&addressing=path|virtual`.
     ///
-    /// - Throws: ``ObjectStoreError`` (`invalidLocation`).
+    /// Credentials in the URL (`s3://KEY:SECRET@BUCKET`, or user info in the endpoint) are
+    /// refused: they come from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    ///
+    /// - Throws: ``ObjectStoreError`` (`invalidLocation`), showing the text redacted.
     public init(parsing text: String) throws(ObjectStoreError) {
+        let shown = URLRedaction.redacted(text)
+        // Bucket names hold neither `@` nor `:`; either before the path means user info (or a
+        // port), which S3 URLs do not take. A secret may hold `/`, so look up to `?` as well.
+        let authority = text.dropFirst("s3://".count).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if authority.contains("@") || authority.contains(":") {
+            throw .invalidLocation(
+                shown,
+                reason: "a bucket URL holds no user, password or port; \(S3Credentials.whereCredentialsComeFrom)"
+            )
+        }
         guard let components = URLComponents(string: text), components.scheme == "s3",
             let bucket = components.host, !bucket.isEmpty
         else {
-            throw .invalidLocation(text, reason: "expected s3://BUCKET/PREFIX?endpoint=URL&region=REGION")
+            throw .invalidLocation(shown, reason: "expected s3://BUCKET/PREFIX?endpoint=URL&region=REGION")
         }
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] {
             guard ["endpoint", "region", "addressing"].contains(item.name) else {
                 throw .invalidLocation(
-                    text,
+                    shown,
                     reason: "unknown parameter \(item.name.debugDescription) (known: endpoint, region, addressing)"
                 )
             }
@@ -95,12 +114,11 @@ public struct S3Location: Sendable, Hashable, CustomStringConvertible {
         let region = query["region"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
         let endpoint: URL
         if let given = query["endpoint"] {
-            guard let url = URL(string: given), let scheme = url.scheme, ["http", "https"].contains(scheme),
-                url.host != nil
-            else {
-                throw .invalidLocation(text, reason: "endpoint \(given.debugDescription) must be an http(s) URL")
+            do {
+                endpoint = try Self.endpoint(parsing: given)
+            } catch {
+                throw .invalidLocation(shown, reason: error.reason)
             }
-            endpoint = url
         } else {
             endpoint = URL(string: "https://s3.\(region).amazonaws.com")!
         }
@@ -117,9 +135,49 @@ public struct S3Location: Sendable, Hashable, CustomStringConvertible {
         self.init(bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, addressing: addressing)
     }
 
+    /// Checks an S3 endpoint: an `http` or `https` URL with a host, an optional port and base
+    /// path, no user info (credentials come from the environment) and no query or fragment
+    /// (they would not be sent).
+    ///
+    /// - Parameter text: The endpoint, such as `http://127.0.0.1:5000`.
+    /// - Returns: The endpoint's URL.
+    /// - Throws: ``EndpointError``, whose reason never quotes a secret.
+    public static func endpoint(parsing text: String) throws(EndpointError) -> URL {
+        let shown = URLRedaction.redacted(text).debugDescription
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty
+        else {
+            if URLRedaction.containsUserInfo(text) {
+                throw EndpointError(
+                    reason: "endpoint \(shown) holds a user or password; \(S3Credentials.whereCredentialsComeFrom)"
+                )
+            }
+            throw EndpointError(reason: "endpoint \(shown) must be an http(s) URL")
+        }
+        guard url.user == nil, url.password == nil, !URLRedaction.containsUserInfo(text) else {
+            throw EndpointError(
+                reason: "endpoint \(shown) holds a user or password; \(S3Credentials.whereCredentialsComeFrom)"
+            )
+        }
+        guard url.query == nil, url.fragment == nil else {
+            throw EndpointError(reason: "endpoint \(shown) must be scheme://host[:port][/path], without a query")
+        }
+        return url
+    }
+
+    /// Why an endpoint was refused (see ``endpoint(parsing:)``).
+    public struct EndpointError: Error, Sendable, CustomStringConvertible {
+        /// What is wrong, with the endpoint redacted.
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    /// `s3://BUCKET/PREFIX?endpoint=…&region=…&addressing=…`, through ``URLRedaction/redacted(_:)``.
     public var description: String {
         var text = "s3://\(bucket)"
         if !prefix.isEmpty { text += "/\(prefix)" }
-        return text + "?endpoint=\(endpoint.absoluteString)&region=\(region)&addressing=\(addressing.rawValue)"
+        return URLRedaction.redacted(
+            text + "?endpoint=\(endpoint.absoluteString)&region=\(region)&addressing=\(addressing.rawValue)"
+        )
     }
 }

@@ -1,3 +1,4 @@
+import FirnCore
 import NIOCore
 
 /// A bucket of objects: the seam between ingest (which puts files) and the pipe (which lists
@@ -107,7 +108,8 @@ public struct ObjectInfo: Sendable, Hashable {
 
 /// Why an object store operation failed.
 ///
-/// Descriptions name the bucket and key the user must look at, never credentials or signatures.
+/// Descriptions name the bucket and key the user must look at, never credentials or signatures:
+/// the whole text goes through ``URLRedaction/redacted(_:)``.
 public enum ObjectStoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The key is not valid.
     case invalidKey(String, reason: String)
@@ -171,6 +173,10 @@ public enum ObjectStoreError: Error, CustomStringConvertible, Sendable, Equatabl
     ]
 
     public var description: String {
+        URLRedaction.redacted(unredactedDescription)
+    }
+
+    private var unredactedDescription: String {
         switch self {
         case .invalidKey(let key, let reason): "invalid object key \(key.debugDescription): \(reason)"
         case .notFound(let key): "no object \(key.debugDescription) in the bucket"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirnBench
+import FirnConfig
 import FirnWarehouse
 import Foundation
 
@@ -74,8 +75,19 @@ struct LoadBench: ParsableCommand {
     var json: String?
 
     func validate() throws {
-        guard n > 0, rows > 0, batchSizes.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("--n, --rows and --batch-sizes must be positive")
+        try NumericBounds.benchBaseRows.check(n, "--n")
+        try NumericBounds.benchChangeRows.check(rows, "--rows")
+        guard !batchSizes.isEmpty else { throw ValidationError("--batch-sizes needs at least one size") }
+        for size in batchSizes { try NumericBounds.benchBatchSize.check(size, "--batch-sizes") }
+        if let pageSize {
+            try NumericBounds.pageSize.check(pageSize, "--page-size")
+            guard pageSize & (pageSize - 1) == 0 else {
+                throw ValidationError("--page-size must be a power of two from 512 to 65536, not \(pageSize)")
+            }
+        }
+        if let checkpointPages { try NumericBounds.checkpointPages.check(checkpointPages, "--checkpoint-pages") }
+        if let keyStateCapacity {
+            try NumericBounds.keyStateCapacity.check(keyStateCapacity, "--key-state-capacity")
         }
     }
 

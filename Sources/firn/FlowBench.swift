@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirnBench
+import FirnConfig
 import FirnFlow
 import FirnObjectStore
 import Foundation
@@ -48,8 +49,15 @@ struct FlowBench: AsyncParsableCommand {
     var noVerify = false
 
     func validate() throws {
-        guard rate > 0, seconds > 0, rowsPerFile > 0, runs > 0 else {
-            throw ValidationError("--rate, --seconds, --rows-per-file and --runs must be positive")
+        try NumericBounds.generatorRate.check(rate, "--rate")
+        try NumericBounds.benchSeconds.check(seconds, "--seconds")
+        try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file")
+        try NumericBounds.lateFraction.check(lateFraction, "--late-fraction")
+        try NumericBounds.benchRuns.check(runs, "--runs")
+        if let s3Endpoint {
+            do { _ = try S3Location.endpoint(parsing: s3Endpoint) } catch {
+                throw ValidationError("--s3-endpoint: \(error)")
+            }
         }
         guard ["file", "s3", "both"].contains(buckets) else { throw ValidationError("--buckets is file, s3 or both") }
     }
@@ -74,8 +82,8 @@ struct FlowBench: AsyncParsableCommand {
             let credentials =
                 (try? S3Credentials.fromEnvironment(environment))
                 ?? S3Credentials(accessKeyId: "firn-bench", secretAccessKey: "firn-bench")
-            if let s3Endpoint, let url = URL(string: s3Endpoint) {
-                kinds.append(.s3(endpoint: url, credentials: credentials))
+            if let s3Endpoint {
+                kinds.append(.s3(endpoint: try S3Location.endpoint(parsing: s3Endpoint), credentials: credentials))
             } else if let server = try? await MotoServer.launch() {
                 moto = server
                 kinds.append(.s3(endpoint: server.endpoint, credentials: credentials))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FirnConfig
 import FirnCore
 import FirnGenerate
 import Foundation
@@ -60,8 +61,11 @@ struct Generate: AsyncParsableCommand {
     var unpaced = false
 
     func validate() throws {
-        if let files, files <= 0 { throw ValidationError("--files must be positive") }
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        if let rate { try NumericBounds.generatorRate.check(rate, "--rate") }
+        if let rowsPerFile { try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file") }
+        if let files { try NumericBounds.generatedFiles.check(files, "--files") }
+        if let duration { try NumericBounds.generatorDuration.check(duration, "--duration") }
+        if let lateFraction { try NumericBounds.lateFraction.check(lateFraction, "--late-fraction") }
         if let startTime, Timestamp(parsing: startTime) == nil {
             throw ValidationError("--start-time \(startTime) is not a timestamp; write e.g. 2026-03-01T10:00:00Z")
         }

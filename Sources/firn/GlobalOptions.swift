@@ -12,7 +12,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Data directory (warehouse, bucket, landing). Default: ./firn-data, or data_dir in the config.")
     var dataDir: String?
 
-    @Option(help: "YAML config file (entity, warehouse, reader settings).")
+    @Option(help: "YAML config file: data_dir, warehouse, bucket, landing, entity, reader, ingest, tasks.")
     var config: String?
 
     @Option(help: "Warehouse URL: sqlite:PATH. Default: sqlite:<data-dir>/firn.sqlite.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FirnConfig
 import FirnCore
 import FirnWarehouse
 
@@ -124,6 +125,8 @@ struct CopyHistory: ParsableCommand {
     @Option(help: "At most this many loads.")
     var limit = 100
 
+    func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
+
     func run() throws {
         let (warehouse, _) = try options.openWarehouse(creating: false)
         print(try warehouse.loadHistory(limit: limit).formatted(as: format), terminator: "")
@@ -143,6 +146,8 @@ struct Rejects: ParsableCommand {
 
     @Option(help: "At most this many rows (the newest).")
     var limit = 1000
+
+    func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
 
     func run() throws {
         let (warehouse, _) = try options.openWarehouse(creating: false)

@@ -18,11 +18,16 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "Log level for warnings and errors on standard error: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
-    @Flag(help: "Delete landing files after upload instead of archiving them under <data-dir>/archive.")
+    @Flag(help: "Delete landing files after upload instead of archiving them (or ingest.after_upload: delete).")
     var deleteAfterUpload = false
 
-    @Option(help: "Object key template: {name} plus {yyyy} {MM} {dd} {HH} (UTC landing time).")
-    var keyTemplate: String = ObjectKeyTemplate.datePartitioned.text
+    @Option(
+        help: ArgumentHelp(
+            "Object key template: {name} plus {yyyy} {MM} {dd} {HH} (UTC landing time).",
+            discussion: "Default: ingest.key_template in the config, else {yyyy}/{MM}/{dd}/{name}."
+        )
+    )
+    var keyTemplate: String?
 
     @Flag(help: "Create the S3 bucket first if it does not exist (for local S3 servers such as moto or MinIO).")
     var createBucket = false
@@ -60,10 +65,12 @@ struct FlowOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard statusInterval > 0 else { throw ValidationError("--status-interval must be positive") }
-        guard fullListingInterval > 0 else { throw ValidationError("--full-listing-interval must be positive") }
+        try NumericBounds.statusInterval.check(statusInterval, "--status-interval")
+        try NumericBounds.fullListingInterval.check(fullListingInterval, "--full-listing-interval")
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
-        do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
+        if let keyTemplate {
+            do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
+        }
         if let sqsQueue {
             do { _ = try S3EventQueue.queueURL(sqsQueue) } catch {
                 throw ValidationError("--sqs-queue: \(error.description)")
@@ -103,10 +110,15 @@ struct FlowOptions: ParsableArguments {
         return Logger(label: "firn")
     }
 
-    func ingestConfiguration(landing: String, dataDirectory: String) throws -> IngestConfiguration {
-        var configuration = IngestConfiguration(landingDirectory: landing, dataDirectory: dataDirectory)
-        configuration.afterUpload = deleteAfterUpload ? .delete : .archive
-        configuration.keyTemplate = try ObjectKeyTemplate(keyTemplate)
+    /// Ingest's settings: the config file's `ingest:` section, then the flags.
+    func ingestConfiguration(_ settings: FirnSettings) throws -> IngestConfiguration {
+        var configuration = IngestConfiguration(
+            landingDirectory: settings.resolvedLandingDirectory,
+            dataDirectory: settings.dataDirectory
+        )
+        settings.ingest.apply(to: &configuration)
+        if deleteAfterUpload { configuration.afterUpload = .delete }
+        if let keyTemplate { configuration.keyTemplate = try ObjectKeyTemplate(keyTemplate) }
         return configuration
     }
 
@@ -142,8 +154,9 @@ struct Run: AsyncParsableCommand {
     var lateFraction = 0.0
 
     func validate() throws {
-        if let generate, !(generate > 0) { throw ValidationError("--generate needs a positive rate (rows per second)") }
-        guard rowsPerFile > 0 else { throw ValidationError("--rows-per-file must be positive") }
+        if let generate { try NumericBounds.generatorRate.check(generate, "--generate") }
+        try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file")
+        try NumericBounds.lateFraction.check(lateFraction, "--late-fraction")
     }
 
     func run() async throws {
@@ -259,12 +272,7 @@ extension FlowOptions {
         let store = try options.openStore(settings)
         try await prepare(store)
         var configuration = FlowConfiguration(
-            ingest: ingest
-                ? try ingestConfiguration(
-                    landing: settings.resolvedLandingDirectory,
-                    dataDirectory: settings.dataDirectory
-                )
-                : nil,
+            ingest: ingest ? try ingestConfiguration(settings) : nil,
             pipe: pipe ? try options.pipeConfiguration(settings, flow: self) : nil
         )
         configuration.statusInterval = interval
@@ -296,7 +304,8 @@ extension GlobalOptions {
         configuration.reader = settings.reader
         // Ingest's default keys start with their UTC date folder: frequent polls list the last two
         // days' folders; full listings find every other object.
-        if (keyTemplate ?? ObjectKeyTemplate.datePartitioned.text).hasPrefix("{yyyy}/{MM}/{dd}/") {
+        let template = keyTemplate ?? (settings.ingest.keyTemplate ?? .datePartitioned).text
+        if template.hasPrefix("{yyyy}/{MM}/{dd}/") {
             configuration.dateFolderWindow = .seconds(2 * 86_400)
         }
         return configuration

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FirnConfig
 import FirnFlow
 import FirnPipe
 import FirnTasks
@@ -50,6 +51,8 @@ struct TaskCommand: AsyncParsableCommand {
         @Argument(help: "Only this task's runs.") var task: String?
         @Option(help: "At most this many runs.") var limit = 50
         @Option(help: "Output format: table, csv or json.") var format: OutputFormat = .table
+
+        func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
 
         func run() throws {
             let (warehouse, _) = try options.openWarehouse(creating: false)

@@ -1,5 +1,6 @@
 import FirnConfig
 import FirnCore
+import FirnIngest
 import Testing
 
 @Suite struct FirnSettingsTests {
@@ -134,6 +135,7 @@ import Testing
             "- { name: t, after: [nope], sql: SELECT 1 }",
             "- { name: t, schedule: 1 minute, when: sometimes, sql: SELECT 1 }",
             "- { name: t, schedule: cron 0 25 * * *, sql: SELECT 1 }",
+            "- { name: t, on_data: true, days: 3, sql: SELECT 1 }",
         ]
         for body in cases {
             do {
@@ -143,5 +145,146 @@ import Testing
                 #expect(error.description.contains("firn.yaml"), "\(error)")
             }
         }
+    }
+}
+
+/// Issue 11: nothing in a config file is ignored or crashes; secrets in URLs are never echoed.
+@Suite struct ConfigStrictnessTests {
+    /// Parses `yaml` as `firn.yaml` and returns the error's description, or `nil` when it was accepted.
+    func error(_ yaml: String) -> String? {
+        do {
+            _ = try FirnSettings.parse(yaml: yaml, source: "firn.yaml")
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test(arguments: [
+        ("dta_dir: /tmp/x", "dta_dir", "bucket, data_dir, entity"),
+        (
+            "entity:\n  name: p\n  keys: [{ name: id, typ: integer }]\n  attributes: [{ name: a }]",
+            "entity.keys.0.typ",
+            "name, type"
+        ),
+        (
+            "entity:\n  name: p\n  keys: [{ name: id }]\n  attributes: [{ name: a }, { name: b, tpye: text }]",
+            "entity.attributes.1.tpye", "name, type"
+        ),
+        (
+            "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
+            "entity.key", "attributes, event_time, keys, name, op"
+        ),
+        ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_rows, max_field_bytes"),
+        (
+            "tasks:\n  - name: t\n    schedule: 1 minute\n    sql: SELECT 1\n    retry: 3", "tasks.0.retry",
+            "after, days, name, on_data, retries, schedule, sql, suspend_after_failures, when"
+        ),
+        ("tasks:\n  - name: retention\n    day: 3", "tasks.0.day", "after, days"),
+    ])
+    func unknownKeysAreErrorsNamingTheirPath(yaml: String, path: String, known: String) {
+        let message = error(yaml)
+        #expect(message?.contains("unknown key \(path) in firn.yaml") == true, "\(message ?? "accepted")")
+        #expect(message?.contains("known keys here: \(known)") == true, "\(message ?? "accepted")")
+    }
+
+    @Test(arguments: [
+        ("reader: { chunk_rows: 0 }", "reader.chunk_rows", "1 to 1000000"),
+        ("reader: { chunk_rows: 1000000001 }", "reader.chunk_rows", "1 to 1000000"),
+        ("reader: { max_field_bytes: -1 }", "reader.max_field_bytes", "1 to 1073741824"),
+        ("reader: { max_field_bytes: 9223372036854775807 }", "reader.max_field_bytes", "1 to 1073741824"),
+        ("tasks: [{ name: retention, days: 0 }]", "tasks.0.days", "1 to 36500"),
+        ("tasks: [{ name: retention, days: 9223372036854775807 }]", "tasks.0.days", "1 to 36500"),
+        ("tasks: [{ name: t, on_data: true, sql: SELECT 1, retries: -1 }]", "tasks.0.retries", "0 to 100"),
+        (
+            "tasks: [{ name: t, on_data: true, sql: SELECT 1, retries: 9223372036854775807 }]", "tasks.0.retries",
+            "0 to 100"
+        ),
+        (
+            "tasks: [{ name: t, on_data: true, sql: SELECT 1, suspend_after_failures: 0 }]",
+            "tasks.0.suspend_after_failures", "1 to 10000"
+        ),
+        (
+            "tasks: [{ name: load, suspend_after_failures: 9223372036854775807 }]", "tasks.0.suspend_after_failures",
+            "1 to 10000"
+        ),
+    ])
+    func numbersOutOfRangeNameTheKeyAndTheRange(yaml: String, key: String, range: String) {
+        let message = error(yaml)
+        #expect(message?.contains("firn.yaml") == true, "\(message ?? "accepted")")
+        #expect(message?.contains(key) == true, "\(message ?? "accepted")")
+        #expect(message?.contains(range) == true, "\(message ?? "accepted")")
+    }
+
+    @Test func theIngestSectionIsRead() throws {
+        let settings = try FirnSettings.parse(
+            yaml: """
+                ingest:
+                  key_template: "flat/{name}"
+                  after_upload: delete
+                  max_attempts: 9
+                  max_files_in_flight: 2
+                  max_bytes_in_flight: 1048576
+                  rescan_interval: 0.5
+                  stability_interval: 0
+                """
+        )
+        var configuration = IngestConfiguration(landingDirectory: "/l", dataDirectory: "/d")
+        settings.ingest.apply(to: &configuration)
+        #expect(configuration.keyTemplate.text == "flat/{name}")
+        #expect(configuration.afterUpload == .delete)
+        #expect(configuration.maxAttempts == 9 && configuration.maxFilesInFlight == 2)
+        #expect(configuration.maxBytesInFlight == 1 << 20)
+        #expect(configuration.rescanInterval == .milliseconds(500) && configuration.stabilityInterval == .zero)
+        #expect(FirnSettings().ingest == IngestSettings())
+    }
+
+    @Test(arguments: [
+        ("ingest: { max_attempt: 3 }", "unknown key ingest.max_attempt"),
+        ("ingest: { max_attempts: 0 }", "ingest.max_attempts must be 1 to 100"),
+        ("ingest: { max_files_in_flight: 1000 }", "ingest.max_files_in_flight must be 1 to 64"),
+        ("ingest: { max_bytes_in_flight: -1 }", "ingest.max_bytes_in_flight must be 1 to 68719476736"),
+        ("ingest: { rescan_interval: 1e300 }", "ingest.rescan_interval must be 0.01 to 3600"),
+        ("ingest: { stability_interval: -1 }", "ingest.stability_interval must be 0 to 3600"),
+        ("ingest: { after_upload: keep }", "ingest.after_upload is archive or delete"),
+        ("ingest: { key_template: \"{yyyy}/x.csv\" }", "must contain {name}"),
+    ])
+    func badIngestSettingsAreRefused(yaml: String, expected: String) {
+        let message = error(yaml)
+        #expect(message?.contains(expected) == true, "\(message ?? "accepted")")
+    }
+
+    @Test func numbersAtTheirBoundsAreAccepted() throws {
+        let settings = try FirnSettings.parse(
+            yaml: """
+                reader: { chunk_rows: 1000000, max_field_bytes: 1 }
+                tasks:
+                  - { name: retention, days: 36500 }
+                  - { name: t, on_data: true, sql: SELECT 1, retries: 100, suspend_after_failures: 10000 }
+                """
+        )
+        #expect(settings.reader.chunkRows == 1_000_000 && settings.reader.maxFieldBytes == 1)
+        #expect(settings.tasks[1].action == .retention(days: 36500))
+        #expect(settings.tasks[2].retries == 100 && settings.tasks[2].suspendAfterFailures == 10000)
+    }
+
+    @Test(arguments: [
+        "bucket: s3://AKIAEXAMPLE:hunter2secret@firn/changes",
+        "bucket: s3://hunter2secret@firn/changes",
+        "bucket: s3://firn/changes?endpoint=http://minio:hunter2secret@127.0.0.1:9000",
+        "bucket: 's3://firn/changes?endpoint=http://127.0.0.1:9000&X-Amz-Signature=hunter2secret'",
+        "bucket: 's3://firn/changes?endpoint=http%3A%2F%2Fminio%3Ahunter2secret%40127.0.0.1%3A9000'",
+        "warehouse: mysql://firn:hunter2secret@db.example/firn",
+        "warehouse: postgres://firn:hunter2secret@db.example/firn",
+    ])
+    func urlsWithCredentialsAreRefusedWithoutEchoingThem(yaml: String) {
+        let message = error(yaml)
+        #expect(message != nil, "accepted \(yaml)")
+        #expect(message?.contains("hunter2secret") == false, "\(message ?? "")")
+    }
+
+    @Test func credentialsInTheBucketURLPointToTheEnvironment() {
+        let message = error("bucket: s3://AKIAEXAMPLE:hunter2secret@firn/changes")
+        #expect(message?.contains("AWS_ACCESS_KEY_ID") == true, "\(message ?? "accepted")")
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FirnCore
 import Foundation
 import NIOCore
 
@@ -49,8 +50,8 @@ extension S3Bucket {
         return path
     }
 
-    /// The endpoint as shown in `unreachable` errors (no credentials: locations hold none).
-    var endpointDescription: String { s3Location.endpoint.absoluteString }
+    /// The endpoint as shown in errors, through ``URLRedaction/redacted(_:)``.
+    var endpointDescription: String { URLRedaction.redacted(s3Location.endpoint.absoluteString) }
 
     /// The URL and `Host` header of a request to `path` with `query`.
     func address(path: String, query: [(name: String, value: String)] = []) -> S3Address {
@@ -168,9 +169,9 @@ extension S3Bucket {
     }
 
     /// Removes the secret and session token from text bound for an error, should a server
-    /// echo them, and keeps it short.
+    /// echo them, and URLs' secrets (``URLRedaction/redacted(_:)``), and keeps it short.
     func redacted(_ text: String) -> String {
-        var text = text
+        var text = URLRedaction.redacted(text)
         for secret in [credentials.secretAccessKey, credentials.sessionToken ?? ""] where secret.count >= 4 {
             text = text.replacingOccurrences(of: secret, with: "<redacted>")
         }

@@ -48,6 +48,10 @@ public struct S3Credentials: Sendable, Hashable, CustomStringConvertible, Custom
         return S3Credentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"))
     }
 
+    /// Where credentials come from, for errors refusing them elsewhere (in a URL).
+    public static let whereCredentialsComeFrom =
+        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) instead"
+
     /// The key id's last four characters, for messages: `…MPLE`.
     public var redactedKeyId: String { "…" + accessKeyId.suffix(4) }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FirnCore
 import Foundation
 import NIOCore
 
@@ -54,7 +55,7 @@ public struct S3EventQueue: Sendable, Hashable, CustomStringConvertible {
         return "arn:\(partition):sqs:\(region):\(accountID):\(name)"
     }
 
-    public var description: String { "S3EventQueue(\(url.absoluteString))" }
+    public var description: String { "S3EventQueue(\(URLRedaction.redacted(url.absoluteString)))" }
 
     /// Names a queue. Nothing is sent until the first operation.
     ///
@@ -85,17 +86,24 @@ public struct S3EventQueue: Sendable, Hashable, CustomStringConvertible {
     public static func queueURL(_ text: String) throws(ObjectStoreError) -> URL {
         let expected =
             "expected http(s)://HOST/ACCOUNT/NAME, such as https://sqs.us-east-1.amazonaws.com/123456789012/firn-events"
-        guard let url = URL(string: text) else { throw .invalidQueueURL(text, reason: expected) }
+        let shown = URLRedaction.redacted(text)
+        guard !URLRedaction.containsUserInfo(text) else {
+            throw .invalidQueueURL(
+                shown,
+                reason: "it must not hold credentials; \(S3Credentials.whereCredentialsComeFrom)"
+            )
+        }
+        guard let url = URL(string: text) else { throw .invalidQueueURL(shown, reason: expected) }
         guard url.user == nil && url.password == nil else {
             throw .invalidQueueURL(
-                "<redacted>",
-                reason: "it must not hold credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead"
+                shown,
+                reason: "it must not hold credentials; \(S3Credentials.whereCredentialsComeFrom)"
             )
         }
         let segments = url.path.split(separator: "/", omittingEmptySubsequences: true)
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty, segments.count == 2, url.query == nil
-        else { throw .invalidQueueURL(text, reason: expected) }
+        else { throw .invalidQueueURL(shown, reason: expected) }
         return url
     }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FirnCore
 import Foundation
 import NIOCore
 
@@ -93,7 +94,7 @@ struct SQSService: Sendable {
                 status: 502,
                 code: "InvalidResponse",
                 message:
-                    "\(context): the response is not the JSON SQS sends (HTTP \(status) from \(endpoint.absoluteString))",
+                    "\(context): the response is not the JSON SQS sends (HTTP \(status) from \(URLRedaction.redacted(endpoint.absoluteString)))",
                 key: nil
             )
         }
@@ -107,15 +108,16 @@ struct SQSService: Sendable {
         } catch {
             if Task.isCancelled || error is CancellationError { throw CancellationError() }
             throw ObjectStoreError.unreachable(
-                endpoint: endpoint.absoluteString,
+                endpoint: URLRedaction.redacted(endpoint.absoluteString),
                 reason: redacted(String(describing: error))
             )
         }
     }
 
-    /// Removes the secret and session token from text bound for an error, and keeps it short.
+    /// Removes the secret and session token from text bound for an error, and URLs' secrets
+    /// (``URLRedaction/redacted(_:)``), and keeps it short.
     private func redacted(_ text: String) -> String {
-        var text = text
+        var text = URLRedaction.redacted(text)
         for secret in [credentials.secretAccessKey, credentials.sessionToken ?? ""] where secret.count >= 4 {
             text = text.replacingOccurrences(of: secret, with: "<redacted>")
         }

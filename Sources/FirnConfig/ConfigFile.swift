@@ -1,0 +1,209 @@
+/// The config file's shape (YAML). Every key is optional; a key not listed here is an error
+/// naming its path (``UnknownKeyError``), so a misspelt setting is never silently ignored.
+///
+/// ```yaml
+/// data_dir: ./firn-data
+/// warehouse: sqlite:./firn-data/firn.sqlite
+/// bucket: s3://firn/changes?endpoint=http://127.0.0.1:5000   # default file:<data_dir>/bucket
+/// landing: ./firn-data/landing
+/// entity:
+///   name: product
+///   keys: [{ name: sku, type: text }]
+///   attributes:
+///     - { name: title, type: text }
+///     - { name: price, type: decimal }
+///   event_time: updated_at   # default update_timestamp
+///   op: op                   # default op
+/// reader:
+///   chunk_rows: 10000
+///   max_field_bytes: 1048576
+/// ingest:                        # see IngestSettings
+///   after_upload: delete
+/// tasks:
+///   - name: load                 # built in; default: on data
+///     schedule: 1 minute         # the seed's behaviour
+///   - name: hourly_counts
+///     schedule: USING CRON 0 * * * * UTC
+///     when: new_loads            # or stream_has_data; default: always
+///     sql: INSERT INTO counts SELECT datetime('now'), count(*) FROM customer
+///   - name: after_counts
+///     after: [hourly_counts]
+///     sql: DELETE FROM counts WHERE at < datetime('now', '-7 days')
+/// ```
+struct ConfigFile: Decodable {
+    struct Entity: Decodable {
+        var name: String
+        var keys: [Column]
+        var attributes: [Column]
+        var eventTime: String?
+        var op: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, keys, attributes, op
+            case eventTime = "event_time"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            name = try values.decode(String.self, forKey: .name)
+            keys = try values.decode([Column].self, forKey: .keys)
+            attributes = try values.decode([Column].self, forKey: .attributes)
+            eventTime = try values.decodeIfPresent(String.self, forKey: .eventTime)
+            op = try values.decodeIfPresent(String.self, forKey: .op)
+        }
+    }
+
+    struct Column: Decodable {
+        var name: String
+        var type: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, type
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            name = try values.decode(String.self, forKey: .name)
+            type = try values.decodeIfPresent(String.self, forKey: .type)
+        }
+    }
+
+    struct Task: Decodable {
+        var name: String
+        var schedule: String?
+        var onData: Bool?
+        var after: [String]?
+        var when: String?
+        var sql: String?
+        var retries: Int?
+        var suspendAfterFailures: Int?
+        var days: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, schedule, after, when, sql, retries, days
+            case onData = "on_data"
+            case suspendAfterFailures = "suspend_after_failures"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            name = try values.decode(String.self, forKey: .name)
+            schedule = try values.decodeIfPresent(String.self, forKey: .schedule)
+            onData = try values.decodeIfPresent(Bool.self, forKey: .onData)
+            after = try values.decodeIfPresent([String].self, forKey: .after)
+            when = try values.decodeIfPresent(String.self, forKey: .when)
+            sql = try values.decodeIfPresent(String.self, forKey: .sql)
+            retries = try values.decodeIfPresent(Int.self, forKey: .retries)
+            suspendAfterFailures = try values.decodeIfPresent(Int.self, forKey: .suspendAfterFailures)
+            days = try values.decodeIfPresent(Int.self, forKey: .days)
+        }
+    }
+
+    struct Reader: Decodable {
+        var chunkRows: Int?
+        var maxFieldBytes: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case chunkRows = "chunk_rows"
+            case maxFieldBytes = "max_field_bytes"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            chunkRows = try values.decodeIfPresent(Int.self, forKey: .chunkRows)
+            maxFieldBytes = try values.decodeIfPresent(Int.self, forKey: .maxFieldBytes)
+        }
+    }
+
+    struct Ingest: Decodable {
+        var keyTemplate: String?
+        var afterUpload: String?
+        var maxAttempts: Int?
+        var maxFilesInFlight: Int?
+        var maxBytesInFlight: Int?
+        var rescanInterval: Double?
+        var stabilityInterval: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case keyTemplate = "key_template"
+            case afterUpload = "after_upload"
+            case maxAttempts = "max_attempts"
+            case maxFilesInFlight = "max_files_in_flight"
+            case maxBytesInFlight = "max_bytes_in_flight"
+            case rescanInterval = "rescan_interval"
+            case stabilityInterval = "stability_interval"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            keyTemplate = try values.decodeIfPresent(String.self, forKey: .keyTemplate)
+            afterUpload = try values.decodeIfPresent(String.self, forKey: .afterUpload)
+            maxAttempts = try values.decodeIfPresent(Int.self, forKey: .maxAttempts)
+            maxFilesInFlight = try values.decodeIfPresent(Int.self, forKey: .maxFilesInFlight)
+            maxBytesInFlight = try values.decodeIfPresent(Int.self, forKey: .maxBytesInFlight)
+            rescanInterval = try values.decodeIfPresent(Double.self, forKey: .rescanInterval)
+            stabilityInterval = try values.decodeIfPresent(Double.self, forKey: .stabilityInterval)
+        }
+    }
+
+    var dataDir: String?
+    var warehouse: String?
+    var bucket: String?
+    var landing: String?
+    var entity: Entity?
+    var reader: Reader?
+    var ingest: Ingest?
+    var tasks: [Task]?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case warehouse, bucket, landing, entity, reader, ingest, tasks
+        case dataDir = "data_dir"
+    }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        dataDir = try values.decodeIfPresent(String.self, forKey: .dataDir)
+        warehouse = try values.decodeIfPresent(String.self, forKey: .warehouse)
+        bucket = try values.decodeIfPresent(String.self, forKey: .bucket)
+        landing = try values.decodeIfPresent(String.self, forKey: .landing)
+        entity = try values.decodeIfPresent(Entity.self, forKey: .entity)
+        reader = try values.decodeIfPresent(Reader.self, forKey: .reader)
+        ingest = try values.decodeIfPresent(Ingest.self, forKey: .ingest)
+        tasks = try values.decodeIfPresent([Task].self, forKey: .tasks)
+    }
+}
+
+/// A key the config file does not know, at `path` (`entity.keys.0.typ`), with the keys known
+/// at that level.
+struct UnknownKeyError: Error {
+    var path: String
+    var known: [String]
+}
+
+/// Any key of a mapping, to list the keys a config section holds.
+private struct AnyConfigKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        self.stringValue = String(intValue)
+        self.intValue = intValue
+    }
+}
+
+extension Decoder {
+    /// Throws ``UnknownKeyError`` when the mapping being decoded holds a key `Keys` does not list.
+    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+        let known = Keys.allCases.map(\.stringValue)
+        let present = try container(keyedBy: AnyConfigKey.self).allKeys
+        if let unknown = present.first(where: { !known.contains($0.stringValue) }) {
+            throw UnknownKeyError(path: FirnSettings.path(codingPath + [unknown]), known: known.sorted())
+        }
+    }
+}
