@@ -117,7 +117,7 @@ public enum NumericBounds {
     /// Seconds between status lines (`--status-interval`).
     public static let statusInterval = NumericBound(0.1...86_400, "seconds")
     /// `--full-listing-interval`: how often the pipe lists the whole bucket.
-    public static let fullListingInterval = NumericBound(1...604_800, "seconds")
+    public static let fullListingInterval = NumericBound<Double>(1...604_800, "seconds")
     /// Rows a listing shows (`--limit`).
     public static let listingLimit = NumericBound(1...1_000_000_000, "rows")
     /// `firn bench load --n`: base customers.

@@ -10,22 +10,6 @@ import Testing
         #expect(!output.stderr.contains("Fatal error") && !output.stderr.contains("Stack dump"), "\(output.stderr)")
     }
 
-    /// Runs `firn ARGS…`, sending SIGINT if it still runs after `seconds`.
-    static func runBounded(_ arguments: [String], seconds: Double) throws -> FirnProcess.Output {
-        let (process, out, err) = try FirnProcess.start(arguments)
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { process.interrupt() }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return FirnProcess.Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
-    }
-
     @Test func aLandingDirectoryHoldingFirnsOwnFilesIsRefused() throws {
         let dir = try FirnProcess.temporaryDirectory("landing-overlap")
         defer { FirnProcess.remove(dir) }
@@ -40,8 +24,8 @@ import Testing
             ("landing contains the warehouse", ["--landing", dir.path + "/elsewhere", "--warehouse", "sqlite:" + dir.path + "/elsewhere/w.sqlite"]),
         ]
         for (label, flags) in cases {
-            // Ingest runs until stopped: one that started after all is stopped after five seconds.
-            let run = try Self.runBounded(["ingest", "--data-dir", data] + flags, seconds: 5)
+            // Ingest runs until stopped: one that started after all is killed after five seconds.
+            let run = try FirnProcess.run(["ingest", "--data-dir", data] + flags, seconds: 5)
             Self.expectOneLineError(run, containing: "landing directory", label)
             #expect(run.stderr.split(separator: "\n").count == 1, "\(label): \(run.stderr)")
         }

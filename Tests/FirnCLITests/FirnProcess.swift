@@ -57,6 +57,23 @@ struct FirnProcess {
         )
     }
 
+    /// Runs `firn ARGS…`, killing it if it still runs after `seconds` (a command that should
+    /// have refused to start fails its test instead of hanging it).
+    static func run(_ arguments: [String], seconds: Double) throws -> Output {
+        let (process, out, err) = try start(arguments)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
+    }
+
     /// The repository's `examples/` folder.
     static let examples: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

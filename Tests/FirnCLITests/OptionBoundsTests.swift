@@ -8,18 +8,7 @@ import Testing
     /// Runs `firn ARGS…`, killing it after `seconds` (a flag that was not checked may start a
     /// long run); the status is then the signal's.
     static func run(_ arguments: [String], seconds: Double = 10) throws -> FirnProcess.Output {
-        let (process, out, err) = try FirnProcess.start(arguments)
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return FirnProcess.Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
+        try FirnProcess.run(arguments, seconds: seconds)
     }
 
     /// Command, flag, value, and the range the error must state.
