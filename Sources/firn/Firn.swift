@@ -27,15 +27,8 @@ struct Firn: AsyncParsableCommand {
     /// hold customer data (warehouse, journal, bucket, archive, generated files).
     static func main() async {
         umask(0o077)
-        do {
-            var command = try parseAsRoot()
-            if var asynchronous = command as? any AsyncParsableCommand {
-                try await asynchronous.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        // ArgumentParser's own entry point, so commands run where they ran before (its main is
+        // not isolated to the main thread, as one declared here would be).
+        await main(nil)
     }
 }
