@@ -69,6 +69,8 @@ import Testing
         let dir = try FirnProcess.temporaryDirectory("formats")
         defer { FirnProcess.remove(dir) }
         let sql = "SELECT NULL AS a, '' AS b, 'x,\"y\"' AS c, 42 AS d"
+        // Query only reads an existing warehouse: make one.
+        #expect(try FirnProcess.run(["load", "--data-dir", dir.path, FirnProcess.examples.appendingPathComponent("customers-1.csv").path]).status == 0)
         let csv = try FirnProcess.run(["query", "--data-dir", dir.path, "--format", "csv", sql])
         #expect(csv.stdout == "a,b,c,d\r\n,\"\",\"x,\"\"y\"\"\",42\r\n")
         let json = try FirnProcess.run(["query", "--data-dir", dir.path, "--format", "json", sql])

@@ -287,7 +287,7 @@ struct RecordFileReaderTests {
         #expect(FileFormat(path: "a/b.jsonl") == .jsonLines)
         #expect(FileFormat(path: "b.NDJSON") == .jsonLines)
         #expect(FileFormat(path: "b.csv") == .csv)
-        #expect(FileFormat(path: "b.json") == .csv)
+        #expect(FileFormat(path: "b.JSON") == .jsonLines)
         #expect(FileFormat(path: "jsonl") == .csv)
     }
 }
