@@ -11,6 +11,10 @@ extension FirnSettings {
     /// spelling of the same directory is caught too. A landing directory inside the data
     /// directory (the default, `<data-dir>/landing`) is fine.
     ///
+    /// Ingest claims a file by renaming it into `<data-dir>/ingest-processing`, which works only
+    /// within one file system: a landing directory on another is refused too, instead of every
+    /// claim failing.
+    ///
     /// - Throws: ``ConfigurationError`` naming both paths.
     public func checkLandingDirectory() throws(ConfigurationError) {
         let landing = Self.canonical(resolvedLandingDirectory)
@@ -26,6 +30,26 @@ extension FirnSettings {
                 )
             }
         }
+        if let landingDevice = Self.device(resolvedLandingDirectory), let dataDevice = Self.device(dataDirectory),
+            landingDevice != dataDevice
+        {
+            throw .invalid(
+                "landing directory \(resolvedLandingDirectory) is on another file system than the data directory "
+                    + "\(dataDirectory): ingest claims files by renaming them into the data directory; put both on one "
+                    + "file system"
+            )
+        }
+    }
+
+    /// The device of the path's longest existing prefix.
+    static func device(_ path: String) -> UInt64? {
+        var existing = canonical(path)
+        while !FileManager.default.fileExists(atPath: existing), existing != "/" {
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        var status = stat()
+        guard stat(existing, &status) == 0 else { return nil }
+        return UInt64(status.st_dev)
     }
 
     /// An absolute path with symbolic links resolved in its longest existing prefix.

@@ -3,7 +3,7 @@ import Testing
 
 /// Commands given what a careless or hostile user gives them: one line, exit non-zero, nothing
 /// half-done, no stack trace.
-@Suite struct CommandEdgeTests {
+@MainActor @Suite struct CommandEdgeTests {
     static func expectOneLineError(_ output: FirnProcess.Output, containing text: String, _ comment: String = "") {
         #expect(output.status != 0, "\(comment) should fail; stdout: \(output.stdout)")
         #expect(output.stderr.contains(text), "\(comment) stderr: \(output.stderr)")
@@ -24,14 +24,27 @@ import Testing
             ("landing contains the warehouse", ["--landing", dir.path + "/elsewhere", "--warehouse", "sqlite:" + dir.path + "/elsewhere/w.sqlite"]),
         ]
         for (label, flags) in cases {
-            // Ingest runs until stopped: one that started after all is killed after five seconds.
-            let run = try FirnProcess.run(["ingest", "--data-dir", data] + flags, seconds: 5)
+            // Ingest runs until stopped: one that started after all is killed after fifteen seconds.
+            let run = try FirnProcess.run(["ingest", "--data-dir", data] + flags, seconds: 15)
             Self.expectOneLineError(run, containing: "landing directory", label)
             #expect(run.stderr.split(separator: "\n").count == 1, "\(label): \(run.stderr)")
         }
         // Nothing was taken: the warehouse still holds what was loaded.
         let count = try FirnProcess.run(["query", "--data-dir", data, "--format", "csv", "SELECT count(*) FROM customer"])
         #expect(count.stdout == "count(*)\r\n5\r\n", "\(count.stdout) \(count.stderr)")
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/shm"), "needs /dev/shm, another file system"))
+    func aLandingDirectoryOnAnotherFileSystemIsRefused() throws {
+        let dir = try FirnProcess.temporaryDirectory("landing-device")
+        defer { FirnProcess.remove(dir) }
+        let landing = "/dev/shm/firn-landing-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: landing) }
+        var tmp = stat()
+        var shm = stat()
+        guard stat(dir.path, &tmp) == 0, stat("/dev/shm", &shm) == 0, tmp.st_dev != shm.st_dev else { return }
+        let run = try FirnProcess.run(["ingest", "--data-dir", dir.path, "--landing", landing], seconds: 15)
+        Self.expectOneLineError(run, containing: "another file system")
     }
 
     @Test func dataFilesAreReadableByTheirOwnerOnly() throws {

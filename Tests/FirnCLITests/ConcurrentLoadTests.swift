@@ -4,7 +4,7 @@ import Testing
 
 /// Several `firn load` processes on one data directory at once: each file is loaded exactly
 /// once and, with distinct event times per key, the tables equal a sequential load's.
-@Suite(.serialized) struct ConcurrentLoadTests {
+@MainActor @Suite(.serialized) struct ConcurrentLoadTests {
     /// A file of `rows` changes over `keys` keys; every row has its own event time
     /// (`offset + stride × row`, in shuffled order, so many records are late).
     static func writeFile(to url: URL, rows: Int, keys: Int, offset: Int, seed: UInt64) throws {

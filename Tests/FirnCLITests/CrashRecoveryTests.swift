@@ -4,7 +4,7 @@ import Testing
 
 /// `firn load` killed with SIGKILL at random moments, then re-run, must leave exactly the
 /// tables a clean run leaves: nothing lost, nothing doubled.
-@Suite(.serialized) struct CrashRecoveryTests {
+@MainActor @Suite(.serialized) struct CrashRecoveryTests {
     /// A deterministic change file: `rows` rows over `keys` keys, with updates, deletes,
     /// late records, NULLs, quotes and unicode.
     static func writeWorkload(to url: URL, rows: Int, keys: Int, seed: UInt64) throws {

@@ -2,6 +2,11 @@ import Foundation
 import Testing
 
 /// Runs the real `firn` executable, built next to the test bundle, in a temporary data directory.
+///
+/// Waiting for a process blocks its thread, so the suites that run `firn` are `@MainActor`:
+/// they wait on the main thread, one at a time, instead of holding Swift's cooperative pool
+/// (two threads on a two-core machine), which the asynchronous suites running at the same time
+/// need (an ingest test waits up to a minute for a file to be taken).
 struct FirnProcess {
     /// The output of one finished run.
     struct Output {

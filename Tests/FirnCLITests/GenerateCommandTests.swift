@@ -3,7 +3,7 @@ import Testing
 
 /// `firn generate` end to end: files appear, a second run continues, other settings are
 /// refused, and `firn load` takes every row without a reject.
-@Suite(.serialized) struct GenerateCommandTests {
+@MainActor @Suite(.serialized) struct GenerateCommandTests {
     @Test func generateContinuesRefusesOtherSettingsAndLoadsCleanly() throws {
         let work = try FirnProcess.temporaryDirectory("generate")
         defer { FirnProcess.remove(work) }

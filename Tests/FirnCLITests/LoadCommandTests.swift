@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct LoadCommandTests {
+@MainActor @Suite struct LoadCommandTests {
     @Test func badRowsAreRejectedWithReasonsAndTheRestLoads() throws {
         let dir = try FirnProcess.temporaryDirectory("bad-rows")
         defer { FirnProcess.remove(dir) }

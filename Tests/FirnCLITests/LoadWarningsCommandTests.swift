@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `firn load` says what it did with a file's columns and line endings (issue 11, "Nothing silent").
-@Suite struct LoadWarningsCommandTests {
+@MainActor @Suite struct LoadWarningsCommandTests {
     @Test func misnamedOpAndEventTimeColumnsArePrintedAndKeptInCopyHistory() throws {
         let dir = try FirnProcess.temporaryDirectory("warnings")
         defer { FirnProcess.remove(dir) }

@@ -4,7 +4,7 @@ import Testing
 /// Issue 11: every numeric flag is checked against its range before anything runs. A value out
 /// of range (zero, negative, huge, not a number) gives one error line naming the flag and its
 /// allowed range and a non-zero exit, never a crash with a stack trace.
-@Suite(.serialized) struct OptionBoundsTests {
+@MainActor @Suite(.serialized) struct OptionBoundsTests {
     /// Runs `firn ARGS…`, killing it after `seconds` (a flag that was not checked may start a
     /// long run); the status is then the signal's.
     static func run(_ arguments: [String], seconds: Double = 10) throws -> FirnProcess.Output {
@@ -12,7 +12,7 @@ import Testing
     }
 
     /// Command, flag, value, and the range the error must state.
-    static let cases: [(command: [String], flag: String, value: String, range: String)] = [
+    nonisolated static let cases: [(command: [String], flag: String, value: String, range: String)] = [
         (["generate"], "--rows-per-file", "0", "1 to 1000000"),
         (["generate"], "--rows-per-file", "9223372036854775807", "1 to 1000000"),
         (["generate"], "--rate", "1e308", "0.01 to 1000000"),
@@ -90,7 +90,7 @@ import Testing
 
 /// The config file's `ingest:` section reaches `firn ingest`: its key template and its
 /// `after_upload: delete`.
-@Suite struct IngestSectionTests {
+@MainActor @Suite struct IngestSectionTests {
     @Test func ingestTakesItsKeyTemplateAndAfterUploadFromTheConfig() throws {
         let work = try FirnProcess.temporaryDirectory("ingest-section")
         defer { FirnProcess.remove(work) }

@@ -5,7 +5,7 @@ import Testing
 /// `firn run` end to end: files renamed into the landing directory reach SCD1 and SCD2, and a
 /// run killed with SIGKILL at random moments under load, then restarted, ends equal to
 /// `firn load` of the same files in order.
-@Suite(.serialized) struct RunCommandTests {
+@MainActor @Suite(.serialized) struct RunCommandTests {
     /// Change files whose event times are distinct across all files (so any load order gives
     /// the same tables), with updates, deletes, late records, NULLs, quotes and unicode.
     static func writeFiles(to directory: URL, files: Int, rows: Int, keys: Int, seed: UInt64) throws -> [URL] {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `--sqs-queue` is checked before anything runs: a queue URL, an `s3://` bucket, a loading command.
-@Suite struct SQSQueueOptionTests {
+@MainActor @Suite struct SQSQueueOptionTests {
     @Test func theQueueNeedsAQueueURLAnS3BucketAndALoadingCommand() throws {
         let dir = try FirnProcess.temporaryDirectory("sqs-option")
         defer { FirnProcess.remove(dir) }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `firn task …` against a data directory that `firn run` schedules tasks in.
-@Suite(.serialized) struct TaskCommandTests {
+@MainActor @Suite(.serialized) struct TaskCommandTests {
     @Test func runSchedulesSQLTasksAndTheTaskCommandsControlThem() throws {
         let work = try FirnProcess.temporaryDirectory("tasks")
         defer { FirnProcess.remove(work) }

@@ -69,11 +69,11 @@ struct IngestNothingSilentTests {
         }
         try await whileRunning(ingestor) {
             try land("customer_id\n1\n")
-            #expect(await eventually(20) { try journal.find(name).map(\.state) == [.archived] })
+            #expect(await eventually { try journal.find(name).map(\.state) == [.archived] })
             // The same name with new content: its key and its archive name need disambiguating,
             // which must also fit.
             try land("customer_id\n2\n")
-            #expect(await eventually(20) { try journal.find(name).map(\.state) == [.archived, .archived] })
+            #expect(await eventually { try journal.find(name).map(\.state) == [.archived, .archived] })
         }
         let objects = try await bucket.list(after: nil)
         #expect(objects.count == 2)
@@ -99,7 +99,7 @@ struct IngestNothingSilentTests {
             try Self.create(Array(".in.tmp".utf8), in: fixture.landing, "customer_id\n1\n")
             try Self.move(".in.tmp", to: latin1, in: fixture.landing)
             try Self.create(invalid, in: fixture.landing, "customer_id\n2\n")
-            #expect(await eventually(20) { try journal.counts()[.archived] == 2 })
+            #expect(await eventually { try journal.counts()[.archived] == 2 })
         }
         let keys = try await bucket.list(after: nil).map { String($0.key.name) }
         #expect(keys.sorted() == ["%FF%FEraw.csv", "caf%E9.csv"])
@@ -121,7 +121,7 @@ struct IngestNothingSilentTests {
         try await whileRunning(ingestor) {
             try Data("customer_id\n1\n".utf8).write(to: URL(fileURLWithPath: fixture.landing + "/.f.tmp"))
             try FileManager.default.moveItem(atPath: fixture.landing + "/.f.tmp", toPath: fixture.landing + "/" + name)
-            #expect(await eventually(20) { try journal.find(name).map(\.state) == [.failed] })
+            #expect(await eventually { try journal.find(name).map(\.state) == [.failed] })
         }
         let failed = try #require(try journal.find(name).first?.finalPath)
         #expect(FileManager.default.fileExists(atPath: failed))
@@ -156,13 +156,13 @@ struct IngestNothingSilentTests {
         try await whileRunning(ingestor) {
             try fixture.land("a.csv", "customer_id\n1\n")
             // Five failures would fail a file for good; a store-wide error is retried without limit.
-            #expect(await eventually(20) { ingestor.statistics.retries >= 10 }, "\(ingestor.statistics)")
+            #expect(await eventually { ingestor.statistics.retries >= 10 }, "\(ingestor.statistics)")
             #expect(ingestor.statistics.filesFailed == 0)
             #expect(try journal.find("a.csv").map(\.state) == [.landed])
             #expect(try journal.find("a.csv").first?.attempts == 0, "no attempt of the file's own counted")
             try FileManager.default.removeItem(atPath: bucket.root)
             try FileManager.default.createDirectory(atPath: bucket.root, withIntermediateDirectories: false)
-            #expect(await eventually(20) { try journal.find("a.csv").map(\.state) == [.archived] })
+            #expect(await eventually { try journal.find("a.csv").map(\.state) == [.archived] })
         }
         #expect(try await bucket.list(after: nil).map { String($0.key.name) } == ["a.csv"])
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/failed/a.csv"))

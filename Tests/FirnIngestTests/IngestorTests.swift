@@ -124,7 +124,9 @@ struct IngestorTests {
         let path = fixture.landing + "/slow.csv"
         let rows = 60
         try await whileRunning(ingestor) {
-            #expect(FileManager.default.createFile(atPath: path, contents: Data("customer_id\n".utf8)))
+            // Written in place (not FileManager.createFile, which writes a temporary file and
+            // renames it: a rename announces a complete file, taken at once).
+            try Data("customer_id\n".utf8).write(to: URL(fileURLWithPath: path))
             let stillThere = try await SlowWriter.append(rows: rows, to: path, every: 0.02)
             #expect(stillThere, "the file was claimed while it was still being written")
             #expect(await eventually { try await bucket.list(after: nil).count == 1 })
