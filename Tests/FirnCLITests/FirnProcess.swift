@@ -51,24 +51,23 @@ struct FirnProcess {
     @discardableResult
     static func run(_ arguments: [String]) throws -> Output {
         let (process, out, err) = try start(arguments)
-        // Read before waiting so a full pipe cannot block the child.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
+        return finish(process, out, err)
     }
 
     /// Runs `firn ARGS…`, killing it if it still runs after `seconds` (a command that should
-    /// have refused to start fails its test instead of hanging it).
+    /// have refused to start fails its test instead of hanging it). For commands that print
+    /// little: the output is read once the process has ended.
     static func run(_ arguments: [String], seconds: Double) throws -> Output {
         let (process, out, err) = try start(arguments)
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        return finish(process, out, err)
+    }
+
+    /// Reads the process's output to its end, then waits for it.
+    private static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) -> Output {
+        // Read before waiting so a full pipe cannot block the child.
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
