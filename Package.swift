@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "firn", targets: ["firn"]),
         .library(name: "FirnCore", targets: ["FirnCore"]),
         .library(name: "FirnWarehouse", targets: ["FirnWarehouse"]),
+        .library(name: "FirnSQLiteWarehouse", targets: ["FirnSQLiteWarehouse"]),
         .library(name: "FirnPipe", targets: ["FirnPipe"]),
         .library(name: "FirnGenerate", targets: ["FirnGenerate"]),
     ],
@@ -68,11 +69,14 @@ let package = Package(
         ),
         // The one SQLite call Swift cannot make (sqlite3_db_config is variadic).
         .target(name: "CFirnSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
-        // Staging, SCD1, the change stream and SCD2 on SQLite.
+        // The warehouse seam: the protocols every backend implements and the types they exchange.
+        .target(name: "FirnWarehouse", dependencies: ["FirnCore"], swiftSettings: swiftSettings),
+        // Staging, SCD1, the change stream and SCD2 on SQLite (the embedded default).
         .target(
-            name: "FirnWarehouse",
+            name: "FirnSQLiteWarehouse",
             dependencies: [
                 "FirnCore",
+                "FirnWarehouse",
                 "CFirnSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -117,8 +121,8 @@ let package = Package(
         .target(
             name: "FirnBench",
             dependencies: [
-                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnPipe", "FirnFlow",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPipe",
+                "FirnFlow", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,8 +130,8 @@ let package = Package(
         .executableTarget(
             name: "firn",
             dependencies: [
-                "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe", "FirnFlow",
-                "FirnGenerate", "FirnBench", "FirnTasks",
+                "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnSQLiteWarehouse",
+                "FirnPipe", "FirnFlow", "FirnGenerate", "FirnBench", "FirnTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -138,7 +142,7 @@ let package = Package(
         // The reference model of the SCD contract and a seeded generator, shared by the test targets.
         .target(
             name: "FirnTestSupport",
-            dependencies: ["FirnCore"],
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse"],
             path: "Tests/FirnTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -175,13 +179,13 @@ let package = Package(
             name: "FirnFlowTests",
             dependencies: [
                 "FirnBench", "FirnCore", "FirnFlow", "FirnIngest", "FirnObjectStore", "FirnPipe", "FirnWarehouse",
-                .product(name: "Logging", package: "swift-log"),
+                "FirnSQLiteWarehouse", "FirnTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FirnTasksTests",
-            dependencies: ["FirnTasks", "FirnWarehouse", "FirnCore", "FirnTestSupport"],
+            dependencies: ["FirnTasks", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnCore", "FirnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -192,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "FirnWarehouseTests",
             dependencies: [
-                "FirnCore", "FirnWarehouse", "FirnPipe", "FirnTestSupport",
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPipe", "FirnTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -205,14 +209,14 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnBenchTests",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnBench"],
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnBench"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FirnPipeTests",
             dependencies: [
-                "FirnCore", "FirnWarehouse", "FirnPipe", "FirnObjectStore", "FirnIngest", "FirnTestSupport",
-                "FirnBench",
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPipe", "FirnObjectStore", "FirnIngest",
+                "FirnTestSupport", "FirnBench",
             ],
             swiftSettings: swiftSettings
         ),

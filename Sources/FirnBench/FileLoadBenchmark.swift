@@ -1,5 +1,6 @@
 import FirnCore
 import FirnPipe
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 
@@ -18,7 +19,7 @@ extension LoadBenchmark {
     public func runFiles(
         in filesDirectory: String,
         progress: (String) -> Void = { _ in }
-    ) throws(LoadBenchmarkError) -> LoadBenchmarkReport {
+    ) async throws(LoadBenchmarkError) -> LoadBenchmarkReport {
         let files = try Self.csvFiles(in: filesDirectory)
         guard files.count >= 2 else {
             throw .directory(path: filesDirectory, reason: "needs a base file and at least one batch file (*.csv)")
@@ -32,10 +33,10 @@ extension LoadBenchmark {
         var configuration = warehouse
         configuration.isDurable = isDurable
         do throws(WarehouseError) {
-            let loader = FileLoader(warehouse: try SQLiteWarehouse(path: firnPath, configuration: configuration))
+            let loader = FileLoader(warehouse: try await SQLiteWarehouse.open(path: firnPath, configuration: configuration))
             for (index, file) in files.enumerated() {
                 let start = ProcessProbe.nanoseconds()
-                let report = try loader.load(file)
+                let report = try await loader.load(file)
                 let seconds = Double(ProcessProbe.nanoseconds() - start) / 1e9
                 guard report.status == .loaded else {
                     throw WarehouseError.statementFailed(sql: "", reason: "\(file): \(report.error ?? "not loaded")")

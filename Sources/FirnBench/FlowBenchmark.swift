@@ -4,6 +4,7 @@ import FirnGenerate
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Logging
@@ -98,7 +99,7 @@ public enum FlowBenchmark {
             try await s3.createBucket()
             store = s3
         }
-        let warehouse = try SQLiteWarehouse(path: path("firn.sqlite"))
+        let warehouse = try await SQLiteWarehouse.open(path: path("firn.sqlite"))
         let logger = Logger(label: "firn.bench")
         var ingest = IngestConfiguration(landingDirectory: path("landing"), dataDirectory: directory)
         ingest.afterUpload = .archive
@@ -159,7 +160,7 @@ public enum FlowBenchmark {
             tablesMatchFirnLoad: nil
         )
         if configuration.verifies {
-            result.tablesMatchFirnLoad = try verify(
+            result.tablesMatchFirnLoad = try await verify(
                 flow: warehouse,
                 archive: path("archive"),
                 reference: path("ref.sqlite")
@@ -170,17 +171,17 @@ public enum FlowBenchmark {
 
     /// Loads the archived files in name order into a fresh warehouse with `firn load`'s loader
     /// and compares SCD1 and SCD2.
-    static func verify(flow: SQLiteWarehouse, archive: String, reference: String) throws -> Bool {
+    static func verify(flow: any Warehouse, archive: String, reference: String) async throws -> Bool {
         let files = (FileManager.default.subpaths(atPath: archive) ?? []).filter { $0.hasSuffix(".csv") }
             .sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
-        let warehouse = try SQLiteWarehouse(path: reference)
+        let warehouse = try await SQLiteWarehouse.open(path: reference)
         let loader = FileLoader(warehouse: warehouse)
-        for file in files { _ = try loader.load((archive as NSString).appendingPathComponent(file)) }
+        for file in files { _ = try await loader.load((archive as NSString).appendingPathComponent(file)) }
         let queries = [
             "SELECT * FROM customer ORDER BY customer_id",
             "SELECT * FROM customer_history ORDER BY customer_id, start_time",
         ]
-        for sql in queries where try flow.query(sql).result != warehouse.query(sql).result {
+        for sql in queries where try await flow.query(sql).result != warehouse.query(sql).result {
             return false
         }
         return true

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import GRDB
@@ -42,8 +43,8 @@ public struct LoadBenchmark: Sendable {
     public var keepsDatabases: Bool = false
 
     /// Firn's warehouse settings (page size, checkpointing); ``isDurable`` overrides its
-    /// durability. Defaults to ``WarehouseConfiguration/init()``.
-    public var warehouse = WarehouseConfiguration()
+    /// durability. Defaults to ``SQLiteConfiguration/init()``.
+    public var warehouse = SQLiteConfiguration()
 
     /// Creates the default benchmark.
     public init() {}
@@ -58,14 +59,14 @@ public struct LoadBenchmark: Sendable {
     /// - Parameter progress: Called with a line of text as phases start and end.
     /// - Returns: The figures; a disagreement between the engines is reported there, not thrown.
     /// - Throws: ``LoadBenchmarkError`` when an engine fails or a file cannot be written.
-    public func run(progress: (String) -> Void = { _ in }) throws(LoadBenchmarkError) -> LoadBenchmarkReport {
+    public func run(progress: (String) -> Void = { _ in }) async throws(LoadBenchmarkError) -> LoadBenchmarkReport {
         let directory = try prepareDirectory()
         var sizes: [LoadBenchmarkReport.SizeResult] = []
         for size in batchSizes {
             let batches = batchCount(forSize: size)
             progress("B=\(size): firn, \(n) base customers then \(batches) batches")
             let firnPath = directory + "/firn-B\(size).sqlite"
-            let (firn, expected) = try measureFirn(path: firnPath, size: size, batches: batches, progress: progress)
+            let (firn, expected) = try await measureFirn(path: firnPath, size: size, batches: batches, progress: progress)
             var sql: LoadBenchmarkReport.EngineResult?
             if includeBaseline {
                 progress("B=\(size): plain SQL baseline")
@@ -100,7 +101,7 @@ public struct LoadBenchmark: Sendable {
         size: Int,
         batches: Int,
         progress: (String) -> Void
-    ) throws(LoadBenchmarkError) -> (LoadBenchmarkReport.EngineResult, TableDigest) {
+    ) async throws(LoadBenchmarkError) -> (LoadBenchmarkReport.EngineResult, TableDigest) {
         Self.removeDatabase(path)
         ProcessProbe.resetPeak()
         var workload = BenchWorkload(seed: seed)
@@ -109,19 +110,16 @@ public struct LoadBenchmark: Sendable {
         var timing = Timing()
         var phases = ApplyCounts()
         do throws(WarehouseError) {
-            let warehouse = try SQLiteWarehouse(path: path, configuration: configuration)
+            let warehouse: any Warehouse = try await SQLiteWarehouse.open(path: path, configuration: configuration)
             var base: [ChangeRecord]? = workload.base(n)
-            timing.base = try Self.time { () throws(WarehouseError) in
-                try load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
-            }
+            let baseStart = ProcessProbe.nanoseconds()
+            try await load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
+            timing.base = Double(ProcessProbe.nanoseconds() - baseStart) / 1e9
             for batch in 1...batches {
                 var records: [ChangeRecord]? = workload.nextBatch(size: size)
-                var counts = ApplyCounts()
-                timing.batches.append(
-                    try Self.time { () throws(WarehouseError) in
-                        counts = try load(records.take()!, into: warehouse, name: "bench-B\(size)-\(batch)")
-                    }
-                )
+                let start = ProcessProbe.nanoseconds()
+                let counts = try await load(records.take()!, into: warehouse, name: "bench-B\(size)-\(batch)")
+                timing.batches.append(Double(ProcessProbe.nanoseconds() - start) / 1e9)
                 phases += counts
                 if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
             }
@@ -143,19 +141,20 @@ public struct LoadBenchmark: Sendable {
     @discardableResult
     private func load(
         _ records: consuming [ChangeRecord],
-        into warehouse: SQLiteWarehouse,
+        into warehouse: any Warehouse,
         name: String
-    ) throws(WarehouseError) -> ApplyCounts {
+    ) async throws(WarehouseError) -> ApplyCounts {
         let content = FileContent(name: name + ".csv", checksum: "\(seed)-\(name)", sizeBytes: Int64(records.count))
-        guard case .load(let ticket) = try warehouse.beginLoad(content) else {
+        guard case .load(let ticket) = try await warehouse.beginLoad(content) else {
             throw WarehouseError.statementFailed(sql: "", reason: "\(name) was already loaded; use a fresh file")
         }
         // applyChunk sets each record's arrival load (its chunk) itself.
         let rows = Int64(records.count)
-        return try warehouse.applyChunk(
+        return try await warehouse.applyChunk(
             ticket,
             RecordChunk(records: records, rejects: [], lastRow: rows),
-            finishing: true
+            finishing: true,
+            warnings: []
         )
     }
 

@@ -1,3 +1,4 @@
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import GRDB
 
@@ -51,7 +52,7 @@ final class PlainSQLBaseline {
     }
 
     /// The baseline's database with the engine settings of Firn's `warehouse` configuration.
-    convenience init(path: String, isDurable: Bool, like warehouse: WarehouseConfiguration) throws {
+    convenience init(path: String, isDurable: Bool, like warehouse: SQLiteConfiguration) throws {
         try self.init(
             path: path,
             isDurable: isDurable,

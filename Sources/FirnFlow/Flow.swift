@@ -46,7 +46,7 @@ public final class Flow: Sendable {
     /// The bucket.
     public let store: any ObjectStore
     /// The warehouse (needed when the pipe runs, or for status counts).
-    public let warehouse: SQLiteWarehouse?
+    public let warehouse: (any Warehouse)?
     /// The ingest service, if configured.
     public let ingestor: Ingestor?
     /// The pipe service, if configured.
@@ -72,7 +72,7 @@ public final class Flow: Sendable {
     public init(
         configuration: FlowConfiguration,
         store: any ObjectStore,
-        warehouse: SQLiteWarehouse?,
+        warehouse: (any Warehouse)?,
         journal: IngestJournal?,
         logger: Logger = Logger(label: "firn"),
         onLoaded: @escaping @Sendable (PipeLoad, Double?) -> Void = { _, _ in }
@@ -142,7 +142,7 @@ public final class Flow: Sendable {
         print: @escaping @Sendable (String) -> Void
     ) async throws {
         var services: [any Service] = [
-            StatusReporter(interval: configuration.statusInterval, line: { [self] in statusLine() }, print: print)
+            StatusReporter(interval: configuration.statusInterval, line: { [self] in await currentStatusLine() }, print: print)
         ]
         if let scheduler { services.append(scheduler) }
         if let pipe { services.append(pipe) }
@@ -165,8 +165,13 @@ public final class Flow: Sendable {
         await group.withLockedValue { $0 }?.triggerGracefulShutdown()
     }
 
-    /// One line: files and rows per stage, freshness, rejects.
-    public func statusLine() -> String {
+    /// The status line (``statusLine(liveRows:)``) with SCD1's row count read from the warehouse.
+    public func currentStatusLine() async -> String {
+        statusLine(liveRows: pipe == nil ? nil : try? await warehouse?.liveRowCount())
+    }
+
+    /// One line: files and rows per stage, freshness, rejects; SCD1's rows when given.
+    public func statusLine(liveRows: Int? = nil) -> String {
         let elapsed = ContinuousClock.now - started
         var parts = ["[\(elapsed.components.seconds)s]"]
         if let ingestor {
@@ -186,9 +191,7 @@ public final class Flow: Sendable {
             if stats.objectsFailed > 0 { part += ", \(stats.objectsFailed) files failed" }
             parts.append(part)
             parts.append("SCD2: +\(stats.versionsOpened) versions, \(stats.versionsClosed) closed")
-            if let warehouse, let rows = try? warehouse.liveRowCount() {
-                parts.append("SCD1: \(rows) rows")
-            }
+            if let liveRows { parts.append("SCD1: \(liveRows) rows") }
             parts.append(freshness.summary().description)
             if let error = stats.lastError { parts.append("last error: \(error)") }
         }

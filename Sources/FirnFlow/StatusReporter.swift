@@ -4,7 +4,7 @@ import ServiceLifecycle
 /// group have drained.
 struct StatusReporter: Service {
     let interval: Duration
-    let line: @Sendable () -> String
+    let line: @Sendable () async -> String
     let print: @Sendable (String) -> Void
 
     func run() async throws {
@@ -14,9 +14,9 @@ struct StatusReporter: Service {
         try? await cancelWhenGracefulShutdown {
             while true {
                 try await Task.sleep(for: interval)
-                print(line())
+                print(await line())
             }
         }
-        print(line())
+        print(await line())
     }
 }

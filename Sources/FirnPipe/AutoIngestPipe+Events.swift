@@ -40,10 +40,10 @@ extension AutoIngestPipe {
                 for object in objects.joined() { announce(object) }
                 let deadline = ContinuousClock.now + Self.eventHoldLimit
                 for (message, objects) in zip(messages, objects) {
-                    while !objects.allSatisfy(isTaken) && ContinuousClock.now < deadline {
+                    while await !allTaken(objects) && ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(50))
                     }
-                    if objects.allSatisfy(isTaken) { try await queue.delete(message) }
+                    if await allTaken(objects) { try await queue.delete(message) }
                 }
                 backoff = .seconds(1)
                 // A server that answers at once instead of long-polling must not make this spin.
@@ -60,8 +60,14 @@ extension AutoIngestPipe {
         }
     }
 
+    /// Whether every one of the objects was taken.
+    private func allTaken(_ objects: [ObjectInfo]) async -> Bool {
+        for object in objects where await !isTaken(object) { return false }
+        return true
+    }
+
     /// Whether the object (key and ETag) was taken; `false` when the warehouse cannot say.
-    private func isTaken(_ object: ObjectInfo) -> Bool {
-        (try? warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag)) ?? false
+    private func isTaken(_ object: ObjectInfo) async -> Bool {
+        (try? await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag)) ?? false
     }
 }

@@ -92,7 +92,7 @@ public final class AutoIngestPipe: Service, Sendable {
     /// The bucket.
     public let store: any ObjectStore
     /// The warehouse.
-    public let warehouse: SQLiteWarehouse
+    public let warehouse: any Warehouse
     /// Settings.
     public let configuration: PipeConfiguration
     let logger: Logger
@@ -121,7 +121,7 @@ public final class AutoIngestPipe: Service, Sendable {
     ///   - onLoaded: Called after each object's load commits.
     public init(
         store: any ObjectStore,
-        warehouse: SQLiteWarehouse,
+        warehouse: any Warehouse,
         configuration: PipeConfiguration,
         logger: Logger = Logger(label: "firn.pipe"),
         onLoaded: @escaping @Sendable (PipeLoad) -> Void = { _ in }
@@ -240,7 +240,7 @@ public final class AutoIngestPipe: Service, Sendable {
             // could not be taken below are tried again at the next poll that lists them.
             if isFull { lastFullListing.withLockedValue { $0 = started } }
             guard !objects.isEmpty else { return outcome }
-            let taken = try warehouse.takenPipeObjects(after: start)
+            let taken = try await warehouse.takenPipeObjects(after: start)
             for object in objects where !taken.contains(object.key.rawValue + "\u{0}" + object.etag) {
                 if Task.isCancelled { break }
                 let result = await take(object)
@@ -258,7 +258,7 @@ public final class AutoIngestPipe: Service, Sendable {
     @discardableResult
     func take(_ object: ObjectInfo) async -> PollOutcome {
         do {
-            if try warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return PollOutcome() }
+            if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return PollOutcome() }
             let report: FileLoadReport
             if let bucket = store as? DirectoryBucket {
                 report = try await load(bucket.path(of: object.key), object)
@@ -269,7 +269,7 @@ public final class AutoIngestPipe: Service, Sendable {
                 report = try await load(path, object)
             }
             let committed = Int64(Date().timeIntervalSince1970 * 1e9)
-            try warehouse.recordPipeObject(
+            try await warehouse.recordPipeObject(
                 key: object.key.rawValue,
                 etag: object.etag,
                 sizeBytes: object.size,
@@ -303,19 +303,10 @@ public final class AutoIngestPipe: Service, Sendable {
         }
     }
 
-    /// Runs the synchronous load on its own thread, keeping the cooperative pool free.
-    func load(_ path: String, _ object: ObjectInfo) async throws -> FileLoadReport {
+    /// Loads a file (its blocking reads and the warehouse's work run off the cooperative pool).
+    func load(_ path: String, _ object: ObjectInfo) async throws(WarehouseError) -> FileLoadReport {
         let loader = FileLoader(warehouse: warehouse, reader: configuration.reader)
-        let source = store.location.description
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do throws(WarehouseError) {
-                    continuation.resume(returning: try loader.load(path, name: object.key.rawValue, source: source))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        return try await loader.load(path, name: object.key.rawValue, source: store.location.description)
     }
 
     @discardableResult

@@ -59,17 +59,17 @@ public struct LoadProgress: Sendable, Hashable {
 /// chunk when run again.
 public struct FileLoader: Sendable {
     /// The warehouse to load into.
-    public let warehouse: SQLiteWarehouse
+    public let warehouse: any Warehouse
     /// Reader settings (chunk size, field size limit).
     public var reader: ReaderConfiguration
 
     /// Creates a loader.
-    public init(warehouse: SQLiteWarehouse, reader: ReaderConfiguration = .init()) {
+    public init(warehouse: any Warehouse, reader: ReaderConfiguration = .init()) {
         self.warehouse = warehouse
         self.reader = reader
     }
 
-    /// Loads one file synchronously: staging, SCD1 and SCD2 are up to date when it returns.
+    /// Loads one file: staging, SCD1 and SCD2 are up to date when it returns.
     ///
     /// A file that cannot be read (missing, empty, binary, no key column) or that changes while
     /// it loads is recorded as failed in load history and reported with ``FileLoadStatus/failed``;
@@ -89,15 +89,15 @@ public struct FileLoader: Sendable {
         name: String? = nil,
         source: String = "file",
         progress: (LoadProgress) -> Void = { _ in }
-    ) throws(WarehouseError) -> FileLoadReport {
+    ) async throws(WarehouseError) -> FileLoadReport {
         let started = ContinuousClock.now
         let name = name ?? (path as NSString).lastPathComponent
         func elapsed() -> Double {
             let duration = ContinuousClock.now - started
             return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
-        func failure(_ content: FileContent, _ message: String) throws(WarehouseError) -> FileLoadReport {
-            let summary = try warehouse.recordFailure(content, error: message)
+        func failure(_ content: FileContent, _ message: String) async throws(WarehouseError) -> FileLoadReport {
+            let summary = try await warehouse.recordFailure(content, error: message)
             return FileLoadReport(
                 path: path,
                 status: .failed,
@@ -112,27 +112,25 @@ public struct FileLoader: Sendable {
         let unreadable = FileContent(name: name, checksum: "", sizeBytes: 0, source: source)
         let snapshot: FileSnapshot
         do {
-            snapshot = try FileSnapshot(path: path)
+            snapshot = try await runBlocking { () throws(FileReadError) in try FileSnapshot(path: path) }
         } catch {
-            return try failure(unreadable, error.description)
+            return try await failure(unreadable, error.description)
         }
         // A load of this name that stopped part way, on a file that has only grown since.
-        let unfinished = try warehouse.unfinishedLoads(named: name).filter { $0.content.sizeBytes < snapshot.sizeBytes }
+        let unfinished = try await warehouse.unfinishedLoads(named: name).filter { $0.content.sizeBytes < snapshot.sizeBytes }
         let content: FileContent
         let prefixes: [Int64: String]
         do {
-            (content, prefixes) = try Self.identify(
-                snapshot,
-                name: name,
-                source: source,
-                prefixes: Set(unfinished.map(\.content.sizeBytes))
-            )
+            let sizes = Set(unfinished.map(\.content.sizeBytes))
+            (content, prefixes) = try await runBlocking { () throws(FileReadError) in
+                try Self.identify(snapshot, name: name, source: source, prefixes: sizes)
+            }
         } catch {
-            return try failure(unreadable, error.description)
+            return try await failure(unreadable, error.description)
         }
         let continuing = unfinished.first { prefixes[$0.content.sizeBytes] == $0.content.checksum }
         let ticket: LoadTicket
-        switch try warehouse.beginLoad(content, continuing: continuing) {
+        switch try await warehouse.beginLoad(content, continuing: continuing) {
         case .alreadyLoaded(let summary):
             return FileLoadReport(
                 path: path,
@@ -159,7 +157,7 @@ public struct FileLoader: Sendable {
                 )
             )
         } catch {
-            return try failure(content, error.description)
+            return try await failure(content, error.description)
         }
         defer { chunks.stop() }
         var counts = ApplyCounts()
@@ -168,17 +166,17 @@ public struct FileLoader: Sendable {
         // From the third chunk on, the next one is read on another thread while this one applies.
         var current: RecordChunk?
         do {
-            current = try chunks.next()
+            current = try await runBlocking { () throws(FileReadError) in try chunks.next() }
         } catch {
-            return try failure(content, error.description)
+            return try await failure(content, error.description)
         }
         var finished = false
         while let chunk = current {
             let next: RecordChunk?
             do {
-                next = try chunks.next()
+                next = try await runBlocking { () throws(FileReadError) in try chunks.next() }
             } catch {
-                return try failure(content, error.description)
+                return try await failure(content, error.description)
             }
             let isLast = next == nil
             let lastRow = chunk.lastRow
@@ -187,8 +185,8 @@ public struct FileLoader: Sendable {
             current = next
             if lastRow > ticket.resumeAfterRow || isLast {
                 // Rows of a file still being written must not commit under this checksum.
-                if let change = snapshot.change() {
-                    return try failure(
+                if let change = await runBlocking({ snapshot.change() }) {
+                    return try await failure(
                         content,
                         "\(path): the file changed while it was being loaded (\(change)); load it again once it "
                             + "is complete (rows already loaded are not loaded again)"
@@ -196,14 +194,15 @@ public struct FileLoader: Sendable {
                 }
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
                 let warnings = isLast ? chunks.warnings : []
-                counts += try warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
+                counts += try await warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
                 finished = isLast
             }
             progress(LoadProgress(path: path, rowsRead: lastRow))
         }
         let warnings = chunks.warnings
         let summary =
-            finished ? try warehouse.loadSummary(ticket.id) : try warehouse.finishLoad(ticket, warnings: warnings)
+            finished
+            ? try await warehouse.loadSummary(ticket.id) : try await warehouse.finishLoad(ticket, warnings: warnings)
         return FileLoadReport(
             path: path,
             status: .loaded,

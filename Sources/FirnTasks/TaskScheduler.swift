@@ -1,3 +1,4 @@
+import FirnCore
 import FirnPipe
 import FirnWarehouse
 import Foundation
@@ -11,6 +12,9 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     public var tick: Duration = .milliseconds(250)
     /// The archive folder the `retention` task cleans. Defaults to `nil` (no files removed).
     public var archiveDirectory: String?
+    /// How long the scheduler lease lasts without renewal: when the process holding it dies,
+    /// another takes over within this time. Renewed every third of it. Defaults to 15 s.
+    public var lease: Duration = .seconds(15)
 
     /// Creates the defaults.
     public init() {}
@@ -30,11 +34,15 @@ public struct SchedulerConfiguration: Sendable, Hashable {
 /// - The built-in `load` task on data is the pipe itself (its runs are the loads in
 ///   `firn copy-history`); each load commit counts as a successful `load` run for tasks that
 ///   run `after: [load]`. On a schedule, the pipe loads only when the task runs.
+/// - Several processes may run a scheduler on one warehouse: only the one holding the
+///   warehouse's `scheduler` lease (``TaskLedger/acquireLease(_:holder:seconds:)``) starts
+///   runs, so each scheduled run happens once; when it dies, another takes the lease over within
+///   ``SchedulerConfiguration/lease`` and first marks the runs the dead one left `running` failed.
 public final class TaskScheduler: Service, Sendable {
     /// The task definitions.
     public let tasks: [TaskDefinition]
     /// The warehouse the tasks run in.
-    public let warehouse: SQLiteWarehouse
+    public let warehouse: any Warehouse
     /// The pipe the `load` task controls, if the pipe runs in this process.
     public let pipe: AutoIngestPipe?
     /// Settings.
@@ -54,7 +62,7 @@ public final class TaskScheduler: Service, Sendable {
     /// - Throws: ``TaskError`` when the definitions are invalid.
     public init(
         tasks: [TaskDefinition],
-        warehouse: SQLiteWarehouse,
+        warehouse: any Warehouse,
         pipe: AutoIngestPipe?,
         configuration: SchedulerConfiguration = .init(),
         logger: Logger = Logger(label: "firn.tasks")
@@ -75,8 +83,8 @@ public final class TaskScheduler: Service, Sendable {
     }
 
     /// Stores the definitions in `firn_tasks` (keeping suspended tasks suspended).
-    public func register() throws(WarehouseError) {
-        try warehouse.defineTasks(
+    public func register() async throws(WarehouseError) {
+        try await warehouse.defineTasks(
             tasks.map { task in
                 let record = task.record
                 return TaskRecord(name: task.name, kind: record.kind, trigger: record.trigger, body: record.body)
@@ -86,8 +94,8 @@ public final class TaskScheduler: Service, Sendable {
 
     /// Runs tasks until cancelled or shut down gracefully (runs in progress finish first).
     public func run() async throws {
-        try register()
-        try warehouse.abandonUnfinishedTaskRuns()
+        try await register()
+        let lease = SchedulerLease(warehouse: warehouse, duration: configuration.lease)
         let continuation = self.continuation
         let tick = configuration.tick
         var nextDue: [String: Date] = [:]
@@ -129,7 +137,7 @@ public final class TaskScheduler: Service, Sendable {
                             ready.append((task, trigger))
                         }
                     }
-                    guard let states = try? warehouse.tasks() else { continue }  // warehouse busy: next tick
+                    guard let states = try? await warehouse.tasks() else { continue }  // warehouse busy: next tick
                     let suspended = Set(states.filter { $0.state == "suspended" }.map(\.name))
                     pipe?.setSuspended(suspended.contains("load"))
                     if let succeeded {
@@ -159,9 +167,11 @@ public final class TaskScheduler: Service, Sendable {
                         default: break
                         }
                     }
+                    // Another process holds the lease: it runs the tasks (this one takes over if it dies).
+                    guard await lease.isHeld() else { continue }
                     let seen = Dictionary(states.map { ($0.name, $0.seenLoadID) }, uniquingKeysWith: { a, _ in a })
                     for (task, trigger) in ready where !running.contains(task.name) && !suspended.contains(task.name) {
-                        guard let latestLoad = conditionHolds(task, seenLoadID: seen[task.name] ?? 0) else {
+                        guard let latestLoad = await conditionHolds(task, seenLoadID: seen[task.name] ?? 0) else {
                             continue
                         }
                         running.insert(task.name)
@@ -178,19 +188,20 @@ public final class TaskScheduler: Service, Sendable {
         } onGracefulShutdown: {
             continuation.finish()
         }
+        await lease.release()
     }
 
     /// Whether the task's `when` holds; returns the newest load id seen (0 when not relevant),
     /// or `nil` when the run should not go ahead.
-    func conditionHolds(_ task: TaskDefinition, seenLoadID: Int64) -> Int64?? {
+    func conditionHolds(_ task: TaskDefinition, seenLoadID: Int64) async -> Int64?? {
         switch task.condition {
         case .always:
             return .some(nil)
         case .newLoads:
-            guard let latest = try? warehouse.latestLoadID(), latest > seenLoadID else { return nil }
+            guard let latest = try? await warehouse.latestLoadID(), latest > seenLoadID else { return nil }
             return .some(latest)
         case .streamHasData:
-            return (try? warehouse.streamHasData()) == true ? .some(nil) : nil
+            return (try? await warehouse.streamHasData()) == true ? .some(nil) : nil
         }
     }
 
@@ -201,7 +212,7 @@ public final class TaskScheduler: Service, Sendable {
     /// - Throws: ``TaskError/unknownTask(_:)``.
     public func runNow(_ name: String) async throws(TaskError) -> Bool {
         guard let task = tasks.first(where: { $0.name == name }) else { throw .unknownTask(name) }
-        let latest = task.condition == .newLoads ? try? warehouse.latestLoadID() : nil
+        let latest = task.condition == .newLoads ? try? await warehouse.latestLoadID() : nil
         return await execute(task, trigger: "manual", latestLoad: latest)
     }
 
@@ -214,9 +225,9 @@ public final class TaskScheduler: Service, Sendable {
                 do { try await Task.sleep(for: delay) } catch { break }
             }
             do {
-                let run = try warehouse.beginTaskRun(task.name, trigger: trigger, attempt: attempt)
+                let run = try await warehouse.beginTaskRun(task.name, trigger: trigger, attempt: attempt)
                 let outcome = await perform(task)
-                let failures = try warehouse.finishTaskRun(
+                let failures = try await warehouse.finishTaskRun(
                     run,
                     task: task.name,
                     succeeded: outcome.error == nil,
@@ -229,7 +240,7 @@ public final class TaskScheduler: Service, Sendable {
                 lastError = error
                 logger.warning("task \(task.name) attempt \(attempt) failed: \(error)")
                 if attempt == task.retries + 1 && failures >= task.suspendAfterFailures {
-                    try warehouse.setTaskState(task.name, suspended: true)
+                    try await warehouse.setTaskState(task.name, suspended: true)
                     logger.error(
                         "task \(task.name) suspended after \(failures) failed runs in a row (last error: \(lastError)); `firn task resume \(task.name)` after fixing it"
                     )
@@ -250,29 +261,17 @@ public final class TaskScheduler: Service, Sendable {
             let result = await pipe.loadNow()
             return (Int(result.rows), result.errors.isEmpty ? nil : result.errors.joined(separator: "; "))
         case .retention(let days):
-            let warehouse = self.warehouse
-            let archive = configuration.archiveDirectory
-            return await Self.offload {
-                do {
-                    var rows = try warehouse.prune(olderThanDays: days)
-                    if let archive { rows += Self.removeFiles(in: archive, olderThanDays: days) }
-                    return (rows, nil)
-                } catch {
-                    return (0, "\(error)")
+            do {
+                var rows = try await warehouse.prune(olderThanDays: days)
+                if let archive = configuration.archiveDirectory {
+                    rows += await runBlocking { Self.removeFiles(in: archive, olderThanDays: days) }
                 }
+                return (rows, nil)
+            } catch {
+                return (0, "\(error)")
             }
         case .sql(let sql):
-            let warehouse = self.warehouse
-            return await Self.offload {
-                do { return (try warehouse.runTaskSQL(sql), nil) } catch { return (0, "\(error)") }
-            }
-        }
-    }
-
-    /// Runs blocking warehouse work on a global queue, keeping the cooperative pool free.
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            do { return (try await warehouse.runTaskSQL(sql), nil) } catch { return (0, "\(error)") }
         }
     }
 

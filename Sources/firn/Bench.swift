@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
 }
 
 /// `firn bench load`: change rows per second to SCD2, Firn next to the plain-SQL port.
-struct LoadBench: ParsableCommand {
+struct LoadBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract: "Change rows per second taken all the way to SCD2, next to plain set-based SQL on SQLite.",
@@ -91,7 +91,7 @@ struct LoadBench: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         var benchmark = LoadBenchmark()
         benchmark.n = n
         benchmark.batchSizes = batchSizes
@@ -119,8 +119,11 @@ struct LoadBench: ParsableCommand {
             return
         }
         let report =
-            try files.map { directory in try benchmark.runFiles(in: directory) { printError($0) } }
-            ?? benchmark.run { printError($0) }
+            if let files {
+                try await benchmark.runFiles(in: files) { printError($0) }
+            } else {
+                try await benchmark.run { printError($0) }
+            }
         print(report.description)
         if let json {
             try report.json().write(toFile: json, atomically: true, encoding: .utf8)

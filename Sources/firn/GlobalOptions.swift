@@ -4,6 +4,7 @@ import FirnConfig
 import FirnCore
 import FirnIngest
 import FirnObjectStore
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 
@@ -57,7 +58,7 @@ struct GlobalOptions: ParsableArguments {
     /// - Parameter creating: Whether a missing warehouse is created. Commands that only read
     ///   (`query`, `history`, `as-of`, listings) pass `false`, so a mistyped `--data-dir` says the
     ///   warehouse does not exist instead of creating an empty one.
-    func openWarehouse(creating: Bool = true) throws -> (SQLiteWarehouse, FirnSettings) {
+    func openWarehouse(creating: Bool = true) async throws -> (any Warehouse, FirnSettings) {
         let settings = try settings()
         switch settings.resolvedWarehouse {
         case .sqlite(let path):
@@ -70,7 +71,7 @@ struct GlobalOptions: ParsableArguments {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            return (try SQLiteWarehouse(path: path, entity: settings.entity), settings)
+            return (try await SQLiteWarehouse.open(path: path, entity: settings.entity), settings)
         }
     }
 }

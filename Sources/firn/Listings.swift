@@ -4,7 +4,7 @@ import FirnCore
 import FirnWarehouse
 
 /// `firn history KEY`: every version of one key.
-struct History: ParsableCommand {
+struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show every version of one key, oldest first.")
 
     @OptionGroup var options: GlobalOptions
@@ -15,8 +15,8 @@ struct History: ParsableCommand {
     @Argument(help: "The key; for a composite key, the values separated by |.")
     var key: String
 
-    func run() throws {
-        let (warehouse, settings) = try options.openWarehouse(creating: false)
+    func run() async throws {
+        let (warehouse, settings) = try await options.openWarehouse(creating: false)
         let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == settings.entity.keyColumns.count else {
             throw ValidationError(
@@ -37,12 +37,13 @@ struct History: ParsableCommand {
                 throw ValidationError("key \(part.debugDescription): \(error)")
             }
         }
-        print(try warehouse.history(of: Key(values)).formatted(as: format), terminator: "")
+        let versions = try await warehouse.history(of: Key(values))
+        print(QueryResult(history: versions, of: settings.entity).formatted(as: format), terminator: "")
     }
 }
 
 /// `firn as-of TIME`: the SCD1 table as it stood at a time.
-struct AsOf: ParsableCommand {
+struct AsOf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "as-of",
         abstract: "Show the SCD1 table as it stood at TIME (rebuilt from history)."
@@ -56,23 +57,24 @@ struct AsOf: ParsableCommand {
     @Argument(help: "An ISO-8601 time, e.g. 2026-11-24T10:15:30Z (no offset means UTC).")
     var time: String
 
-    func run() throws {
+    func run() async throws {
         guard let instant = Timestamp(parsing: time) else {
             throw ValidationError("\(time) is not a timestamp; write e.g. 2026-11-24T10:15:30Z")
         }
-        let (warehouse, _) = try options.openWarehouse(creating: false)
-        print(try warehouse.asOf(instant).formatted(as: format), terminator: "")
+        let (warehouse, settings) = try await options.openWarehouse(creating: false)
+        let versions = try await warehouse.asOf(instant)
+        print(QueryResult(current: versions, of: settings.entity).formatted(as: format), terminator: "")
     }
 }
 
 /// `firn stream show|consume`: the change stream on the SCD1 table.
-struct Stream: ParsableCommand {
+struct Stream: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The stream on the SCD1 table: changes not yet in history.",
         subcommands: [Show.self, Consume.self]
     )
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print pending change rows with METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID."
         )
@@ -82,26 +84,26 @@ struct Stream: ParsableCommand {
         @Option(help: "Output format: table, csv or json.")
         var format: OutputFormat = .table
 
-        func run() throws {
-            let (warehouse, _) = try options.openWarehouse(creating: false)
-            let snapshot = try warehouse.pendingStream()
+        func run() async throws {
+            let (warehouse, settings) = try await options.openWarehouse(creating: false)
+            let snapshot = try await warehouse.pendingStream()
             if format == .table {
                 print("stream \(snapshot.name): offset \(snapshot.offset), change log at \(snapshot.latest)")
             }
-            print(snapshot.changes.formatted(as: format), terminator: "")
+            print(QueryResult(stream: snapshot.changes, of: settings.entity).formatted(as: format), terminator: "")
         }
     }
 
-    struct Consume: ParsableCommand {
+    struct Consume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply pending changes to history now and advance the offset."
         )
 
         @OptionGroup var options: GlobalOptions
 
-        func run() throws {
-            let (warehouse, _) = try options.openWarehouse(creating: false)
-            let result = try warehouse.consumeStream()
+        func run() async throws {
+            let (warehouse, _) = try await options.openWarehouse(creating: false)
+            let result = try await warehouse.consumeStream()
             print(
                 "consumed \(result.changesConsumed) change(s); versions opened \(result.counts.versionsOpened), "
                     + "closed \(result.counts.versionsClosed); offset \(result.offset)"
@@ -111,7 +113,7 @@ struct Stream: ParsableCommand {
 }
 
 /// `firn copy-history`: load history, newest first.
-struct CopyHistory: ParsableCommand {
+struct CopyHistory: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy-history",
         abstract: "Show load history (each file's status, rows loaded and rejected, errors), newest first."
@@ -127,14 +129,15 @@ struct CopyHistory: ParsableCommand {
 
     func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
 
-    func run() throws {
-        let (warehouse, _) = try options.openWarehouse(creating: false)
-        print(try warehouse.loadHistory(limit: limit).formatted(as: format), terminator: "")
+    func run() async throws {
+        let (warehouse, _) = try await options.openWarehouse(creating: false)
+        let page = try await warehouse.loadHistory(.first(limit))
+        print(QueryResult(loads: page.items).formatted(as: format), terminator: "")
     }
 }
 
 /// `firn rejects`: rejected rows with reasons.
-struct Rejects: ParsableCommand {
+struct Rejects: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show rejected rows: file, row number, reason and raw text."
     )
@@ -149,8 +152,11 @@ struct Rejects: ParsableCommand {
 
     func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
 
-    func run() throws {
-        let (warehouse, _) = try options.openWarehouse(creating: false)
-        print(try warehouse.rejects(limit: limit).formatted(as: format), terminator: "")
+    func run() async throws {
+        let (warehouse, _) = try await options.openWarehouse(creating: false)
+        // The newest rows, shown by load and row.
+        let page = try await warehouse.rejects(load: nil, .first(limit))
+        let rows = page.items.sorted { ($0.loadID, $0.sourceRow, $0.id) < ($1.loadID, $1.sourceRow, $1.id) }
+        print(QueryResult(rejects: rows).formatted(as: format), terminator: "")
     }
 }

@@ -5,7 +5,7 @@ import FirnWarehouse
 import Foundation
 
 /// `firn load FILE…`: load files synchronously into staging, SCD1 and SCD2.
-struct Load: ParsableCommand {
+struct Load: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load change files (CSV or JSON Lines) exactly once; SCD1 and SCD2 are current when it returns.",
         discussion: """
@@ -54,8 +54,8 @@ struct Load: ParsableCommand {
         return head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) } == UInt8(ascii: "[")
     }
 
-    func run() throws {
-        let (warehouse, settings) = try options.openWarehouse()
+    func run() async throws {
+        let (warehouse, settings) = try await options.openWarehouse()
         let loader = FileLoader(
             warehouse: warehouse,
             reader: settings.reader
@@ -63,7 +63,7 @@ struct Load: ParsableCommand {
         let interactive = isatty(STDERR_FILENO) != 0
         var failed: [String] = []
         for file in files {
-            let report = try loader.load(file) { progress in
+            let report = try await loader.load(file) { progress in
                 if interactive { FileHandle.standardError.write(Data("\r\(file): \(progress.rowsRead) rows…".utf8)) }
             }
             if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

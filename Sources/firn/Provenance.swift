@@ -4,7 +4,7 @@ import FirnWarehouse
 import Foundation
 
 /// `firn provenance FILE-OR-KEY`: one file's journey from landing to SCD2.
-struct Provenance: ParsableCommand {
+struct Provenance: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a file's journey: landed, uploaded (key, ETag), archived, loaded (rows applied).",
         discussion: """
@@ -18,12 +18,12 @@ struct Provenance: ParsableCommand {
     @Argument(help: "A file name, path or object key.")
     var file: String
 
-    func run() throws {
+    func run() async throws {
         let settings = try options.settings()
         let journalPath = (settings.dataDirectory as NSString).appendingPathComponent("ingest.sqlite")
         let entries =
             FileManager.default.fileExists(atPath: journalPath) ? try options.openJournal(settings).find(file) : []
-        let (warehouse, _) = try options.openWarehouse(creating: false)
+        let (warehouse, _) = try await options.openWarehouse(creating: false)
         var keys = entries.map(\.objectKey)
         if keys.isEmpty { keys = [file] }
         var printed = false
@@ -56,13 +56,13 @@ struct Provenance: ParsableCommand {
                 print("  deleted   \(finished)")
             }
             if entry.state != .duplicate && entry.state != .failed {
-                printLoads(try warehouse.loads(named: entry.objectKey), indent: "  ")
+                printLoads(try await warehouse.loads(named: entry.objectKey), indent: "  ")
             }
             printed = true
         }
         if entries.isEmpty {
             for key in keys {
-                let loads = try warehouse.loads(named: key)
+                let loads = try await warehouse.loads(named: key)
                 guard !loads.isEmpty else { continue }
                 print(key)
                 printLoads(loads, indent: "  ")

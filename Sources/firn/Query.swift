@@ -2,7 +2,7 @@ import ArgumentParser
 import FirnWarehouse
 
 /// `firn query SQL`: run SQL against the warehouse.
-struct Query: ParsableCommand {
+struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SQL against the warehouse and print the result.",
         discussion: """
@@ -30,16 +30,17 @@ struct Query: ParsableCommand {
     @Argument(help: "The SQL (one or more statements separated by ;).")
     var sql: String
 
-    func run() throws {
-        let (warehouse, _) = try options.openWarehouse(creating: false)
-        let (result, changes) = try warehouse.query(sql, readOnly: readOnly)
+    func run() async throws {
+        let (warehouse, _) = try await options.openWarehouse(creating: false)
+        let outcome = try await warehouse.query(sql, readOnly: readOnly)
+        let (result, changes) = (outcome.result, outcome.changes)
         if !result.columns.isEmpty {
             print(result.formatted(as: format), terminator: "")
         } else if format == .table {
             print("(\(changes) row\(changes == 1 ? "" : "s") changed)")
         }
         if !keepStream, !readOnly {
-            let consumed = try warehouse.consumeStream()
+            let consumed = try await warehouse.consumeStream()
             if consumed.changesConsumed > 0, format == .table {
                 print(
                     "stream: applied \(consumed.changesConsumed) change(s) to history "

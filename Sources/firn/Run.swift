@@ -267,8 +267,8 @@ extension FlowOptions {
     ) async throws -> (Flow, any ObjectStore, FirnSettings) {
         var settings = try options.settings()
         if ingest { try settings.checkLandingDirectory() }
-        var warehouse: SQLiteWarehouse?
-        if pipe { (warehouse, settings) = try options.openWarehouse() }
+        var warehouse: (any Warehouse)?
+        if pipe { (warehouse, settings) = try await options.openWarehouse() }
         let store = try options.openStore(settings)
         try await prepare(store)
         var configuration = FlowConfiguration(

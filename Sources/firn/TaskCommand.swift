@@ -23,26 +23,26 @@ struct TaskCommand: AsyncParsableCommand {
     /// Opens the warehouse. The task table is what `firn run` registered; only when no run
     /// ever registered tasks are the configured ones registered here, so these commands never
     /// drop another configuration's tasks (or their suspension).
-    static func open(_ options: GlobalOptions) throws -> (SQLiteWarehouse, [TaskDefinition]) {
-        let (warehouse, settings) = try options.openWarehouse()
-        if try warehouse.tasks().isEmpty {
-            try TaskScheduler(tasks: settings.tasks, warehouse: warehouse, pipe: nil).register()
+    static func open(_ options: GlobalOptions) async throws -> (any Warehouse, [TaskDefinition]) {
+        let (warehouse, settings) = try await options.openWarehouse()
+        if try await warehouse.tasks().isEmpty {
+            try await TaskScheduler(tasks: settings.tasks, warehouse: warehouse, pipe: nil).register()
         }
         return (warehouse, settings.tasks)
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show each task: trigger, state, last run.")
         @OptionGroup var options: GlobalOptions
         @Option(help: "Output format: table, csv or json.") var format: OutputFormat = .table
 
-        func run() throws {
-            let (warehouse, _) = try TaskCommand.open(options)
-            print(try warehouse.taskList().formatted(as: format), terminator: "")
+        func run() async throws {
+            let (warehouse, _) = try await TaskCommand.open(options)
+            print(QueryResult(tasks: try await warehouse.tasks()).formatted(as: format), terminator: "")
         }
     }
 
-    struct HistoryOfRuns: ParsableCommand {
+    struct HistoryOfRuns: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "history",
             abstract: "Show task runs, newest first: start, end, status, rows affected, error."
@@ -54,9 +54,10 @@ struct TaskCommand: AsyncParsableCommand {
 
         func validate() throws { try NumericBounds.listingLimit.check(limit, "--limit") }
 
-        func run() throws {
-            let (warehouse, _) = try options.openWarehouse(creating: false)
-            print(try warehouse.taskHistory(task: task, limit: limit).formatted(as: format), terminator: "")
+        func run() async throws {
+            let (warehouse, _) = try await options.openWarehouse(creating: false)
+            let page = try await warehouse.taskRuns(task: task, .first(limit))
+            print(QueryResult(taskRuns: page.items).formatted(as: format), terminator: "")
         }
     }
 
@@ -69,7 +70,7 @@ struct TaskCommand: AsyncParsableCommand {
         @Argument(help: "The task.") var task: String
 
         func run() async throws {
-            let (warehouse, settings) = try options.openWarehouse()
+            let (warehouse, settings) = try await options.openWarehouse()
             var pipe: AutoIngestPipe?
             if task == "load" {
                 var configuration = options.pipeConfiguration(settings)
@@ -88,37 +89,38 @@ struct TaskCommand: AsyncParsableCommand {
                 pipe: pipe,
                 configuration: configuration
             )
-            if try warehouse.tasks().isEmpty { try scheduler.register() }
+            if try await warehouse.tasks().isEmpty { try await scheduler.register() }
             let succeeded = try await scheduler.runNow(task)
-            print(try warehouse.taskHistory(task: task, limit: 1).formatted(as: .table), terminator: "")
+            let runs = try await warehouse.taskRuns(task: task, .first(1)).items
+            print(QueryResult(taskRuns: runs).formatted(as: .table), terminator: "")
             if !succeeded { throw ExitCode.failure }
         }
     }
 
-    struct Suspend: ParsableCommand {
+    struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Suspend a task: it does not run until resumed (a running firn run notices within a second)."
         )
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The task.") var task: String
 
-        func run() throws {
-            let (warehouse, _) = try TaskCommand.open(options)
-            try warehouse.setTaskState(task, suspended: true)
+        func run() async throws {
+            let (warehouse, _) = try await TaskCommand.open(options)
+            try await warehouse.setTaskState(task, suspended: true)
             print("task \(task) suspended")
         }
     }
 
-    struct Resume: ParsableCommand {
+    struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resume a suspended task (its failure count is reset)."
         )
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The task.") var task: String
 
-        func run() throws {
-            let (warehouse, _) = try TaskCommand.open(options)
-            try warehouse.setTaskState(task, suspended: false)
+        func run() async throws {
+            let (warehouse, _) = try await TaskCommand.open(options)
+            try await warehouse.setTaskState(task, suspended: false)
             print("task \(task) resumed")
         }
     }

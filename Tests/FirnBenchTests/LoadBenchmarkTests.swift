@@ -4,7 +4,7 @@ import Testing
 @testable import FirnBench
 
 @Suite struct LoadBenchmarkTests {
-    @Test func tinyRunFinishesAndBothEnginesAgree() throws {
+    @Test func tinyRunFinishesAndBothEnginesAgree() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var benchmark = LoadBenchmark()
@@ -13,7 +13,7 @@ import Testing
         benchmark.batchCounts = [100: 3]
         benchmark.directory = directory
         var lines: [String] = []
-        let report = try benchmark.run { lines.append($0) }
+        let report = try await benchmark.run { lines.append($0) }
         #expect(!lines.isEmpty)
         try #require(report.sizes.count == 1)
         let size = report.sizes[0]
@@ -32,7 +32,7 @@ import Testing
         #expect(decoded == report)
     }
 
-    @Test func filesModeReadsWrittenWorkloadAndMatchesInProcessRun() throws {
+    @Test func filesModeReadsWrittenWorkloadAndMatchesInProcessRun() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-files-\(UUID())")
         defer { try? FileManager.default.removeItem(at: root) }
         let files = root.appendingPathComponent("files")
@@ -40,7 +40,7 @@ import Testing
         var benchmark = LoadBenchmark()
         benchmark.directory = root.appendingPathComponent("db").path
         benchmark.seed = 7
-        let report = try benchmark.runFiles(in: files.path)
+        let report = try await benchmark.runFiles(in: files.path)
         try #require(report.sizes.count == 1)
         let size = report.sizes[0]
         #expect(size.batches == 3 && size.changeRows == 240)
@@ -51,7 +51,7 @@ import Testing
         benchmark.n = 400
         benchmark.batchSizes = [80]
         benchmark.batchCounts = [80: 3]
-        let inProcess = try benchmark.run()
+        let inProcess = try await benchmark.run()
         #expect(inProcess.sizes[0].firn.current == size.firn.current)
         #expect(inProcess.sizes[0].firn.history == size.firn.history)
     }

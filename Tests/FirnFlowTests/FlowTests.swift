@@ -4,6 +4,7 @@ import FirnFlow
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Logging
@@ -127,10 +128,10 @@ struct FlowTests {
         let reference = try SQLiteWarehouse(path: root + "/reference.sqlite")
         for name in ["a-1.csv", "a-2.csv", "a-3.csv"] {
             let archived = try #require(try journal.find(name).first?.finalPath)
-            _ = try FileLoader(warehouse: reference).load(archived)
+            _ = try await FileLoader(warehouse: reference).load(archived)
         }
         for sql in ["SELECT * FROM customer ORDER BY 1", "SELECT * FROM customer_history ORDER BY 1, start_time"] {
-            #expect(try warehouse.query(sql).result == reference.query(sql).result)
+            await #expect(try warehouse.query(sql).result == reference.query(sql).result)
         }
     }
 

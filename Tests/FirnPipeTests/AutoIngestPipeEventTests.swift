@@ -1,7 +1,9 @@
 import FirnBench
 import FirnCore
+import FirnTestSupport
 import FirnObjectStore
 import FirnPipe
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import NIOCore
@@ -76,8 +78,8 @@ extension AutoIngestPipeTests {
             "loaded \(String(describing: loadedAfter)) after the upload"
         )
         #expect(pipe.statistics.objectsLoaded == 1 && pipe.statistics.objectsSkipped == 0, "\(pipe.statistics)")
-        #expect(try warehouse.query("SELECT first_name FROM customer").result.rows == [[.text("Ann")]])
-        #expect(try warehouse.loadHistory().rows.map { $0[2] } == [.text(key.rawValue)], "loaded once")
+        await #expect(try warehouse.query("SELECT first_name FROM customer").result.rows == [[.text("Ann")]])
+        await #expect(try warehouse.loadHistoryTable().rows.map { $0[2] } == [.text(key.rawValue)], "loaded once")
         let held = progress.withLock { $0.held }
         #expect(held?.visible == 0 && held?.inFlight == 1, "received, not deleted: \(String(describing: held))")
         #expect(pipe.statistics.lastError?.contains("gone.csv") == true, "\(pipe.statistics)")

@@ -3,6 +3,7 @@ import FirnIngest
 import FirnObjectStore
 import FirnPipe
 import FirnTestSupport
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import NIOCore
@@ -33,19 +34,19 @@ struct AutoIngestPipeTests {
     }
 
     /// The tables `firn load` of the same files in order gives.
-    func reference(_ files: [(String, String)]) throws -> [QueryResult] {
+    func reference(_ files: [(String, String)]) async throws -> [QueryResult] {
         let warehouse = try SQLiteWarehouse(path: root + "/reference.sqlite")
         for (name, _) in files {
-            _ = try FileLoader(warehouse: warehouse).load(root + "/source/" + name)
+            _ = try await FileLoader(warehouse: warehouse).load(root + "/source/" + name)
         }
-        return try Self.scdTables(warehouse)
+        return try await Self.scdTables(warehouse)
     }
 
-    static func scdTables(_ warehouse: SQLiteWarehouse) throws -> [QueryResult] {
-        try [
+    static func scdTables(_ warehouse: any Warehouse) async throws -> [QueryResult] {
+        try await warehouse.results([
             "SELECT * FROM customer ORDER BY customer_id",
             "SELECT * FROM customer_history ORDER BY customer_id, start_time",
-        ].map { try warehouse.query($0).result }
+        ])
     }
 
     /// Runs `services` until `condition` holds (true) or `seconds` pass (false).
@@ -71,8 +72,8 @@ struct AutoIngestPipeTests {
         pipe.announce(objects[0])
         pipe.announce(objects[0])
         #expect(try await run([pipe.run]) { pipe.statistics.objectsLoaded == 3 })
-        #expect(try Self.scdTables(warehouse) == (try reference(files)))
-        let history = try warehouse.loadHistory().rows
+        await #expect(try Self.scdTables(warehouse) == (try reference(files)))
+        let history = try await warehouse.loadHistoryTable().rows
         #expect(history.count == 3, "each object loaded once")
         #expect(Set(history.map { $0[2] }) == Set(objects.map { Value.text($0.key.rawValue) }))
         #expect(history.allSatisfy { $0[1] == .text("file:\(root)/bucket") })
@@ -82,7 +83,7 @@ struct AutoIngestPipeTests {
         again.announce(objects[1])
         _ = try await run([again.run], for: 0.5) { false }
         #expect(again.statistics.objectsLoaded == 0)
-        #expect(try warehouse.loadHistory().rows.count == 3)
+        await #expect(try warehouse.loadHistoryTable().rows.count == 3)
     }
 
     @Test func aReplacedObjectIsNewContentAndAnUnreadableOneIsRecordedAsFailed() async throws {
@@ -100,7 +101,7 @@ struct AutoIngestPipeTests {
         _ = try await bucket.put(ByteBuffer(string: header + "1,Bob,,,,,,\n"), key: key)
         let second = AutoIngestPipe(store: bucket, warehouse: warehouse, configuration: configuration())
         #expect(try await run([second.run]) { second.statistics.objectsLoaded == 1 })
-        #expect(try warehouse.query("SELECT first_name FROM customer").result.rows == [[.text("Bob")]])
+        await #expect(try warehouse.query("SELECT first_name FROM customer").result.rows == [[.text("Bob")]])
         #expect(second.statistics.objectsFailed == 0, "the failed object is not retried")
     }
 
@@ -133,7 +134,7 @@ struct AutoIngestPipeTests {
         }
         let landed = try await run([pipe.run, ingestor.run, writer]) { pipe.statistics.objectsLoaded == 3 }
         #expect(landed, "ingest \(ingestor.statistics), pipe \(pipe.statistics)")
-        #expect(try Self.scdTables(warehouse) == (try reference(files)))
+        await #expect(try Self.scdTables(warehouse) == (try reference(files)))
     }
 
     @Test func anObjectSortingBeforeTakenOnesIsStillFoundByListing() async throws {
@@ -217,7 +218,7 @@ struct AutoIngestPipeTests {
             try await run([pipe.run], for: 30) { pipe.statistics.objectsLoaded == 3 },
             "\(pipe.statistics)"
         )
-        #expect(Set(try warehouse.loadHistory().rows.map { $0[2] }) == Set(names.map { Value.text($0) }))
+        await #expect(Set(try warehouse.loadHistoryTable().rows.map { $0[2] }) == Set(names.map { Value.text($0) }))
     }
 
     @Test func anObjectPutIntoAnOldDateFolderWhileThePipeRunsIsFoundByTheNextFullListing() async throws {
@@ -241,6 +242,6 @@ struct AutoIngestPipeTests {
             try await run([pipe.run, latecomer], for: 30) { pipe.statistics.objectsLoaded == 2 },
             "\(pipe.statistics)"
         )
-        #expect(Set(try warehouse.loadHistory().rows.map { $0[2] }) == [.text(today.rawValue), .text(old.rawValue)])
+        await #expect(Set(try warehouse.loadHistoryTable().rows.map { $0[2] }) == [.text(today.rawValue), .text(old.rawValue)])
     }
 }

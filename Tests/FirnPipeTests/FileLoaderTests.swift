@@ -1,5 +1,7 @@
 import FirnCore
+import FirnTestSupport
 import FirnPipe
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Testing
@@ -28,15 +30,15 @@ import Testing
         return String(format: "%02d:%02d:%02d", total / 3600 % 24, total / 60 % 60, total % 60)
     }
 
-    static func tables(_ warehouse: SQLiteWarehouse) throws -> [QueryResult] {
-        try [
+    static func tables(_ warehouse: any Warehouse) async throws -> [QueryResult] {
+        try await warehouse.results([
             "SELECT * FROM customer ORDER BY customer_id",
             "SELECT * FROM customer_history ORDER BY customer_id, start_time",
             "SELECT source_row, customer_id, update_timestamp, op FROM customer_raw ORDER BY source_row",
-        ].map { try warehouse.query($0).result }
+        ])
     }
 
-    @Test func interruptedLoadResumesAfterLastCommittedChunk() throws {
+    @Test func interruptedLoadResumesAfterLastCommittedChunk() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("changes.csv")
@@ -44,19 +46,19 @@ import Testing
         let reader = ReaderConfiguration(chunkRows: 300)
 
         let clean = try SQLiteWarehouse(path: dir.appendingPathComponent("clean.sqlite").path)
-        let report = try FileLoader(warehouse: clean, reader: reader).load(file.path)
+        let report = try await FileLoader(warehouse: clean, reader: reader).load(file.path)
         #expect(report.status == .loaded)
         #expect(report.counts.staged == 2_500)
 
         // An attempt that committed three chunks, then died.
         let resumed = try SQLiteWarehouse(path: dir.appendingPathComponent("resumed.sqlite").path)
-        let checksum = try clean.query("SELECT checksum FROM firn_loads").result.rows[0][0].description
+        let checksum = try await clean.query("SELECT checksum FROM firn_loads").result.rows[0][0].description
         let content = FileContent(
             name: "changes.csv",
             checksum: checksum,
             sizeBytes: Int64(try Data(contentsOf: file).count)
         )
-        guard case .load(let ticket) = try resumed.beginLoad(content) else {
+        guard case .load(let ticket) = try await resumed.beginLoad(content) else {
             Issue.record("expected a new load")
             return
         }
@@ -67,25 +69,25 @@ import Testing
             defaultEventTime: ticket.defaultEventTime,
             configuration: reader
         )
-        for _ in 0..<3 { try resumed.applyChunk(ticket, #require(try partial.nextChunk())) }
+        for _ in 0..<3 { try await resumed.applyChunk(ticket, #require(try partial.nextChunk())) }
 
-        let second = try FileLoader(warehouse: resumed, reader: reader).load(file.path)
+        let second = try await FileLoader(warehouse: resumed, reader: reader).load(file.path)
         #expect(second.status == .loaded)
         #expect(second.counts.staged == 2_500 - 900)
-        #expect(try Self.tables(clean) == Self.tables(resumed))
+        await #expect(try Self.tables(clean) == Self.tables(resumed))
 
-        let third = try FileLoader(warehouse: resumed, reader: reader).load(file.path)
+        let third = try await FileLoader(warehouse: resumed, reader: reader).load(file.path)
         #expect(third.status == .skipped)
     }
 
-    @Test func missingFileIsRecordedAsFailed() throws {
+    @Test func missingFileIsRecordedAsFailed() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let warehouse = try SQLiteWarehouse(path: dir.appendingPathComponent("w.sqlite").path)
-        let report = try FileLoader(warehouse: warehouse).load(dir.appendingPathComponent("absent.csv").path)
+        let report = try await FileLoader(warehouse: warehouse).load(dir.appendingPathComponent("absent.csv").path)
         #expect(report.status == .failed)
         #expect(report.error?.contains("absent.csv") == true)
-        let history = try warehouse.loadHistory().rows
+        let history = try await warehouse.loadHistoryTable().rows
         #expect(history.count == 1)
     }
 }

@@ -1,6 +1,7 @@
 import FirnCore
 import FirnTasks
 import FirnTestSupport
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Testing
@@ -9,10 +10,10 @@ import Testing
 struct TaskSchedulerTests {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("firn-tasks-\(UUID().uuidString)").path
 
-    func warehouse() throws -> SQLiteWarehouse {
+    func warehouse() async throws -> SQLiteWarehouse {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let warehouse = try SQLiteWarehouse(path: root + "/firn.sqlite")
-        _ = try warehouse.query("CREATE TABLE IF NOT EXISTS audit (task TEXT, at TEXT)")
+        _ = try await warehouse.query("CREATE TABLE IF NOT EXISTS audit (task TEXT, at TEXT)")
         return warehouse
     }
 
@@ -28,21 +29,21 @@ struct TaskSchedulerTests {
     static func run(
         _ scheduler: TaskScheduler,
         for seconds: Double = 60,
-        until condition: () throws -> Bool
+        until condition: () async throws -> Bool
     )
         async throws -> Bool
     {
         try await runServices([scheduler.run], for: seconds, until: condition)
     }
 
-    static func count(_ warehouse: SQLiteWarehouse, _ sql: String) throws -> Int64 {
-        guard case .integer(let value) = try warehouse.query(sql).result.rows.first?.first else { return -1 }
+    static func count(_ warehouse: SQLiteWarehouse, _ sql: String) async throws -> Int64 {
+        guard case .integer(let value) = try await warehouse.query(sql).result.rows.first?.first else { return -1 }
         return value
     }
 
     @Test func scheduledTaskRunsOnItsIntervalAndGraphFollows() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let warehouse = try warehouse()
+        let warehouse = try await warehouse()
         let tasks = [
             Self.sql("every_second", .schedule(.interval(.seconds(1)))),
             Self.sql("child", .after(["every_second"])),
@@ -51,14 +52,14 @@ struct TaskSchedulerTests {
         let scheduler = try TaskScheduler(tasks: tasks, warehouse: warehouse, pipe: nil)
         #expect(
             try await Self.run(scheduler) {
-                try Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'grandchild'") >= 2
+                try await Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'grandchild'") >= 2
             }
         )
-        let parents = try Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'every_second'")
-        let children = try Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'child'")
+        let parents = try await Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'every_second'")
+        let children = try await Self.count(warehouse, "SELECT count(*) FROM audit WHERE task = 'child'")
         #expect(parents >= 2 && children >= 2 && children <= parents)
         // Each child run starts after a parent run ended.
-        let history = try warehouse.taskHistory(limit: 100).rows
+        let history = try await warehouse.taskHistoryTable(limit: 100).rows
         #expect(history.allSatisfy { $0[6] == .text("succeeded") })
         #expect(history.contains { $0[1] == .text("child") && $0[2] == .text("after every_second") })
         #expect(
@@ -68,13 +69,13 @@ struct TaskSchedulerTests {
 
     @Test func failingTaskIsRetriedThenSuspendedAndStaysSuspended() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let warehouse = try warehouse()
+        let warehouse = try await warehouse()
         var failing = Self.sql("broken", .schedule(.interval(.seconds(1))), "INSERT INTO no_such_table VALUES (1)")
         failing.retries = 1
         failing.suspendAfterFailures = 2
         let scheduler = try TaskScheduler(tasks: [failing], warehouse: warehouse, pipe: nil)
-        #expect(try await Self.run(scheduler) { try warehouse.tasks().first?.state == "suspended" })
-        let runs = try warehouse.taskHistory(task: "broken").rows
+        #expect(try await Self.run(scheduler) { try await warehouse.tasks().first?.state == "suspended" })
+        let runs = try await warehouse.taskHistoryTable(task: "broken").rows
         #expect(runs.count == 4, "two runs of two attempts")
         #expect(runs.allSatisfy { $0[6] == .text("failed") })
         #expect(runs.allSatisfy { if case .text(let error) = $0[8] { error.contains("no_such_table") } else { false } })
@@ -83,15 +84,15 @@ struct TaskSchedulerTests {
         // A new scheduler (a restart) keeps it suspended; resuming resets its failures.
         let again = try TaskScheduler(tasks: [failing], warehouse: warehouse, pipe: nil)
         _ = try await Self.run(again, for: 1.5) { false }
-        #expect(try warehouse.taskHistory(task: "broken").rows.count == 4, "a suspended task does not run")
-        try warehouse.setTaskState("broken", suspended: false)
-        #expect(try warehouse.tasks().first?.consecutiveFailures == 0)
-        #expect(throws: WarehouseError.self) { try warehouse.setTaskState("nope", suspended: true) }
+        #expect(try await warehouse.taskHistoryTable(task: "broken").rows.count == 4, "a suspended task does not run")
+        try await warehouse.setTaskState("broken", suspended: false)
+        await #expect(try warehouse.tasks().first?.consecutiveFailures == 0)
+        await #expect(throws: WarehouseError.self) { try await warehouse.setTaskState("nope", suspended: true) }
     }
 
     @Test func onDataTaskRunsOncePerNewLoad() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let warehouse = try warehouse()
+        let warehouse = try await warehouse()
         let task = TaskDefinition(
             name: "on_load",
             trigger: .onData,
@@ -99,27 +100,27 @@ struct TaskSchedulerTests {
             action: .sql("INSERT INTO audit SELECT 'on_load', max(load_id) FROM firn_loads")
         )
         let scheduler = try TaskScheduler(tasks: [task], warehouse: warehouse, pipe: nil)
-        func load(_ name: String) throws {
+        func load(_ name: String) async throws {
             let ticket: LoadTicket
             guard
-                case .load(let started) = try warehouse.beginLoad(FileContent(name: name, checksum: name, sizeBytes: 1))
+                case .load(let started) = try await warehouse.beginLoad(FileContent(name: name, checksum: name, sizeBytes: 1))
             else { throw WarehouseError.invalidRequest("already loaded") }
             ticket = started
-            _ = try warehouse.finishLoad(ticket)
+            _ = try await warehouse.finishLoad(ticket)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await scheduler.run() }
             try await Task.sleep(for: .milliseconds(600))
-            #expect(try Self.count(warehouse, "SELECT count(*) FROM audit") == 0, "no load yet, no run")
-            try load("a.csv")
+            await #expect(try Self.count(warehouse, "SELECT count(*) FROM audit") == 0, "no load yet, no run")
+            try await load("a.csv")
             scheduler.noteLoadCommitted()
             try await Task.sleep(for: .milliseconds(800))
-            #expect(try Self.count(warehouse, "SELECT count(*) FROM audit") == 1)
-            try load("b.csv")
+            await #expect(try Self.count(warehouse, "SELECT count(*) FROM audit") == 1)
+            try await load("b.csv")
             try await Task.sleep(for: .milliseconds(800))
             group.cancelAll()
         }
-        #expect(try warehouse.query("SELECT at FROM audit ORDER BY at").result.rows == [[.text("1")], [.text("2")]])
+        await #expect(try warehouse.query("SELECT at FROM audit ORDER BY at").result.rows == [[.text("1")], [.text("2")]])
     }
 
     @Test func definitionsAreValidated() throws {
@@ -137,7 +138,7 @@ struct TaskSchedulerTests {
 
     @Test func retentionCountsAnArchivedFilesAgeFromTheDayItWasArchived() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let warehouse = try warehouse()
+        let warehouse = try await warehouse()
         let archive = root + "/archive"
         func folder(daysAgo days: Int64) -> String {
             let then = Timestamp(microseconds: Timestamp.now().microseconds - days * 86_400_000_000)

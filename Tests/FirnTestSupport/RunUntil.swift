@@ -8,14 +8,14 @@ import Foundation
 public func runServices(
     _ services: [@Sendable () async throws -> Void],
     for seconds: Double,
-    until condition: () throws -> Bool
+    until condition: () async throws -> Bool
 ) async throws -> Bool {
     try await withThrowingTaskGroup(of: Void.self) { group in
         for service in services { group.addTask { try await service() } }
         let deadline = Date().addingTimeInterval(seconds)
         var met = false
         while Date() < deadline {
-            if (try? condition()) == true {
+            if (try? await condition()) == true {
                 met = true
                 break
             }

@@ -1,5 +1,6 @@
 import FirnCore
 import FirnTestSupport
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Testing
@@ -20,16 +21,16 @@ import Testing
     /// A warehouse of the entity that remembers every record it took, file or manual.
     final class Store {
         let base: TestWarehouse
-        var warehouse: SQLiteWarehouse { base.warehouse }
+        var warehouse: SQLiteWarehouse { base.sqlite }
         var loaded: [ChangeRecord] = []
         var files = 0
         init(entity: EntityConfiguration) throws {
             base = try TestWarehouse(entity: entity)
         }
-        func load(_ drafts: [(Key, Timestamp, FirnCore.Operation, [Value])]) throws {
+        func load(_ drafts: [(Key, Timestamp, FirnCore.Operation, [Value])]) async throws {
             files += 1
             let content = FileContent(name: "f\(files).csv", checksum: "c\(files)", sizeBytes: 10)
-            guard case .load(let ticket) = try warehouse.beginLoad(content) else { return }
+            guard case .load(let ticket) = try await warehouse.beginLoad(content) else { return }
             let records = drafts.enumerated().map { i, d in
                 ChangeRecord(
                     key: d.0,
@@ -39,27 +40,27 @@ import Testing
                     arrival: Arrival(load: ticket.id, row: Int64(i + 1))
                 )
             }
-            try warehouse.applyChunk(ticket, RecordChunk(records: records, rejects: [], lastRow: Int64(records.count)))
-            try warehouse.finishLoad(ticket)
+            try await warehouse.applyChunk(ticket, RecordChunk(records: records, rejects: [], lastRow: Int64(records.count)))
+            try await warehouse.finishLoad(ticket)
             loaded += records
         }
-        func rows(_ sql: String) throws -> [[Cell]] { try warehouse.query(sql).result.rows.map { $0.map(Cell.init) } }
+        func rows(_ sql: String) async throws -> [[Cell]] { try await warehouse.query(sql).result.rows.map { $0.map(Cell.init) } }
         var history: [[Cell]] {
-            get throws {
-                try rows(
+            get async throws {
+                try await rows(
                     "SELECT region, sku, title, price, start_time, end_time, is_current FROM product_history ORDER BY region, sku, start_time"
                 )
             }
         }
         var current: [[Cell]] {
-            get throws {
-                try rows("SELECT region, sku, title, price, update_timestamp FROM product ORDER BY region, sku")
+            get async throws {
+                try await rows("SELECT region, sku, title, price, update_timestamp FROM product ORDER BY region, sku")
             }
         }
         var seq: Int64 = 0
         /// Notes the change log's new entries as records, as the contract defines them.
-        func logged() throws {
-            let result = try warehouse.query(
+        func logged() async throws {
+            let result = try await warehouse.query(
                 "SELECT seq, action, changed_at, old_region, old_sku, old_title, old_price, new_region, new_sku, new_title, new_price FROM product_changes WHERE seq > \(seq) ORDER BY seq"
             ).result.rows
             for row in result {
@@ -113,7 +114,7 @@ import Testing
         }
     }
 
-    @Test func manualDMLOnACompositeTextKeyMatchesReferenceModel() throws {
+    @Test func manualDMLOnACompositeTextKeyMatchesReferenceModel() async throws {
         var failures = 0
         for seed in caseSeeds(count: 300, salt: 77) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
@@ -129,28 +130,28 @@ import Testing
                         rng.chance(0.1) ? Timestamp(year: 2099, month: 1, day: 1)! : at(rng.int(0...40) + round * 10)
                     drafts.append((key, t, op, [.text(["x", "y", "w"][rng.int(0...2)]), .text("1")]))
                 }
-                try store.load(drafts)
+                try await store.load(drafts)
                 if rng.chance(0.8) {
-                    let before = try store.history
+                    let before = try await store.history
                     for _ in 0..<rng.int(1...4) {
                         let sql = Self.statement(&rng)
                         statements.append(sql)
-                        _ = try store.warehouse.query(sql)
-                        let after = try store.history
+                        _ = try await store.warehouse.query(sql)
+                        let after = try await store.history
                         if after != before {
                             Issue.record("seed \(seed): history changed by \(sql)")
                             failures += 1
                         }
                     }
-                    try store.logged()
-                    if rng.chance(0.5) { try store.warehouse.consumeStream() }
+                    try await store.logged()
+                    if rng.chance(0.5) { try await store.warehouse.consumeStream() }
                 }
             }
-            try store.warehouse.consumeStream()
+            try await store.warehouse.consumeStream()
             let expected = ReferenceModel.history(store.loaded).map(\.historyRow)
             let expectedCurrent = ReferenceModel.current(store.loaded).map(\.currentRow)
-            let h = try store.history
-            let c = try store.current
+            let h = try await store.history
+            let c = try await store.current
             if h != expected || c != expectedCurrent {
                 failures += 1
                 Issue.record(

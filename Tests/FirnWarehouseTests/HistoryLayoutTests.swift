@@ -1,5 +1,6 @@
 import FirnCore
 import FirnTestSupport
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import GRDB
@@ -32,6 +33,7 @@ import Testing
                     DROP TRIGGER customer_stream_update;
                     DROP TRIGGER customer_stream_delete;
                     ALTER TABLE earlier RENAME TO customer_history;
+                    DROP TABLE firn_schema_versions;
                     """
             )
             // A user's view of history, and an unrelated view that no longer works: moving over
@@ -66,11 +68,11 @@ import Testing
         try queue.close()
     }
 
-    static func rows(_ warehouse: SQLiteWarehouse, _ sql: String) throws -> [[Cell]] {
-        try warehouse.query(sql).result.rows.map { $0.map(Cell.init) }
+    static func rows(_ warehouse: SQLiteWarehouse, _ sql: String) async throws -> [[Cell]] {
+        try await warehouse.query(sql).result.rows.map { $0.map(Cell.init) }
     }
 
-    @Test func historyIsAViewOfClosedVersionsAndSCD1() throws {
+    @Test func historyIsAViewOfClosedVersionsAndSCD1() async throws {
         let store = try TestWarehouse()
         let ann = person("Ann")
         let bob = person("Bob")
@@ -80,11 +82,11 @@ import Testing
             Draft(key: 2, time: at(10), operation: .upsert, attributes: bob),
             Draft(key: 2, time: at(30), operation: .delete, attributes: bob),
         ]
-        try store.load(TestFile(name: "a.csv", checksum: "a", rows: rows))
-        let kind = try store.warehouse.query("SELECT type FROM sqlite_master WHERE name = 'customer_history'")
+        try await store.load(TestFile(name: "a.csv", checksum: "a", rows: rows))
+        let kind = try await store.warehouse.query("SELECT type FROM sqlite_master WHERE name = 'customer_history'")
         #expect(kind.result.rows == [[.text("view")]])
-        let closed = try Self.rows(
-            store.warehouse,
+        let closed = try await Self.rows(
+            store.sqlite,
             "SELECT customer_id, start_time, end_time FROM customer_history_closed"
         )
         #expect(
@@ -93,7 +95,7 @@ import Testing
                 [.integer(2), Cell(at(10).value), Cell(at(30).value)],
             ]
         )
-        let history = try store.historyRows()
+        let history = try await store.historyRows()
         #expect(
             history.map { [$0[0], $0[8], $0[10]] } == [
                 [.integer(1), Cell(at(10).value), .integer(0)],
@@ -101,24 +103,24 @@ import Testing
                 [.integer(2), Cell(at(10).value), .integer(0)],
             ]
         )
-        #expect(invariantViolations(history: history, current: try store.currentRows()) == [])
+        await #expect(invariantViolations(history: history, current: try store.currentRows()) == [])
         // A key's versions come through the view by key, as `firn history` reads them.
-        #expect(try store.warehouse.history(of: Key(1)).rows.count == 2)
+        await #expect(try store.warehouse.history(of: Key(1)).rows.count == 2)
     }
 
     /// Generated loads, then manual DML the stream has not taken in yet; the file is copied and
     /// the copy rewritten into the earlier layout. Opened, the copy shows the same history and
     /// SCD1, and consuming the stream then gives both the same tables.
-    @Test func warehouseOfTheEarlierLayoutMovesOver() throws {
+    @Test func warehouseOfTheEarlierLayoutMovesOver() async throws {
         for seed in caseSeeds(count: 12, salt: 11) {
             var rng = SeededGenerator(seed: seed)
             let store = try TestWarehouse()
             for file in SCDPropertyTests.files(SCDPropertyTests.drafts(&rng, distinctTimes: false), &rng) {
-                try store.load(file, chunkSizes: SCDPropertyTests.chunkSizes(&rng))
+                try await store.load(file, chunkSizes: SCDPropertyTests.chunkSizes(&rng))
             }
-            for _ in 0..<rng.int(0...4) { _ = try store.warehouse.query(ManualDMLPropertyTests.statement(&rng)) }
-            let history = try store.historyRows()
-            let current = try store.currentRows()
+            for _ in 0..<rng.int(0...4) { _ = try await store.warehouse.query(ManualDMLPropertyTests.statement(&rng)) }
+            let history = try await store.historyRows()
+            let current = try await store.currentRows()
 
             let copy = store.directory.appendingPathComponent("earlier.sqlite").path
             let source = try DatabaseQueue(path: store.directory.appendingPathComponent("firn.sqlite").path)
@@ -126,22 +128,22 @@ import Testing
             try source.close()
             try Self.rewriteAsEarlierLayout(copy)
 
-            var configuration = WarehouseConfiguration()
+            var configuration = SQLiteConfiguration()
             configuration.isDurable = false
             let moved = try SQLiteWarehouse(path: copy, configuration: configuration)
-            #expect(try Self.rows(moved, TestWarehouse.historySQL) == history, "seed \(seed)")
-            #expect(try Self.rows(moved, TestWarehouse.currentSQL) == current, "seed \(seed)")
-            let kind = try moved.query("SELECT type FROM sqlite_master WHERE name = 'customer_history'")
+            await #expect(try Self.rows(moved, TestWarehouse.historySQL) == history, "seed \(seed)")
+            await #expect(try Self.rows(moved, TestWarehouse.currentSQL) == current, "seed \(seed)")
+            let kind = try await moved.query("SELECT type FROM sqlite_master WHERE name = 'customer_history'")
             #expect(kind.result.rows == [[.text("view")]], "seed \(seed)")
-            let open = try Self.rows(moved, "SELECT count(*) FROM open_versions")
+            let open = try await Self.rows(moved, "SELECT count(*) FROM open_versions")
             #expect(open == [[.integer(Int64(history.filter { $0[10] == .integer(1) }.count))]], "seed \(seed)")
 
-            try store.warehouse.consumeStream()
-            try moved.consumeStream()
-            #expect(try Self.rows(moved, TestWarehouse.historySQL) == store.historyRows(), "seed \(seed)")
-            #expect(try Self.rows(moved, TestWarehouse.currentSQL) == store.currentRows(), "seed \(seed)")
-            #expect(try moved.query("SELECT count(*) FROM customer_before_dml").result.rows == [[.integer(0)]])
-            #expect(
+            try await store.warehouse.consumeStream()
+            try await moved.consumeStream()
+            await #expect(try Self.rows(moved, TestWarehouse.historySQL) == store.historyRows(), "seed \(seed)")
+            await #expect(try Self.rows(moved, TestWarehouse.currentSQL) == store.currentRows(), "seed \(seed)")
+            await #expect(try moved.query("SELECT count(*) FROM customer_before_dml").result.rows == [[.integer(0)]])
+            await #expect(
                 invariantViolations(history: try store.historyRows(), current: try store.currentRows()) == [],
                 "seed \(seed)"
             )

@@ -1,5 +1,6 @@
 import FirnCore
 import FirnTestSupport
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Testing
@@ -26,60 +27,60 @@ import Testing
     /// arrives after it, and wins a tie at an equal event time, whether the other load's record
     /// opened a version or changed nothing.
     @Test(arguments: [false, true])
-    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(otherRecordChangesNothing: Bool) throws {
+    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(otherRecordChangesNothing: Bool) async throws {
         let store = try TestWarehouse()
         let warehouse = store.warehouse
         let (ann, bob, cai) = (person("Ann"), person("Bob"), person("Cai"))
         let fileA = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
-        guard case .load(let first) = try warehouse.beginLoad(fileA) else { throw CancellationError() }
+        guard case .load(let first) = try await warehouse.beginLoad(fileA) else { throw CancellationError() }
         let a1 = Self.record(1, ann, at(1), load: first.id, row: 1)
-        try warehouse.applyChunk(first, RecordChunk(records: [a1], rejects: [], lastRow: 1))
+        try await warehouse.applyChunk(first, RecordChunk(records: [a1], rejects: [], lastRow: 1))
         // The process dies; another file loads meanwhile.
         let fileB = FileContent(name: "b.csv", checksum: "b", sizeBytes: 1)
-        guard case .load(let other) = try warehouse.beginLoad(fileB) else { throw CancellationError() }
+        guard case .load(let other) = try await warehouse.beginLoad(fileB) else { throw CancellationError() }
         let b1 = Self.record(1, otherRecordChangesNothing ? ann : cai, at(5), load: other.id, row: 1)
-        try warehouse.applyChunk(other, RecordChunk(records: [b1], rejects: [], lastRow: 1), finishing: true)
-        guard case .load(let resumed) = try warehouse.beginLoad(fileA) else { throw CancellationError() }
+        try await warehouse.applyChunk(other, RecordChunk(records: [b1], rejects: [], lastRow: 1), finishing: true)
+        guard case .load(let resumed) = try await warehouse.beginLoad(fileA) else { throw CancellationError() }
         #expect(resumed.id == first.id && resumed.resumeAfterRow == 1)
         let a2 = Self.record(1, bob, at(5), load: first.id, row: 2)
-        try warehouse.applyChunk(resumed, RecordChunk(records: [a1, a2], rejects: [], lastRow: 2), finishing: true)
+        try await warehouse.applyChunk(resumed, RecordChunk(records: [a1, a2], rejects: [], lastRow: 2), finishing: true)
         // For the model, the resumed row arrives after the other load.
         var a2Arrived = a2
         a2Arrived.arrival = Arrival(load: other.id + 1, row: 2)
         store.noteLoaded([a1, b1, a2Arrived])
         let expected = ReferenceModel.history(store.loaded)
         #expect(expected.last?.attributes == bob)
-        #expect(try store.historyRows() == expected.map(\.historyRow))
+        await #expect(try store.historyRows() == expected.map(\.historyRow))
     }
 
     /// A load that failed after some chunks is resumed by the next attempt, never restaged.
-    @Test func failedPartialLoadIsResumedNotRestaged() throws {
+    @Test func failedPartialLoadIsResumedNotRestaged() async throws {
         let store = try TestWarehouse()
         let warehouse = store.warehouse
         let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
-        guard case .load(let first) = try warehouse.beginLoad(file) else { throw CancellationError() }
+        guard case .load(let first) = try await warehouse.beginLoad(file) else { throw CancellationError() }
         let row1 = Self.record(1, person("Ann"), at(1), load: first.id, row: 1)
-        try warehouse.applyChunk(first, RecordChunk(records: [row1], rejects: [], lastRow: 1))
-        try warehouse.recordFailure(file, error: "read failed: EIO")
-        guard case .load(let retry) = try warehouse.beginLoad(file) else { throw CancellationError() }
+        try await warehouse.applyChunk(first, RecordChunk(records: [row1], rejects: [], lastRow: 1))
+        try await warehouse.recordFailure(file, error: "read failed: EIO")
+        guard case .load(let retry) = try await warehouse.beginLoad(file) else { throw CancellationError() }
         #expect(retry.id == first.id && retry.resumeAfterRow == 1)
         #expect(retry.defaultEventTime == first.defaultEventTime)
         let row2 = Self.record(2, person("Bob"), at(1), load: retry.id, row: 2)
-        try warehouse.applyChunk(retry, RecordChunk(records: [row1, row2], rejects: [], lastRow: 2), finishing: true)
-        #expect(try warehouse.query("SELECT count(*) FROM customer_raw").result.rows[0][0] == .integer(2))
-        #expect(try warehouse.loadSummary(first.id)?.status == "loaded")
+        try await warehouse.applyChunk(retry, RecordChunk(records: [row1, row2], rejects: [], lastRow: 2), finishing: true)
+        await #expect(try warehouse.query("SELECT count(*) FROM customer_raw").result.rows[0][0] == .integer(2))
+        await #expect(try warehouse.loadSummary(first.id)?.status == "loaded")
     }
 
     /// A load another process marked failed stops with an error instead of reporting success.
-    @Test func chunkOfALoadFailedElsewhereIsRefused() throws {
+    @Test func chunkOfALoadFailedElsewhereIsRefused() async throws {
         let store = try TestWarehouse()
         let warehouse = store.warehouse
         let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
-        guard case .load(let ticket) = try warehouse.beginLoad(file) else { throw CancellationError() }
-        try warehouse.recordFailure(file, error: "read failed: EIO")
+        guard case .load(let ticket) = try await warehouse.beginLoad(file) else { throw CancellationError() }
+        try await warehouse.recordFailure(file, error: "read failed: EIO")
         let row = Self.record(1, person("Ann"), at(1), load: ticket.id, row: 1)
-        #expect(throws: WarehouseError.self) {
-            try warehouse.applyChunk(ticket, RecordChunk(records: [row], rejects: [], lastRow: 1))
+        await #expect(throws: WarehouseError.self) {
+            try await warehouse.applyChunk(ticket, RecordChunk(records: [row], rejects: [], lastRow: 1))
         }
     }
 

@@ -46,12 +46,12 @@ import Testing
 
     /// The records the change log holds after `seq`, as the contract defines them: an INSERT
     /// or UPDATE an upsert of the new row, a DELETE a delete of the old key, a key change both.
-    static func loggedRecords(_ store: TestWarehouse, after seq: inout Int64) throws -> [ChangeRecord] {
+    static func loggedRecords(_ store: TestWarehouse, after seq: inout Int64) async throws -> [ChangeRecord] {
         let names = ["customer_id"] + columns
         let images = (names.map { "old_" + $0 } + names.map { "new_" + $0 }).joined(separator: ", ")
         let sql = "SELECT seq, action, changed_at, \(images) FROM customer_changes WHERE seq > \(seq) ORDER BY seq"
         var records: [ChangeRecord] = []
-        for row in try store.warehouse.query(sql).result.rows {
+        for row in try await store.warehouse.query(sql).result.rows {
             guard case .integer(let number) = row[0], case .text(let action) = row[1],
                 case .text(let changedAt) = row[2], let time = Timestamp(canonical: changedAt)
             else {
@@ -77,7 +77,7 @@ import Testing
         return records
     }
 
-    @Test func manualDMLInterleavedWithLoadsMatchesReferenceModel() throws {
+    @Test func manualDMLInterleavedWithLoadsMatchesReferenceModel() async throws {
         var failures = 0
         for seed in caseSeeds(count: 200, salt: 3) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
@@ -86,25 +86,25 @@ import Testing
             var seen: Int64 = 0
             var statements: [String] = []
             for file in files.shuffled(using: &rng) {
-                try store.load(file, chunkSizes: SCDPropertyTests.chunkSizes(&rng))
+                try await store.load(file, chunkSizes: SCDPropertyTests.chunkSizes(&rng))
                 guard rng.chance(0.7) else { continue }
-                let history = try store.historyRows()
+                let history = try await store.historyRows()
                 for _ in 0..<rng.int(1...3) {
                     let sql = Self.statement(&rng)
                     statements.append(sql)
-                    _ = try store.warehouse.query(sql)
-                    #expect(
+                    _ = try await store.warehouse.query(sql)
+                    await #expect(
                         try store.historyRows() == history,
                         "seed \(seed): history changed by \(sql) before the stream"
                     )
                 }
-                store.noteLoaded(try Self.loggedRecords(store, after: &seen))
+                await store.noteLoaded(try Self.loggedRecords(store, after: &seen))
                 // Consume now, or leave it to the next load's first chunk.
-                if rng.chance(0.5) { try store.warehouse.consumeStream() }
+                if rng.chance(0.5) { try await store.warehouse.consumeStream() }
             }
-            try store.warehouse.consumeStream()
-            #expect(try store.warehouse.pendingStream().changes.rows.isEmpty, "seed \(seed)")
-            if try !SCDPropertyTests.verify(store, seed: seed, files: files) {
+            try await store.warehouse.consumeStream()
+            await #expect(try store.warehouse.pendingStream().table.rows.isEmpty, "seed \(seed)")
+            if try await !SCDPropertyTests.verify(store, seed: seed, files: files) {
                 failures += 1
                 print("seed \(seed) statements:\n\(statements.joined(separator: "\n"))")
             }

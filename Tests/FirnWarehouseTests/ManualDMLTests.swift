@@ -16,26 +16,26 @@ import Testing
     }
 
     /// A fresh warehouse holding key 1 = Ann and key 2 = Bob since `at(10)`.
-    static func seeded() throws -> TestWarehouse {
+    static func seeded() async throws -> TestWarehouse {
         let store = try TestWarehouse()
         let rows = [upsert(1, a, at: at(10)), upsert(2, b, at: at(10))]
-        try store.load(TestFile(name: "seed.csv", checksum: "seed", rows: rows))
+        try await store.load(TestFile(name: "seed.csv", checksum: "seed", rows: rows))
         return store
     }
 
     /// Runs `sql` and returns the statement-time window: SQLite's clock has millisecond
     /// precision, so the window's start is rounded down to the millisecond.
-    static func run(_ sql: String, on store: TestWarehouse) throws -> ClosedRange<Timestamp> {
+    static func run(_ sql: String, on store: TestWarehouse) async throws -> ClosedRange<Timestamp> {
         let before = Timestamp.now()
-        _ = try store.warehouse.query(sql)
+        _ = try await store.warehouse.query(sql)
         let after = Timestamp.now()
         let start = Timestamp(microseconds: before.microseconds - before.microseconds % 1000 - 1000)
         return start...Timestamp(microseconds: after.microseconds + 1000)
     }
 
     /// Starts of the key's versions, oldest first, and the stored rows.
-    static func versions(of key: Int64, in store: TestWarehouse) throws -> [[Value]] {
-        try store.warehouse.history(of: Key(key)).rows
+    static func versions(of key: Int64, in store: TestWarehouse) async throws -> [[Value]] {
+        try await store.warehouse.history(of: Key(key)).rows
     }
 
     static func time(_ value: Value) -> Timestamp? {
@@ -61,21 +61,21 @@ import Testing
     }
 
     /// Both tables equal the reference model over every record, file and manual.
-    static func expectModel(_ store: TestWarehouse, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let history = try store.historyRows()
-        let current = try store.currentRows()
+    static func expectModel(_ store: TestWarehouse, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let history = try await store.historyRows()
+        let current = try await store.currentRows()
         #expect(history == ReferenceModel.history(store.loaded).map(\.historyRow), sourceLocation: sourceLocation)
         #expect(current == ReferenceModel.current(store.loaded).map(\.currentRow), sourceLocation: sourceLocation)
         #expect(invariantViolations(history: history, current: current) == [], sourceLocation: sourceLocation)
     }
 
-    @Test func updateReachesHistoryAtStatementTimeOnce() throws {
-        let store = try Self.seeded()
-        let window = try Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 1", on: store)
-        let pending = try store.warehouse.pendingStream()
+    @Test func updateReachesHistoryAtStatementTimeOnce() async throws {
+        let store = try await Self.seeded()
+        let window = try await Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 1", on: store)
+        let pending = try await store.warehouse.pendingStream()
         let width = 1 + 7 + 1
-        #expect(pending.changes.columns.suffix(3) == ["METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"])
-        let rows = pending.changes.rows
+        #expect(pending.table.columns.suffix(3) == ["METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"])
+        let rows = pending.table.rows
         try #require(rows.count == 2)
         #expect(rows[0][width..<(width + 2)] == [.text("DELETE"), .integer(1)])
         #expect(rows[1][width..<(width + 2)] == [.text("INSERT"), .integer(1)])
@@ -83,61 +83,61 @@ import Testing
         #expect(rows[1][5] == .text("X"))
         #expect(rows[0][width + 2] == rows[1][width + 2])
 
-        let consumed = try store.warehouse.consumeStream()
+        let consumed = try await store.warehouse.consumeStream()
         #expect(consumed.changesConsumed == 1)
-        let history = try Self.versions(of: 1, in: store)
+        let history = try await Self.versions(of: 1, in: store)
         try #require(history.count == 2)
         let changedAt = try #require(Self.time(history[1][8]))
         #expect(window.contains(changedAt), "statement time \(changedAt) outside \(window)")
         let x = person("Ann", city: .text("X"))
         store.noteLoaded([Self.manual(1, x, at: changedAt)])
-        try Self.expectModel(store)
+        try await Self.expectModel(store)
 
         // The offset advanced: nothing pending, nothing to consume again.
-        let after = try store.warehouse.pendingStream()
-        #expect(after.changes.rows.isEmpty)
+        let after = try await store.warehouse.pendingStream()
+        #expect(after.table.rows.isEmpty)
         #expect(after.offset == consumed.offset)
         #expect(after.offset == after.latest)
-        #expect(try store.warehouse.consumeStream().changesConsumed == 0)
+        await #expect(try store.warehouse.consumeStream().changesConsumed == 0)
 
         // A later file does not re-apply the change; a late record lands around it.
-        let snapshot = try store.historyRows()
-        try store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(3, Self.c, at: at(20))]))
-        #expect(try Self.versions(of: 1, in: store).count == 2)
-        #expect(try store.historyRows().filter { $0[0] == .integer(1) } == snapshot.filter { $0[0] == .integer(1) })
-        try store.load(TestFile(name: "late.csv", checksum: "l", rows: [Self.upsert(1, Self.b, at: at(15))]))
-        try Self.expectModel(store)
-        #expect(try Self.versions(of: 1, in: store).map { Self.time($0[8]) } == [at(10), at(15), changedAt])
-        #expect(
+        let snapshot = try await store.historyRows()
+        try await store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(3, Self.c, at: at(20))]))
+        await #expect(try Self.versions(of: 1, in: store).count == 2)
+        await #expect(try store.historyRows().filter { $0[0] == .integer(1) } == snapshot.filter { $0[0] == .integer(1) })
+        try await store.load(TestFile(name: "late.csv", checksum: "l", rows: [Self.upsert(1, Self.b, at: at(15))]))
+        try await Self.expectModel(store)
+        await #expect(try Self.versions(of: 1, in: store).map { Self.time($0[8]) } == [at(10), at(15), changedAt])
+        await #expect(
             try store.currentRows().first
                 == Version(key: Key(1), attributes: x, start: changedAt, end: nil)
                 .currentRow
         )
     }
 
-    @Test func deleteReachesHistoryAtStatementTime() throws {
-        let store = try Self.seeded()
-        let window = try Self.run("DELETE FROM customer WHERE customer_id = 2", on: store)
-        let rows = try store.warehouse.pendingStream().changes.rows
+    @Test func deleteReachesHistoryAtStatementTime() async throws {
+        let store = try await Self.seeded()
+        let window = try await Self.run("DELETE FROM customer WHERE customer_id = 2", on: store)
+        let rows = try await store.warehouse.pendingStream().table.rows
         try #require(rows.count == 1)
         #expect(rows[0][0] == .integer(2))
         #expect(rows[0][9..<11] == [.text("DELETE"), .integer(0)])
-        try store.warehouse.consumeStream()
-        let history = try Self.versions(of: 2, in: store)
+        try await store.warehouse.consumeStream()
+        let history = try await Self.versions(of: 2, in: store)
         try #require(history.count == 1)
         let deletedAt = try #require(Self.time(history[0][9]))
         #expect(window.contains(deletedAt))
         store.noteLoaded([Self.manual(2, Array(repeating: .null, count: 7), at: deletedAt, .delete)])
-        try Self.expectModel(store)
+        try await Self.expectModel(store)
         // A late file record before the delete is placed before it; the key stays deleted.
-        try store.load(TestFile(name: "late.csv", checksum: "l", rows: [Self.upsert(2, Self.c, at: at(12))]))
-        try Self.expectModel(store)
-        #expect(try store.currentRows().map { $0[0] } == [.integer(1)])
+        try await store.load(TestFile(name: "late.csv", checksum: "l", rows: [Self.upsert(2, Self.c, at: at(12))]))
+        try await Self.expectModel(store)
+        await #expect(try store.currentRows().map { $0[0] } == [.integer(1)])
     }
 
-    @Test func insertReachesHistoryAtStatementTime() throws {
-        let store = try Self.seeded()
-        let window = try Self.run(
+    @Test func insertReachesHistoryAtStatementTime() async throws {
+        let store = try await Self.seeded()
+        let window = try await Self.run(
             """
             INSERT INTO customer (customer_id, first_name, last_name, email, street, city, state, country,
                 update_timestamp)
@@ -146,11 +146,11 @@ import Testing
             """,
             on: store
         )
-        let rows = try store.warehouse.pendingStream().changes.rows
+        let rows = try await store.warehouse.pendingStream().table.rows
         try #require(rows.count == 1)
         #expect(rows[0][9..<11] == [.text("INSERT"), .integer(0)])
-        try store.warehouse.consumeStream()
-        let history = try Self.versions(of: 7, in: store)
+        try await store.warehouse.consumeStream()
+        let history = try await Self.versions(of: 7, in: store)
         try #require(history.count == 1)
         let insertedAt = try #require(Self.time(history[0][8]))
         #expect(window.contains(insertedAt))
@@ -160,18 +160,18 @@ import Testing
         ]
         store.noteLoaded([Self.manual(7, attributes, at: insertedAt)])
         // SCD1's update_timestamp is the open version's start, not what the INSERT wrote.
-        try Self.expectModel(store)
+        try await Self.expectModel(store)
     }
 
-    @Test func updateOfKeyDeletesOldKeyAndInsertsNewOne() throws {
-        let store = try Self.seeded()
-        let window = try Self.run("UPDATE customer SET customer_id = 9 WHERE customer_id = 1", on: store)
-        let rows = try store.warehouse.pendingStream().changes.rows
+    @Test func updateOfKeyDeletesOldKeyAndInsertsNewOne() async throws {
+        let store = try await Self.seeded()
+        let window = try await Self.run("UPDATE customer SET customer_id = 9 WHERE customer_id = 1", on: store)
+        let rows = try await store.warehouse.pendingStream().table.rows
         try #require(rows.count == 2)
         #expect(rows.map { [$0[0], $0[9]] } == [[.integer(1), .text("DELETE")], [.integer(9), .text("INSERT")]])
-        try store.warehouse.consumeStream()
-        let old = try Self.versions(of: 1, in: store)
-        let new = try Self.versions(of: 9, in: store)
+        try await store.warehouse.consumeStream()
+        let old = try await Self.versions(of: 1, in: store)
+        let new = try await Self.versions(of: 9, in: store)
         try #require(old.count == 1 && new.count == 1)
         let changedAt = try #require(Self.time(new[0][8]))
         #expect(window.contains(changedAt))
@@ -179,69 +179,69 @@ import Testing
         store.noteLoaded([
             Self.manual(1, Self.a, at: changedAt, .delete), Self.manual(9, Self.a, at: changedAt),
         ])
-        try Self.expectModel(store)
+        try await Self.expectModel(store)
     }
 
-    @Test func pendingChangesAreConsumedByTheNextLoad() throws {
-        let store = try Self.seeded()
-        let window = try Self.run("UPDATE customer SET first_name = NULL WHERE customer_id = 2", on: store)
-        try store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(1, Self.c, at: at(30))]))
-        #expect(try store.warehouse.pendingStream().changes.rows.isEmpty)
-        let history = try Self.versions(of: 2, in: store)
+    @Test func pendingChangesAreConsumedByTheNextLoad() async throws {
+        let store = try await Self.seeded()
+        let window = try await Self.run("UPDATE customer SET first_name = NULL WHERE customer_id = 2", on: store)
+        try await store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(1, Self.c, at: at(30))]))
+        await #expect(try store.warehouse.pendingStream().table.rows.isEmpty)
+        let history = try await Self.versions(of: 2, in: store)
         try #require(history.count == 2)
         let changedAt = try #require(Self.time(history[1][8]))
         #expect(window.contains(changedAt))
         store.noteLoaded([Self.manual(2, person(.null), at: changedAt)])
-        try Self.expectModel(store)
-        #expect(try store.warehouse.consumeStream().changesConsumed == 0)
-        try Self.expectModel(store)
+        try await Self.expectModel(store)
+        await #expect(try store.warehouse.consumeStream().changesConsumed == 0)
+        try await Self.expectModel(store)
     }
 
-    @Test func updateThatChangesNothingAddsNoVersion() throws {
-        let store = try Self.seeded()
-        _ = try store.warehouse.query("UPDATE customer SET city = city WHERE customer_id = 1")
-        try store.warehouse.consumeStream()
-        try Self.expectModel(store)
+    @Test func updateThatChangesNothingAddsNoVersion() async throws {
+        let store = try await Self.seeded()
+        _ = try await store.warehouse.query("UPDATE customer SET city = city WHERE customer_id = 1")
+        try await store.warehouse.consumeStream()
+        try await Self.expectModel(store)
     }
 
-    @Test func editOfUpdateTimestampAloneIsUndone() throws {
-        let store = try Self.seeded()
-        _ = try store.warehouse.query("UPDATE customer SET update_timestamp = '2000-01-01 00:00:00.000000'")
-        try store.warehouse.consumeStream()
-        try Self.expectModel(store)
+    @Test func editOfUpdateTimestampAloneIsUndone() async throws {
+        let store = try await Self.seeded()
+        _ = try await store.warehouse.query("UPDATE customer SET update_timestamp = '2000-01-01 00:00:00.000000'")
+        try await store.warehouse.consumeStream()
+        try await Self.expectModel(store)
     }
 
     /// A manual change older than the open version (a future-dated record) is a late record:
     /// it splits history and SCD1 stays the open version.
-    @Test func changeBeforeFutureDatedVersionLeavesSCD1AtOpenVersion() throws {
-        let store = try Self.seeded()
+    @Test func changeBeforeFutureDatedVersionLeavesSCD1AtOpenVersion() async throws {
+        let store = try await Self.seeded()
         let future = Timestamp(year: 2099, month: 1, day: 1)!
-        try store.load(TestFile(name: "future.csv", checksum: "f", rows: [Self.upsert(1, Self.c, at: future)]))
-        _ = try Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 1", on: store)
-        try store.warehouse.consumeStream()
-        let history = try Self.versions(of: 1, in: store)
+        try await store.load(TestFile(name: "future.csv", checksum: "f", rows: [Self.upsert(1, Self.c, at: future)]))
+        _ = try await Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 1", on: store)
+        try await store.warehouse.consumeStream()
+        let history = try await Self.versions(of: 1, in: store)
         try #require(history.count == 3)
         let changedAt = try #require(Self.time(history[1][8]))
         store.noteLoaded([Self.manual(1, person("Cai", city: .text("X")), at: changedAt)])
-        try Self.expectModel(store)
-        #expect(try store.currentRows().first?[8] == Cell(future.value))
+        try await Self.expectModel(store)
+        await #expect(try store.currentRows().first?[8] == Cell(future.value))
     }
 
     /// The warehouse's writer runs without triggers (its own SCD1 writes must not be logged);
     /// DML from any other SQLite connection, as the `sqlite3` shell would run it, still fires
     /// them, and reaches history once. Pipeline loads before and after log nothing.
-    @Test func dmlFromAnotherConnectionIsCapturedAndPipelineWritesAreNot() throws {
-        let store = try Self.seeded()
-        #expect(try store.warehouse.pendingStream().latest == 0)
+    @Test func dmlFromAnotherConnectionIsCapturedAndPipelineWritesAreNot() async throws {
+        let store = try await Self.seeded()
+        await #expect(try store.warehouse.pendingStream().latest == 0)
         let path = store.directory.appendingPathComponent("firn.sqlite").path
         let before = Timestamp.now()
         let shell = try DatabaseQueue(path: path)
-        try shell.write { db in try db.execute(sql: "UPDATE customer SET city = 'Y' WHERE customer_id = 2") }
+        try await shell.write { db in try db.execute(sql: "UPDATE customer SET city = 'Y' WHERE customer_id = 2") }
         try shell.close()
         let after = Timestamp.now()
-        #expect(try store.warehouse.pendingStream().changes.rows.count == 2)
-        #expect(try store.warehouse.consumeStream().changesConsumed == 1)
-        let history = try Self.versions(of: 2, in: store)
+        await #expect(try store.warehouse.pendingStream().table.rows.count == 2)
+        await #expect(try store.warehouse.consumeStream().changesConsumed == 1)
+        let history = try await Self.versions(of: 2, in: store)
         try #require(history.count == 2)
         let changedAt = try #require(Self.time(history[1][8]))
         let window =
@@ -255,17 +255,17 @@ import Testing
 
         // A pipeline load changing both keys leaves nothing in the change log.
         let later = Timestamp(microseconds: after.microseconds + 60_000_000)
-        let latest = try store.warehouse.pendingStream().latest
-        try store.load(
+        let latest = try await store.warehouse.pendingStream().latest
+        try await store.load(
             TestFile(
                 name: "later.csv",
                 checksum: "later",
                 rows: [Self.upsert(1, Self.b, at: later), Self.upsert(2, Self.a, at: later)]
             )
         )
-        let pending = try store.warehouse.pendingStream()
+        let pending = try await store.warehouse.pendingStream()
         #expect(pending.latest == latest)
-        #expect(pending.changes.rows.isEmpty)
-        try Self.expectModel(store)
+        #expect(pending.table.rows.isEmpty)
+        try await Self.expectModel(store)
     }
 }

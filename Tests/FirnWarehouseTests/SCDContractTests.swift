@@ -31,10 +31,10 @@ import Testing
         _ store: TestWarehouse,
         _ versions: [Version],
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
-        #expect(try store.historyRows() == versions.map(\.historyRow), sourceLocation: sourceLocation)
+    ) async throws {
+        #expect(try await store.historyRows() == versions.map(\.historyRow), sourceLocation: sourceLocation)
         let open = versions.filter(\.isCurrent).map(\.currentRow)
-        #expect(try store.currentRows() == open, sourceLocation: sourceLocation)
+        #expect(try await store.currentRows() == open, sourceLocation: sourceLocation)
         let model = ReferenceModel.history(store.loaded)
         #expect(
             model.map(\.historyRow) == versions.map(\.historyRow),
@@ -43,9 +43,9 @@ import Testing
         )
     }
 
-    @Test func severalChangesInOneBatchEachKeepTheirVersion() throws {
+    @Test func severalChangesInOneBatchEachKeepTheirVersion() async throws {
         let store = try TestWarehouse()
-        try store.load(
+        try await store.load(
             Self.file(
                 "one.csv",
                 Self.upsert(1, Self.a, at: at(1)),
@@ -54,7 +54,7 @@ import Testing
                 Self.upsert(1, Self.c, at: at(3))
             )
         )
-        try Self.expectTables(
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
@@ -63,9 +63,9 @@ import Testing
         )
     }
 
-    @Test func severalChangesInOneBatchOutOfOrderEachKeepTheirVersion() throws {
+    @Test func severalChangesInOneBatchOutOfOrderEachKeepTheirVersion() async throws {
         let store = try TestWarehouse()
-        try store.load(
+        try await store.load(
             Self.file(
                 "one.csv",
                 Self.upsert(1, Self.c, at: at(3)),
@@ -73,7 +73,7 @@ import Testing
                 Self.upsert(1, Self.b, at: at(2))
             )
         )
-        try Self.expectTables(
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
@@ -82,11 +82,11 @@ import Testing
         )
     }
 
-    @Test func lateRecordSplitsVersionInForce() throws {
+    @Test func lateRecordSplitsVersionInForce() async throws {
         let store = try TestWarehouse()
-        try store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
-        try store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
-        try Self.expectTables(
+        try await store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
+        try await store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
@@ -94,8 +94,8 @@ import Testing
             ]
         )
         // Earlier than everything: a version before the first one, ending where it starts.
-        try store.load(Self.file("later.csv", Self.upsert(1, Self.c, at: at(0))))
-        try Self.expectTables(
+        try await store.load(Self.file("later.csv", Self.upsert(1, Self.c, at: at(0))))
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.c, at(0), at(1)), Self.version(1, Self.a, at(1), at(2)),
@@ -104,15 +104,15 @@ import Testing
         )
     }
 
-    @Test func lateRecordLeavesSCD1Alone() throws {
+    @Test func lateRecordLeavesSCD1Alone() async throws {
         let store = try TestWarehouse()
-        try store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
-        let before = try store.currentRows()
-        try store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
-        #expect(try store.currentRows() == before)
-        try store.load(Self.file("late-delete.csv", Self.delete(1, at: at(2, micros: 500_000))))
-        #expect(try store.currentRows() == before)
-        try Self.expectTables(
+        try await store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
+        let before = try await store.currentRows()
+        try await store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
+        await #expect(try store.currentRows() == before)
+        try await store.load(Self.file("late-delete.csv", Self.delete(1, at: at(2, micros: 500_000))))
+        await #expect(try store.currentRows() == before)
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(2, micros: 500_000)),
@@ -121,12 +121,12 @@ import Testing
         )
     }
 
-    @Test func lateRecordAfterNoOpRecordSplitsHistory() throws {
+    @Test func lateRecordAfterNoOpRecordSplitsHistory() async throws {
         let store = try TestWarehouse()
-        try store.load(Self.file("first.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.a, at: at(3))))
-        try Self.expectTables(store, [Self.version(1, Self.a, at(1), nil)])
-        try store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
-        try Self.expectTables(
+        try await store.load(Self.file("first.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.a, at: at(3))))
+        try await Self.expectTables(store, [Self.version(1, Self.a, at(1), nil)])
+        try await store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(3)),
@@ -135,7 +135,7 @@ import Testing
         )
     }
 
-    @Test func orderAndBatchSizeDoNotMatter() throws {
+    @Test func orderAndBatchSizeDoNotMatter() async throws {
         let files = [
             Self.file(
                 "x.csv",
@@ -160,13 +160,13 @@ import Testing
         var results: [[[Cell]]] = []
         for (index, order) in orders.enumerated() {
             let store = try TestWarehouse()
-            for file in order { try store.load(files[file], chunkSizes: index.isMultiple(of: 2) ? [1, 1, 1] : []) }
-            results.append(try store.snapshot())
+            for file in order { try await store.load(files[file], chunkSizes: index.isMultiple(of: 2) ? [1, 1, 1] : []) }
+            await results.append(try store.snapshot())
         }
         #expect(Set(results).count == 1)
         let store = try TestWarehouse()
-        for file in files { try store.load(file, chunkSizes: [2]) }
-        try Self.expectTables(
+        for file in files { try await store.load(file, chunkSizes: [2]) }
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), at(4)),
@@ -177,43 +177,43 @@ import Testing
         )
     }
 
-    @Test func duplicateRecordChangesNothing() throws {
+    @Test func duplicateRecordChangesNothing() async throws {
         let store = try TestWarehouse()
-        try store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
-        let before = try store.snapshot()
-        try store.load(Self.file("dup.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
-        try store.load(
+        try await store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
+        let before = try await store.snapshot()
+        try await store.load(Self.file("dup.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
+        try await store.load(
             Self.file("dup-in-file.csv", Self.upsert(1, Self.b, at: at(3)), Self.upsert(1, Self.b, at: at(3)))
         )
-        #expect(try store.snapshot() == before)
+        await #expect(try store.snapshot() == before)
     }
 
-    @Test func redeliveredFileIsSkipped() throws {
+    @Test func redeliveredFileIsSkipped() async throws {
         let store = try TestWarehouse()
         let file = Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(2, Self.b, at: at(2)))
-        let ticket = try #require(try store.load(file))
-        let before = try store.snapshot()
-        guard case .alreadyLoaded(let summary) = try store.warehouse.beginLoad(file.content) else {
+        let ticket = try await #require(try store.load(file))
+        let before = try await store.snapshot()
+        guard case .alreadyLoaded(let summary) = try await store.warehouse.beginLoad(file.content) else {
             Issue.record("re-delivered content was not skipped")
             return
         }
         #expect(summary.id == ticket.id)
         #expect(summary.status == "loaded")
-        #expect(try store.snapshot() == before)
+        await #expect(try store.snapshot() == before)
     }
 
-    @Test func changedFileUnderSameNameIsLoaded() throws {
+    @Test func changedFileUnderSameNameIsLoaded() async throws {
         let store = try TestWarehouse()
-        try store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), checksum: "v1"))
-        let ticket = try store.load(Self.file("one.csv", Self.upsert(1, Self.b, at: at(2)), checksum: "v2"))
+        try await store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), checksum: "v1"))
+        let ticket = try await store.load(Self.file("one.csv", Self.upsert(1, Self.b, at: at(2)), checksum: "v2"))
         #expect(ticket != nil)
-        try Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), nil)])
+        try await Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), nil)])
     }
 
-    @Test func equalEventTimesLaterArrivalWins() throws {
+    @Test func equalEventTimesLaterArrivalWins() async throws {
         let store = try TestWarehouse()
         // Inside one file the later row wins; across files the later load wins.
-        try store.load(
+        try await store.load(
             Self.file(
                 "one.csv",
                 Self.upsert(1, Self.a, at: at(1)),
@@ -222,14 +222,14 @@ import Testing
                 Self.upsert(3, Self.a, at: at(1))
             )
         )
-        try Self.expectTables(
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.b, at(1), nil), Self.version(2, Self.a, at(1), nil),
                 Self.version(3, Self.a, at(1), nil),
             ]
         )
-        try store.load(
+        try await store.load(
             Self.file(
                 "two.csv",
                 Self.upsert(1, Self.c, at: at(1)),
@@ -238,7 +238,7 @@ import Testing
                 Self.upsert(3, Self.a, at: at(2))
             )
         )
-        try Self.expectTables(
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.c, at(1), nil), Self.version(3, Self.a, at(1), nil),
@@ -246,18 +246,18 @@ import Testing
         )
     }
 
-    @Test func deleteClosesVersionAndOpensNothing() throws {
+    @Test func deleteClosesVersionAndOpensNothing() async throws {
         let store = try TestWarehouse()
-        try store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.delete(1, at: at(2))))
-        try Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2))])
+        try await store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.delete(1, at: at(2))))
+        try await Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2))])
         // The same attributes after a delete open a new version: nothing was in force.
-        try store.load(Self.file("two.csv", Self.upsert(1, Self.a, at: at(3))))
-        try Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.a, at(3), nil)])
+        try await store.load(Self.file("two.csv", Self.upsert(1, Self.a, at: at(3))))
+        try await Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.a, at(3), nil)])
     }
 
-    @Test func deleteOfAbsentKeyIsNoOp() throws {
+    @Test func deleteOfAbsentKeyIsNoOp() async throws {
         let store = try TestWarehouse()
-        try store.load(
+        try await store.load(
             Self.file(
                 "one.csv",
                 Self.delete(5, at: at(1)),
@@ -266,20 +266,20 @@ import Testing
                 Self.delete(6, at: at(3))
             )
         )
-        try Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
+        try await Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
         // A late delete while nothing was in force is a no-op too.
-        try store.load(Self.file("two.csv", Self.delete(6, at: at(0)), Self.delete(5, at: at(0))))
-        try Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
+        try await store.load(Self.file("two.csv", Self.delete(6, at: at(0)), Self.delete(5, at: at(0))))
+        try await Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
     }
 
-    @Test func nullSafeComparison() throws {
+    @Test func nullSafeComparison() async throws {
         let store = try TestWarehouse()
         let null = person(.text("Ann"), city: .null)
         let empty = person(.text("Ann"), city: .text(""))
-        try store.load(Self.file("one.csv", Self.upsert(1, null, at: at(1)), Self.upsert(1, null, at: at(2))))
-        try Self.expectTables(store, [Self.version(1, null, at(1), nil)])
-        try store.load(Self.file("two.csv", Self.upsert(1, empty, at: at(3)), Self.upsert(1, null, at: at(4))))
-        try Self.expectTables(
+        try await store.load(Self.file("one.csv", Self.upsert(1, null, at: at(1)), Self.upsert(1, null, at: at(2))))
+        try await Self.expectTables(store, [Self.version(1, null, at(1), nil)])
+        try await store.load(Self.file("two.csv", Self.upsert(1, empty, at: at(3)), Self.upsert(1, null, at: at(4))))
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, null, at(1), at(3)), Self.version(1, empty, at(3), at(4)),
@@ -290,21 +290,21 @@ import Testing
 
     /// Text compares byte for byte, as SQL compares it: "Zoë" composed (U+00EB) and decomposed
     /// (e + U+0308) are different values, though Swift's `String ==` calls them equal.
-    @Test func textIsComparedByteForByte() throws {
+    @Test func textIsComparedByteForByte() async throws {
         let store = try TestWarehouse()
         let composed = person("Zo\u{EB}")
         let decomposed = person("Zoe\u{308}")
-        try store.load(Self.file("one.csv", Self.upsert(1, composed, at: at(1)), Self.upsert(1, decomposed, at: at(2))))
-        try Self.expectTables(
+        try await store.load(Self.file("one.csv", Self.upsert(1, composed, at: at(1)), Self.upsert(1, decomposed, at: at(2))))
+        try await Self.expectTables(
             store,
             [Self.version(1, composed, at(1), at(2)), Self.version(1, decomposed, at(2), nil)]
         )
         // The same through the recomputing path: a later arrival at the same time.
-        try store.load(Self.file("two.csv", Self.upsert(1, composed, at: at(2))))
-        try Self.expectTables(store, [Self.version(1, composed, at(1), nil)])
+        try await store.load(Self.file("two.csv", Self.upsert(1, composed, at: at(2))))
+        try await Self.expectTables(store, [Self.version(1, composed, at(1), nil)])
     }
 
-    @Test func resumedChunkIsNotAppliedTwice() throws {
+    @Test func resumedChunkIsNotAppliedTwice() async throws {
         let store = try TestWarehouse()
         let file = Self.file(
             "one.csv",
@@ -312,37 +312,37 @@ import Testing
             Self.upsert(1, Self.b, at: at(2)),
             Self.upsert(2, Self.c, at: at(1))
         )
-        guard case .load(let ticket) = try store.warehouse.beginLoad(file.content) else {
+        guard case .load(let ticket) = try await store.warehouse.beginLoad(file.content) else {
             Issue.record("new content was skipped")
             return
         }
         let records = file.records(load: ticket.id)
         let first = RecordChunk(records: Array(records[0..<2]), rejects: [], lastRow: 2)
-        #expect(try store.warehouse.applyChunk(ticket, first).staged == 2)
-        let before = try store.snapshot()
-        #expect(try store.warehouse.applyChunk(ticket, first) == ApplyCounts())
-        #expect(try store.snapshot() == before)
+        await #expect(try store.warehouse.applyChunk(ticket, first).staged == 2)
+        let before = try await store.snapshot()
+        await #expect(try store.warehouse.applyChunk(ticket, first) == ApplyCounts())
+        await #expect(try store.snapshot() == before)
         // A restart: the same content resumes after its committed rows; an overlapping chunk
         // applies only the rows not yet applied.
-        guard case .load(let resumed) = try store.warehouse.beginLoad(file.content) else {
+        guard case .load(let resumed) = try await store.warehouse.beginLoad(file.content) else {
             Issue.record("an interrupted load was not resumed")
             return
         }
         #expect(resumed.id == ticket.id)
         #expect(resumed.resumeAfterRow == 2)
         let all = RecordChunk(records: records, rejects: [], lastRow: 3)
-        #expect(try store.warehouse.applyChunk(resumed, all).staged == 1)
-        try store.warehouse.finishLoad(resumed)
+        await #expect(try store.warehouse.applyChunk(resumed, all).staged == 1)
+        try await store.warehouse.finishLoad(resumed)
         store.noteLoaded(records)
-        #expect(try store.warehouse.applyChunk(resumed, all) == ApplyCounts())
-        try Self.expectTables(
+        await #expect(try store.warehouse.applyChunk(resumed, all) == ApplyCounts())
+        try await Self.expectTables(
             store,
             [
                 Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), nil),
                 Self.version(2, Self.c, at(1), nil),
             ]
         )
-        let raw = try store.warehouse.query("SELECT count(*) FROM customer_raw").result.rows
+        let raw = try await store.warehouse.query("SELECT count(*) FROM customer_raw").result.rows
         #expect(raw == [[.integer(3)]])
     }
 }

@@ -63,7 +63,7 @@ import Testing
 
     /// Loads files into `store` in the given order with random chunking, sometimes applying a
     /// chunk twice, re-delivering a file, or delivering a changed file under the same name.
-    static func loadAll(_ files: [TestFile], into store: TestWarehouse, _ rng: inout SeededGenerator) throws {
+    static func loadAll(_ files: [TestFile], into store: TestWarehouse, _ rng: inout SeededGenerator) async throws {
         var delivered: [TestFile] = []
         for var file in files {
             if let previous = delivered.randomElement(using: &rng), rng.chance(0.15) {
@@ -72,45 +72,45 @@ import Testing
                 file.checksum += "-changed"
             }
             if rng.chance(0.25) {
-                try loadResuming(file, into: store, &rng)
+                try await loadResuming(file, into: store, &rng)
             } else {
-                try store.load(file, chunkSizes: chunkSizes(&rng))
+                try await store.load(file, chunkSizes: chunkSizes(&rng))
             }
             delivered.append(file)
             if let again = delivered.randomElement(using: &rng), rng.chance(0.3) {
-                let before = try store.snapshot()
-                let ticket = try store.load(again, chunkSizes: chunkSizes(&rng))
+                let before = try await store.snapshot()
+                let ticket = try await store.load(again, chunkSizes: chunkSizes(&rng))
                 #expect(ticket == nil, "re-delivered \(again.name) was loaded again")
-                #expect(try store.snapshot() == before, "re-delivered \(again.name) changed the tables")
+                await #expect(try store.snapshot() == before, "re-delivered \(again.name) changed the tables")
             }
         }
     }
 
     /// Loads a file chunk by chunk, re-applying an already applied chunk along the way, as a
     /// resumed load does; the re-applied chunk must change nothing.
-    static func loadResuming(_ file: TestFile, into store: TestWarehouse, _ rng: inout SeededGenerator) throws {
-        guard case .load(let ticket) = try store.warehouse.beginLoad(file.content) else {
+    static func loadResuming(_ file: TestFile, into store: TestWarehouse, _ rng: inout SeededGenerator) async throws {
+        guard case .load(let ticket) = try await store.warehouse.beginLoad(file.content) else {
             Issue.record("fresh content \(file.name) reported as already loaded")
             return
         }
         let records = file.records(load: ticket.id)
         let chunks = TestWarehouse.chunks(records, sizes: chunkSizes(&rng))
         for (index, chunk) in chunks.enumerated() {
-            try store.warehouse.applyChunk(ticket, chunk)
+            try await store.warehouse.applyChunk(ticket, chunk)
             let again = chunks[rng.int(0...index)]
-            let before = try store.snapshot()
-            let counts = try store.warehouse.applyChunk(ticket, again)
+            let before = try await store.snapshot()
+            let counts = try await store.warehouse.applyChunk(ticket, again)
             #expect(counts == ApplyCounts(), "re-applied chunk ending at row \(again.lastRow) counted \(counts)")
-            #expect(try store.snapshot() == before, "re-applied chunk ending at row \(again.lastRow) changed tables")
+            await #expect(try store.snapshot() == before, "re-applied chunk ending at row \(again.lastRow) changed tables")
         }
         store.noteLoaded(records)
-        try store.warehouse.finishLoad(ticket)
+        try await store.warehouse.finishLoad(ticket)
     }
 
     /// Compares both tables with the model and checks the invariants.
-    static func verify(_ store: TestWarehouse, seed: UInt64, files: [TestFile]) throws -> Bool {
-        let history = try store.historyRows()
-        let current = try store.currentRows()
+    static func verify(_ store: TestWarehouse, seed: UInt64, files: [TestFile]) async throws -> Bool {
+        let history = try await store.historyRows()
+        let current = try await store.currentRows()
         let expectedHistory = ReferenceModel.history(store.loaded).map(\.historyRow)
         let expectedCurrent = ReferenceModel.current(store.loaded).map(\.currentRow)
         let problems = invariantViolations(history: history, current: current)
@@ -134,29 +134,30 @@ import Testing
         return false
     }
 
-    @Test func historyMatchesReferenceModel() throws {
+    @Test func historyMatchesReferenceModel() async throws {
         var failures = 0
         for seed in caseSeeds(count: 500, salt: 1) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
             let files = Self.files(Self.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
             let store = try TestWarehouse()
-            try Self.loadAll(files, into: store, &rng)
-            if try !Self.verify(store, seed: seed, files: files) { failures += 1 }
+            try await Self.loadAll(files, into: store, &rng)
+            if try await !Self.verify(store, seed: seed, files: files) { failures += 1 }
         }
     }
 
-    @Test func orderAndChunkingDoNotMatterGivenDistinctEventTimes() throws {
+    @Test func orderAndChunkingDoNotMatterGivenDistinctEventTimes() async throws {
         var failures = 0
         for seed in caseSeeds(count: 200, salt: 2) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
             let files = Self.files(Self.drafts(&rng, distinctTimes: true), &rng)
             let first = try TestWarehouse()
-            for file in files.shuffled(using: &rng) { try first.load(file, chunkSizes: Self.chunkSizes(&rng)) }
+            for file in files.shuffled(using: &rng) { try await first.load(file, chunkSizes: Self.chunkSizes(&rng)) }
             let second = try TestWarehouse()
-            for file in files.shuffled(using: &rng) { try second.load(file, chunkSizes: Self.chunkSizes(&rng)) }
-            let same = try first.snapshot() == second.snapshot()
+            for file in files.shuffled(using: &rng) { try await second.load(file, chunkSizes: Self.chunkSizes(&rng)) }
+            let same = try await first.snapshot() == second.snapshot()
             #expect(same, "seed \(seed): two load orders differ (replay with FIRN_SCD_SEED=\(seed))")
-            if try !same || !Self.verify(first, seed: seed, files: files) { failures += 1 }
+            let verified = try await Self.verify(first, seed: seed, files: files)
+            if !same || !verified { failures += 1 }
         }
     }
 }

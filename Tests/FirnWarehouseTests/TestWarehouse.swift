@@ -1,5 +1,6 @@
 import FirnCore
 import FirnTestSupport
+import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 
@@ -53,17 +54,20 @@ final class TestWarehouse {
         + "FROM customer ORDER BY customer_id"
 
     let directory: URL
-    let warehouse: SQLiteWarehouse
+    /// The warehouse, for what is SQLite's own.
+    let sqlite: SQLiteWarehouse
+    /// The warehouse, as the flow sees it.
+    var warehouse: any Warehouse { sqlite }
     /// Every record applied so far, with its arrival.
     private(set) var loaded: [ChangeRecord] = []
 
     init(entity: EntityConfiguration = .customer) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-scd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = WarehouseConfiguration()
+        var configuration = SQLiteConfiguration()
         configuration.isDurable = false
         configuration.cacheSizeMiB = 4
-        warehouse = try SQLiteWarehouse(
+        sqlite = try SQLiteWarehouse(
             path: directory.appendingPathComponent("firn.sqlite").path,
             entity: entity,
             configuration: configuration
@@ -77,14 +81,14 @@ final class TestWarehouse {
     /// Loads a file in chunks of the given sizes (the rest in one chunk); `nil` when the
     /// warehouse skipped it as already loaded.
     @discardableResult
-    func load(_ file: TestFile, chunkSizes: [Int] = []) throws -> LoadTicket? {
-        guard case .load(let ticket) = try warehouse.beginLoad(file.content) else { return nil }
+    func load(_ file: TestFile, chunkSizes: [Int] = []) async throws -> LoadTicket? {
+        guard case .load(let ticket) = try await warehouse.beginLoad(file.content) else { return nil }
         let records = file.records(load: ticket.id)
         for chunk in Self.chunks(records, sizes: chunkSizes) {
-            try warehouse.applyChunk(ticket, chunk)
+            try await warehouse.applyChunk(ticket, chunk)
         }
         loaded += records
-        try warehouse.finishLoad(ticket)
+        try await warehouse.finishLoad(ticket)
         return ticket
     }
 
@@ -105,17 +109,17 @@ final class TestWarehouse {
         loaded += records
     }
 
-    func historyRows() throws -> [[Cell]] {
-        try warehouse.query(Self.historySQL).result.rows.map { $0.map(Cell.init) }
+    func historyRows() async throws -> [[Cell]] {
+        try await warehouse.query(Self.historySQL).result.rows.map { $0.map(Cell.init) }
     }
 
-    func currentRows() throws -> [[Cell]] {
-        try warehouse.query(Self.currentSQL).result.rows.map { $0.map(Cell.init) }
+    func currentRows() async throws -> [[Cell]] {
+        try await warehouse.query(Self.currentSQL).result.rows.map { $0.map(Cell.init) }
     }
 
     /// Both tables, for before/after comparisons.
-    func snapshot() throws -> [[Cell]] {
-        try historyRows() + [[.bytes(Array("--".utf8))]] + currentRows()
+    func snapshot() async throws -> [[Cell]] {
+        try await historyRows() + [[.bytes(Array("--".utf8))]] + currentRows()
     }
 }
 
@@ -160,4 +164,14 @@ func person(_ firstName: Value, city: Value = .text("Oslo")) -> [Value] {
 /// Seven customer attributes: the given first name, the rest fixed.
 func person(_ firstName: String, city: Value = .text("Oslo")) -> [Value] {
     person(.text(firstName), city: city)
+}
+
+extension StreamSnapshot {
+    /// The customer stream's changes as `firn stream show` prints them.
+    var table: QueryResult { QueryResult(stream: changes, of: .customer) }
+}
+
+extension [Version] {
+    /// Customer versions as the history table holds them.
+    var rows: [[Value]] { QueryResult(history: self, of: .customer).rows }
 }

@@ -1,9 +1,11 @@
 import FirnCore
+import FirnWarehouse
 import Foundation
 import GRDB
 
 /// Applies a batch of records inside the caller's write transaction: staging rows in, then
-/// each affected key's history and SCD1 row reconciled by ``SlowlyChangingHistory``.
+/// each affected key's history and SCD1 row reconciled by ``SlowlyChangingHistory``, planned by
+/// the shared ``BatchPlan`` (this type does the storage: staging, probes, reads and writes).
 ///
 /// A key whose new records are all later than every record of it that counted before (the
 /// common, in-order case) needs only its last stored version, which the writer usually
@@ -115,21 +117,18 @@ struct BatchApplier {
                 let open = groups[index].open
                 let (changes, latest) =
                     known.takeChanges(at: index)
-                    ?? KnownKeys.reconcileInOrder(group: groups[index], records: records, order: order)
+                    ?? BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order)
                 try writer.write(changes, storedOpen: open?.start, replacingUnchangedFrom: nil, counts: &counts)
                 // The key's latest staged record is now its latest new one.
                 states.store(KeyState(latest: latest, open: changes.open), for: key)
             } else {
                 counts.recomputedKeys += 1
                 let existing = try reader.versions(of: key, endingFrom: from)
-                let replayed =
-                    SlowlyChangingHistory.countingRecords(of: existing, from: from)
-                    + (try reader.unchangedRecords(of: key, from: from))
-                    + range.map { records[order[$0]] }
-                let changes = SlowlyChangingHistory.reconcile(
+                let (changes, latest) = BatchPlan.replay(
                     key: key,
                     existing: existing,
-                    records: replayed,
+                    unchanged: try reader.unchangedRecords(of: key, from: from),
+                    records: range.map { records[order[$0]] },
                     from: from
                 )
                 try writer.write(
@@ -139,7 +138,6 @@ struct BatchApplier {
                     counts: &counts
                 )
                 // Every record of the key from `from` on was replayed, its latest among them.
-                let latest = replayed.lazy.map(\.eventTime).max()!
                 states.store(KeyState(latest: latest, open: changes.open), for: key)
             }
         }

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 import GRDBSQLite
 
 /// Memory that bound text points into until its statement has run, so that SQLite need not

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 
 /// The SQLite tables, indexes, triggers and statements of one entity, derived once from its
 /// ``EntityConfiguration``.

@@ -1,42 +1,6 @@
 import FirnCore
 import GRDB
-
-/// A table of rows read from the warehouse: column names and values.
-public struct QueryResult: Sendable, Hashable {
-    /// The column names, in order.
-    public var columns: [String]
-    /// The rows; each has one value per column.
-    public var rows: [[Value]]
-
-    /// Creates a result.
-    public init(columns: [String], rows: [[Value]]) {
-        self.columns = columns
-        self.rows = rows
-    }
-}
-
-/// The stream on the SCD1 table: changes not yet reflected in history, Snowflake-style.
-public struct StreamSnapshot: Sendable, Hashable {
-    /// The stream's name (`customer_stream`).
-    public var name: String
-    /// The change-log position consumed so far: the stream's offset.
-    public var offset: Int64
-    /// The newest change-log position.
-    public var latest: Int64
-    /// Net change rows since the offset, with `METADATA$ACTION`, `METADATA$ISUPDATE` and
-    /// `METADATA$ROW_ID` after the table's columns.
-    public var changes: QueryResult
-}
-
-/// What consuming the stream did.
-public struct StreamConsumption: Sendable, Hashable {
-    /// Change-log entries consumed.
-    public var changesConsumed: Int
-    /// What applying them as records did to history and SCD1.
-    public var counts: ApplyCounts
-    /// The stream's offset after consuming.
-    public var offset: Int64
-}
+import FirnWarehouse
 
 extension SQLiteWarehouse {
     /// Applies pending manual changes to the SCD1 table (DML through `firn query` or any
@@ -52,7 +16,7 @@ extension SQLiteWarehouse {
     ///
     /// - Throws: ``WarehouseError``.
     @discardableResult
-    public func consumeStream() throws(WarehouseError) -> StreamConsumption {
+    func consumeStream() throws(WarehouseError) -> StreamConsumption {
         try applying { db in try asPipeline(db) { try consumeStream(db) } }
     }
 
@@ -174,7 +138,7 @@ extension SQLiteWarehouse {
     /// pair with `METADATA$ISUPDATE` true; a row changed and changed back shows nothing).
     ///
     /// - Throws: ``WarehouseError``.
-    public func pendingStream() throws(WarehouseError) -> StreamSnapshot {
+    func pendingStream() throws(WarehouseError) -> StreamSnapshot {
         let schema = self.schema
         let streamName = entity.streamName.normalized
         return try read { db in
@@ -212,33 +176,25 @@ extension SQLiteWarehouse {
                     note(new, old: old, key: Key(Array(image[0..<keyCount])))
                 }
             }
-            var result: [[Value]] = []
+            var result: [StreamChange] = []
             for key in order {
                 let old = before[key] ?? nil
                 let new = after[key] ?? nil
-                let rowID = Value.text("\(entity.name.normalized):\(key)")
+                let rowID = "\(entity.name.normalized):\(key)"
                 switch (old, new) {
                 case (nil, let new?):
-                    result.append(new + [.text("INSERT"), .integer(0), rowID])
+                    result.append(StreamChange(row: new, action: "INSERT", isUpdate: false, rowID: rowID))
                 case (let old?, nil):
-                    result.append(old + [.text("DELETE"), .integer(0), rowID])
+                    result.append(StreamChange(row: old, action: "DELETE", isUpdate: false, rowID: rowID))
                 case (let old?, let new?) where old != new:
-                    result.append(old + [.text("DELETE"), .integer(1), rowID])
-                    result.append(new + [.text("INSERT"), .integer(1), rowID])
+                    result.append(StreamChange(row: old, action: "DELETE", isUpdate: true, rowID: rowID))
+                    result.append(StreamChange(row: new, action: "INSERT", isUpdate: true, rowID: rowID))
                 default:
                     break
                 }
             }
             let latest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(schema.changes)") ?? offset
-            return StreamSnapshot(
-                name: streamName,
-                offset: offset,
-                latest: max(latest, offset),
-                changes: QueryResult(
-                    columns: names + ["METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"],
-                    rows: result
-                )
-            )
+            return StreamSnapshot(name: streamName, offset: offset, latest: max(latest, offset), changes: result)
         }
     }
 }

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 import GRDB
 
 /// Reads a key's stored versions and unchanged records.

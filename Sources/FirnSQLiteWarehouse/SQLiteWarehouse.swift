@@ -1,5 +1,6 @@
 import CFirnSQLite
 import FirnCore
+import FirnWarehouse
 import Foundation
 import GRDB
 
@@ -7,26 +8,35 @@ import GRDB
 /// that never block it.
 ///
 /// Every change happens in an immediate write transaction, so two Firn processes on one file
-/// take turns (waiting up to ``WarehouseConfiguration/busyTimeoutSeconds``) and each sees the
+/// take turns (waiting up to ``SQLiteConfiguration/busyTimeoutSeconds``) and each sees the
 /// other's committed work. A batch's staging rows, history, SCD1 row changes, rejects and
 /// load progress commit together or not at all: a crash at any point loses nothing that
 /// committed and leaves nothing half-applied.
 ///
-/// ## Topics
-/// - Loading: ``beginLoad(_:continuing:)``, ``applyChunk(_:_:finishing:warnings:)``,
-///   ``finishLoad(_:warnings:)``, ``recordFailure(_:error:)``, ``unfinishedLoads(named:)``
-/// - Stream: ``consumeStream()``, ``pendingStream()``
-/// - Reading: ``query(_:)``, ``history(of:)``, ``asOf(_:)``
-public final class SQLiteWarehouse: Sendable {
+/// How it keeps the contract of ``Warehouse`` that relies on a single writer:
+/// - arrival order: every write is an immediate transaction, so one connection writes at a
+///   time, and a chunk's arrival number (`firn_chunks`, autoincrement) is taken inside it:
+///   numbers follow commit order;
+/// - remembered key states (``KeyStateCache``) are dropped when `PRAGMA data_version` shows
+///   another connection committed, and after any user SQL;
+/// - the pipeline's writer connection runs with triggers off, so its SCD1 writes never reach
+///   the change log; every other connection (user SQL, the `sqlite3` shell) fires them;
+/// - the task scheduler runs where the `scheduler` lease is held (`firn_leases`).
+///
+/// The API is `async`: each call runs its blocking SQLite work on a GCD thread, off Swift's
+/// cooperative pool (see `SQLiteWarehouse+Warehouse.swift`).
+public final class SQLiteWarehouse: Warehouse {
     /// The entity this warehouse keeps tables for.
     public let entity: EntityConfiguration
     /// The database file.
     public let path: String
+    /// The database file, as messages show it.
+    public var location: String { path }
     let pool: DatabasePool
     let schema: EntitySchema
     let checkpointer: Checkpointer?
     let keyStates: KeyStateCache
-    /// How long user SQL waits for the writer lock (``WarehouseConfiguration/busyTimeoutSeconds``).
+    /// How long user SQL waits for the writer lock (``SQLiteConfiguration/busyTimeoutSeconds``).
     let userSQLBusyTimeout: Double
 
     /// Opens (creating if needed) the warehouse file and the entity's tables.
@@ -41,7 +51,7 @@ public final class SQLiteWarehouse: Sendable {
     public init(
         path: String,
         entity: EntityConfiguration = .customer,
-        configuration: WarehouseConfiguration = .init()
+        configuration: SQLiteConfiguration = .init()
     ) throws(WarehouseError) {
         self.entity = entity
         self.path = path
@@ -74,18 +84,7 @@ public final class SQLiteWarehouse: Sendable {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     try schema.checkDefinition(db)
-                    // A warehouse written before closed versions were kept apart moves over.
-                    let migrates = try Bool.fetchOne(db, sql: schema.historyIsTable) == true
-                    if migrates { for statement in schema.migrationBeforeCreation { try db.execute(sql: statement) } }
-                    for statement in EntitySchema.sharedStatements + schema.creationStatements {
-                        try db.execute(sql: statement)
-                    }
-                    if migrates { for statement in schema.migrationAfterCreation { try db.execute(sql: statement) } }
-                    // Load history's warnings came later: add the column to a warehouse written before.
-                    let loadColumns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('firn_loads')")
-                    if !loadColumns.contains("warnings") {
-                        try db.execute(sql: "ALTER TABLE firn_loads ADD COLUMN warnings TEXT")
-                    }
+                    try SQLiteMigrations.migrate(db, schema: schema, location: path)
                     return .commit
                 }
             }

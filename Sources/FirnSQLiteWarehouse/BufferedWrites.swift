@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 import GRDB
 
 /// Writes rows many at a time with multi-row statements (`INSERT … VALUES (…), (…)`), so that

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 import GRDB
 
 /// History's layout on SQLite: closed versions in a table of their own, open versions in SCD1.

@@ -1,24 +1,13 @@
 import FirnCore
 import GRDB
-
-/// What the pipe recorded about one bucket object.
-public struct PipeObject: Sendable, Hashable {
-    /// The object key.
-    public var key: String
-    /// The object's ETag when it was taken.
-    public var etag: String
-    /// The load history row that loaded it (`firn_loads.load_id`).
-    public var loadID: Int64?
-    /// `loaded`, `skipped` (same content loaded before) or `failed`.
-    public var status: String
-}
+import FirnWarehouse
 
 extension SQLiteWarehouse {
     /// The objects among `keys` (after `after`, when given) that the pipe has already taken, as
     /// `key + "\u{0}" + etag` strings.
     ///
     /// - Throws: ``WarehouseError``.
-    public func takenPipeObjects(after: String?) throws(WarehouseError) -> Set<String> {
+    func takenPipeObjects(after: String?) throws(WarehouseError) -> Set<String> {
         try read { db in
             let rows = try Row.fetchAll(
                 db,
@@ -32,7 +21,7 @@ extension SQLiteWarehouse {
     /// Whether the pipe has taken this object (key and ETag) before.
     ///
     /// - Throws: ``WarehouseError``.
-    public func hasTakenPipeObject(key: String, etag: String) throws(WarehouseError) -> Bool {
+    func hasTakenPipeObject(key: String, etag: String) throws(WarehouseError) -> Bool {
         try read { db in
             try Bool.fetchOne(
                 db,
@@ -45,7 +34,7 @@ extension SQLiteWarehouse {
     /// Records that the pipe took an object: it is not taken again under the same ETag.
     ///
     /// - Throws: ``WarehouseError``.
-    public func recordPipeObject(
+    func recordPipeObject(
         key: String,
         etag: String,
         sizeBytes: Int64,
@@ -68,10 +57,37 @@ extension SQLiteWarehouse {
 }
 
 extension SQLiteWarehouse {
+    /// One page of the objects the pipe has taken, by key then ETag.
+    func pipeObjects(_ page: PageRequest) throws(WarehouseError) -> Page<PipeObject> {
+        let after = page.after?.position ?? []
+        let (key, etag) = after.count == 2 ? (after[0].databaseValue, after[1].databaseValue) : (.null, .null)
+        return try read { db in
+            let objects = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT object_key, etag, load_id, status, size_bytes, seen_at, loaded_at FROM firn_pipe_objects
+                    WHERE ? IS NULL OR (object_key, etag) > (?, ?) ORDER BY object_key, etag LIMIT ?
+                    """,
+                arguments: [key, key, etag, page.limit + 1]
+            ).map { row in
+                PipeObject(
+                    key: row[0],
+                    etag: row[1],
+                    loadID: row[2],
+                    status: row[3],
+                    sizeBytes: row[4],
+                    seenAt: row[5],
+                    loadedAt: row[6]
+                )
+            }
+            return Page(reading: objects, for: page) { [.text($0.key), .text($0.etag)] }
+        }
+    }
+
     /// Rows in the SCD1 table (live keys).
     ///
     /// - Throws: ``WarehouseError``.
-    public func liveRowCount() throws(WarehouseError) -> Int {
+    func liveRowCount() throws(WarehouseError) -> Int {
         let table = schema.current
         return try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
@@ -79,7 +95,7 @@ extension SQLiteWarehouse {
     /// Load history rows for one file name (or object key), oldest first.
     ///
     /// - Throws: ``WarehouseError``.
-    public func loads(named name: String) throws(WarehouseError) -> [LoadSummary] {
+    func loads(named name: String) throws(WarehouseError) -> [LoadSummary] {
         try read { db in
             let ids = try Int64.fetchAll(
                 db,

@@ -1,34 +1,6 @@
 import FirnCore
 import GRDB
-
-/// A task as the warehouse stores it: its definition (for `firn task list`) and its state.
-public struct TaskRecord: Sendable, Hashable {
-    /// The task's name.
-    public var name: String
-    /// `builtin` or `sql`.
-    public var kind: String
-    /// How it is triggered, as text (`schedule 1 minute`, `on data`, `after a, b`…).
-    public var trigger: String
-    /// The SQL it runs (user tasks) or what it does (built-in tasks).
-    public var body: String
-    /// `started` or `suspended`.
-    public var state: String
-    /// Failed runs in a row (reset by a success).
-    public var consecutiveFailures: Int
-    /// The newest load the task has seen (for `when: new_loads`).
-    public var seenLoadID: Int64
-
-    /// Creates a record.
-    public init(name: String, kind: String, trigger: String, body: String) {
-        self.name = name
-        self.kind = kind
-        self.trigger = trigger
-        self.body = body
-        self.state = "started"
-        self.consecutiveFailures = 0
-        self.seenLoadID = 0
-    }
-}
+import FirnWarehouse
 
 extension SQLiteWarehouse {
     /// Makes `firn_tasks` hold exactly these definitions: new ones start `started`, existing
@@ -36,7 +8,7 @@ extension SQLiteWarehouse {
     /// longer defined are removed. Run history is kept.
     ///
     /// - Throws: ``WarehouseError``.
-    public func defineTasks(_ tasks: [TaskRecord]) throws(WarehouseError) {
+    func defineTasks(_ tasks: [TaskRecord]) throws(WarehouseError) {
         try write { db in
             let names = tasks.map(\.name)
             try db.execute(
@@ -61,19 +33,23 @@ extension SQLiteWarehouse {
     /// Every task, by name.
     ///
     /// - Throws: ``WarehouseError``.
-    public func tasks() throws(WarehouseError) -> [TaskRecord] {
+    func tasks() throws(WarehouseError) -> [TaskRecord] {
         try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT name, kind, task_trigger, body, state, consecutive_failures, seen_load_id
-                    FROM firn_tasks ORDER BY name
+                    SELECT t.name, t.kind, t.task_trigger, t.body, t.state, t.consecutive_failures, t.seen_load_id,
+                        (SELECT max(started_at) FROM firn_task_runs r WHERE r.task = t.name),
+                        (SELECT status FROM firn_task_runs r WHERE r.task = t.name ORDER BY run_id DESC LIMIT 1)
+                    FROM firn_tasks t ORDER BY t.name
                     """
             ).map { row in
                 var record = TaskRecord(name: row[0], kind: row[1], trigger: row[2], body: row[3])
                 record.state = row[4]
                 record.consecutiveFailures = row[5]
                 record.seenLoadID = row[6]
+                record.lastRunAt = row[7]
+                record.lastStatus = row[8]
                 return record
             }
         }
@@ -82,7 +58,7 @@ extension SQLiteWarehouse {
     /// Suspends or resumes a task. Resuming clears its failure count.
     ///
     /// - Throws: ``WarehouseError/invalidRequest(_:)`` when there is no such task.
-    public func setTaskState(_ name: String, suspended: Bool) throws(WarehouseError) {
+    func setTaskState(_ name: String, suspended: Bool) throws(WarehouseError) {
         let found = try write { db -> Bool in
             try db.execute(
                 sql: """
@@ -100,7 +76,7 @@ extension SQLiteWarehouse {
     /// Records the start of a run; returns its id.
     ///
     /// - Throws: ``WarehouseError``.
-    public func beginTaskRun(_ task: String, trigger: String, attempt: Int) throws(WarehouseError) -> Int64 {
+    func beginTaskRun(_ task: String, trigger: String, attempt: Int) throws(WarehouseError) -> Int64 {
         try write { db in
             try db.execute(
                 sql: """
@@ -119,7 +95,7 @@ extension SQLiteWarehouse {
     ///
     /// - Throws: ``WarehouseError``.
     @discardableResult
-    public func finishTaskRun(
+    func finishTaskRun(
         _ run: Int64,
         task: String,
         succeeded: Bool,
@@ -162,7 +138,7 @@ extension SQLiteWarehouse {
     /// Marks runs left `running` by a process that died as failed (call at start).
     ///
     /// - Throws: ``WarehouseError``.
-    public func abandonUnfinishedTaskRuns() throws(WarehouseError) {
+    func abandonUnfinishedTaskRuns() throws(WarehouseError) {
         try write { db in
             try db.execute(
                 sql: """
@@ -180,7 +156,7 @@ extension SQLiteWarehouse {
     ///
     /// - Returns: Rows changed by the statements.
     /// - Throws: ``WarehouseError``; nothing is committed then.
-    public func runTaskSQL(_ sql: String) throws(WarehouseError) -> Int {
+    func runTaskSQL(_ sql: String) throws(WarehouseError) -> Int {
         let changes = try runUserSQL(sql, readOnly: false) { statement in _ = try Row.fetchAll(statement) }
         if changes > 0 { _ = try consumeStream() }
         return changes
@@ -189,7 +165,7 @@ extension SQLiteWarehouse {
     /// The newest successful load's id (0 when none).
     ///
     /// - Throws: ``WarehouseError``.
-    public func latestLoadID() throws(WarehouseError) -> Int64 {
+    func latestLoadID() throws(WarehouseError) -> Int64 {
         try read { db in
             try Int64.fetchOne(db, sql: "SELECT COALESCE(max(load_id), 0) FROM firn_loads WHERE status = 'loaded'")
                 ?? 0
@@ -199,7 +175,7 @@ extension SQLiteWarehouse {
     /// Whether the entity's stream has changes not yet consumed.
     ///
     /// - Throws: ``WarehouseError``.
-    public func streamHasData() throws(WarehouseError) -> Bool {
+    func streamHasData() throws(WarehouseError) -> Bool {
         let changes = schema.changes
         let name = entity.streamName.normalized
         return try read { db in
@@ -214,39 +190,59 @@ extension SQLiteWarehouse {
         }
     }
 
-    /// Task definitions and state, for `firn task list`.
-    ///
-    /// - Throws: ``WarehouseError``.
-    public func taskList() throws(WarehouseError) -> QueryResult {
-        try read { db in
-            try Self.fetch(
+    /// One page of task runs, newest first, of one task or of all.
+    func taskRuns(task: String?, _ page: PageRequest) throws(WarehouseError) -> Page<TaskRun> {
+        let before = page.after?.position.first ?? .null
+        return try read { db in
+            let runs = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.name, t.kind, t.task_trigger AS "trigger", t.state, t.consecutive_failures AS failures,
-                        (SELECT max(started_at) FROM firn_task_runs r WHERE r.task = t.name) AS last_run,
-                        (SELECT status FROM firn_task_runs r WHERE r.task = t.name ORDER BY run_id DESC LIMIT 1)
-                            AS last_status,
-                        t.body
-                    FROM firn_tasks t ORDER BY t.name
-                    """
-            )
+                    SELECT run_id, task, run_trigger, attempt, started_at, finished_at, status, rows_affected, error
+                    FROM firn_task_runs WHERE (? IS NULL OR task = ?) AND (? IS NULL OR run_id < ?)
+                    ORDER BY run_id DESC LIMIT ?
+                    """,
+                arguments: [task, task, before.databaseValue, before.databaseValue, page.limit + 1]
+            ).map { row in
+                TaskRun(
+                    id: row[0],
+                    task: row[1],
+                    trigger: row[2],
+                    attempt: row[3],
+                    startedAt: row[4],
+                    finishedAt: row[5],
+                    status: row[6],
+                    rowsAffected: row[7],
+                    error: row[8]
+                )
+            }
+            return Page(reading: runs, for: page) { [.integer($0.id)] }
         }
     }
 
-    /// Task runs, newest first, optionally of one task.
-    ///
-    /// - Throws: ``WarehouseError``.
-    public func taskHistory(task: String? = nil, limit: Int = 100) throws(WarehouseError) -> QueryResult {
-        try read { db in
-            try Self.fetch(
-                db,
+    /// Takes or renews a lease (see ``TaskLedger/acquireLease(_:holder:seconds:)``): one row
+    /// per lease in `firn_leases`, changed in an immediate transaction, so processes sharing the
+    /// file take turns.
+    func acquireLease(_ name: String, holder: String, seconds: Double) throws(WarehouseError) -> Bool {
+        try write { db in
+            let now = Timestamp.now()
+            let until = Timestamp(microseconds: now.microseconds + Int64(seconds * 1_000_000))
+            try db.execute(
                 sql: """
-                    SELECT run_id, task, run_trigger AS "trigger", attempt, started_at, finished_at, status,
-                        rows_affected, error
-                    FROM firn_task_runs WHERE (? IS NULL OR task = ?) ORDER BY run_id DESC LIMIT ?
+                    INSERT INTO firn_leases (name, holder, expires_at) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                    WHERE firn_leases.holder = excluded.holder OR firn_leases.expires_at < ?
                     """,
-                arguments: [task, task, limit]
+                arguments: [name, holder, until.description, now.description]
             )
+            return try String.fetchOne(db, sql: "SELECT holder FROM firn_leases WHERE name = ?", arguments: [name])
+                == holder
+        }
+    }
+
+    /// Gives a lease up, if `holder` holds it.
+    func releaseLease(_ name: String, holder: String) throws(WarehouseError) {
+        try write { db in
+            try db.execute(sql: "DELETE FROM firn_leases WHERE name = ? AND holder = ?", arguments: [name, holder])
         }
     }
 }
@@ -262,7 +258,7 @@ extension SQLiteWarehouse {
     ///
     /// - Returns: Rows deleted.
     /// - Throws: ``WarehouseError``.
-    public func prune(olderThanDays days: Int) throws(WarehouseError) -> Int {
+    func prune(olderThanDays days: Int) throws(WarehouseError) -> Int {
         let raw = schema.raw
         let cutoff = Timestamp(microseconds: Timestamp.now().microseconds - Int64(days) * 86_400_000_000).description
         var deleted = 0

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnWarehouse
 import GRDB
 import GRDBSQLite
 

@@ -3,11 +3,17 @@ import Foundation
 
 /// What the writer knows about a key without reading the database: the latest event time
 /// staged for it and its open version (with its attributes).
-struct KeyState: Sendable {
+public struct KeyState: Sendable {
     /// The latest event time of any staged record of the key.
-    var latest: Timestamp
+    public var latest: Timestamp
     /// The key's open version, or `nil` when it has none.
-    var open: Version?
+    public var open: Version?
+
+    /// Creates a key state.
+    public init(latest: Timestamp, open: Version?) {
+        self.latest = latest
+        self.open = open
+    }
 }
 
 /// The state of recently written keys, kept by the process that wrote them, so that applying
@@ -16,11 +22,10 @@ struct KeyState: Sendable {
 /// It is an optimisation only: every entry equals what the database holds (or what the
 /// current write transaction has made it hold), or the entry is gone. The writer updates it
 /// as it applies a batch, inside its write transaction; a transaction that fails to commit
-/// clears everything (see ``SQLiteWarehouse/applying(_:)``). At the start of each write
-/// transaction the connection's `PRAGMA data_version` is compared with the last one seen: if
-/// another connection (another `firn` process) committed meanwhile, everything is dropped.
-/// SQL run through ``SQLiteWarehouse/query(_:)`` in this process clears it too. Past
-/// ``capacity`` keys it starts again empty.
+/// must clear everything (``clear()``). At the start of each write transaction the backend
+/// passes a token that changes whenever another connection committed (SQLite's
+/// `PRAGMA data_version`) to ``validate(version:)``: when it differs, everything is dropped.
+/// User SQL must clear it too. Past ``States/capacity`` keys it starts again empty.
 ///
 /// When it began on a warehouse with no history and no unchanged records, and has lost nothing
 /// since (no other writer, no eviction, no manual SQL), it holds every key that has a state:
@@ -29,33 +34,37 @@ struct KeyState: Sendable {
 ///
 /// `@unchecked Sendable`: all state is guarded by `lock`. Only the connection holding the
 /// database's writer uses it, so the lock is never contended.
-final class KeyStateCache: @unchecked Sendable {
+public final class KeyStateCache: @unchecked Sendable {
     private let lock = NSLock()
     private var states: States
     private var dataVersion: Int64?
 
-    init(capacity: Int) {
+    /// Creates an empty cache of at most `capacity` keys (`0` keeps none).
+    public init(capacity: Int) {
         states = States(capacity: capacity)
     }
 
     /// The key states, for one batch at a time.
-    struct States {
+    public struct States: Sendable {
         private var entries: [Key: KeyState] = [:]
         /// The most keys kept; `0` keeps none.
-        let capacity: Int
+        public let capacity: Int
         /// Whether every key with a state is here (see ``KeyStateCache``).
-        private(set) var isComplete = false
+        public private(set) var isComplete = false
 
-        init(capacity: Int) {
+        /// Empty states of at most `capacity` keys.
+        public init(capacity: Int) {
             self.capacity = capacity
         }
 
-        var isEmpty: Bool { entries.isEmpty }
+        /// Whether no key is held.
+        public var isEmpty: Bool { entries.isEmpty }
 
-        subscript(key: Key) -> KeyState? { entries[key] }
+        /// A key's state, if held.
+        public subscript(key: Key) -> KeyState? { entries[key] }
 
         /// Records a key's state as of the running transaction.
-        mutating func store(_ state: KeyState, for key: Key) {
+        public mutating func store(_ state: KeyState, for key: Key) {
             guard capacity > 0 else { return }
             if entries.count >= capacity {
                 entries.removeAll(keepingCapacity: true)
@@ -65,19 +74,21 @@ final class KeyStateCache: @unchecked Sendable {
         }
 
         /// Marks the (empty) states complete: the warehouse has no key with a state.
-        mutating func beginComplete() {
+        public mutating func beginComplete() {
             precondition(entries.isEmpty)
             isComplete = capacity > 0
         }
 
-        mutating func removeAll() {
+        /// Forgets every key.
+        public mutating func removeAll() {
             entries.removeAll(keepingCapacity: false)
             isComplete = false
         }
     }
 
-    /// Drops everything when `dataVersion` differs from the one seen last.
-    func validate(dataVersion version: Int64) {
+    /// Drops everything when `version` (a token that changes when another connection commits)
+    /// differs from the one seen last.
+    public func validate(dataVersion version: Int64) {
         lock.withLock {
             if dataVersion != version {
                 states.removeAll()
@@ -87,11 +98,12 @@ final class KeyStateCache: @unchecked Sendable {
     }
 
     /// Runs `body` with the states (call only while holding the database's writer).
-    func withStates<T>(_ body: (inout States) throws -> T) rethrows -> T {
+    public func withStates<T>(_ body: (inout States) throws -> T) rethrows -> T {
         try lock.withLock { try body(&states) }
     }
 
-    func clear() {
+    /// Forgets everything (a transaction failed, or user SQL ran).
+    public func clear() {
         lock.withLock {
             states.removeAll()
             dataVersion = nil

@@ -1,85 +1,6 @@
 import FirnCore
 import GRDB
-
-/// A file's content identity: exactly-once loading is keyed by name and checksum, so a
-/// changed file under the same name is new content.
-public struct FileContent: Sendable, Hashable {
-    /// The file name as recorded in load history and staging (`source_file`).
-    public var name: String
-    /// The SHA-256 of the file's bytes, lower-case hex.
-    public var checksum: String
-    /// The file's size in bytes.
-    public var sizeBytes: Int64
-    /// Where it came from, as load history shows it: `file` for `firn load`, the bucket's
-    /// location for the pipe. Defaults to `file`.
-    public var source: String
-
-    /// Creates a file identity.
-    public init(name: String, checksum: String, sizeBytes: Int64, source: String = "file") {
-        self.name = name
-        self.checksum = checksum
-        self.sizeBytes = sizeBytes
-        self.source = source
-    }
-}
-
-/// A load in progress: the load history row that its chunks advance.
-public struct LoadTicket: Sendable, Hashable {
-    /// The load history id (`firn_loads.load_id`), also the records' arrival order.
-    public var id: Int64
-    /// The file.
-    public var content: FileContent
-    /// Rows up to this number were applied by an earlier, interrupted attempt; skip them.
-    public var resumeAfterRow: Int64
-    /// The event time of records in a file without an event-time column: the load's start.
-    public var defaultEventTime: Timestamp
-}
-
-/// A load that stopped part way (interrupted, or failed after applying rows): the content it
-/// was loading and how far it got. See ``SQLiteWarehouse/unfinishedLoads(named:)``.
-public struct UnfinishedLoad: Sendable, Hashable {
-    /// The load history id.
-    public var id: Int64
-    /// The content it was loading.
-    public var content: FileContent
-    /// The rows applied.
-    public var rowsDone: Int64
-}
-
-/// How ``SQLiteWarehouse/beginLoad(_:continuing:)`` answered.
-public enum LoadStart: Sendable, Hashable {
-    /// Load (or resume) the file.
-    case load(LoadTicket)
-    /// This content was loaded before, by the load with this summary: skip it.
-    case alreadyLoaded(LoadSummary)
-}
-
-/// One row of load history.
-public struct LoadSummary: Sendable, Hashable {
-    /// The load history id.
-    public var id: Int64
-    /// The file name.
-    public var fileName: String
-    /// `loading`, `loaded` or `failed`.
-    public var status: String
-    /// Rows staged.
-    public var rowsLoaded: Int64
-    /// Rows rejected (see `firn rejects`).
-    public var rowsRejected: Int64
-    /// History versions opened.
-    public var versionsOpened: Int64
-    /// History versions closed.
-    public var versionsClosed: Int64
-    /// When the load started, as stored.
-    public var startedAt: String
-    /// When it finished, as stored.
-    public var finishedAt: String?
-    /// Why it failed.
-    public var error: String?
-    /// What the file left to defaults or ignored (no op or event-time column, unknown columns),
-    /// one sentence each, separated by `; `; `nil` when nothing.
-    public var warnings: String?
-}
+import FirnWarehouse
 
 extension SQLiteWarehouse {
     /// Starts, resumes or skips loading a file's content.
@@ -99,7 +20,7 @@ extension SQLiteWarehouse {
     ///   - content: The file's content.
     ///   - continuing: An unfinished load that this content extends. Defaults to `nil`.
     /// - Throws: ``WarehouseError``.
-    public func beginLoad(_ content: FileContent, continuing: UnfinishedLoad? = nil) throws(WarehouseError) -> LoadStart
+    func beginLoad(_ content: FileContent, continuing: UnfinishedLoad? = nil) throws(WarehouseError) -> LoadStart
     {
         let entityName = entity.name.normalized
         return try write { db -> LoadStart in
@@ -204,7 +125,7 @@ extension SQLiteWarehouse {
     /// - Returns: What the chunk changed (zero counts when it was already applied).
     /// - Throws: ``WarehouseError``.
     @discardableResult
-    public func applyChunk(
+    func applyChunk(
         _ ticket: LoadTicket,
         _ chunk: consuming RecordChunk,
         finishing: Bool = false,
@@ -292,7 +213,7 @@ extension SQLiteWarehouse {
     ///   - warnings: What the file left to defaults or ignored, for load history. Defaults to none.
     /// - Throws: ``WarehouseError``.
     @discardableResult
-    public func finishLoad(_ ticket: LoadTicket, warnings: [String] = []) throws(WarehouseError) -> LoadSummary {
+    func finishLoad(_ ticket: LoadTicket, warnings: [String] = []) throws(WarehouseError) -> LoadSummary {
         try write { db in
             try SQLiteWarehouse.markLoaded(db, ticket.id, warnings: warnings)
             guard let summary = try Self.summary(db, id: ticket.id) else { throw WarehouseError.unknownLoad(ticket.id) }
@@ -305,7 +226,7 @@ extension SQLiteWarehouse {
     /// (``beginLoad(_:continuing:)``).
     ///
     /// - Throws: ``WarehouseError``.
-    public func unfinishedLoads(named name: String) throws(WarehouseError) -> [UnfinishedLoad] {
+    func unfinishedLoads(named name: String) throws(WarehouseError) -> [UnfinishedLoad] {
         let entityName = entity.name.normalized
         return try read { db in
             try Row.fetchAll(
@@ -329,7 +250,7 @@ extension SQLiteWarehouse {
     /// A load's row in load history, or `nil` for an unknown id.
     ///
     /// - Throws: ``WarehouseError``.
-    public func loadSummary(_ id: Int64) throws(WarehouseError) -> LoadSummary? {
+    func loadSummary(_ id: Int64) throws(WarehouseError) -> LoadSummary? {
         try read { db in try Self.summary(db, id: id) }
     }
 
@@ -365,7 +286,7 @@ extension SQLiteWarehouse {
     ///   - error: What went wrong, as the user should read it.
     /// - Throws: ``WarehouseError``.
     @discardableResult
-    public func recordFailure(_ content: FileContent, error: String) throws(WarehouseError) -> LoadSummary {
+    func recordFailure(_ content: FileContent, error: String) throws(WarehouseError) -> LoadSummary {
         let entityName = entity.name.normalized
         return try write { db in
             let now = Timestamp.now().description
@@ -402,30 +323,32 @@ extension SQLiteWarehouse {
         }
     }
 
+    /// The columns ``summary(_:)`` reads, in order.
+    static let summaryColumns = """
+        load_id, source, file_name, checksum, status, rows_loaded, rows_rejected, versions_opened, versions_closed,
+        started_at, finished_at, error, warnings
+        """
+
     static func summary(_ db: Database, id: Int64) throws -> LoadSummary? {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT load_id, file_name, status, rows_loaded, rows_rejected, versions_opened, versions_closed,
-                        started_at, finished_at, error, warnings
-                    FROM firn_loads WHERE load_id = ?
-                    """,
-                arguments: [id]
-            )
-        else { return nil }
-        return LoadSummary(
+        try Row.fetchOne(db, sql: "SELECT \(summaryColumns) FROM firn_loads WHERE load_id = ?", arguments: [id])
+            .map(summary(_:))
+    }
+
+    static func summary(_ row: Row) -> LoadSummary {
+        LoadSummary(
             id: row[0],
-            fileName: row[1],
-            status: row[2],
-            rowsLoaded: row[3],
-            rowsRejected: row[4],
-            versionsOpened: row[5],
-            versionsClosed: row[6],
-            startedAt: row[7],
-            finishedAt: row[8],
-            error: row[9],
-            warnings: row[10]
+            source: row[1],
+            fileName: row[2],
+            checksum: row[3],
+            status: row[4],
+            rowsLoaded: row[5],
+            rowsRejected: row[6],
+            versionsOpened: row[7],
+            versionsClosed: row[8],
+            startedAt: row[9],
+            finishedAt: row[10],
+            error: row[11],
+            warnings: row[12]
         )
     }
 }

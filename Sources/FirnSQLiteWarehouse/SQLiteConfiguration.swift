@@ -1,5 +1,5 @@
 /// Settings of the embedded SQLite warehouse.
-public struct WarehouseConfiguration: Sendable, Hashable {
+public struct SQLiteConfiguration: Sendable, Hashable {
     /// SQLite page cache per connection, in MiB. Defaults to `256`, enough to keep a
     /// few hundred thousand entities' tables and indexes in memory.
     public var cacheSizeMiB: Int = 256
