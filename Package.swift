@@ -142,7 +142,9 @@ let package = Package(
         // The reference model of the SCD contract and a seeded generator, shared by the test targets.
         .target(
             name: "FirnTestSupport",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse"],
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/FirnTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -193,10 +195,18 @@ let package = Package(
             dependencies: ["FirnConfig", "FirnIngest"],
             swiftSettings: swiftSettings
         ),
+        // The SCD contract through the Warehouse protocol (the backends come from FirnTestSupport).
         .testTarget(
             name: "FirnWarehouseTests",
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe", "FirnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // What is SQLite's own: user SQL's authorizer, key states across connections, layout
+        // migrations, schema versions, the write-ahead-log VFS.
+        .testTarget(
+            name: "FirnSQLiteWarehouseTests",
             dependencies: [
-                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPipe", "FirnTestSupport",
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

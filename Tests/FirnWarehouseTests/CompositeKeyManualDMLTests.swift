@@ -1,6 +1,5 @@
 import FirnCore
 import FirnTestSupport
-import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Testing
@@ -21,7 +20,7 @@ import Testing
     /// A warehouse of the entity that remembers every record it took, file or manual.
     final class Store {
         let base: TestWarehouse
-        var warehouse: SQLiteWarehouse { base.sqlite }
+        var warehouse: any Warehouse { base.warehouse }
         var loaded: [ChangeRecord] = []
         var files = 0
         init(entity: EntityConfiguration) throws {

@@ -1,6 +1,5 @@
 import FirnCore
 import FirnTestSupport
-import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
 import Testing
@@ -113,10 +112,7 @@ import Testing
                 Column("event_time", .text), Column("seq", .integer), Column("action", .text), Column("absent", .text),
             ]
         )
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-edge-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        _ = try SQLiteWarehouse(path: directory.appendingPathComponent("f.sqlite").path, entity: entity)
+        _ = try TestWarehouse(entity: entity)
     }
 
     /// Names that would overflow Firn's derived names, or take Firn's own tables, are refused.

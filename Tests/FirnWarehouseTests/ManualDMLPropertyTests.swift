@@ -14,36 +14,6 @@ import Testing
     /// statement times are now, file times 2024 or 2099); among themselves by log sequence.
     static let manualLoad: Int64 = 1 << 40
 
-    static func literal(_ value: Value) -> String {
-        switch value {
-        case .null: "NULL"
-        case .integer(let number): String(number)
-        case .text(let text): "'" + String(text.flatMap { $0 == "'" ? ["'", "'"] : [$0] }) + "'"
-        }
-    }
-
-    static func statement(_ rng: inout SeededGenerator) -> String {
-        let key = rng.int(1...9)
-        let column = columns.randomElement(using: &rng)!
-        let value = literal(SCDPropertyTests.field(&rng))
-        let choice = rng.int(0...9)
-        switch choice {
-        case 0, 1: return "UPDATE customer SET \(column) = \(value) WHERE customer_id = \(key)"
-        case 2: return "DELETE FROM customer WHERE customer_id = \(key)"
-        case 3, 6:
-            // REPLACE removes a row of the key without firing DELETE triggers.
-            let values = (0..<7).map { _ in literal(SCDPropertyTests.field(&rng)) }
-            let (conflict, time) = choice == 3 ? ("IGNORE", "'2000-01-01 00:00:00.000000'") : ("REPLACE", "NULL")
-            return "INSERT OR \(conflict) INTO customer (customer_id, \(columns.joined(separator: ", ")), "
-                + "update_timestamp) VALUES (\(key), \(values.joined(separator: ", ")), \(time))"
-        case 4: return "UPDATE OR IGNORE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
-        case 5: return "UPDATE customer SET \(column) = \(value)"
-        case 7: return "UPDATE OR REPLACE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
-        case 8: return "INSERT INTO customer (\(column)) VALUES (\(value))"
-        default: return "UPDATE customer SET update_timestamp = '2001-01-01 00:00:00.000000' WHERE customer_id = \(key)"
-        }
-    }
-
     /// The records the change log holds after `seq`, as the contract defines them: an INSERT
     /// or UPDATE an upsert of the new row, a DELETE a delete of the old key, a key change both.
     static func loggedRecords(_ store: TestWarehouse, after seq: inout Int64) async throws -> [ChangeRecord] {
@@ -81,16 +51,16 @@ import Testing
         var failures = 0
         for seed in caseSeeds(count: 200, salt: 3) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
-            let files = SCDPropertyTests.files(SCDPropertyTests.drafts(&rng, distinctTimes: false), &rng)
+            let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng)
             let store = try TestWarehouse()
             var seen: Int64 = 0
             var statements: [String] = []
             for file in files.shuffled(using: &rng) {
-                try await store.load(file, chunkSizes: SCDPropertyTests.chunkSizes(&rng))
+                try await store.load(file, chunkSizes: SCDCases.chunkSizes(&rng))
                 guard rng.chance(0.7) else { continue }
                 let history = try await store.historyRows()
                 for _ in 0..<rng.int(1...3) {
-                    let sql = Self.statement(&rng)
+                    let sql = ManualDMLCases.statement(&rng)
                     statements.append(sql)
                     _ = try await store.warehouse.query(sql)
                     await #expect(

@@ -1,7 +1,6 @@
 import FirnCore
 import FirnTestSupport
 import FirnWarehouse
-import GRDB
 import Testing
 
 /// Manual DML on the SCD1 table reaches history through the stream, at the statement's time,
@@ -233,11 +232,8 @@ import Testing
     @Test func dmlFromAnotherConnectionIsCapturedAndPipelineWritesAreNot() async throws {
         let store = try await Self.seeded()
         await #expect(try store.warehouse.pendingStream().latest == 0)
-        let path = store.directory.appendingPathComponent("firn.sqlite").path
         let before = Timestamp.now()
-        let shell = try DatabaseQueue(path: path)
-        try await shell.write { db in try db.execute(sql: "UPDATE customer SET city = 'Y' WHERE customer_id = 2") }
-        try shell.close()
+        try await store.executeAsAnotherClient("UPDATE customer SET city = 'Y' WHERE customer_id = 2")
         let after = Timestamp.now()
         await #expect(try store.warehouse.pendingStream().table.rows.count == 2)
         await #expect(try store.warehouse.consumeStream().changesConsumed == 1)

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnTestSupport
 import FirnWarehouse
 import Testing
 

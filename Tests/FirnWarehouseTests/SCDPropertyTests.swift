@@ -9,58 +9,6 @@ import Testing
 /// Every case runs from its own seed; a failure prints it. Replay one case with
 /// `FIRN_SCD_SEED=<seed> swift test --filter SCDPropertyTests`.
 @Suite struct SCDPropertyTests {
-    static let texts = [
-        "", " ", "a", "b", "O'Brien", "say \"hi\"", "a,b", "two\nlines", "NULL", "\\N",
-        "Zo\u{EB}", "Zoe\u{308}", "東京", "🏔️🙂",
-    ]
-
-    /// A random attribute value: NULL, empty, quotes, commas, newlines, unicode.
-    static func field(_ rng: inout SeededGenerator) -> Value {
-        rng.chance(0.2) ? .null : .text(texts.randomElement(using: &rng)!)
-    }
-
-    /// Random drafts. With `distinctTimes`, no key gets two different records at one event time
-    /// (exact duplicates of an earlier row still occur).
-    static func drafts(_ rng: inout SeededGenerator, distinctTimes: Bool) -> [Draft] {
-        let keyCount = rng.int(1...8)
-        let timeCount = distinctTimes ? 40 : rng.int(2...8)
-        var times = (0..<timeCount).map { at($0 * 3, micros: $0 % 3 == 0 ? 0 : 250_000 * ($0 % 4)) }
-        if rng.chance(0.2) { times.append(Timestamp(year: 2099, month: 1, day: 1)!) }  // future-dated
-        var drafts: [Draft] = []
-        var used: [Int64: Set<Timestamp>] = [:]
-        for _ in 0..<rng.int(1...24) {
-            if let earlier = drafts.randomElement(using: &rng), rng.chance(0.1) {
-                drafts.append(earlier)  // a duplicate row
-                continue
-            }
-            let key = Int64(rng.int(1...keyCount))
-            let free = times.filter { !distinctTimes || !(used[key]?.contains($0) ?? false) }
-            guard let time = free.randomElement(using: &rng) else { continue }
-            used[key, default: []].insert(time)
-            var attributes = (0..<7).map { _ in field(&rng) }
-            let sameKey = drafts.filter { $0.key == key && $0.operation == .upsert }
-            if let earlier = sameKey.randomElement(using: &rng), rng.chance(0.5) {
-                attributes = earlier.attributes  // an unchanged snapshot: a no-op upsert
-                if rng.chance(0.3) { attributes[rng.int(0...6)] = field(&rng) }  // or a small change
-            }
-            let operation: FirnCore.Operation = rng.chance(0.15) ? .delete : .upsert
-            drafts.append(Draft(key: key, time: time, operation: operation, attributes: attributes))
-        }
-        return drafts
-    }
-
-    /// Spreads drafts over 1–4 files, keeping their relative order inside each file.
-    static func files(_ drafts: [Draft], _ rng: inout SeededGenerator, prefix: String = "f") -> [TestFile] {
-        let count = rng.int(1...4)
-        var files = (0..<count).map { TestFile(name: "\(prefix)\($0).csv", checksum: "sum-\($0)", rows: []) }
-        for draft in drafts { files[rng.int(0...(count - 1))].rows.append(draft) }
-        return files
-    }
-
-    static func chunkSizes(_ rng: inout SeededGenerator) -> [Int] {
-        (0..<rng.int(0...5)).map { _ in rng.int(1...4) }
-    }
-
     /// Loads files into `store` in the given order with random chunking, sometimes applying a
     /// chunk twice, re-delivering a file, or delivering a changed file under the same name.
     static func loadAll(_ files: [TestFile], into store: TestWarehouse, _ rng: inout SeededGenerator) async throws {
@@ -74,12 +22,12 @@ import Testing
             if rng.chance(0.25) {
                 try await loadResuming(file, into: store, &rng)
             } else {
-                try await store.load(file, chunkSizes: chunkSizes(&rng))
+                try await store.load(file, chunkSizes: SCDCases.chunkSizes(&rng))
             }
             delivered.append(file)
             if let again = delivered.randomElement(using: &rng), rng.chance(0.3) {
                 let before = try await store.snapshot()
-                let ticket = try await store.load(again, chunkSizes: chunkSizes(&rng))
+                let ticket = try await store.load(again, chunkSizes: SCDCases.chunkSizes(&rng))
                 #expect(ticket == nil, "re-delivered \(again.name) was loaded again")
                 await #expect(try store.snapshot() == before, "re-delivered \(again.name) changed the tables")
             }
@@ -94,7 +42,7 @@ import Testing
             return
         }
         let records = file.records(load: ticket.id)
-        let chunks = TestWarehouse.chunks(records, sizes: chunkSizes(&rng))
+        let chunks = TestWarehouse.chunks(records, sizes: SCDCases.chunkSizes(&rng))
         for (index, chunk) in chunks.enumerated() {
             try await store.warehouse.applyChunk(ticket, chunk)
             let again = chunks[rng.int(0...index)]
@@ -138,7 +86,7 @@ import Testing
         var failures = 0
         for seed in caseSeeds(count: 500, salt: 1) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
-            let files = Self.files(Self.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
+            let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
             let store = try TestWarehouse()
             try await Self.loadAll(files, into: store, &rng)
             if try await !Self.verify(store, seed: seed, files: files) { failures += 1 }
@@ -149,11 +97,11 @@ import Testing
         var failures = 0
         for seed in caseSeeds(count: 200, salt: 2) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
-            let files = Self.files(Self.drafts(&rng, distinctTimes: true), &rng)
+            let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: true), &rng)
             let first = try TestWarehouse()
-            for file in files.shuffled(using: &rng) { try await first.load(file, chunkSizes: Self.chunkSizes(&rng)) }
+            for file in files.shuffled(using: &rng) { try await first.load(file, chunkSizes: SCDCases.chunkSizes(&rng)) }
             let second = try TestWarehouse()
-            for file in files.shuffled(using: &rng) { try await second.load(file, chunkSizes: Self.chunkSizes(&rng)) }
+            for file in files.shuffled(using: &rng) { try await second.load(file, chunkSizes: SCDCases.chunkSizes(&rng)) }
             let same = try await first.snapshot() == second.snapshot()
             #expect(same, "seed \(seed): two load orders differ (replay with FIRN_SCD_SEED=\(seed))")
             let verified = try await Self.verify(first, seed: seed, files: files)

@@ -1,31 +1,44 @@
 import FirnCore
-import FirnTestSupport
 import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
+import GRDB
 
 /// One input row as a test writes it; its arrival is set when its file is loaded.
-struct Draft: Hashable, CustomStringConvertible {
-    var key: Int64
-    var time: Timestamp
-    var operation: FirnCore.Operation
-    var attributes: [Value]
+public struct Draft: Hashable, CustomStringConvertible {
+    public var key: Int64
+    public var time: Timestamp
+    public var operation: FirnCore.Operation
+    public var attributes: [Value]
 
-    var description: String {
+    public init(key: Int64, time: Timestamp, operation: FirnCore.Operation, attributes: [Value]) {
+        self.key = key
+        self.time = time
+        self.operation = operation
+        self.attributes = attributes
+    }
+
+    public var description: String {
         let values = attributes.map { Cell($0).description }.joined(separator: ",")
         return "\(operation.rawValue) key=\(key) t=\(time) [\(values)]"
     }
 }
 
 /// A file of change records: its content identity and its rows (row 1 first).
-struct TestFile: CustomStringConvertible {
-    var name: String
-    var checksum: String
-    var rows: [Draft]
+public struct TestFile: CustomStringConvertible {
+    public var name: String
+    public var checksum: String
+    public var rows: [Draft]
 
-    var content: FileContent { FileContent(name: name, checksum: checksum, sizeBytes: Int64(rows.count * 64)) }
+    public init(name: String, checksum: String, rows: [Draft]) {
+        self.name = name
+        self.checksum = checksum
+        self.rows = rows
+    }
 
-    func records(load: Int64) -> [ChangeRecord] {
+    public var content: FileContent { FileContent(name: name, checksum: checksum, sizeBytes: Int64(rows.count * 64)) }
+
+    public func records(load: Int64) -> [ChangeRecord] {
         rows.enumerated().map { index, draft in
             ChangeRecord(
                 key: Key(draft.key),
@@ -37,31 +50,31 @@ struct TestFile: CustomStringConvertible {
         }
     }
 
-    var description: String {
+    public var description: String {
         "\(name) (\(checksum)):\n" + rows.enumerated().map { "    \($0 + 1): \($1)" }.joined(separator: "\n")
     }
 }
 
 /// A fresh warehouse in a temporary directory (removed again on deinit) that remembers every
 /// record it loaded, so tests can hand the same records to ``ReferenceModel``.
-final class TestWarehouse {
-    static let attributeNames = ["first_name", "last_name", "email", "street", "city", "state", "country"]
-    static let historySQL =
+public final class TestWarehouse {
+    public static let attributeNames = ["first_name", "last_name", "email", "street", "city", "state", "country"]
+    public static let historySQL =
         "SELECT customer_id, \(attributeNames.joined(separator: ", ")), start_time, end_time, is_current "
         + "FROM customer_history ORDER BY customer_id, start_time"
-    static let currentSQL =
+    public static let currentSQL =
         "SELECT customer_id, \(attributeNames.joined(separator: ", ")), update_timestamp "
         + "FROM customer ORDER BY customer_id"
 
-    let directory: URL
+    public let directory: URL
     /// The warehouse, for what is SQLite's own.
-    let sqlite: SQLiteWarehouse
+    public let sqlite: SQLiteWarehouse
     /// The warehouse, as the flow sees it.
-    var warehouse: any Warehouse { sqlite }
+    public var warehouse: any Warehouse { sqlite }
     /// Every record applied so far, with its arrival.
-    private(set) var loaded: [ChangeRecord] = []
+    public private(set) var loaded: [ChangeRecord] = []
 
-    init(entity: EntityConfiguration = .customer) throws {
+    public init(entity: EntityConfiguration = .customer) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-scd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = SQLiteConfiguration()
@@ -81,7 +94,7 @@ final class TestWarehouse {
     /// Loads a file in chunks of the given sizes (the rest in one chunk); `nil` when the
     /// warehouse skipped it as already loaded.
     @discardableResult
-    func load(_ file: TestFile, chunkSizes: [Int] = []) async throws -> LoadTicket? {
+    public func load(_ file: TestFile, chunkSizes: [Int] = []) async throws -> LoadTicket? {
         guard case .load(let ticket) = try await warehouse.beginLoad(file.content) else { return nil }
         let records = file.records(load: ticket.id)
         for chunk in Self.chunks(records, sizes: chunkSizes) {
@@ -93,7 +106,7 @@ final class TestWarehouse {
     }
 
     /// Splits records into chunks of the given sizes, the remainder in a last chunk.
-    static func chunks(_ records: [ChangeRecord], sizes: [Int]) -> [RecordChunk] {
+    public static func chunks(_ records: [ChangeRecord], sizes: [Int]) -> [RecordChunk] {
         var result: [RecordChunk] = []
         var start = 0
         for size in sizes + [records.count] where start < records.count {
@@ -104,28 +117,36 @@ final class TestWarehouse {
         return result
     }
 
+    /// Runs SQL as another client of the database would (the `sqlite3` shell on the file),
+    /// outside Firn: its DML on SCD1 must reach the stream.
+    public func executeAsAnotherClient(_ sql: String) async throws {
+        let shell = try DatabaseQueue(path: sqlite.path)
+        try await shell.write { db in try db.execute(sql: sql) }
+        try shell.close()
+    }
+
     /// Notes records that reached the warehouse another way (manual DML through the stream).
-    func noteLoaded(_ records: [ChangeRecord]) {
+    public func noteLoaded(_ records: [ChangeRecord]) {
         loaded += records
     }
 
-    func historyRows() async throws -> [[Cell]] {
+    public func historyRows() async throws -> [[Cell]] {
         try await warehouse.query(Self.historySQL).result.rows.map { $0.map(Cell.init) }
     }
 
-    func currentRows() async throws -> [[Cell]] {
+    public func currentRows() async throws -> [[Cell]] {
         try await warehouse.query(Self.currentSQL).result.rows.map { $0.map(Cell.init) }
     }
 
     /// Both tables, for before/after comparisons.
-    func snapshot() async throws -> [[Cell]] {
+    public func snapshot() async throws -> [[Cell]] {
         try await historyRows() + [[.bytes(Array("--".utf8))]] + currentRows()
     }
 }
 
 /// Contract violations visible in the tables alone: overlapping versions, several current
 /// versions, `is_current` disagreeing with `end_time`, SCD1 differing from the open versions.
-func invariantViolations(history: [[Cell]], current: [[Cell]]) -> [String] {
+public func invariantViolations(history: [[Cell]], current: [[Cell]]) -> [String] {
     let open = Cell(Timestamp.openEnd.value)
     var problems: [String] = []
     var expectedCurrent: [[Cell]] = []
@@ -144,34 +165,34 @@ func invariantViolations(history: [[Cell]], current: [[Cell]]) -> [String] {
 }
 
 /// Seeds for generated cases: `FIRN_SCD_SEED=<n>` replays the one case with that seed.
-func caseSeeds(count: Int, salt: UInt64) -> [UInt64] {
+public func caseSeeds(count: Int, salt: UInt64) -> [UInt64] {
     if let text = ProcessInfo.processInfo.environment["FIRN_SCD_SEED"], let seed = UInt64(text) { return [seed] }
     return (0..<UInt64(count)).map { salt &* 1_000_003 &+ $0 }
 }
 
 /// A timestamp `seconds` (and a fraction) after 2024-03-01 00:00:00 UTC.
-func at(_ seconds: Int, micros: Int = 0) -> Timestamp {
+public func at(_ seconds: Int, micros: Int = 0) -> Timestamp {
     Timestamp(
         microseconds: Timestamp(year: 2024, month: 3, day: 1)!.microseconds + Int64(seconds) * 1_000_000 + Int64(micros)
     )
 }
 
 /// Seven customer attributes: the given first name, the rest fixed.
-func person(_ firstName: Value, city: Value = .text("Oslo")) -> [Value] {
+public func person(_ firstName: Value, city: Value = .text("Oslo")) -> [Value] {
     [firstName, .text("Smith"), .text("x@example.com"), .text("1 Main St"), city, .null, .text("NO")]
 }
 
 /// Seven customer attributes: the given first name, the rest fixed.
-func person(_ firstName: String, city: Value = .text("Oslo")) -> [Value] {
+public func person(_ firstName: String, city: Value = .text("Oslo")) -> [Value] {
     person(.text(firstName), city: city)
 }
 
 extension StreamSnapshot {
     /// The customer stream's changes as `firn stream show` prints them.
-    var table: QueryResult { QueryResult(stream: changes, of: .customer) }
+    public var table: QueryResult { QueryResult(stream: changes, of: .customer) }
 }
 
 extension [Version] {
     /// Customer versions as the history table holds them.
-    var rows: [[Value]] { QueryResult(history: self, of: .customer).rows }
+    public var rows: [[Value]] { QueryResult(history: self, of: .customer).rows }
 }

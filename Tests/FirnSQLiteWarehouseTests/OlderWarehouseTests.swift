@@ -1,4 +1,5 @@
 import FirnCore
+import FirnTestSupport
 import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation

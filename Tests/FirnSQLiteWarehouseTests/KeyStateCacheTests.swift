@@ -16,13 +16,13 @@ import Testing
             let first = try TestWarehouse()
             let second = try SQLiteWarehouse(path: first.directory.appendingPathComponent("firn.sqlite").path)
             var loaded: [ChangeRecord] = []
-            let drafts = SCDPropertyTests.drafts(&rng, distinctTimes: false)
-            let files = SCDPropertyTests.files(drafts, &rng, prefix: "s\(seed)-")
+            let drafts = SCDCases.drafts(&rng, distinctTimes: false)
+            let files = SCDCases.files(drafts, &rng, prefix: "s\(seed)-")
             for (index, file) in files.enumerated() {
                 let writer = index % 2 == 0 ? first.sqlite : second
                 guard case .load(let ticket) = try await writer.beginLoad(file.content) else { continue }
                 let records = file.records(load: ticket.id)
-                for chunk in TestWarehouse.chunks(records, sizes: SCDPropertyTests.chunkSizes(&rng)) {
+                for chunk in TestWarehouse.chunks(records, sizes: SCDCases.chunkSizes(&rng)) {
                     try await writer.applyChunk(ticket, chunk)
                 }
                 try await writer.finishLoad(ticket)

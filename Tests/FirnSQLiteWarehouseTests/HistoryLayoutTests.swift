@@ -115,10 +115,10 @@ import Testing
         for seed in caseSeeds(count: 12, salt: 11) {
             var rng = SeededGenerator(seed: seed)
             let store = try TestWarehouse()
-            for file in SCDPropertyTests.files(SCDPropertyTests.drafts(&rng, distinctTimes: false), &rng) {
-                try await store.load(file, chunkSizes: SCDPropertyTests.chunkSizes(&rng))
+            for file in SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng) {
+                try await store.load(file, chunkSizes: SCDCases.chunkSizes(&rng))
             }
-            for _ in 0..<rng.int(0...4) { _ = try await store.warehouse.query(ManualDMLPropertyTests.statement(&rng)) }
+            for _ in 0..<rng.int(0...4) { _ = try await store.warehouse.query(ManualDMLCases.statement(&rng)) }
             let history = try await store.historyRows()
             let current = try await store.currentRows()
 
