@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FirnCore", targets: ["FirnCore"]),
         .library(name: "FirnWarehouse", targets: ["FirnWarehouse"]),
         .library(name: "FirnSQLiteWarehouse", targets: ["FirnSQLiteWarehouse"]),
+        .library(name: "FirnPostgresWarehouse", targets: ["FirnPostgresWarehouse"]),
         .library(name: "FirnPipe", targets: ["FirnPipe"]),
         .library(name: "FirnGenerate", targets: ["FirnGenerate"]),
     ],
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Records, entity configuration, file reading and the SCD algorithm: pure, no I/O beyond reading bytes.
@@ -39,7 +42,8 @@ let package = Package(
         .target(
             name: "FirnConfig",
             dependencies: [
-                "FirnCore", "FirnObjectStore", "FirnIngest", "FirnTasks", .product(name: "Yams", package: "Yams"),
+                "FirnCore", "FirnObjectStore", "FirnIngest", "FirnTasks", "FirnPostgresWarehouse",
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,6 +84,19 @@ let package = Package(
                 "CFirnSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Staging, SCD1, the change stream and SCD2 on a PostgreSQL server (postgres-nio).
+        .target(
+            name: "FirnPostgresWarehouse",
+            dependencies: [
+                "FirnCore",
+                "FirnWarehouse",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -131,7 +148,7 @@ let package = Package(
             name: "firn",
             dependencies: [
                 "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnSQLiteWarehouse",
-                "FirnPipe", "FirnFlow", "FirnGenerate", "FirnBench", "FirnTasks",
+                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", "FirnGenerate", "FirnBench", "FirnTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,7 +160,8 @@ let package = Package(
         .target(
             name: "FirnTestSupport",
             dependencies: [
-                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", .product(name: "GRDB", package: "GRDB.swift"),
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPostgresWarehouse",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/FirnTestSupport",
             swiftSettings: swiftSettings
@@ -199,6 +217,12 @@ let package = Package(
         .testTarget(
             name: "FirnWarehouseTests",
             dependencies: ["FirnCore", "FirnWarehouse", "FirnPipe", "FirnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // What is PostgreSQL's own, against the test run's server (scripts/postgres-server).
+        .testTarget(
+            name: "FirnPostgresWarehouseTests",
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnPostgresWarehouse", "FirnTestSupport"],
             swiftSettings: swiftSettings
         ),
         // What is SQLite's own: user SQL's authorizer, key states across connections, layout

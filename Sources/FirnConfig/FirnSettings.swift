@@ -1,4 +1,5 @@
 import FirnCore
+import FirnPostgresWarehouse
 import FirnIngest
 import FirnObjectStore
 import FirnTasks
@@ -47,12 +48,16 @@ public struct FirnSettings: Sendable, Hashable {
     }
 }
 
-/// Where the warehouse is: `sqlite:PATH` (or `postgres://…`, not supported yet).
+/// Where the warehouse is: `sqlite:PATH`, or a PostgreSQL server
+/// (`postgres://user:password@host:port/database?sslmode=…&schema=…`, parts left out taken from
+/// the `PG*` environment variables).
 public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
     /// An SQLite file.
     case sqlite(path: String)
+    /// A schema in a PostgreSQL database.
+    case postgres(PostgresLocation)
 
-    /// Parses `sqlite:PATH` (also `sqlite://PATH`).
+    /// Parses `sqlite:PATH` (also `sqlite://PATH`) or `postgres://…` (also `postgresql://…`).
     ///
     /// - Throws: ``ConfigurationError`` saying which forms are accepted.
     public init(parsing text: String) throws(ConfigurationError) {
@@ -61,9 +66,15 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
         } else if text.hasPrefix("sqlite:") {
             self = .sqlite(path: String(text.dropFirst("sqlite:".count)))
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            throw .invalid("PostgreSQL warehouses are not supported yet; use sqlite:PATH")
+            do {
+                self = .postgres(try PostgresLocation(parsing: text))
+            } catch {
+                throw .invalid("warehouse: \(error.description)")
+            }
         } else {
-            throw .invalid("warehouse \(URLRedaction.redacted(text).debugDescription): expected sqlite:PATH")
+            throw .invalid(
+                "warehouse \(URLRedaction.redacted(text).debugDescription): expected sqlite:PATH or postgres://…"
+            )
         }
         if case .sqlite(let path) = self, path.isEmpty { throw .invalid("warehouse sqlite: needs a file path") }
     }
@@ -71,6 +82,7 @@ public enum WarehouseLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let location): location.description
         }
     }
 }

@@ -4,6 +4,7 @@ import FirnConfig
 import FirnCore
 import FirnIngest
 import FirnObjectStore
+import FirnPostgresWarehouse
 import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
@@ -16,7 +17,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "YAML config file: data_dir, warehouse, bucket, landing, entity, reader, ingest, tasks.")
     var config: String?
 
-    @Option(help: "Warehouse URL: sqlite:PATH. Default: sqlite:<data-dir>/firn.sqlite.")
+    @Option(
+        help: "Warehouse URL: sqlite:PATH, or postgres://user:password@host:port/db?sslmode=…&schema=… (the rest from PG* variables). Default: sqlite:<data-dir>/firn.sqlite."
+    )
     var warehouse: String?
 
     @Option(
@@ -72,6 +75,8 @@ struct GlobalOptions: ParsableArguments {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             return (try await SQLiteWarehouse.open(path: path, entity: settings.entity), settings)
+        case .postgres(let location):
+            return (try await PostgresWarehouse.open(location, entity: settings.entity, creating: creating), settings)
         }
     }
 }

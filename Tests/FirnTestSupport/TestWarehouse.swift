@@ -1,6 +1,7 @@
 import FirnCore
 import FirnSQLiteWarehouse
 import FirnWarehouse
+import FirnPostgresWarehouse
 import Foundation
 import GRDB
 
@@ -67,28 +68,53 @@ public final class TestWarehouse {
         + "FROM customer ORDER BY customer_id"
 
     public let directory: URL
-    /// The warehouse, for what is SQLite's own.
-    public let sqlite: SQLiteWarehouse
     /// The warehouse, as the flow sees it.
-    public var warehouse: any Warehouse { sqlite }
+    public let warehouse: any Warehouse
+    /// The backend it runs on.
+    public let backend: TestBackend
+    /// The warehouse, for what is SQLite's own (only on ``TestBackend/sqlite``).
+    public var sqlite: SQLiteWarehouse { warehouse as! SQLiteWarehouse }
     /// Every record applied so far, with its arrival.
     public private(set) var loaded: [ChangeRecord] = []
 
+    /// A fresh SQLite warehouse.
     public init(entity: EntityConfiguration = .customer) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-scd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = SQLiteConfiguration()
         configuration.isDurable = false
         configuration.cacheSizeMiB = 4
-        sqlite = try SQLiteWarehouse(
+        backend = .sqlite
+        warehouse = try SQLiteWarehouse(
             path: directory.appendingPathComponent("firn.sqlite").path,
             entity: entity,
             configuration: configuration
         )
     }
 
+    private init(directory: URL, warehouse: any Warehouse, backend: TestBackend) {
+        self.directory = directory
+        self.warehouse = warehouse
+        self.backend = backend
+    }
+
+    /// A fresh warehouse on `backend`: a new SQLite file, or a new schema on the test run's
+    /// PostgreSQL server (``PostgresTestServer``).
+    public static func open(_ backend: TestBackend, entity: EntityConfiguration = .customer) async throws -> TestWarehouse {
+        switch backend {
+        case .sqlite:
+            return try TestWarehouse(entity: entity)
+        case .postgres:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-pg-\(UUID().uuidString)")
+            let location = try await PostgresTestServer.freshSchema()
+            let warehouse = try await PostgresWarehouse.open(location, entity: entity, maximumConnections: 2)
+            return TestWarehouse(directory: directory, warehouse: warehouse, backend: backend)
+        }
+    }
+
     deinit {
         try? FileManager.default.removeItem(at: directory)
+        if let postgres = warehouse as? PostgresWarehouse { Task { await postgres.close() } }
     }
 
     /// Loads a file in chunks of the given sizes (the rest in one chunk); `nil` when the
@@ -120,9 +146,15 @@ public final class TestWarehouse {
     /// Runs SQL as another client of the database would (the `sqlite3` shell on the file),
     /// outside Firn: its DML on SCD1 must reach the stream.
     public func executeAsAnotherClient(_ sql: String) async throws {
-        let shell = try DatabaseQueue(path: sqlite.path)
-        try await shell.write { db in try db.execute(sql: sql) }
-        try shell.close()
+        switch backend {
+        case .sqlite:
+            let shell = try DatabaseQueue(path: sqlite.path)
+            try await shell.write { db in try db.execute(sql: sql) }
+            try shell.close()
+        case .postgres:
+            let server = (warehouse as! PostgresWarehouse).server
+            try PostgresTestServer.psql(server, sql)
+        }
     }
 
     /// Notes records that reached the warehouse another way (manual DML through the stream).

@@ -25,9 +25,9 @@ import Testing
     /// Arrival is the order rows are applied: the rest of a load resumed after another load
     /// arrives after it, and wins a tie at an equal event time, whether the other load's record
     /// opened a version or changed nothing.
-    @Test(arguments: [false, true])
-    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(otherRecordChangesNothing: Bool) async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases, [false, true])
+    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(backend: TestBackend, otherRecordChangesNothing: Bool) async throws {
+        let store = try await TestWarehouse.open(backend)
         let warehouse = store.warehouse
         let (ann, bob, cai) = (person("Ann"), person("Bob"), person("Cai"))
         let fileA = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
@@ -53,8 +53,8 @@ import Testing
     }
 
     /// A load that failed after some chunks is resumed by the next attempt, never restaged.
-    @Test func failedPartialLoadIsResumedNotRestaged() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func failedPartialLoadIsResumedNotRestaged(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         let warehouse = store.warehouse
         let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
         guard case .load(let first) = try await warehouse.beginLoad(file) else { throw CancellationError() }
@@ -71,8 +71,8 @@ import Testing
     }
 
     /// A load another process marked failed stops with an error instead of reporting success.
-    @Test func chunkOfALoadFailedElsewhereIsRefused() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func chunkOfALoadFailedElsewhereIsRefused(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         let warehouse = store.warehouse
         let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
         guard case .load(let ticket) = try await warehouse.beginLoad(file) else { throw CancellationError() }

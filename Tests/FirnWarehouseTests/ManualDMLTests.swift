@@ -15,8 +15,8 @@ import Testing
     }
 
     /// A fresh warehouse holding key 1 = Ann and key 2 = Bob since `at(10)`.
-    static func seeded() async throws -> TestWarehouse {
-        let store = try TestWarehouse()
+    static func seeded(_ backend: TestBackend) async throws -> TestWarehouse {
+        let store = try await TestWarehouse.open(backend)
         let rows = [upsert(1, a, at: at(10)), upsert(2, b, at: at(10))]
         try await store.load(TestFile(name: "seed.csv", checksum: "seed", rows: rows))
         return store
@@ -68,8 +68,8 @@ import Testing
         #expect(invariantViolations(history: history, current: current) == [], sourceLocation: sourceLocation)
     }
 
-    @Test func updateReachesHistoryAtStatementTimeOnce() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func updateReachesHistoryAtStatementTimeOnce(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         let window = try await Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 1", on: store)
         let pending = try await store.warehouse.pendingStream()
         let width = 1 + 7 + 1
@@ -114,8 +114,8 @@ import Testing
         )
     }
 
-    @Test func deleteReachesHistoryAtStatementTime() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func deleteReachesHistoryAtStatementTime(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         let window = try await Self.run("DELETE FROM customer WHERE customer_id = 2", on: store)
         let rows = try await store.warehouse.pendingStream().table.rows
         try #require(rows.count == 1)
@@ -134,8 +134,8 @@ import Testing
         await #expect(try store.currentRows().map { $0[0] } == [.integer(1)])
     }
 
-    @Test func insertReachesHistoryAtStatementTime() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func insertReachesHistoryAtStatementTime(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         let window = try await Self.run(
             """
             INSERT INTO customer (customer_id, first_name, last_name, email, street, city, state, country,
@@ -162,8 +162,8 @@ import Testing
         try await Self.expectModel(store)
     }
 
-    @Test func updateOfKeyDeletesOldKeyAndInsertsNewOne() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func updateOfKeyDeletesOldKeyAndInsertsNewOne(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         let window = try await Self.run("UPDATE customer SET customer_id = 9 WHERE customer_id = 1", on: store)
         let rows = try await store.warehouse.pendingStream().table.rows
         try #require(rows.count == 2)
@@ -181,8 +181,8 @@ import Testing
         try await Self.expectModel(store)
     }
 
-    @Test func pendingChangesAreConsumedByTheNextLoad() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func pendingChangesAreConsumedByTheNextLoad(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         let window = try await Self.run("UPDATE customer SET first_name = NULL WHERE customer_id = 2", on: store)
         try await store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(1, Self.c, at: at(30))]))
         await #expect(try store.warehouse.pendingStream().table.rows.isEmpty)
@@ -196,15 +196,15 @@ import Testing
         try await Self.expectModel(store)
     }
 
-    @Test func updateThatChangesNothingAddsNoVersion() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func updateThatChangesNothingAddsNoVersion(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         _ = try await store.warehouse.query("UPDATE customer SET city = city WHERE customer_id = 1")
         try await store.warehouse.consumeStream()
         try await Self.expectModel(store)
     }
 
-    @Test func editOfUpdateTimestampAloneIsUndone() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func editOfUpdateTimestampAloneIsUndone(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         _ = try await store.warehouse.query("UPDATE customer SET update_timestamp = '2000-01-01 00:00:00.000000'")
         try await store.warehouse.consumeStream()
         try await Self.expectModel(store)
@@ -212,8 +212,8 @@ import Testing
 
     /// A manual change older than the open version (a future-dated record) is a late record:
     /// it splits history and SCD1 stays the open version.
-    @Test func changeBeforeFutureDatedVersionLeavesSCD1AtOpenVersion() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func changeBeforeFutureDatedVersionLeavesSCD1AtOpenVersion(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         let future = Timestamp(year: 2099, month: 1, day: 1)!
         try await store.load(TestFile(name: "future.csv", checksum: "f", rows: [Self.upsert(1, Self.c, at: future)]))
         _ = try await Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 1", on: store)
@@ -229,8 +229,8 @@ import Testing
     /// The warehouse's writer runs without triggers (its own SCD1 writes must not be logged);
     /// DML from any other SQLite connection, as the `sqlite3` shell would run it, still fires
     /// them, and reaches history once. Pipeline loads before and after log nothing.
-    @Test func dmlFromAnotherConnectionIsCapturedAndPipelineWritesAreNot() async throws {
-        let store = try await Self.seeded()
+    @Test(arguments: TestBackend.allCases) func dmlFromAnotherConnectionIsCapturedAndPipelineWritesAreNot(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
         await #expect(try store.warehouse.pendingStream().latest == 0)
         let before = Timestamp.now()
         try await store.executeAsAnotherClient("UPDATE customer SET city = 'Y' WHERE customer_id = 2")

@@ -43,8 +43,8 @@ import Testing
         )
     }
 
-    @Test func severalChangesInOneBatchEachKeepTheirVersion() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func severalChangesInOneBatchEachKeepTheirVersion(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(
             Self.file(
                 "one.csv",
@@ -63,8 +63,8 @@ import Testing
         )
     }
 
-    @Test func severalChangesInOneBatchOutOfOrderEachKeepTheirVersion() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func severalChangesInOneBatchOutOfOrderEachKeepTheirVersion(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(
             Self.file(
                 "one.csv",
@@ -82,8 +82,8 @@ import Testing
         )
     }
 
-    @Test func lateRecordSplitsVersionInForce() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func lateRecordSplitsVersionInForce(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
         try await store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
         try await Self.expectTables(
@@ -104,8 +104,8 @@ import Testing
         )
     }
 
-    @Test func lateRecordLeavesSCD1Alone() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func lateRecordLeavesSCD1Alone(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(Self.file("early.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.c, at: at(3))))
         let before = try await store.currentRows()
         try await store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
@@ -121,8 +121,8 @@ import Testing
         )
     }
 
-    @Test func lateRecordAfterNoOpRecordSplitsHistory() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func lateRecordAfterNoOpRecordSplitsHistory(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(Self.file("first.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.a, at: at(3))))
         try await Self.expectTables(store, [Self.version(1, Self.a, at(1), nil)])
         try await store.load(Self.file("late.csv", Self.upsert(1, Self.b, at: at(2))))
@@ -135,7 +135,7 @@ import Testing
         )
     }
 
-    @Test func orderAndBatchSizeDoNotMatter() async throws {
+    @Test(arguments: TestBackend.allCases) func orderAndBatchSizeDoNotMatter(backend: TestBackend) async throws {
         let files = [
             Self.file(
                 "x.csv",
@@ -159,12 +159,12 @@ import Testing
         let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
         var results: [[[Cell]]] = []
         for (index, order) in orders.enumerated() {
-            let store = try TestWarehouse()
+            let store = try await TestWarehouse.open(backend)
             for file in order { try await store.load(files[file], chunkSizes: index.isMultiple(of: 2) ? [1, 1, 1] : []) }
             await results.append(try store.snapshot())
         }
         #expect(Set(results).count == 1)
-        let store = try TestWarehouse()
+        let store = try await TestWarehouse.open(backend)
         for file in files { try await store.load(file, chunkSizes: [2]) }
         try await Self.expectTables(
             store,
@@ -177,8 +177,8 @@ import Testing
         )
     }
 
-    @Test func duplicateRecordChangesNothing() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func duplicateRecordChangesNothing(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
         let before = try await store.snapshot()
         try await store.load(Self.file("dup.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(1, Self.b, at: at(3))))
@@ -188,8 +188,8 @@ import Testing
         await #expect(try store.snapshot() == before)
     }
 
-    @Test func redeliveredFileIsSkipped() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func redeliveredFileIsSkipped(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         let file = Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.upsert(2, Self.b, at: at(2)))
         let ticket = try await #require(try store.load(file))
         let before = try await store.snapshot()
@@ -202,16 +202,16 @@ import Testing
         await #expect(try store.snapshot() == before)
     }
 
-    @Test func changedFileUnderSameNameIsLoaded() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func changedFileUnderSameNameIsLoaded(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), checksum: "v1"))
         let ticket = try await store.load(Self.file("one.csv", Self.upsert(1, Self.b, at: at(2)), checksum: "v2"))
         #expect(ticket != nil)
         try await Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.b, at(2), nil)])
     }
 
-    @Test func equalEventTimesLaterArrivalWins() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func equalEventTimesLaterArrivalWins(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         // Inside one file the later row wins; across files the later load wins.
         try await store.load(
             Self.file(
@@ -246,8 +246,8 @@ import Testing
         )
     }
 
-    @Test func deleteClosesVersionAndOpensNothing() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func deleteClosesVersionAndOpensNothing(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(Self.file("one.csv", Self.upsert(1, Self.a, at: at(1)), Self.delete(1, at: at(2))))
         try await Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2))])
         // The same attributes after a delete open a new version: nothing was in force.
@@ -255,8 +255,8 @@ import Testing
         try await Self.expectTables(store, [Self.version(1, Self.a, at(1), at(2)), Self.version(1, Self.a, at(3), nil)])
     }
 
-    @Test func deleteOfAbsentKeyIsNoOp() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func deleteOfAbsentKeyIsNoOp(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         try await store.load(
             Self.file(
                 "one.csv",
@@ -272,8 +272,8 @@ import Testing
         try await Self.expectTables(store, [Self.version(6, Self.a, at(1), at(2))])
     }
 
-    @Test func nullSafeComparison() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func nullSafeComparison(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         let null = person(.text("Ann"), city: .null)
         let empty = person(.text("Ann"), city: .text(""))
         try await store.load(Self.file("one.csv", Self.upsert(1, null, at: at(1)), Self.upsert(1, null, at: at(2))))
@@ -290,8 +290,8 @@ import Testing
 
     /// Text compares byte for byte, as SQL compares it: "Zoë" composed (U+00EB) and decomposed
     /// (e + U+0308) are different values, though Swift's `String ==` calls them equal.
-    @Test func textIsComparedByteForByte() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func textIsComparedByteForByte(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         let composed = person("Zo\u{EB}")
         let decomposed = person("Zoe\u{308}")
         try await store.load(Self.file("one.csv", Self.upsert(1, composed, at: at(1)), Self.upsert(1, decomposed, at: at(2))))
@@ -304,8 +304,8 @@ import Testing
         try await Self.expectTables(store, [Self.version(1, composed, at(1), nil)])
     }
 
-    @Test func resumedChunkIsNotAppliedTwice() async throws {
-        let store = try TestWarehouse()
+    @Test(arguments: TestBackend.allCases) func resumedChunkIsNotAppliedTwice(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
         let file = Self.file(
             "one.csv",
             Self.upsert(1, Self.a, at: at(1)),

@@ -82,25 +82,25 @@ import Testing
         return false
     }
 
-    @Test func historyMatchesReferenceModel() async throws {
+    @Test(arguments: TestBackend.allCases) func historyMatchesReferenceModel(backend: TestBackend) async throws {
         var failures = 0
-        for seed in caseSeeds(count: 500, salt: 1) where failures < 3 {
+        for seed in caseSeeds(count: backend.cases(500), salt: 1) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
             let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
-            let store = try TestWarehouse()
+            let store = try await TestWarehouse.open(backend)
             try await Self.loadAll(files, into: store, &rng)
             if try await !Self.verify(store, seed: seed, files: files) { failures += 1 }
         }
     }
 
-    @Test func orderAndChunkingDoNotMatterGivenDistinctEventTimes() async throws {
+    @Test(arguments: TestBackend.allCases) func orderAndChunkingDoNotMatterGivenDistinctEventTimes(backend: TestBackend) async throws {
         var failures = 0
-        for seed in caseSeeds(count: 200, salt: 2) where failures < 3 {
+        for seed in caseSeeds(count: backend.cases(200), salt: 2) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
             let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: true), &rng)
-            let first = try TestWarehouse()
+            let first = try await TestWarehouse.open(backend)
             for file in files.shuffled(using: &rng) { try await first.load(file, chunkSizes: SCDCases.chunkSizes(&rng)) }
-            let second = try TestWarehouse()
+            let second = try await TestWarehouse.open(backend)
             for file in files.shuffled(using: &rng) { try await second.load(file, chunkSizes: SCDCases.chunkSizes(&rng)) }
             let same = try await first.snapshot() == second.snapshot()
             #expect(same, "seed \(seed): two load orders differ (replay with FIRN_SCD_SEED=\(seed))")

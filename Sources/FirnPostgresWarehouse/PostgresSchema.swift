@@ -1,0 +1,277 @@
+import FirnCore
+import FirnWarehouse
+
+/// The PostgreSQL tables, view, triggers and statements of one entity, derived once from its
+/// ``EntityConfiguration``: the same tables as on SQLite, with the same names and values.
+///
+/// Integer and boolean columns are `bigint`; every other type is `text` in Firn's canonical
+/// form (timestamps `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which sort as times), so a value reads
+/// back exactly as it was loaded, whichever backend holds it. Every identifier spliced here is
+/// an ``Identifier`` (validated, then quoted); every value is bound. Statements name tables
+/// without a schema: each connection's `search_path` is the warehouse's schema.
+struct PostgresSchema: Sendable {
+    let entity: EntityConfiguration
+
+    var keys: [String] { entity.keyColumns.map(\.name.quoted) }
+    var attributes: [String] { entity.attributeColumns.map(\.name.quoted) }
+    var eventTime: String { entity.eventTimeColumn.quoted }
+    var op: String { entity.operationColumn.quoted }
+    var raw: String { entity.rawTable.quoted }
+    var current: String { entity.currentTable.quoted }
+    var history: String { entity.historyTable.quoted }
+    var closed: String { entity.closedHistoryTable.quoted }
+    var beforeDML: String { entity.beforeDMLTable.quoted }
+    var changes: String { entity.changesTable.quoted }
+    var unchanged: String { entity.unchangedTable.quoted }
+
+    var keyList: String { keys.joined(separator: ", ") }
+    var attributeList: String { attributes.joined(separator: ", ") }
+    var attributesThenComma: String { attributes.isEmpty ? "" : attributeList + ", " }
+
+    static func sqlType(_ type: ColumnType) -> String {
+        switch type {
+        case .integer, .boolean: "bigint"
+        case .text, .decimal, .date, .timestamp: "text"
+        }
+    }
+
+    func definitions(_ columns: [Column], prefix: String = "", notNull: Bool = false) -> [String] {
+        columns.map {
+            "\(Identifier(stringLiteral: prefix + $0.name.normalized).quoted) \(Self.sqlType($0.type))"
+                + (notNull ? " NOT NULL" : "")
+        }
+    }
+
+    /// The SCD1 columns that the change log keeps before and after images of.
+    var imageColumns: [Column] {
+        entity.keyColumns + entity.attributeColumns + [Column(entity.eventTimeColumn, .timestamp)]
+    }
+
+    /// `a.k = b.k AND …` over the key columns.
+    func keysEqual(_ left: String, _ right: String) -> String {
+        keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
+    }
+
+    /// `k1 = $n AND k2 = $n+1 …` from parameter `first` on.
+    func keyMatch(from first: Int) -> String {
+        keys.enumerated().map { "\($1) = $\(first + $0)" }.joined(separator: " AND ")
+    }
+
+    /// The current time as stored.
+    static let nowSQL = "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    /// The open end as an SQL literal.
+    static let openEndSQL = "'\(Timestamp.openEnd.description)'"
+
+    // MARK: Tables
+
+    /// Firn's own tables, shared by the entities of a schema.
+    static let sharedStatements: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS firn_entities (
+            name text PRIMARY KEY, definition text NOT NULL, recorded_at text NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_tasks (
+            name text PRIMARY KEY, kind text NOT NULL, task_trigger text NOT NULL, body text NOT NULL,
+            state text NOT NULL, consecutive_failures bigint NOT NULL, seen_load_id bigint NOT NULL,
+            updated_at text NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_task_runs (
+            run_id bigserial PRIMARY KEY, task text NOT NULL, run_trigger text NOT NULL, attempt bigint NOT NULL,
+            started_at text NOT NULL, finished_at text, status text NOT NULL, rows_affected bigint NOT NULL,
+            error text)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_pipe_objects (
+            object_key text NOT NULL, etag text NOT NULL, size_bytes bigint NOT NULL, load_id bigint,
+            status text NOT NULL, seen_at text NOT NULL, loaded_at text, PRIMARY KEY (object_key, etag))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_loads (
+            load_id bigserial PRIMARY KEY, entity text NOT NULL, source text NOT NULL, file_name text NOT NULL,
+            checksum text NOT NULL, size_bytes bigint NOT NULL, status text NOT NULL,
+            rows_done bigint NOT NULL DEFAULT 0, rows_loaded bigint NOT NULL DEFAULT 0,
+            rows_rejected bigint NOT NULL DEFAULT 0, versions_opened bigint NOT NULL DEFAULT 0,
+            versions_closed bigint NOT NULL DEFAULT 0, event_time_default text NOT NULL, started_at text NOT NULL,
+            finished_at text, error text, warnings text)
+        """,
+        "CREATE INDEX IF NOT EXISTS firn_loads_by_content ON firn_loads (entity, file_name, checksum)",
+        """
+        CREATE TABLE IF NOT EXISTS firn_chunks (
+            chunk_id bigserial PRIMARY KEY, load_id bigint NOT NULL, first_row bigint NOT NULL,
+            last_row bigint NOT NULL, applied_at text NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_rejects (
+            reject_id bigserial PRIMARY KEY, load_id bigint NOT NULL, entity text NOT NULL,
+            source_file text NOT NULL, source_row bigint NOT NULL, raw_text text NOT NULL, reason text NOT NULL,
+            rejected_at text NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_streams (
+            name text PRIMARY KEY, table_name text NOT NULL, "offset" bigint NOT NULL, updated_at text NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS firn_leases (name text PRIMARY KEY, holder text NOT NULL, expires_at text NOT NULL)
+        """,
+    ]
+
+    /// The entity's tables, view and triggers; idempotent.
+    var creationStatements: [String] {
+        let keyDefinitions = definitions(entity.keyColumns, notNull: true)
+        let attributeDefinitions = definitions(entity.attributeColumns)
+        let keyedIndex = entity.name.suffixed("_history_by_key").quoted
+        var statements = [
+            """
+            CREATE TABLE IF NOT EXISTS \(raw) (
+                load_id bigint NOT NULL, source_row bigint NOT NULL,
+                \((definitions(entity.keyColumns) + attributeDefinitions).joined(separator: ", ")),
+                \(eventTime) text NOT NULL, \(op) text NOT NULL, source_file text NOT NULL, loaded_at text NOT NULL)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(unchanged) (
+                \(keyDefinitions.joined(separator: ", ")), \(eventTime) text NOT NULL, \(op) text NOT NULL,
+                \(attributeDefinitions.map { $0 + ", " }.joined())chunk_id bigint NOT NULL, source_row bigint NOT NULL,
+                PRIMARY KEY (\(keyList), \(eventTime)))
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(current) (
+                \((keyDefinitions + attributeDefinitions).joined(separator: ", ")), \(eventTime) text,
+                PRIMARY KEY (\(keyList)))
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(closed) (
+                \((keyDefinitions + attributeDefinitions).joined(separator: ", ")),
+                start_time text NOT NULL, end_time text NOT NULL)
+            """,
+            "CREATE INDEX IF NOT EXISTS \(keyedIndex) ON \(closed) (\(keyList))",
+            """
+            CREATE TABLE IF NOT EXISTS \(beforeDML) (
+                \((keyDefinitions + attributeDefinitions).joined(separator: ", ")), \(eventTime) text,
+                _firn_absent bigint NOT NULL, PRIMARY KEY (\(keyList)))
+            """,
+            "CREATE OR REPLACE VIEW \(history) AS " + historyView,
+            """
+            CREATE TABLE IF NOT EXISTS \(changes) (
+                seq bigserial PRIMARY KEY, action text NOT NULL, changed_at text NOT NULL,
+                \((definitions(imageColumns, prefix: "old_") + definitions(imageColumns, prefix: "new_"))
+                    .joined(separator: ", ")))
+            """,
+        ]
+        statements += triggerStatements
+        statements.append(
+            "INSERT INTO firn_streams (name, table_name, \"offset\", updated_at) VALUES "
+                + "('\(entity.streamName.normalized)', '\(entity.currentTable.normalized)', 0, \(Self.nowSQL)) "
+                + "ON CONFLICT (name) DO NOTHING"
+        )
+        return statements
+    }
+
+    /// Closed versions, then SCD1's rows as open versions, except those of keys that manual DML
+    /// has changed since the stream was consumed, whose rows as history had them are saved.
+    var historyView: String {
+        """
+        SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0::bigint AS is_current FROM \(closed)
+        UNION ALL
+        SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(Self.openEndSQL)::text AS end_time,
+            1::bigint AS is_current
+        FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
+        UNION ALL
+        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(Self.openEndSQL)::text, 1::bigint FROM \(beforeDML)
+        WHERE _firn_absent = 0
+        """
+    }
+
+    /// The stream's triggers on SCD1 (PL/pgSQL), which fire for changes the pipeline did not
+    /// make (the pipeline's transactions set `firn.origin` to `pipeline`, for themselves only):
+    /// each logs the change, and the key's row as it was before its first such change is saved.
+    var triggerStatements: [String] {
+        let images = imageColumns
+        let oldNames = images.map { Identifier(stringLiteral: "old_" + $0.name.normalized).quoted }
+        let newNames = images.map { Identifier(stringLiteral: "new_" + $0.name.normalized).quoted }
+        let rowColumns = (keys + attributes + [eventTime]).joined(separator: ", ")
+        let function = entity.name.suffixed("_stream_capture").quoted
+        let saveFunction = entity.name.suffixed("_stream_save").quoted
+        func unsaved(_ image: String) -> String {
+            "NOT EXISTS (SELECT 1 FROM \(beforeDML) b WHERE \(keys.map { "b.\($0) = \(image).\($0)" }.joined(separator: " AND ")))"
+        }
+        func save(_ image: String) -> String {
+            "INSERT INTO \(beforeDML) (\(rowColumns), _firn_absent) SELECT \(rowColumns), 0 FROM \(current) c "
+                + "WHERE \(keys.map { "c.\($0) = \(image).\($0)" }.joined(separator: " AND ")) AND \(unsaved(image));"
+        }
+        func markAbsent(_ image: String) -> String {
+            "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) SELECT "
+                + keys.map { "\(image).\($0)" }.joined(separator: ", ") + ", 1 WHERE \(unsaved(image));"
+        }
+        let manual = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
+        return [
+            """
+            CREATE OR REPLACE FUNCTION \(saveFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
+            BEGIN
+                IF NOT (\(manual)) THEN RETURN COALESCE(NEW, OLD); END IF;
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN \(save("OLD")) END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN \(save("NEW")) END IF;
+                RETURN COALESCE(NEW, OLD);
+            END
+            $firn$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $firn$
+            BEGIN
+                IF NOT (\(manual)) THEN RETURN NULL; END IF;
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO \(changes) (action, changed_at, \(newNames.joined(separator: ", ")))
+                    VALUES ('INSERT', \(Self.nowSQL), \(images.map { "NEW.\($0.name.quoted)" }.joined(separator: ", ")));
+                    \(markAbsent("NEW"))
+                ELSIF TG_OP = 'UPDATE' THEN
+                    INSERT INTO \(changes) (action, changed_at, \((oldNames + newNames).joined(separator: ", ")))
+                    VALUES ('UPDATE', \(Self.nowSQL), \((images.map { "OLD.\($0.name.quoted)" } + images.map { "NEW.\($0.name.quoted)" }).joined(separator: ", ")));
+                    \(markAbsent("NEW"))
+                ELSE
+                    INSERT INTO \(changes) (action, changed_at, \(oldNames.joined(separator: ", ")))
+                    VALUES ('DELETE', \(Self.nowSQL), \(images.map { "OLD.\($0.name.quoted)" }.joined(separator: ", ")));
+                END IF;
+                RETURN NULL;
+            END
+            $firn$
+            """,
+            "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_save").quoted) ON \(current)",
+            """
+            CREATE TRIGGER \(entity.name.suffixed("_stream_save").quoted) BEFORE INSERT OR UPDATE OR DELETE
+            ON \(current) FOR EACH ROW EXECUTE FUNCTION \(saveFunction)()
+            """,
+            "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_capture").quoted) ON \(current)",
+            """
+            CREATE TRIGGER \(entity.name.suffixed("_stream_capture").quoted) AFTER INSERT OR UPDATE OR DELETE
+            ON \(current) FOR EACH ROW EXECUTE FUNCTION \(function)()
+            """,
+        ]
+    }
+
+    // MARK: Statements used while applying a batch
+
+    /// Staging's columns, in the order a COPY row is written.
+    var rawColumns: [String] {
+        ["load_id", "source_row"] + entity.keyColumns.map(\.name.normalized)
+            + entity.attributeColumns.map(\.name.normalized)
+            + [entity.eventTimeColumn.normalized, entity.operationColumn.normalized, "source_file", "loaded_at"]
+    }
+
+    /// The SQL array type of each key column, for `unnest`.
+    var keyArrayTypes: [String] { entity.keyColumns.map { Self.sqlType($0.type) + "[]" } }
+
+    /// A key's versions ending at or after `$n` (after the key's parameters), or open, by start.
+    func versionsEndingFrom() -> String {
+        let count = keys.count
+        return "SELECT \(attributesThenComma)start_time, end_time FROM \(closed) WHERE \(keyMatch(from: 1)) "
+            + "AND end_time >= $\(count + 1) UNION ALL SELECT \(attributesThenComma)\(eventTime), \(Self.openEndSQL)::text "
+            + "FROM \(current) WHERE \(keyMatch(from: 1)) ORDER BY \(attributes.count + 1)"
+    }
+
+    /// A key's unchanged records at or after `$n` (after the key's parameters).
+    func unchangedRecordsFrom() -> String {
+        "SELECT \(attributesThenComma)\(eventTime), \(op), chunk_id, source_row FROM \(unchanged) "
+            + "WHERE \(keyMatch(from: 1)) AND \(eventTime) >= $\(keys.count + 1)"
+    }
+}

@@ -1,0 +1,88 @@
+import FirnCore
+import FirnWarehouse
+import Foundation
+import PostgresNIO
+
+/// Schema versions on PostgreSQL: ordered migrations, each idempotent, recorded in
+/// `firn_schema_versions` of the warehouse's schema, applied in one transaction under an
+/// advisory lock, so workers that open the warehouse at once apply each exactly once.
+extension PostgresWarehouse {
+    /// Every migration, in order: its version and what it does.
+    static let migrations: [(version: Int, description: String, statements: [String])] = [
+        (1, "Firn's tables: load history, chunks, rejects, streams, tasks, pipe objects, leases",
+            PostgresSchema.sharedStatements),
+    ]
+
+    /// The version a warehouse is at once every migration is applied.
+    static var latestVersion: Int { migrations.last!.version }
+
+    /// Applies the migrations the schema lacks, checks (or records) the entity's definition and
+    /// makes its tables when it is new.
+    func migrate() async throws(WarehouseError) {
+        let logger = self.logger
+        let schema = self.schema
+        let entity = self.entity
+        let location = self.location
+        let lock = Self.lockKey("migrate:\(server.schema)")
+        try await transaction { connection in
+            var binds = PostgresBindings()
+            binds.append(lock)
+            try await connection.execute("SELECT pg_advisory_xact_lock($1)", binds, logger: logger)
+            try await connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS firn_schema_versions (
+                    version bigint PRIMARY KEY, description text NOT NULL, applied_at text NOT NULL)
+                """,
+                logger: logger
+            )
+            let current = try await connection.rows(
+                "SELECT COALESCE(max(version), 0) FROM firn_schema_versions",
+                logger: logger
+            ).first?.decode(Int64.self) ?? 0
+            guard current <= Int64(Self.latestVersion) else {
+                throw WarehouseError.newerSchema(location: location, version: Int(current), known: Self.latestVersion)
+            }
+            for migration in Self.migrations where migration.version > current {
+                for statement in migration.statements { try await connection.execute(statement, logger: logger) }
+                var binds = PostgresBindings()
+                binds.append(Int64(migration.version))
+                binds.append(migration.description)
+                try await connection.execute(
+                    "INSERT INTO firn_schema_versions (version, description, applied_at) VALUES ($1, $2, \(PostgresSchema.nowSQL))",
+                    binds,
+                    logger: logger
+                )
+            }
+            // The entity: its recorded definition must be this one; a new one gets its tables.
+            let mine = StoredEntityDefinition(entity)
+            var name = PostgresBindings()
+            name.append(entity.name.normalized)
+            let stored = try await connection.rows(
+                "SELECT definition FROM firn_entities WHERE name = $1",
+                name,
+                logger: logger
+            ).first?.decode(String.self)
+            if let stored {
+                guard let definition = try? JSONDecoder().decode(StoredEntityDefinition.self, from: Data(stored.utf8))
+                else {
+                    throw WarehouseError.schemaMismatch(
+                        table: entity.name.normalized,
+                        reason: "firn_entities holds an unreadable definition"
+                    )
+                }
+                let differences = mine.differences(from: definition)
+                if !differences.isEmpty { throw WarehouseError.definitionChanged(entity, differences) }
+                return
+            }
+            for statement in schema.creationStatements { try await connection.execute(statement, logger: logger) }
+            var record = PostgresBindings()
+            record.append(entity.name.normalized)
+            record.append(mine.json)
+            try await connection.execute(
+                "INSERT INTO firn_entities (name, definition, recorded_at) VALUES ($1, $2, \(PostgresSchema.nowSQL))",
+                record,
+                logger: logger
+            )
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import FirnCore
+import FirnWarehouse
+import PostgresNIO
+
+// The stream on PostgreSQL: manual DML on the SCD1 table, logged by the PL/pgSQL triggers,
+// taken into history as records at each statement's time (see `Warehouse.consumeStream()`).
+extension PostgresWarehouse {
+    @discardableResult
+    public func consumeStream() async throws(WarehouseError) -> StreamConsumption {
+        let logger = self.logger
+        let applyLock = self.applyLock
+        return try await transaction(asPipeline: true) { connection in
+            var lock = PostgresBindings()
+            lock.append(applyLock)
+            try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+            return try await self.consumeStream(connection)
+        }
+    }
+
+    /// Consumes the stream inside the caller's pipeline transaction (which holds the apply lock).
+    func consumeStream(_ connection: PostgresConnection) async throws -> StreamConsumption {
+        let streamName = entity.streamName.normalized
+        let columns = (schema.keys + schema.attributes + [schema.eventTime]).joined(separator: ", ")
+        // SCD1 back as history has it; the logged changes are then applied as records.
+        if try await connection.rows("SELECT 1 FROM \(schema.beforeDML) LIMIT 1", logger: logger).first != nil {
+            try await connection.execute(
+                "DELETE FROM \(schema.current) WHERE (\(schema.keyList)) IN (SELECT \(schema.keyList) FROM \(schema.beforeDML))",
+                logger: logger
+            )
+            try await connection.execute(
+                "INSERT INTO \(schema.current) (\(columns)) SELECT \(columns) FROM \(schema.beforeDML) WHERE _firn_absent = 0",
+                logger: logger
+            )
+            try await connection.execute("DELETE FROM \(schema.beforeDML)", logger: logger)
+        }
+        var name = PostgresBindings()
+        name.append(streamName)
+        let offset =
+            try await connection.rows(
+                "SELECT \"offset\" FROM firn_streams WHERE name = $1 FOR UPDATE",
+                name,
+                logger: logger
+            ).first?.decode(Int64.self) ?? 0
+        let images = schema.imageColumns.map(\.name.normalized)
+        let selected = ["seq", "action", "changed_at"] + images.map { "\"old_\($0)\"" } + images.map { "\"new_\($0)\"" }
+        var after = PostgresBindings()
+        after.append(offset)
+        let rows = try await connection.rows(
+            "SELECT \(selected.joined(separator: ", ")) FROM \(schema.changes) WHERE seq > $1 ORDER BY seq",
+            after,
+            logger: logger
+        )
+        guard !rows.isEmpty else { return StreamConsumption(changesConsumed: 0, counts: ApplyCounts(), offset: offset) }
+        let now = Timestamp.now()
+        var load = PostgresBindings()
+        load.append(entity.name.normalized)
+        load.append(Int64(rows.count))
+        load.append(now.description)
+        let loadID = try await connection.rows(
+            """
+            INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status, rows_done, rows_loaded,
+                event_time_default, started_at, finished_at)
+            VALUES ($1, 'stream', 'manual DML', '', 0, 'loaded', $2, $2, $3, $3, $3) RETURNING load_id
+            """,
+            load,
+            logger: logger
+        ).first!.decode(Int64.self)
+        let chunk = try await Self.nextChunk(connection, load: loadID, rows: 1...Int64(rows.count), at: now, logger: logger)
+        let keyCount = entity.keyColumns.count
+        let attributeCount = entity.attributeColumns.count
+        let width = images.count
+        var records: [ChangeRecord] = []
+        var last = offset
+        for row in rows {
+            let cells = Array(row)
+            let seq = try cells[0].decode(Int64.self)
+            last = seq
+            let action = try cells[1].decode(String.self)
+            let time = Timestamp(canonical: try cells[2].decode(String.self)) ?? now
+            func image(_ start: Int) -> (Key, [Value]) {
+                let values = (start..<(start + width)).map { cells[$0].value }
+                return (Key(Array(values[0..<keyCount])), Array(values[keyCount..<(keyCount + attributeCount)]))
+            }
+            let arrival = Arrival(load: chunk, row: seq)
+            let (oldKey, oldAttributes) = image(3)
+            let (newKey, newAttributes) = image(3 + width)
+            switch action {
+            case "INSERT":
+                records.append(ChangeRecord(key: newKey, eventTime: time, operation: .upsert, attributes: newAttributes, arrival: arrival))
+            case "DELETE":
+                records.append(ChangeRecord(key: oldKey, eventTime: time, operation: .delete, attributes: oldAttributes, arrival: arrival))
+            default:
+                if oldKey != newKey {
+                    records.append(
+                        ChangeRecord(key: oldKey, eventTime: time, operation: .delete, attributes: oldAttributes, arrival: arrival)
+                    )
+                }
+                records.append(ChangeRecord(key: newKey, eventTime: time, operation: .upsert, attributes: newAttributes, arrival: arrival))
+            }
+        }
+        // A key edited to NULL cannot be a record; such changes are dropped from the log but counted.
+        records.removeAll { $0.key.values.contains(.null) }
+        let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
+            records,
+            loadID: loadID,
+            sourceFile: "manual DML",
+            loadedAt: now
+        )
+        var update = PostgresBindings()
+        update.append(last)
+        update.append(now.description)
+        update.append(streamName)
+        try await connection.execute(
+            "UPDATE firn_streams SET \"offset\" = $1, updated_at = $2 WHERE name = $3",
+            update,
+            logger: logger
+        )
+        var consumed = PostgresBindings()
+        consumed.append(last)
+        try await connection.execute("DELETE FROM \(schema.changes) WHERE seq <= $1", consumed, logger: logger)
+        var totals = PostgresBindings()
+        totals.append(Int64(counts.versionsOpened))
+        totals.append(Int64(counts.versionsClosed))
+        totals.append(loadID)
+        try await connection.execute(
+            "UPDATE firn_loads SET versions_opened = $1, versions_closed = $2 WHERE load_id = $3",
+            totals,
+            logger: logger
+        )
+        return StreamConsumption(changesConsumed: rows.count, counts: counts, offset: last)
+    }
+
+    public func pendingStream() async throws(WarehouseError) -> StreamSnapshot {
+        let logger = self.logger
+        let schema = self.schema
+        let entity = self.entity
+        let streamName = entity.streamName.normalized
+        return try await reading { connection in
+            var name = PostgresBindings()
+            name.append(streamName)
+            let offset =
+                try await connection.rows("SELECT \"offset\" FROM firn_streams WHERE name = $1", name, logger: logger)
+                .first?.decode(Int64.self) ?? 0
+            let images = schema.imageColumns.map(\.name.normalized)
+            let selected = ["action"] + images.map { "\"old_\($0)\"" } + images.map { "\"new_\($0)\"" }
+            var after = PostgresBindings()
+            after.append(offset)
+            let rows = try await connection.rows(
+                "SELECT \(selected.joined(separator: ", ")) FROM \(schema.changes) WHERE seq > $1 ORDER BY seq",
+                after,
+                logger: logger
+            )
+            let keyCount = entity.keyColumns.count
+            let width = images.count
+            var order: [Key] = []
+            var before: [Key: [Value]?] = [:]
+            var latest: [Key: [Value]?] = [:]
+            func note(_ image: [Value]?, old: [Value]?, key: Key) {
+                if before[key] == nil {
+                    order.append(key)
+                    before[key] = .some(old)
+                }
+                latest[key] = .some(image)
+            }
+            for row in rows {
+                let cells = Array(row)
+                let action = try cells[0].decode(String.self)
+                let old = action == "INSERT" ? nil : (1...width).map { cells[$0].value }
+                let new = action == "DELETE" ? nil : ((1 + width)...(2 * width)).map { cells[$0].value }
+                if let old, let new, Array(old[0..<keyCount]) != Array(new[0..<keyCount]) {
+                    note(nil, old: old, key: Key(Array(old[0..<keyCount])))
+                    note(new, old: nil, key: Key(Array(new[0..<keyCount])))
+                } else if let image = new ?? old {
+                    note(new, old: old, key: Key(Array(image[0..<keyCount])))
+                }
+            }
+            var changes: [StreamChange] = []
+            for key in order {
+                let old = before[key] ?? nil
+                let new = latest[key] ?? nil
+                let rowID = "\(entity.name.normalized):\(key)"
+                switch (old, new) {
+                case (nil, let new?): changes.append(StreamChange(row: new, action: "INSERT", isUpdate: false, rowID: rowID))
+                case (let old?, nil): changes.append(StreamChange(row: old, action: "DELETE", isUpdate: false, rowID: rowID))
+                case (let old?, let new?) where old != new:
+                    changes.append(StreamChange(row: old, action: "DELETE", isUpdate: true, rowID: rowID))
+                    changes.append(StreamChange(row: new, action: "INSERT", isUpdate: true, rowID: rowID))
+                default: break
+                }
+            }
+            let newest =
+                try await connection.rows("SELECT COALESCE(max(seq), 0) FROM \(schema.changes)", logger: logger)
+                .first?.decode(Int64.self) ?? offset
+            return StreamSnapshot(name: streamName, offset: offset, latest: max(newest, offset), changes: changes)
+        }
+    }
+
+    public func streamHasData() async throws(WarehouseError) -> Bool {
+        let logger = self.logger
+        let changes = schema.changes
+        let name = entity.streamName.normalized
+        return try await reading { connection in
+            var binds = PostgresBindings()
+            binds.append(name)
+            return try await connection.rows(
+                "SELECT EXISTS (SELECT 1 FROM \(changes) WHERE seq > (SELECT \"offset\" FROM firn_streams WHERE name = $1))",
+                binds,
+                logger: logger
+            ).first?.decode(Bool.self) ?? false
+        }
+    }
+}
