@@ -210,7 +210,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnConfigTests",
-            dependencies: ["FirnConfig", "FirnIngest"],
+            dependencies: ["FirnConfig", "FirnIngest", "FirnPostgresWarehouse"],
             swiftSettings: swiftSettings
         ),
         // The SCD contract through the Warehouse protocol (the backends come from FirnTestSupport).

@@ -66,40 +66,9 @@ extension PostgresWarehouse {
             logger: logger
         ).first!.decode(Int64.self)
         let chunk = try await Self.nextChunk(connection, load: loadID, rows: 1...Int64(rows.count), at: now, logger: logger)
-        let keyCount = entity.keyColumns.count
-        let attributeCount = entity.attributeColumns.count
-        let width = images.count
-        var records: [ChangeRecord] = []
-        var last = offset
-        for row in rows {
-            let cells = Array(row)
-            let seq = try cells[0].decode(Int64.self)
-            last = seq
-            let action = try cells[1].decode(String.self)
-            let time = Timestamp(canonical: try cells[2].decode(String.self)) ?? now
-            func image(_ start: Int) -> (Key, [Value]) {
-                let values = (start..<(start + width)).map { cells[$0].value }
-                return (Key(Array(values[0..<keyCount])), Array(values[keyCount..<(keyCount + attributeCount)]))
-            }
-            let arrival = Arrival(load: chunk, row: seq)
-            let (oldKey, oldAttributes) = image(3)
-            let (newKey, newAttributes) = image(3 + width)
-            switch action {
-            case "INSERT":
-                records.append(ChangeRecord(key: newKey, eventTime: time, operation: .upsert, attributes: newAttributes, arrival: arrival))
-            case "DELETE":
-                records.append(ChangeRecord(key: oldKey, eventTime: time, operation: .delete, attributes: oldAttributes, arrival: arrival))
-            default:
-                if oldKey != newKey {
-                    records.append(
-                        ChangeRecord(key: oldKey, eventTime: time, operation: .delete, attributes: oldAttributes, arrival: arrival)
-                    )
-                }
-                records.append(ChangeRecord(key: newKey, eventTime: time, operation: .upsert, attributes: newAttributes, arrival: arrival))
-            }
-        }
-        // A key edited to NULL cannot be a record; such changes are dropped from the log but counted.
-        records.removeAll { $0.key.values.contains(.null) }
+        let logged = try Self.loggedChanges(rows, width: images.count)
+        let last = logged.last?.sequence ?? offset
+        let records = ManualChanges.records(logged, entity: entity, chunk: chunk, now: now)
         let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
             records,
             loadID: loadID,
@@ -142,7 +111,8 @@ extension PostgresWarehouse {
                 try await connection.rows("SELECT \"offset\" FROM firn_streams WHERE name = $1", name, logger: logger)
                 .first?.decode(Int64.self) ?? 0
             let images = schema.imageColumns.map(\.name.normalized)
-            let selected = ["action"] + images.map { "\"old_\($0)\"" } + images.map { "\"new_\($0)\"" }
+            let selected = ["seq", "action", "changed_at"] + images.map { "\"old_\($0)\"" }
+                + images.map { "\"new_\($0)\"" }
             var after = PostgresBindings()
             after.append(offset)
             let rows = try await connection.rows(
@@ -150,44 +120,7 @@ extension PostgresWarehouse {
                 after,
                 logger: logger
             )
-            let keyCount = entity.keyColumns.count
-            let width = images.count
-            var order: [Key] = []
-            var before: [Key: [Value]?] = [:]
-            var latest: [Key: [Value]?] = [:]
-            func note(_ image: [Value]?, old: [Value]?, key: Key) {
-                if before[key] == nil {
-                    order.append(key)
-                    before[key] = .some(old)
-                }
-                latest[key] = .some(image)
-            }
-            for row in rows {
-                let cells = Array(row)
-                let action = try cells[0].decode(String.self)
-                let old = action == "INSERT" ? nil : (1...width).map { cells[$0].value }
-                let new = action == "DELETE" ? nil : ((1 + width)...(2 * width)).map { cells[$0].value }
-                if let old, let new, Array(old[0..<keyCount]) != Array(new[0..<keyCount]) {
-                    note(nil, old: old, key: Key(Array(old[0..<keyCount])))
-                    note(new, old: nil, key: Key(Array(new[0..<keyCount])))
-                } else if let image = new ?? old {
-                    note(new, old: old, key: Key(Array(image[0..<keyCount])))
-                }
-            }
-            var changes: [StreamChange] = []
-            for key in order {
-                let old = before[key] ?? nil
-                let new = latest[key] ?? nil
-                let rowID = "\(entity.name.normalized):\(key)"
-                switch (old, new) {
-                case (nil, let new?): changes.append(StreamChange(row: new, action: "INSERT", isUpdate: false, rowID: rowID))
-                case (let old?, nil): changes.append(StreamChange(row: old, action: "DELETE", isUpdate: false, rowID: rowID))
-                case (let old?, let new?) where old != new:
-                    changes.append(StreamChange(row: old, action: "DELETE", isUpdate: true, rowID: rowID))
-                    changes.append(StreamChange(row: new, action: "INSERT", isUpdate: true, rowID: rowID))
-                default: break
-                }
-            }
+            let changes = ManualChanges.netChanges(try Self.loggedChanges(rows, width: images.count), entity: entity)
             let newest =
                 try await connection.rows("SELECT COALESCE(max(seq), 0) FROM \(schema.changes)", logger: logger)
                 .first?.decode(Int64.self) ?? offset
@@ -207,6 +140,24 @@ extension PostgresWarehouse {
                 binds,
                 logger: logger
             ).first?.decode(Bool.self) ?? false
+        }
+    }
+}
+
+extension PostgresWarehouse {
+    /// Change-log rows (`seq`, `action`, `changed_at`, the old image, the new image) as logged
+    /// changes.
+    static func loggedChanges(_ rows: [PostgresRow], width: Int) throws -> [LoggedChange] {
+        try rows.map { row in
+            let cells = Array(row)
+            let action = try cells[1].decode(String.self)
+            return LoggedChange(
+                sequence: try cells[0].decode(Int64.self),
+                action: action,
+                changedAt: Timestamp(canonical: try cells[2].decode(String.self)),
+                old: action == "INSERT" ? nil : (3..<(3 + width)).map { cells[$0].value },
+                new: action == "DELETE" ? nil : ((3 + width)..<(3 + 2 * width)).map { cells[$0].value }
+            )
         }
     }
 }

@@ -50,70 +50,7 @@ extension SQLiteWarehouse {
         )
         let load = db.lastInsertedRowID
         let chunk = try SQLiteWarehouse.nextChunk(db, load: load, rows: 1...Int64(rows.count), at: now)
-        var records: [ChangeRecord] = []
-        let keyCount = entity.keyColumns.count
-        let attributeCount = entity.attributeColumns.count
-        for row in rows {
-            let seq: Int64 = row["seq"]
-            let action: String = row["action"]
-            let changedAt: String = row["changed_at"]
-            let time = Timestamp(canonical: changedAt) ?? now
-            func image(_ prefix: String) -> (Key, [Value]) {
-                let columns = schema.imageColumns.map { prefix + $0.name.normalized }
-                let values = columns.map { Value(row[$0] as DatabaseValue) }
-                return (Key(Array(values[0..<keyCount])), Array(values[keyCount..<(keyCount + attributeCount)]))
-            }
-            let arrival = Arrival(load: chunk, row: seq)
-            switch action {
-            case "INSERT":
-                let (key, attributes) = image("new_")
-                records.append(
-                    ChangeRecord(
-                        key: key,
-                        eventTime: time,
-                        operation: .upsert,
-                        attributes: attributes,
-                        arrival: arrival
-                    )
-                )
-            case "DELETE":
-                let (key, attributes) = image("old_")
-                records.append(
-                    ChangeRecord(
-                        key: key,
-                        eventTime: time,
-                        operation: .delete,
-                        attributes: attributes,
-                        arrival: arrival
-                    )
-                )
-            default:
-                let (oldKey, oldAttributes) = image("old_")
-                let (newKey, newAttributes) = image("new_")
-                if oldKey != newKey {
-                    records.append(
-                        ChangeRecord(
-                            key: oldKey,
-                            eventTime: time,
-                            operation: .delete,
-                            attributes: oldAttributes,
-                            arrival: arrival
-                        )
-                    )
-                }
-                records.append(
-                    ChangeRecord(
-                        key: newKey,
-                        eventTime: time,
-                        operation: .upsert,
-                        attributes: newAttributes,
-                        arrival: arrival
-                    )
-                )
-            }
-        }
-        // A key edited to NULL cannot be a record; such changes are dropped from the log but counted.
-        records.removeAll { $0.key.values.contains(.null) }
+        let records = ManualChanges.records(Self.loggedChanges(rows, schema: schema), entity: entity, chunk: chunk, now: now)
         let counts = try BatchApplier(schema: schema, db: db, cache: keyStates).apply(
             records,
             loadID: load,
@@ -153,48 +90,27 @@ extension SQLiteWarehouse {
                 sql: "SELECT * FROM \(schema.changes) WHERE seq > ? ORDER BY seq",
                 arguments: [offset]
             )
-            let names = schema.imageColumns.map(\.name.normalized)
-            let keyCount = entity.keyColumns.count
-            var order: [Key] = []
-            var before: [Key: [Value]?] = [:]
-            var after: [Key: [Value]?] = [:]
-            func note(_ image: [Value]?, old: [Value]?, key: Key) {
-                if before[key] == nil {
-                    order.append(key)
-                    before[key] = .some(old)
-                }
-                after[key] = .some(image)
-            }
-            for row in rows {
-                let action: String = row["action"]
-                let old = action == "INSERT" ? nil : names.map { Value(row["old_" + $0] as DatabaseValue) }
-                let new = action == "DELETE" ? nil : names.map { Value(row["new_" + $0] as DatabaseValue) }
-                if let old, let new, Array(old[0..<keyCount]) != Array(new[0..<keyCount]) {
-                    note(nil, old: old, key: Key(Array(old[0..<keyCount])))
-                    note(new, old: nil, key: Key(Array(new[0..<keyCount])))
-                } else if let image = new ?? old {
-                    note(new, old: old, key: Key(Array(image[0..<keyCount])))
-                }
-            }
-            var result: [StreamChange] = []
-            for key in order {
-                let old = before[key] ?? nil
-                let new = after[key] ?? nil
-                let rowID = "\(entity.name.normalized):\(key)"
-                switch (old, new) {
-                case (nil, let new?):
-                    result.append(StreamChange(row: new, action: "INSERT", isUpdate: false, rowID: rowID))
-                case (let old?, nil):
-                    result.append(StreamChange(row: old, action: "DELETE", isUpdate: false, rowID: rowID))
-                case (let old?, let new?) where old != new:
-                    result.append(StreamChange(row: old, action: "DELETE", isUpdate: true, rowID: rowID))
-                    result.append(StreamChange(row: new, action: "INSERT", isUpdate: true, rowID: rowID))
-                default:
-                    break
-                }
-            }
+            let result = ManualChanges.netChanges(Self.loggedChanges(rows, schema: schema), entity: entity)
             let latest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(schema.changes)") ?? offset
             return StreamSnapshot(name: streamName, offset: offset, latest: max(latest, offset), changes: result)
+        }
+    }
+}
+
+extension SQLiteWarehouse {
+    /// Change-log rows (`customer_changes`) as logged changes.
+    static func loggedChanges(_ rows: [Row], schema: EntitySchema) -> [LoggedChange] {
+        let names = schema.imageColumns.map(\.name.normalized)
+        return rows.map { row in
+            let action: String = row["action"]
+            let changedAt: String = row["changed_at"]
+            return LoggedChange(
+                sequence: row["seq"],
+                action: action,
+                changedAt: Timestamp(canonical: changedAt),
+                old: action == "INSERT" ? nil : names.map { Value(row["old_" + $0] as DatabaseValue) },
+                new: action == "DELETE" ? nil : names.map { Value(row["new_" + $0] as DatabaseValue) }
+            )
         }
     }
 }

@@ -1,6 +1,7 @@
 import FirnConfig
 import FirnCore
 import FirnIngest
+import FirnPostgresWarehouse
 import Testing
 
 @Suite struct FirnSettingsTests {
@@ -275,12 +276,24 @@ import Testing
         "bucket: 's3://firn/changes?endpoint=http://127.0.0.1:9000&X-Amz-Signature=hunter2secret'",
         "bucket: 's3://firn/changes?endpoint=http%3A%2F%2Fminio%3Ahunter2secret%40127.0.0.1%3A9000'",
         "warehouse: mysql://firn:hunter2secret@db.example/firn",
-        "warehouse: postgres://firn:hunter2secret@db.example/firn",
+        "warehouse: 'postgres://firn:hunter2secret@db.example/firn?sslmode=allow'",
     ])
     func urlsWithCredentialsAreRefusedWithoutEchoingThem(yaml: String) {
         let message = error(yaml)
         #expect(message != nil, "accepted \(yaml)")
         #expect(message?.contains("hunter2secret") == false, "\(message ?? "")")
+    }
+
+    /// A PostgreSQL URL may carry its password (it is the user's file), which no description shows.
+    @Test func aPostgresWarehouseKeepsItsPasswordOutOfEveryDescription() throws {
+        let settings = try FirnSettings.parse(yaml: "warehouse: postgres://firn:hunter2secret@db.example/firn")
+        guard case .postgres(let location) = settings.resolvedWarehouse else {
+            Issue.record("not a PostgreSQL warehouse: \(settings.resolvedWarehouse)")
+            return
+        }
+        #expect(location.password == "hunter2secret")
+        #expect(location.host == "db.example" && location.database == "firn")
+        #expect(!settings.resolvedWarehouse.description.contains("hunter2secret"))
     }
 
     @Test func credentialsInTheBucketURLPointToTheEnvironment() {
