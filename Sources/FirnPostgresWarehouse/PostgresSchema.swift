@@ -11,6 +11,10 @@ import FirnWarehouse
 /// without a schema: each connection's `search_path` is the warehouse's schema.
 struct PostgresSchema: Sendable {
     let entity: EntityConfiguration
+    /// The advisory lock that serialises changes to the entity's tables: the pipeline's chunks
+    /// take it, and so does any other client's DML on SCD1 (a statement trigger), before either
+    /// touches a row.
+    let applyLock: Int64
 
     var keys: [String] { entity.keyColumns.map(\.name.quoted) }
     var attributes: [String] { entity.attributeColumns.map(\.name.quoted) }
@@ -205,7 +209,30 @@ struct PostgresSchema: Sendable {
                 + keys.map { "\(image).\($0)" }.joined(separator: ", ") + ", 1 WHERE \(unsaved(image));"
         }
         let manual = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
+        let lockFunction = entity.name.suffixed("_stream_lock").quoted
         return [
+            // Manual DML waits for chunks being applied, and they for it: a chunk reads SCD1 and
+            // writes it back, so a row changed in between would be lost. Taken per statement,
+            // before any row is locked, so the two never wait for each other's rows.
+            """
+            CREATE OR REPLACE FUNCTION \(lockFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
+            BEGIN
+                IF \(manual) THEN
+                    IF TG_OP = 'TRUNCATE' THEN
+                        RAISE EXCEPTION 'TRUNCATE of % would bypass its history (no row triggers fire); use DELETE',
+                            TG_TABLE_NAME;
+                    END IF;
+                    PERFORM pg_advisory_xact_lock(\(applyLock));
+                END IF;
+                RETURN NULL;
+            END
+            $firn$
+            """,
+            "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_lock").quoted) ON \(current)",
+            """
+            CREATE TRIGGER \(entity.name.suffixed("_stream_lock").quoted) BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+            ON \(current) FOR EACH STATEMENT EXECUTE FUNCTION \(lockFunction)()
+            """,
             """
             CREATE OR REPLACE FUNCTION \(saveFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
             BEGIN

@@ -22,7 +22,9 @@ import PostgresNIO
 /// - key states are not remembered between chunks: every chunk probes the keys it touches,
 ///   set-based, in its transaction;
 /// - the pipeline's transactions set `firn.origin` to `pipeline` for themselves only
-///   (`SET LOCAL`), which the stream's triggers skip; every other client's DML is captured;
+///   (`SET LOCAL`), which the stream's triggers skip; every other client's DML is captured, and
+///   takes the same advisory lock first (a statement trigger), so it never interleaves with a
+///   chunk that reads and rewrites the same SCD1 rows;
 /// - the task scheduler runs where the `scheduler` lease is held (`firn_leases`, a row with an
 ///   expiry, taken with `INSERT … ON CONFLICT … WHERE expired`).
 public final class PostgresWarehouse: Warehouse {
@@ -49,8 +51,9 @@ public final class PostgresWarehouse: Warehouse {
         self.client = client
         self.runner = runner
         self.logger = logger
-        self.schema = PostgresSchema(entity: entity)
-        self.applyLock = Self.lockKey("apply:\(server.schema).\(entity.name.normalized)")
+        let applyLock = Self.lockKey("apply:\(server.schema).\(entity.name.normalized)")
+        self.applyLock = applyLock
+        self.schema = PostgresSchema(entity: entity, applyLock: applyLock)
     }
 
     deinit {

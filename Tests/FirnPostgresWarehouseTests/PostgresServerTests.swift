@@ -42,6 +42,8 @@ import Testing
         ] {
             #expect(await Self.refusal(sql, on: warehouse)?.contains("columns, triggers or indexes") == true, "\(sql)")
         }
+        // TRUNCATE fires no row trigger, so it would change SCD1 behind history's back.
+        #expect(await Self.refusal("TRUNCATE customer", on: warehouse)?.contains("bypass its history") == true)
         // The user's own tables are theirs; a failing statement rolls back the ones before it.
         _ = try await warehouse.query("CREATE TABLE mine (x bigint); INSERT INTO mine VALUES (1)")
         #expect(await Self.refusal("INSERT INTO mine VALUES (2); INSERT INTO nowhere VALUES (3)", on: warehouse) != nil)
