@@ -29,8 +29,7 @@ actor SchedulerLease {
     func isHeld() async -> Bool {
         let now = ContinuousClock.now
         if let renewedAt, let validUntil, now - renewedAt < duration / 3, now < validUntil { return true }
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        guard let held = try? await warehouse.acquireLease(Self.name, holder: holder, seconds: seconds) else {
+        guard let held = try? await warehouse.acquireLease(Self.name, holder: holder, seconds: duration.seconds) else {
             // The warehouse cannot say: keep acting on what is known, until it expires.
             return validUntil.map { now < $0 } ?? false
         }

@@ -178,8 +178,7 @@ public final class KnownKeys: @unchecked Sendable {
         let start = clock.now
         order = BatchPlan.keyOrder(records)
         groups = BatchPlan.groups(records, order: order)
-        let elapsed = clock.now - start
-        groupSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        groupSeconds = (clock.now - start).seconds
         changes = Array(repeating: nil, count: groups.count)
         for index in groups.indices {
             // A key the complete states do not hold has never been seen: in order, no version.
