@@ -84,20 +84,8 @@ struct PostgresBatch {
         guard !groups.isEmpty else { return }
         let keyCount = schema.keys.count
         let width = schema.attributes.count
-        var binds = PostgresBindings()
-        for column in 0..<keyCount {
-            if schema.entity.keyColumns[column].type == .integer || schema.entity.keyColumns[column].type == .boolean {
-                binds.append(groups.map { group -> Int64 in
-                    if case .integer(let number) = group.key.values[column] { return number }
-                    return 0
-                })
-            } else {
-                binds.append(groups.map { $0.key.values[column].description })
-            }
-        }
+        let (binds, unnest) = keyArrays(groups.map(\.key), alias: "p", ordinal: true)
         let names = (0..<keyCount).map { "k\($0)" }
-        let unnest = "unnest(" + (0..<keyCount).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }.joined(separator: ", ")
-            + ") WITH ORDINALITY AS p(\(names.joined(separator: ", ")), position)"
         let match: (String) -> String = { alias in
             zip(schema.keys, names).map { "\(alias).\($0) = p.\($1)" }.joined(separator: " AND ")
         }
@@ -316,20 +304,8 @@ struct PostgresBatch {
             ) { buffer in for row in writes.unchanged { Self.writeCopyRow(row, to: &buffer) } }
         }
         if !writes.deletes.isEmpty {
-            var binds = PostgresBindings()
-            for column in 0..<keyNames.count {
-                if entity.keyColumns[column].type == .integer || entity.keyColumns[column].type == .boolean {
-                    binds.append(writes.deletes.map { key -> Int64 in
-                        if case .integer(let number) = key.values[column] { return number }
-                        return 0
-                    })
-                } else {
-                    binds.append(writes.deletes.map { $0.values[column].description })
-                }
-            }
+            let (binds, unnest) = keyArrays(writes.deletes, alias: "d", ordinal: false)
             let names = (0..<keyNames.count).map { "k\($0)" }
-            let unnest = "unnest(" + (0..<keyNames.count).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }
-                .joined(separator: ", ") + ") AS d(\(names.joined(separator: ", ")))"
             try await connection.execute(
                 "DELETE FROM \(schema.current) c USING \(unnest) WHERE "
                     + zip(schema.keys, names).map { "c.\($0) = d.\($1)" }.joined(separator: " AND "),
@@ -356,6 +332,27 @@ struct PostgresBatch {
                 logger: logger
             )
         }
+    }
+
+    /// Binds `keys` as one array per key column (`$1`, `$2`, …) and returns the `unnest(…)`
+    /// that reads them back as rows `alias(k0, k1, …)`, with their 1-based `position` when
+    /// `ordinal`.
+    func keyArrays(_ keys: [Key], alias: String, ordinal: Bool) -> (PostgresBindings, String) {
+        let columns = schema.entity.keyColumns
+        var binds = PostgresBindings()
+        for (column, definition) in columns.enumerated() {
+            if definition.type == .integer || definition.type == .boolean {
+                binds.append(keys.map { key -> Int64 in
+                    if case .integer(let number) = key.values[column] { return number }
+                    return 0
+                })
+            } else {
+                binds.append(keys.map { $0.values[column].description })
+            }
+        }
+        let names = (0..<columns.count).map { "k\($0)" } + (ordinal ? ["position"] : [])
+        let arrays = (0..<columns.count).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }.joined(separator: ", ")
+        return (binds, "unnest(\(arrays))\(ordinal ? " WITH ORDINALITY" : "") AS \(alias)(\(names.joined(separator: ", ")))")
     }
 
     // MARK: COPY

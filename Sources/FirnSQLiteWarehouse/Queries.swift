@@ -134,13 +134,4 @@ extension SQLiteWarehouse {
             return Page(reading: rejects, for: page) { [.integer($0.id)] }
         }
     }
-
-    static func fetch(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> QueryResult {
-        let statement = try db.makeStatement(sql: sql)
-        let columns = statement.columnNames
-        let rows = try Row.fetchAll(statement, arguments: arguments).map { row in
-            (0..<columns.count).map { row.value(at: $0) }
-        }
-        return QueryResult(columns: columns, rows: rows)
-    }
 }
