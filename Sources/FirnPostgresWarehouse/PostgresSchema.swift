@@ -9,28 +9,14 @@ import FirnWarehouse
 /// back exactly as it was loaded, whichever backend holds it. Every identifier spliced here is
 /// an ``Identifier`` (validated, then quoted); every value is bound. Statements name tables
 /// without a schema: each connection's `search_path` is the warehouse's schema.
-struct PostgresSchema: Sendable {
+struct PostgresSchema: Sendable, EntitySQLNames {
     let entity: EntityConfiguration
     /// The advisory lock that serialises changes to the entity's tables: the pipeline's chunks
     /// take it, and so does any other client's DML on SCD1 (a statement trigger), before either
     /// touches a row.
     let applyLock: Int64
 
-    var keys: [String] { entity.keyColumns.map(\.name.quoted) }
-    var attributes: [String] { entity.attributeColumns.map(\.name.quoted) }
-    var eventTime: String { entity.eventTimeColumn.quoted }
-    var op: String { entity.operationColumn.quoted }
-    var raw: String { entity.rawTable.quoted }
-    var current: String { entity.currentTable.quoted }
-    var history: String { entity.historyTable.quoted }
-    var closed: String { entity.closedHistoryTable.quoted }
-    var beforeDML: String { entity.beforeDMLTable.quoted }
-    var changes: String { entity.changesTable.quoted }
-    var unchanged: String { entity.unchangedTable.quoted }
 
-    var keyList: String { keys.joined(separator: ", ") }
-    var attributeList: String { attributes.joined(separator: ", ") }
-    var attributesThenComma: String { attributes.isEmpty ? "" : attributeList + ", " }
 
     static func sqlType(_ type: ColumnType) -> String {
         switch type {

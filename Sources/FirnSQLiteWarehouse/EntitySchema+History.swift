@@ -29,8 +29,6 @@ extension EntitySchema {
     /// The open end as an SQL literal.
     static let openEndSQL = "'\(BatchApplier.openEndText)'"
 
-    /// The attribute columns and a comma, or nothing when the entity has none.
-    var attributesThenComma: String { attributes.isEmpty ? "" : attributeList + ", " }
 
     /// `a.k = b.k AND …` over the key columns.
     func keysEqual(_ left: String, _ right: String) -> String {

@@ -16,20 +16,9 @@ import FirnWarehouse
 ///   before any manual DML not yet taken from the stream: `customer_before_dml`).
 /// - `customer_changes`: the change log behind the stream on `customer`, written by triggers
 ///   for every change that the pipeline itself did not make (manual DML).
-struct EntitySchema: Sendable {
+struct EntitySchema: Sendable, EntitySQLNames {
     let entity: EntityConfiguration
 
-    var keys: [String] { entity.keyColumns.map(\.name.quoted) }
-    var attributes: [String] { entity.attributeColumns.map(\.name.quoted) }
-    var eventTime: String { entity.eventTimeColumn.quoted }
-    var op: String { entity.operationColumn.quoted }
-    var raw: String { entity.rawTable.quoted }
-    var current: String { entity.currentTable.quoted }
-    var history: String { entity.historyTable.quoted }
-    var closed: String { entity.closedHistoryTable.quoted }
-    var beforeDML: String { entity.beforeDMLTable.quoted }
-    var changes: String { entity.changesTable.quoted }
-    var unchanged: String { entity.unchangedTable.quoted }
 
     /// A key of exactly one integer column becomes the SCD1 table's rowid (fastest lookups).
     var hasIntegerRowidKey: Bool { entity.keyColumns.count == 1 && entity.keyColumns[0].type == .integer }
@@ -50,9 +39,7 @@ struct EntitySchema: Sendable {
         entity.keyColumns + entity.attributeColumns + [Column(entity.eventTimeColumn, .timestamp)]
     }
 
-    var keyList: String { keys.joined(separator: ", ") }
     var keyMatch: String { keys.map { "\($0) = ?" }.joined(separator: " AND ") }
-    var attributeList: String { attributes.joined(separator: ", ") }
 
     /// DDL for the entity's tables, indexes and stream triggers; idempotent.
     var creationStatements: [String] {
