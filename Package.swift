@@ -138,8 +138,9 @@ let package = Package(
         .target(
             name: "FirnBench",
             dependencies: [
-                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPipe",
-                "FirnFlow", .product(name: "GRDB", package: "GRDB.swift"),
+                "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnSQLiteWarehouse",
+                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -243,7 +244,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnBenchTests",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnBench"],
+            dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnBench", "FirnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -81,7 +81,7 @@ extension LoadBenchmark {
             n: 0,
             seed: seed,
             isDurable: isDurable,
-            sqliteVersion: Self.sqliteVersion(),
+            engine: "sqlite \(Self.sqliteVersion())",
             sizes: [result]
         )
         report.files = filesDirectory
@@ -109,7 +109,7 @@ extension LoadBenchmark {
                 )
                 var records: [ChangeRecord] = []
                 while let chunk = try reader.nextChunk() { records += chunk.records }
-                try baseline.apply(
+                try baseline.applyNow(
                     batchID: Int64(index),
                     records: records,
                     sourceFile: (file as NSString).lastPathComponent

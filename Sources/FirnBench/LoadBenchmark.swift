@@ -1,4 +1,5 @@
 import FirnCore
+import FirnPostgresWarehouse
 import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
@@ -54,27 +55,45 @@ public struct LoadBenchmark: Sendable {
         batchCounts[size] ?? max(1, changeRowsPerSize / max(1, size))
     }
 
-    /// Runs every batch size, Firn then (if enabled) the baseline.
+    /// Runs every batch size, Firn then (if enabled) the baseline, on SQLite files in
+    /// ``directory``.
     ///
     /// - Parameter progress: Called with a line of text as phases start and end.
     /// - Returns: The figures; a disagreement between the engines is reported there, not thrown.
     /// - Throws: ``LoadBenchmarkError`` when an engine fails or a file cannot be written.
     public func run(progress: (String) -> Void = { _ in }) async throws(LoadBenchmarkError) -> LoadBenchmarkReport {
-        let directory = try prepareDirectory()
+        var configuration = warehouse
+        configuration.isDurable = isDurable
+        let storage = SQLiteBenchStorage(
+            directory: try prepareDirectory(),
+            configuration: configuration,
+            keepsDatabases: keepsDatabases
+        )
+        return try await run(on: storage, progress: progress)
+    }
+
+    /// Runs every batch size, Firn then (if enabled) the baseline, each in fresh schemas of
+    /// `server`'s database (see ``PostgresBenchStorage``). Durability is the server's own.
+    public func run(
+        on server: PostgresLocation,
+        progress: (String) -> Void = { _ in }
+    ) async throws(LoadBenchmarkError) -> LoadBenchmarkReport {
+        try await run(on: PostgresBenchStorage(server: server, keepsDatabases: keepsDatabases), progress: progress)
+    }
+
+    func run(on storage: some BenchStorage, progress: (String) -> Void) async throws(LoadBenchmarkError)
+        -> LoadBenchmarkReport
+    {
         var sizes: [LoadBenchmarkReport.SizeResult] = []
         for size in batchSizes {
             let batches = batchCount(forSize: size)
             progress("B=\(size): firn, \(n) base customers then \(batches) batches")
-            let firnPath = directory + "/firn-B\(size).sqlite"
-            let (firn, expected) = try await measureFirn(path: firnPath, size: size, batches: batches, progress: progress)
+            let (firn, expected) = try await measureFirn(on: storage, size: size, batches: batches, progress: progress)
             var sql: LoadBenchmarkReport.EngineResult?
             if includeBaseline {
                 progress("B=\(size): plain SQL baseline")
-                let sqlPath = directory + "/sql-B\(size).sqlite"
-                sql = try measureBaseline(path: sqlPath, size: size, batches: batches, progress: progress)
-                if !keepsDatabases { Self.removeDatabase(sqlPath) }
+                sql = try await measureBaseline(on: storage, size: size, batches: batches, progress: progress)
             }
-            if !keepsDatabases { Self.removeDatabase(firnPath) }
             let result = LoadBenchmarkReport.SizeResult(
                 batchSize: size,
                 batches: batches,
@@ -89,7 +108,7 @@ public struct LoadBenchmark: Sendable {
             n: n,
             seed: seed,
             isDurable: isDurable,
-            sqliteVersion: Self.sqliteVersion(),
+            engine: await storage.engineDescription(),
             sizes: sizes
         )
     }
@@ -97,20 +116,18 @@ public struct LoadBenchmark: Sendable {
     // MARK: Engines
 
     private func measureFirn(
-        path: String,
+        on storage: some BenchStorage,
         size: Int,
         batches: Int,
         progress: (String) -> Void
     ) async throws(LoadBenchmarkError) -> (LoadBenchmarkReport.EngineResult, TableDigest) {
-        Self.removeDatabase(path)
         ProcessProbe.resetPeak()
         var workload = BenchWorkload(seed: seed)
-        var configuration = warehouse
-        configuration.isDurable = isDurable
         var timing = Timing()
         var phases = ApplyCounts()
+        let opened = try await storage.openFirn(size: size)
         do throws(WarehouseError) {
-            let warehouse: any Warehouse = try await SQLiteWarehouse.open(path: path, configuration: configuration)
+            let warehouse = opened.warehouse
             var base: [ChangeRecord]? = workload.base(n)
             let baseStart = ProcessProbe.nanoseconds()
             try await load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
@@ -124,11 +141,13 @@ public struct LoadBenchmark: Sendable {
                 if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
             }
         } catch {
+            await opened.close()
             throw LoadBenchmarkError.firn(error)
         }
+        await opened.close()
         let peak = ProcessProbe.peakResidentBytes()
-        let digests = try Self.digests(path: path)
-        var result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: Self.fileSize(path))
+        let (digests, bytes) = try await storage.finish(.firn, size: size)
+        var result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: bytes)
         result.phases = LoadBenchmarkReport.Phases(phases, total: timing.batches.reduce(0, +))
         return (result, workload.currentTableDigest())
     }
@@ -159,40 +178,35 @@ public struct LoadBenchmark: Sendable {
     }
 
     private func measureBaseline(
-        path: String,
+        on storage: some BenchStorage,
         size: Int,
         batches: Int,
         progress: (String) -> Void
-    ) throws(LoadBenchmarkError) -> LoadBenchmarkReport.EngineResult {
-        Self.removeDatabase(path)
+    ) async throws(LoadBenchmarkError) -> LoadBenchmarkReport.EngineResult {
         ProcessProbe.resetPeak()
         var workload = BenchWorkload(seed: seed)
         var timing = Timing()
+        let baseline = try await storage.openBaseline(size: size)
         do {
-            let baseline = try PlainSQLBaseline(path: path, isDurable: isDurable, like: warehouse)
             let base = workload.base(n)
-            timing.base = try Self.time { () throws in
-                try baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")
-            }
+            var start = ProcessProbe.nanoseconds()
+            try await baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")
+            timing.base = Double(ProcessProbe.nanoseconds() - start) / 1e9
             for batch in 1...batches {
                 let records = workload.nextBatch(size: size)
-                timing.batches.append(
-                    try Self.time { () throws in
-                        try baseline.apply(
-                            batchID: Int64(batch),
-                            records: records,
-                            sourceFile: "bench-B\(size)-\(batch)"
-                        )
-                    }
-                )
+                start = ProcessProbe.nanoseconds()
+                try await baseline.apply(batchID: Int64(batch), records: records, sourceFile: "bench-B\(size)-\(batch)")
+                timing.batches.append(Double(ProcessProbe.nanoseconds() - start) / 1e9)
                 if batch % max(1, batches / 5) == 0 { progress("  sql batch \(batch)/\(batches)") }
             }
         } catch {
-            throw .baseline("\(error)")
+            await baseline.close()
+            throw .baseline(PostgresBenchStorage.reason(error))
         }
+        await baseline.close()
         let peak = ProcessProbe.peakResidentBytes()
-        let digests = try Self.digests(path: path)
-        return timing.result(rows: size * batches, peak: peak, digests: digests, bytes: Self.fileSize(path))
+        let (digests, bytes) = try await storage.finish(.sql, size: size)
+        return timing.result(rows: size * batches, peak: peak, digests: digests, bytes: bytes)
     }
 
     // MARK: Helpers
@@ -218,13 +232,6 @@ public struct LoadBenchmark: Sendable {
                 batchMilliseconds: milliseconds
             )
         }
-    }
-
-    /// Seconds that `body` took on the monotonic clock.
-    private static func time<E: Error>(_ body: () throws(E) -> Void) throws(E) -> Double {
-        let start = ProcessProbe.nanoseconds()
-        try body()
-        return Double(ProcessProbe.nanoseconds() - start) / 1e9
     }
 
     static func digests(path: String) throws(LoadBenchmarkError) -> TableDigests {

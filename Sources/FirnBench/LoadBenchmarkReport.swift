@@ -11,10 +11,11 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
     public var n: Int
     /// The workload seed.
     public var seed: UInt64
-    /// Whether both engines ran with `synchronous=FULL` (an fsync per committed transaction).
+    /// Whether both engines ran with `synchronous=FULL` (an fsync per committed transaction);
+    /// on PostgreSQL, durability is the server's setting and this is `true`.
     public var isDurable: Bool
-    /// The SQLite library version both engines used.
-    public var sqliteVersion: String
+    /// The database engine both ran on, with its version (`sqlite 3.46.1`, `PostgreSQL 15.14 at …`).
+    public var engine: String
     /// One entry per batch size, in the order run.
     public var sizes: [SizeResult]
     /// For `--files`: the directory the batches came from (then ``n`` is 0: the base is the
@@ -149,7 +150,7 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
     public var description: String {
         let durability = isDurable ? "full (fsync per commit)" : "normal (no fsync per commit)"
         let workload = files.map { "files=\($0)" } ?? "N=\(n)  seed=\(seed)"
-        var lines = ["firn bench load  \(workload)  durability=\(durability)  sqlite=\(sqliteVersion)"]
+        var lines = ["firn bench load  \(workload)  durability=\(durability)  engine=\(engine)"]
         let header: [(String, Int)] = [
             ("B", 8), ("batches", 8), ("rows", 9), ("firn rows/s", 12), ("firn p50 ms", 12), ("firn p99 ms", 12),
             ("sql rows/s", 11), ("sql p50 ms", 11), ("speed-up", 9), ("peak RSS firn/sql", 18), ("SCD1 check", 10),

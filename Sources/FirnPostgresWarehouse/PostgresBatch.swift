@@ -14,11 +14,14 @@ struct PostgresBatch {
     var schema: PostgresSchema { warehouse.schema }
     var logger: Logger { warehouse.logger }
 
+    /// Applies `records` with the remembered key `states` (checked out for this transaction):
+    /// keys they know are not probed, and every key's new state is stored in them.
     func apply(
         _ records: [ChangeRecord],
         loadID: Int64,
         sourceFile: String,
-        loadedAt: Timestamp
+        loadedAt: Timestamp,
+        states: inout KeyStateCache.States
     ) async throws -> ApplyCounts {
         guard !records.isEmpty else { return ApplyCounts() }
         var counts = ApplyCounts()
@@ -29,33 +32,54 @@ struct PostgresBatch {
             defer { mark = now }
             return (now - mark).seconds
         }
+        // While the records are staged, another thread groups them by key and works out what
+        // the remembered states tell (see `KnownKeys`).
+        let known = KnownKeys(states: states)
+        let grouping = Task.detached { [records] in known.work(records: records) }
         let width = schema.entity.attributeColumns.count
         let loaded = loadedAt.description
-        try await copy(into: schema.entity.rawTable.normalized, columns: schema.rawColumns) { buffer in
+        do {
+            var rows = PostgresCopyRows(reservingBytes: records.count * 160)
             for record in records {
-                var row: [Value] = [.integer(loadID), .integer(record.arrival.row)] + record.key.values
-                row += Self.padded(record.attributes, to: width)
-                row += [.text(record.eventTime.description), .text(record.operation.rawValue), .text(sourceFile), .text(loaded)]
-                Self.writeCopyRow(row, to: &buffer)
+                rows.append(integer: loadID)
+                rows.append(integer: record.arrival.row)
+                rows.append(record.key.values)
+                rows.append(record.attributes, paddedTo: width)
+                rows.append(timestamp: record.eventTime)
+                rows.append(text: record.operation.rawValue)
+                rows.append(text: sourceFile)
+                rows.append(text: loaded)
+                rows.endRow()
             }
+            try await copy(rows, into: schema.entity.rawTable.normalized, columns: schema.rawColumns)
+        } catch {
+            await grouping.value
+            throw error
         }
+        await grouping.value
         counts.staged = records.count
-        counts.timings.stage = lap()
-        let order = BatchPlan.keyOrder(records)
-        var groups = BatchPlan.groups(records, order: order)
-        counts.timings.group = lap()
+        counts.timings.group = known.groupSeconds
+        counts.timings.stage = lap() - known.groupSeconds
+        let order = known.order
+        known.releaseStates()
+        counts.cachedKeys = known.cachedKeys
+        var groups = known.takeGroups()
         try await probe(&groups)
         counts.timings.probe = lap()
         var writes = Writes(width: width)
-        for group in groups {
+        for index in groups.indices {
+            let group = groups[index]
             if group.isInOrder {
                 counts.inOrderKeys += 1
-                let (changes, _) = BatchPlan.reconcileInOrder(group: group, records: records, order: order)
+                let (changes, latest) =
+                    known.takeChanges(at: index)
+                    ?? BatchPlan.reconcileInOrder(group: group, records: records, order: order)
                 try await write(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, counts: &counts)
+                states.store(KeyState(latest: latest, open: changes.open), for: group.key)
             } else {
                 counts.recomputedKeys += 1
                 let existing = try await versions(of: group.key, endingFrom: group.from)
-                let (changes, _) = BatchPlan.replay(
+                let (changes, latest) = BatchPlan.replay(
                     key: group.key,
                     existing: existing,
                     unchanged: try await unchangedRecords(of: group.key, from: group.from),
@@ -69,6 +93,7 @@ struct PostgresBatch {
                     into: &writes,
                     counts: &counts
                 )
+                states.store(KeyState(latest: latest, open: changes.open), for: group.key)
             }
         }
         try await flush(writes)
@@ -78,13 +103,15 @@ struct PostgresBatch {
 
     // MARK: Probing
 
-    /// Sets ``KeyGroup/isInOrder`` and ``KeyGroup/open`` of every group in one query: each key's
+    /// Sets ``KeyGroup/isInOrder`` and ``KeyGroup/open`` of every group the remembered states
+    /// did not know (``KeyGroup/isKnown``), in one query: each key's
     /// SCD1 row (its open version), its latest closed version and its latest unchanged record.
     func probe(_ groups: inout [KeyGroup]) async throws {
-        guard !groups.isEmpty else { return }
+        let unknown = groups.indices.filter { !groups[$0].isKnown }
+        guard !unknown.isEmpty else { return }
         let keyCount = schema.keys.count
         let width = schema.attributes.count
-        let (binds, unnest) = keyArrays(groups.map(\.key), alias: "p", ordinal: true)
+        let (binds, unnest) = keyArrays(unknown.map { groups[$0].key }, alias: "p", ordinal: true)
         let names = (0..<keyCount).map { "k\($0)" }
         let match: (String) -> String = { alias in
             zip(schema.keys, names).map { "\(alias).\($0) = p.\($1)" }.joined(separator: " AND ")
@@ -102,7 +129,7 @@ struct PostgresBatch {
             """
         for row in try await connection.rows(sql, binds, logger: logger) {
             let cells = Array(row)
-            let index = Int(try cells[0].decode(Int64.self)) - 1
+            let index = unknown[Int(try cells[0].decode(Int64.self)) - 1]
             let live = try cells[1].decode(Bool.self)
             let from = groups[index].from
             if live {
@@ -171,10 +198,22 @@ struct PostgresBatch {
     /// Rows gathered for the set-based writes at the end of the batch.
     struct Writes {
         let width: Int
-        var closed: [[Value]] = []
-        var upserts: [[Value]] = []
+        var closed = PostgresCopyRows()
+        /// SCD1 rows of keys that had none (copied straight in).
+        var inserts = PostgresCopyRows()
+        /// SCD1 rows of keys that had one (their open version).
+        var updates = PostgresCopyRows()
         var deletes: [Key] = []
-        var unchanged: [[Value]] = []
+        var unchanged = PostgresCopyRows()
+
+        /// Appends a version as a row of closed history.
+        mutating func appendClosed(_ version: Version) {
+            closed.append(version.key.values)
+            closed.append(version.attributes, paddedTo: width)
+            closed.append(timestamp: version.start)
+            closed.append(timestamp: version.end ?? .openEnd)
+            closed.endRow()
+        }
     }
 
     /// One key's changes, as the SQLite writer makes them (see `HistoryWriter`): changes to
@@ -199,10 +238,13 @@ struct PostgresBatch {
             )
         }
         for record in changes.unchanged {
-            writes.unchanged.append(
-                record.key.values + [.text(record.eventTime.description), .text(record.operation.rawValue)]
-                    + Self.padded(record.attributes, to: writes.width) + [.integer(record.arrival.load), .integer(record.arrival.row)]
-            )
+            writes.unchanged.append(record.key.values)
+            writes.unchanged.append(timestamp: record.eventTime)
+            writes.unchanged.append(text: record.operation.rawValue)
+            writes.unchanged.append(record.attributes, paddedTo: writes.width)
+            writes.unchanged.append(integer: record.arrival.load)
+            writes.unchanged.append(integer: record.arrival.row)
+            writes.unchanged.endRow()
         }
         for version in changes.deleted where version.start != storedOpen { try await deleteClosed(version) }
         counts.versionsRemoved += changes.deleted.count
@@ -212,14 +254,25 @@ struct PostgresBatch {
         for version in changes.ended {
             try await writeStored(version, storedOpen: storedOpen, attributesChanged: false, into: &writes)
         }
-        for version in changes.inserted where version.end != nil { writes.closed.append(Self.closedRow(version, writes.width)) }
+        for version in changes.inserted where version.end != nil { writes.appendClosed(version) }
         counts.versionsOpened += changes.inserted.count
         counts.versionsClosed += changes.closedCount
         switch changes.current {
         case .unchanged:
             break
         case .upsert(let version):
-            writes.upserts.append(version.key.values + Self.padded(version.attributes, to: writes.width) + [.text(version.start.description)])
+            // A key has an SCD1 row exactly when it had an open version.
+            if storedOpen == nil {
+                writes.inserts.append(version.key.values)
+                writes.inserts.append(version.attributes, paddedTo: writes.width)
+                writes.inserts.append(timestamp: version.start)
+                writes.inserts.endRow()
+            } else {
+                writes.updates.append(version.key.values)
+                writes.updates.append(version.attributes, paddedTo: writes.width)
+                writes.updates.append(timestamp: version.start)
+                writes.updates.endRow()
+            }
             counts.currentUpserted += 1
         case .delete(let key):
             writes.deletes.append(key)
@@ -237,14 +290,15 @@ struct PostgresBatch {
         case (true, nil):
             break
         case (true, .some):
-            writes.closed.append(Self.closedRow(version, writes.width))
+            writes.appendClosed(version)
         case (false, nil):
             try await deleteClosed(version)
         case (false, let end?):
             var binds = PostgresBindings()
             var sets: [String] = []
             if attributesChanged {
-                for (index, value) in Self.padded(version.attributes, to: writes.width).enumerated() {
+                for index in 0..<writes.width {
+                    let value = index < version.attributes.count ? version.attributes[index] : .null
                     binds.append(value: value)
                     sets.append("\(schema.attributes[index]) = $\(index + 1)")
                 }
@@ -279,11 +333,6 @@ struct PostgresBatch {
         )
     }
 
-    static func closedRow(_ version: Version, _ width: Int) -> [Value] {
-        version.key.values + padded(version.attributes, to: width)
-            + [.text(version.start.description), .text((version.end ?? .openEnd).description)]
-    }
-
     /// The gathered rows, one statement per table: closed versions and unchanged records
     /// appended by `COPY`, SCD1 rows copied into a temporary table and merged, deleted keys
     /// removed in one statement.
@@ -292,16 +341,15 @@ struct PostgresBatch {
         let keyNames = entity.keyColumns.map(\.name.normalized)
         let attributeNames = entity.attributeColumns.map(\.name.normalized)
         if !writes.closed.isEmpty {
-            try await copy(into: entity.closedHistoryTable.normalized, columns: keyNames + attributeNames + ["start_time", "end_time"]) {
-                buffer in for row in writes.closed { Self.writeCopyRow(row, to: &buffer) }
-            }
+            try await copy(writes.closed, into: entity.closedHistoryTable.normalized, columns: keyNames + attributeNames + ["start_time", "end_time"])
         }
         if !writes.unchanged.isEmpty {
             try await copy(
+                writes.unchanged,
                 into: entity.unchangedTable.normalized,
                 columns: keyNames + [entity.eventTimeColumn.normalized, entity.operationColumn.normalized] + attributeNames
                     + ["chunk_id", "source_row"]
-            ) { buffer in for row in writes.unchanged { Self.writeCopyRow(row, to: &buffer) } }
+            )
         }
         if !writes.deletes.isEmpty {
             let (binds, unnest) = keyArrays(writes.deletes, alias: "d", ordinal: false)
@@ -313,24 +361,31 @@ struct PostgresBatch {
                 logger: logger
             )
         }
-        if !writes.upserts.isEmpty {
-            let staging = "firn_upserts_" + entity.name.normalized
+        let columns = keyNames + attributeNames + [entity.eventTimeColumn.normalized]
+        if !writes.inserts.isEmpty {
+            try await copy(writes.inserts, into: entity.currentTable.normalized, columns: columns)
+        }
+        if !writes.updates.isEmpty {
+            let staging = "firn_updates_" + entity.name.normalized
             try await connection.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS \"\(staging)\" (LIKE \(schema.current)) ON COMMIT DELETE ROWS",
                 logger: logger
             )
-            let columns = keyNames + attributeNames + [entity.eventTimeColumn.normalized]
-            try await copy(into: staging, columns: columns) { buffer in
-                for row in writes.upserts { Self.writeCopyRow(row, to: &buffer) }
-            }
-            let quoted = columns.map { "\"\($0)\"" }
-            let updates = (attributeNames + [entity.eventTimeColumn.normalized]).map { "\"\($0)\" = excluded.\"\($0)\"" }
-            try await connection.execute(
-                "INSERT INTO \(schema.current) (\(quoted.joined(separator: ", "))) SELECT \(quoted.joined(separator: ", ")) "
-                    + "FROM pg_temp.\"\(staging)\" ON CONFLICT (\(schema.keyList)) DO UPDATE SET "
-                    + updates.joined(separator: ", "),
+            // Emptied first: one transaction may flush twice (the stream's changes, then a chunk).
+            try await connection.execute("TRUNCATE pg_temp.\"\(staging)\"", logger: logger)
+            try await copy(writes.updates, into: staging, columns: columns)
+            let sets = (attributeNames + [entity.eventTimeColumn.normalized]).map { "\"\($0)\" = u.\"\($0)\"" }
+            let changed = try await connection.changing(
+                "UPDATE \(schema.current) c SET \(sets.joined(separator: ", ")) FROM pg_temp.\"\(staging)\" u WHERE "
+                    + schema.keysEqual("c", "u"),
                 logger: logger
             )
+            guard changed == writes.updates.count else {
+                throw WarehouseError.statementFailed(
+                    sql: "UPDATE … SCD1",
+                    reason: "\(writes.updates.count - changed) of \(writes.updates.count) keys with an open version have no SCD1 row"
+                )
+            }
         }
     }
 
@@ -358,40 +413,10 @@ struct PostgresBatch {
     // MARK: COPY
 
     /// Copies rows into a table (unqualified: the connection's search path finds it).
-    func copy(into table: String, columns: [String], rows: (inout ByteBuffer) -> Void) async throws {
-        var buffer = ByteBuffer()
-        rows(&buffer)
+    func copy(_ rows: PostgresCopyRows, into table: String, columns: [String]) async throws {
+        let buffer = rows.buffer
         try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
             try await writer.write(buffer)
         }
-    }
-
-    /// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
-    static func writeCopyRow(_ row: [Value], to buffer: inout ByteBuffer) {
-        for (index, value) in row.enumerated() {
-            if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
-            switch value {
-            case .null:
-                buffer.writeStaticString("\\N")
-            case .integer(let number):
-                buffer.writeString(String(number))
-            case .text(let text):
-                for byte in text.utf8 {
-                    switch byte {
-                    case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                    case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
-                    case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
-                    case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
-                    default: buffer.writeInteger(byte)
-                    }
-                }
-            }
-        }
-        buffer.writeInteger(UInt8(ascii: "\n"))
-    }
-
-    /// Attributes padded with NULL to the entity's width (a delete may carry none).
-    static func padded(_ attributes: [Value], to width: Int) -> [Value] {
-        attributes.count >= width ? Array(attributes.prefix(width)) : attributes + Array(repeating: .null, count: width - attributes.count)
     }
 }

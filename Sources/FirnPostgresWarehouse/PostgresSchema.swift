@@ -107,6 +107,14 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         """,
     ]
 
+    /// Version 2: per entity, the count of committed transactions that changed its tables
+    /// (`epoch`), of those by manual DML (`manual`), and `manual` as of the stream's last
+    /// consumption (`consumed`); see `PostgresWarehouse+KeyStates`.
+    static let epochTable = """
+        CREATE TABLE IF NOT EXISTS firn_epochs (entity text PRIMARY KEY, epoch bigint NOT NULL,
+            manual bigint NOT NULL, consumed bigint NOT NULL)
+        """
+
     /// The entity's tables, view and triggers; idempotent.
     var creationStatements: [String] {
         let keyDefinitions = definitions(entity.keyColumns, notNull: true)
@@ -150,6 +158,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
             """,
         ]
         statements += triggerStatements
+        statements += epochStatements
         statements.append(
             "INSERT INTO firn_streams (name, table_name, \"offset\", updated_at) VALUES "
                 + "('\(entity.streamName.normalized)', '\(entity.currentTable.normalized)', 0, \(Self.nowSQL)) "
@@ -176,6 +185,8 @@ struct PostgresSchema: Sendable, EntitySQLNames {
     /// The stream's triggers on SCD1 (PL/pgSQL), which fire for changes the pipeline did not
     /// make (the pipeline's transactions set `firn.origin` to `pipeline`, for themselves only):
     /// each logs the change, and the key's row as it was before its first such change is saved.
+    /// Their `WHEN` clause skips the pipeline's rows without calling PL/pgSQL or queueing an
+    /// event per row.
     var triggerStatements: [String] {
         let images = imageColumns
         let oldNames = images.map { Identifier(stringLiteral: "old_" + $0.name.normalized).quoted }
@@ -195,30 +206,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
                 + keys.map { "\(image).\($0)" }.joined(separator: ", ") + ", 1 WHERE \(unsaved(image));"
         }
         let manual = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
-        let lockFunction = entity.name.suffixed("_stream_lock").quoted
         return [
-            // Manual DML waits for chunks being applied, and they for it: a chunk reads SCD1 and
-            // writes it back, so a row changed in between would be lost. Taken per statement,
-            // before any row is locked, so the two never wait for each other's rows.
-            """
-            CREATE OR REPLACE FUNCTION \(lockFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
-            BEGIN
-                IF \(manual) THEN
-                    IF TG_OP = 'TRUNCATE' THEN
-                        RAISE EXCEPTION 'TRUNCATE of % would bypass its history (no row triggers fire); use DELETE',
-                            TG_TABLE_NAME;
-                    END IF;
-                    PERFORM pg_advisory_xact_lock(\(applyLock));
-                END IF;
-                RETURN NULL;
-            END
-            $firn$
-            """,
-            "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_lock").quoted) ON \(current)",
-            """
-            CREATE TRIGGER \(entity.name.suffixed("_stream_lock").quoted) BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
-            ON \(current) FOR EACH STATEMENT EXECUTE FUNCTION \(lockFunction)()
-            """,
             """
             CREATE OR REPLACE FUNCTION \(saveFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
             BEGIN
@@ -252,14 +240,66 @@ struct PostgresSchema: Sendable, EntitySQLNames {
             "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_save").quoted) ON \(current)",
             """
             CREATE TRIGGER \(entity.name.suffixed("_stream_save").quoted) BEFORE INSERT OR UPDATE OR DELETE
-            ON \(current) FOR EACH ROW EXECUTE FUNCTION \(saveFunction)()
+            ON \(current) FOR EACH ROW WHEN (\(manual)) EXECUTE FUNCTION \(saveFunction)()
             """,
             "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_capture").quoted) ON \(current)",
             """
             CREATE TRIGGER \(entity.name.suffixed("_stream_capture").quoted) AFTER INSERT OR UPDATE OR DELETE
-            ON \(current) FOR EACH ROW EXECUTE FUNCTION \(function)()
+            ON \(current) FOR EACH ROW WHEN (\(manual)) EXECUTE FUNCTION \(function)()
             """,
         ]
+    }
+
+    /// What every writer of the entity's tables other than the pipeline's chunks does first, by
+    /// statement triggers on SCD1, closed history and unchanged records: take the apply lock,
+    /// then count the change in `firn_epochs` (so a worker's remembered key states are dropped,
+    /// see ``PostgresWarehouse``). `TRUNCATE` of SCD1 is refused: no row trigger fires for it,
+    /// so history would never see it. Idempotent; the epoch row is made if missing.
+    var epochStatements: [String] {
+        let manual = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
+        let lockFunction = entity.name.suffixed("_stream_lock").quoted
+        let epochTrigger = entity.name.suffixed("_epoch").quoted
+        var statements = [
+            // Manual DML waits for chunks being applied, and they for it: a chunk reads SCD1 and
+            // writes it back, so a row changed in between would be lost. Taken per statement,
+            // before any row is locked, so the two never wait for each other's rows.
+            """
+            CREATE OR REPLACE FUNCTION \(lockFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
+            BEGIN
+                IF \(manual) THEN
+                    IF TG_OP = 'TRUNCATE' AND TG_TABLE_NAME = '\(entity.currentTable.normalized)' THEN
+                        RAISE EXCEPTION 'TRUNCATE of % would bypass its history (no row triggers fire); use DELETE',
+                            TG_TABLE_NAME;
+                    END IF;
+                    PERFORM pg_advisory_xact_lock(\(applyLock));
+                    UPDATE firn_epochs SET epoch = epoch + 1, manual = manual + 1
+                    WHERE entity = '\(entity.name.normalized)';
+                END IF;
+                RETURN NULL;
+            END
+            $firn$
+            """,
+            "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_lock").quoted) ON \(current)",
+            """
+            CREATE TRIGGER \(entity.name.suffixed("_stream_lock").quoted) BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+            ON \(current) FOR EACH STATEMENT EXECUTE FUNCTION \(lockFunction)()
+            """,
+        ]
+        for table in [closed, unchanged] {
+            statements.append("DROP TRIGGER IF EXISTS \(epochTrigger) ON \(table)")
+            statements.append(
+                """
+                CREATE TRIGGER \(epochTrigger) BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+                ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION \(lockFunction)()
+                """
+            )
+        }
+        // `manual` starts ahead of `consumed`: an entity made before version 2 may have changes waiting.
+        statements.append(
+            "INSERT INTO firn_epochs (entity, epoch, manual, consumed) VALUES ('\(entity.name.normalized)', 0, 1, 0) "
+                + "ON CONFLICT DO NOTHING"
+        )
+        return statements
     }
 
     // MARK: Statements used while applying a batch

@@ -162,10 +162,10 @@ extension PostgresWarehouse {
         let chunk = chunk
         let logger = self.logger
         let entityName = entity.name.normalized
-        let applyLock = self.applyLock
         let clock = ContinuousClock()
         var bodyEnd = clock.now
-        var counts = try await transaction(asPipeline: true) { connection -> ApplyCounts in
+        let keyStates = self.keyStates
+        let (counts, turn) = try await transaction(asPipeline: true) { connection -> (ApplyCounts, ApplyTurn?) in
             defer { bodyEnd = clock.now }
             var id = PostgresBindings()
             id.append(ticket.id)
@@ -178,17 +178,15 @@ extension PostgresWarehouse {
             else { throw WarehouseError.unknownLoad(ticket.id) }
             let (status, done) = try row.decode((String, Int64).self)
             guard status != "failed" else { throw WarehouseError.loadNotInProgress(ticket.id, status: status) }
-            guard status == "loading" else { return ApplyCounts() }
+            guard status == "loading" else { return (ApplyCounts(), nil) }
             guard chunk.lastRow > done else {
                 if finishing { try await Self.markLoaded(connection, ticket.id, warnings: warnings, logger: logger) }
-                return ApplyCounts()
+                return (ApplyCounts(), nil)
             }
             // Chunks of this entity commit one at a time from here: arrival is commit order.
-            var lock = PostgresBindings()
-            lock.append(applyLock)
-            try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+            var turn = try await self.takeApplyTurn(connection)
             let now = Timestamp.now()
-            _ = try await self.consumeStream(connection)
+            if turn.streamPending { _ = try await self.consumeStream(connection, states: &turn.states) }
             let chunkID = try await Self.nextChunk(
                 connection,
                 load: ticket.id,
@@ -203,7 +201,8 @@ extension PostgresWarehouse {
                 records,
                 loadID: ticket.id,
                 sourceFile: ticket.content.name,
-                loadedAt: now
+                loadedAt: now,
+                states: &turn.states
             )
             for reject in rejects {
                 var binds = PostgresBindings()
@@ -240,10 +239,12 @@ extension PostgresWarehouse {
                 logger: logger
             )
             if finishing { try await Self.markLoaded(connection, ticket.id, warnings: warnings, logger: logger) }
-            return counts
+            return (counts, turn)
         }
-        counts.timings.commit = (clock.now - bodyEnd).seconds
-        return counts
+        if let turn { keyStates.checkIn(turn.states, count: turn.epoch) }
+        var result = counts
+        result.timings.commit = (clock.now - bodyEnd).seconds
+        return result
     }
 
     /// Records a chunk about to be applied and returns its id: its records' arrival order.

@@ -11,6 +11,8 @@ extension PostgresWarehouse {
     static let migrations: [(version: Int, description: String, statements: [String])] = [
         (1, "Firn's tables: load history, chunks, rejects, streams, tasks, pipe objects, leases",
             PostgresSchema.sharedStatements),
+        (2, "firn_epochs: changes to each entity's tables made by other writers than its chunks",
+            [PostgresSchema.epochTable]),
     ]
 
     /// The version a warehouse is at once every migration is applied.
@@ -72,6 +74,16 @@ extension PostgresWarehouse {
                 }
                 let differences = mine.differences(from: definition)
                 if !differences.isEmpty { throw WarehouseError.definitionChanged(entity, differences) }
+                // An entity made before version 2 gets its epoch row, the triggers that count, and
+                // the stream's triggers as version 2 makes them.
+                let counted = try await connection.rows(
+                    "SELECT 1 FROM firn_epochs WHERE entity = $1",
+                    name,
+                    logger: logger
+                ).first != nil
+                if !counted {
+                    for statement in schema.triggerStatements + schema.epochStatements { try await connection.execute(statement, logger: logger) }
+                }
                 return
             }
             for statement in schema.creationStatements { try await connection.execute(statement, logger: logger) }

@@ -7,18 +7,22 @@ import PostgresNIO
 extension PostgresWarehouse {
     @discardableResult
     public func consumeStream() async throws(WarehouseError) -> StreamConsumption {
-        let logger = self.logger
-        let applyLock = self.applyLock
-        return try await transaction(asPipeline: true) { connection in
-            var lock = PostgresBindings()
-            lock.append(applyLock)
-            try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
-            return try await self.consumeStream(connection)
+        let (consumption, turn) = try await transaction(asPipeline: true) { connection in
+            var turn = try await self.takeApplyTurn(connection)
+            return (try await self.consumeStream(connection, states: &turn.states), turn)
         }
+        keyStates.checkIn(turn.states, count: turn.epoch)
+        return consumption
     }
 
-    /// Consumes the stream inside the caller's pipeline transaction (which holds the apply lock).
-    func consumeStream(_ connection: PostgresConnection) async throws -> StreamConsumption {
+    /// Consumes the stream inside the caller's pipeline transaction, which has its apply turn
+    /// (``takeApplyTurn(_:)``) and the turn's key `states`.
+    func consumeStream(_ connection: PostgresConnection, states: inout KeyStateCache.States) async throws
+        -> StreamConsumption
+    {
+        var entityName = PostgresBindings()
+        entityName.append(entity.name.normalized)
+        try await connection.execute("UPDATE firn_epochs SET consumed = manual WHERE entity = $1", entityName, logger: logger)
         let streamName = entity.streamName.normalized
         let columns = (schema.keys + schema.attributes + [schema.eventTime]).joined(separator: ", ")
         // SCD1 back as history has it; the logged changes are then applied as records.
@@ -73,7 +77,8 @@ extension PostgresWarehouse {
             records,
             loadID: loadID,
             sourceFile: "manual DML",
-            loadedAt: now
+            loadedAt: now,
+            states: &states
         )
         var update = PostgresBindings()
         update.append(last)

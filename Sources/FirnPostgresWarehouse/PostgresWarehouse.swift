@@ -3,7 +3,6 @@ import FirnWarehouse
 import Foundation
 import Logging
 import NIOCore
-import NIOSSL
 import PostgresNIO
 
 /// The warehouse on a PostgreSQL server: the same tables, stream, load history and semantics
@@ -19,8 +18,10 @@ import PostgresNIO
 /// - arrival order: each chunk's transaction takes a transaction-scoped advisory lock on the
 ///   entity before it takes its arrival number (`firn_chunks`, a sequence) and holds it until
 ///   it commits, so numbers follow commit order;
-/// - key states are not remembered between chunks: every chunk probes the keys it touches,
-///   set-based, in its transaction;
+/// - remembered key states: each chunk takes its turn (the apply lock) and counts itself in
+///   `firn_epochs`, as every other writer of the entity's tables does through triggers; a
+///   worker uses what it remembers only when no other transaction was counted since its own
+///   last chunk, and probes the keys it does not know, set-based, in its transaction;
 /// - the pipeline's transactions set `firn.origin` to `pipeline` for themselves only
 ///   (`SET LOCAL`), which the stream's triggers skip; every other client's DML is captured, and
 ///   takes the same advisory lock first (a statement trigger), so it never interleaves with a
@@ -38,14 +39,18 @@ public final class PostgresWarehouse: Warehouse {
     let logger: Logger
     /// The advisory lock key that serialises chunk commits of this entity in this schema.
     let applyLock: Int64
+    /// What this worker remembers about keys it wrote (see `PostgresWarehouse+KeyStates`).
+    let keyStates: KeyStateCache
 
     private init(
         entity: EntityConfiguration,
         server: PostgresLocation,
         client: PostgresClient,
         runner: Task<Void, Never>,
+        keyStateCapacity: Int,
         logger: Logger
     ) {
+        self.keyStates = KeyStateCache(capacity: keyStateCapacity)
         self.entity = entity
         self.server = server
         self.client = client
@@ -69,45 +74,20 @@ public final class PostgresWarehouse: Warehouse {
     /// - Throws: ``WarehouseError/cannotOpen(location:reason:)``,
     ///   ``WarehouseError/schemaMismatch(table:reason:)`` or
     ///   ``WarehouseError/newerSchema(location:version:known:)``.
+    /// - Parameter keyStateCapacity: Keys whose state this worker remembers between chunks (as
+    ///   `SQLiteConfiguration.keyStateCapacity`); `0` probes every key.
     public static func open(
         _ server: PostgresLocation,
         entity: EntityConfiguration = .customer,
         creating: Bool = true,
         maximumConnections: Int = 8,
+        keyStateCapacity: Int = 200_000,
         logger: Logger = Logger(label: "firn.postgres")
     ) async throws(WarehouseError) -> PostgresWarehouse {
-        let tls: PostgresClient.Configuration.TLS
-        let connectionTLS: PostgresConnection.Configuration.TLS
-        do {
-            switch server.sslMode {
-            case .disable:
-                tls = .disable
-                connectionTLS = .disable
-            case .prefer, .require:
-                var configuration = TLSConfiguration.makeClientConfiguration()
-                configuration.certificateVerification = .none
-                tls = server.sslMode == .prefer ? .prefer(configuration) : .require(configuration)
-                let context = try NIOSSLContext(configuration: configuration)
-                connectionTLS = server.sslMode == .prefer ? .prefer(context) : .require(context)
-            case .verifyFull:
-                let configuration = TLSConfiguration.makeClientConfiguration()
-                tls = .require(configuration)
-                connectionTLS = .require(try NIOSSLContext(configuration: configuration))
-            }
-        } catch {
-            throw .cannotOpen(location: server.description, reason: "TLS: \(error)")
-        }
         // A connection of its own first: the pool would retry a wrong password or a stopped
         // server for a minute and then report only that it gave up.
-        var probe = PostgresConnection.Configuration(
-            host: server.host,
-            port: server.port,
-            username: server.user,
-            password: server.password,
-            database: server.database,
-            tls: connectionTLS
-        )
-        probe.options.connectTimeout = .seconds(10)
+        let probe = try server.connectionConfiguration()
+        let configuration = try server.clientConfiguration(maximumConnections: maximumConnections)
         do {
             let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
             defer { Task { try? await connection.close() } }
@@ -130,18 +110,6 @@ public final class PostgresWarehouse: Warehouse {
         } catch {
             throw .cannotOpen(location: server.description, reason: Self.reason(error))
         }
-        var configuration = PostgresClient.Configuration(
-            host: server.host,
-            port: server.port,
-            username: server.user,
-            password: server.password,
-            database: server.database,
-            tls: tls
-        )
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.additionalStartupParameters = [
-            ("search_path", "\"\(server.schema)\""), ("application_name", "firn"),
-        ]
         // The pool's own log: errors only (it warns when a lease comes before `run()` has started,
         // which is harmless; connection failures reach callers as errors).
         var background = logger
@@ -153,6 +121,7 @@ public final class PostgresWarehouse: Warehouse {
             server: server,
             client: client,
             runner: runner,
+            keyStateCapacity: keyStateCapacity,
             logger: logger
         )
         do {
@@ -181,7 +150,18 @@ public final class PostgresWarehouse: Warehouse {
         let logger = self.logger
         do {
             return try await client.withTransaction(logger: logger) { connection in
-                if asPipeline { try await connection.execute("SET LOCAL firn.origin = 'pipeline'", logger: logger) }
+                if asPipeline {
+                    // The pipeline's writes, which the stream's triggers skip. Joins by index only:
+                    // a chunk touches a few thousand keys of SCD1 or history, which may hold
+                    // millions, and the planner, which knows neither the size of the rows it is
+                    // given (a temporary table, an array) nor that the index is cached, would
+                    // rather hash a whole table for every chunk.
+                    try await connection.execute(
+                        "SELECT set_config('firn.origin', 'pipeline', true), set_config('enable_hashjoin', 'off', true), "
+                            + "set_config('enable_mergejoin', 'off', true)",
+                        logger: logger
+                    )
+                }
                 return try await body(connection)
             }
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FirnBench
 import FirnConfig
+import FirnPostgresWarehouse
 import FirnWarehouse
 import Foundation
 
@@ -40,6 +41,14 @@ struct LoadBench: AsyncParsableCommand {
 
     @Option(help: "Directory for the benchmark databases (default: a temporary one).")
     var directory: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Run both engines on this PostgreSQL server instead of SQLite files (postgres://…).",
+            discussion: "Each batch size gets fresh schemas named after the URL's schema (firn_bench_b1000, firn_bench_sql_b1000), dropped afterwards unless --keep."
+        )
+    )
+    var warehouse: String?
 
     @Flag(help: "Keep the benchmark databases (in --directory) for inspection.")
     var keep = false
@@ -89,6 +98,17 @@ struct LoadBench: AsyncParsableCommand {
         if let keyStateCapacity {
             try NumericBounds.keyStateCapacity.check(keyStateCapacity, "--key-state-capacity")
         }
+        if warehouse != nil {
+            let sqliteOnly: [(Bool, String)] = [
+                (pageSize != nil, "--page-size"), (checkpointPages != nil, "--checkpoint-pages"),
+                (checkpointOnWriter, "--checkpoint-on-writer"), (uncoalescedLog, "--uncoalesced-log"),
+                (noFsync, "--no-fsync (PostgreSQL's durability is the server's fsync and synchronous_commit)"),
+                (files != nil, "--files"), (writeFiles != nil, "--write-files"), (directory != nil, "--directory"),
+            ]
+            if let used = sqliteOnly.first(where: \.0) {
+                throw ValidationError("\(used.1) applies to SQLite only, not with --warehouse")
+            }
+        }
     }
 
     func run() async throws {
@@ -119,7 +139,9 @@ struct LoadBench: AsyncParsableCommand {
             return
         }
         let report =
-            if let files {
+            if let warehouse {
+                try await benchmark.run(on: try postgresLocation(warehouse)) { printError($0) }
+            } else if let files {
                 try await benchmark.runFiles(in: files) { printError($0) }
             } else {
                 try await benchmark.run { printError($0) }
@@ -131,6 +153,17 @@ struct LoadBench: AsyncParsableCommand {
         if !report.allChecksPass {
             printError("error: the engines' tables disagree; see the SCD1 check column")
             throw ExitCode.failure
+        }
+    }
+
+    private func postgresLocation(_ text: String) throws -> PostgresLocation {
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+            throw ValidationError("--warehouse takes a postgres:// URL here (SQLite runs by default, in --directory)")
+        }
+        do {
+            return try PostgresLocation(parsing: text)
+        } catch {
+            throw ValidationError("--warehouse: \(error)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import FirnTestSupport
 import Foundation
 import Testing
 
@@ -30,6 +31,26 @@ import Testing
         #expect(report.description.contains("firn bench load  N=500"))
         let decoded = try JSONDecoder().decode(LoadBenchmarkReport.self, from: Data(try report.json().utf8))
         #expect(decoded == report)
+    }
+
+    /// The same on the test run's PostgreSQL server: Firn and the plain-SQL port (COPY,
+    /// MERGE, window functions) in schemas of their own, which are dropped afterwards.
+    @Test func tinyRunOnPostgreSQLAgreesWithThePortAndTheGenerator() async throws {
+        let server = try await PostgresTestServer.freshSchema()
+        var benchmark = LoadBenchmark()
+        benchmark.n = 300
+        benchmark.batchSizes = [100]
+        benchmark.batchCounts = [100: 3]
+        let report = try await benchmark.run(on: server)
+        try #require(report.sizes.count == 1)
+        let size = report.sizes[0]
+        #expect(size.firnMatchesExpected, "firn \(size.firn.current), expected \(size.expectedCurrent)")
+        #expect(size.currentTablesAgree == true, "sql \(String(describing: size.sql?.current))")
+        #expect(size.historyTablesAgree == true)
+        #expect(size.firn.history.rows > size.firn.current.rows)
+        #expect(report.engine.hasPrefix("PostgreSQL 15"))
+        let left = try await PostgresBenchStorage(server: server, keepsDatabases: false).schemasLeft()
+        #expect(left.isEmpty, "benchmark schemas left behind: \(left)")
     }
 
     @Test func filesModeReadsWrittenWorkloadAndMatchesInProcessRun() async throws {
@@ -85,7 +106,7 @@ import Testing
             sql: other,
             expectedCurrent: digest
         )
-        let report = LoadBenchmarkReport(n: 1, seed: 1, isDurable: true, sqliteVersion: "x", sizes: [size])
+        let report = LoadBenchmarkReport(n: 1, seed: 1, isDurable: true, engine: "x", sizes: [size])
         #expect(!report.allChecksPass)
         #expect(report.description.contains("MISMATCH"))
         #expect(report.description.contains("SCD1 TABLES DIFFER"))

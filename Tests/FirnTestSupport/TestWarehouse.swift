@@ -6,7 +6,7 @@ import Foundation
 import GRDB
 
 /// One input row as a test writes it; its arrival is set when its file is loaded.
-public struct Draft: Hashable, CustomStringConvertible {
+public struct Draft: Hashable, Sendable, CustomStringConvertible {
     public var key: Int64
     public var time: Timestamp
     public var operation: FirnCore.Operation
@@ -26,7 +26,7 @@ public struct Draft: Hashable, CustomStringConvertible {
 }
 
 /// A file of change records: its content identity and its rows (row 1 first).
-public struct TestFile: CustomStringConvertible {
+public struct TestFile: Sendable, CustomStringConvertible {
     public var name: String
     public var checksum: String
     public var rows: [Draft]

@@ -196,6 +196,20 @@ import Testing
         try await Self.expectModel(store)
     }
 
+    /// The stream's changes and the next chunk touch the same key in one transaction.
+    @Test(arguments: TestBackend.allCases) func pendingChangeAndTheNextLoadOfTheSameKey(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
+        let window = try await Self.run("UPDATE customer SET first_name = NULL WHERE customer_id = 2", on: store)
+        try await store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(2, Self.c, at: at(30))]))
+        let history = try await Self.versions(of: 2, in: store)
+        // The manual change (now) is later than the file's record: its version stays open.
+        try #require(history.count == 3)
+        let changedAt = try #require(Self.time(history[2][8]))
+        #expect(window.contains(changedAt))
+        store.noteLoaded([Self.manual(2, person(.null), at: changedAt)])
+        try await Self.expectModel(store)
+    }
+
     @Test(arguments: TestBackend.allCases) func updateThatChangesNothingAddsNoVersion(backend: TestBackend) async throws {
         let store = try await Self.seeded(backend)
         _ = try await store.warehouse.query("UPDATE customer SET city = city WHERE customer_id = 1")

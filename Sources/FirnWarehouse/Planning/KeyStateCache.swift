@@ -102,6 +102,34 @@ public final class KeyStateCache: @unchecked Sendable {
         try lock.withLock { try body(&states) }
     }
 
+    /// Takes the states out for one write transaction of a backend whose writers count every
+    /// commit that changes the entity's tables (PostgreSQL's epoch row): `previous` is that
+    /// count just before this transaction's own. The states come out only when they were
+    /// checked in at exactly that count, so nothing committed in between; otherwise (or while
+    /// another transaction has them out) they come out empty. The cache is empty until
+    /// ``checkIn(_:count:)``: a transaction that fails checks nothing in, and its changes to
+    /// the states are dropped with it.
+    public func checkOut(previous: Int64) -> States {
+        lock.withLock {
+            let capacity = states.capacity
+            defer {
+                states = States(capacity: capacity)
+                dataVersion = nil
+            }
+            guard dataVersion == previous else { return States(capacity: capacity) }
+            return states
+        }
+    }
+
+    /// Puts the states back after their transaction committed as number `count` (see
+    /// ``checkOut(previous:)``), replacing whatever is there.
+    public func checkIn(_ checkedOut: consuming States, count: Int64) {
+        lock.withLock {
+            states = checkedOut
+            dataVersion = count
+        }
+    }
+
     /// Forgets everything (a transaction failed, or user SQL ran).
     public func clear() {
         lock.withLock {

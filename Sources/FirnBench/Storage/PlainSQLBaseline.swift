@@ -18,7 +18,7 @@ import GRDB
 /// Like a straightforward port, it assumes in-order batches: a late record, an upsert equal
 /// to the version in force, or equal event times of one key are not handled as Firn's contract
 /// requires. The benchmark's workload has none of these, so both must end with equal tables.
-final class PlainSQLBaseline {
+final class PlainSQLBaseline: PlainSQLPort {
     let path: String
     private let pool: DatabasePool
 
@@ -131,13 +131,14 @@ final class PlainSQLBaseline {
             """
     }()
 
-    /// Applies one batch in one transaction: stage, SCD1, SCD2.
-    ///
-    /// - Parameters:
-    ///   - batchID: A number unique to the batch (its `batch_id` in staging).
-    ///   - records: The batch's records; `arrival.row` is the row number.
-    ///   - sourceFile: Written to staging.
-    func apply(batchID: Int64, records: [ChangeRecord], sourceFile: String) throws {
+    func apply(batchID: Int64, records: [ChangeRecord], sourceFile: String) async throws {
+        try await runBlocking { () throws in try self.applyNow(batchID: batchID, records: records, sourceFile: sourceFile) }
+    }
+
+    func close() async {}
+
+    /// ``apply(batchID:records:sourceFile:)`` on the calling thread.
+    func applyNow(batchID: Int64, records: [ChangeRecord], sourceFile: String) throws {
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 let loadedAt = Timestamp.now().description

@@ -1,0 +1,103 @@
+import FirnCore
+import NIOCore
+
+/// Rows in the text format of PostgreSQL's `COPY … FROM STDIN`, written straight into one
+/// buffer: fields tab-separated, rows ended by a newline, `\N` for NULL, and backslash, tab,
+/// newline and carriage return escaped with a backslash (text without them is copied as is).
+public struct PostgresCopyRows: Sendable {
+    /// The rows so far, ready to send.
+    public private(set) var buffer: ByteBuffer
+    /// Rows ended so far.
+    public private(set) var count = 0
+    private var atRowStart = true
+
+    /// No rows yet; `reservingBytes` sizes the buffer up front.
+    public init(reservingBytes: Int = 0) {
+        buffer = ByteBufferAllocator().buffer(capacity: reservingBytes)
+    }
+
+    /// Whether no row has been ended.
+    public var isEmpty: Bool { count == 0 }
+
+    /// Appends a field.
+    public mutating func append(_ value: Value) {
+        switch value {
+        case .null: appendNull()
+        case .integer(let number): append(integer: number)
+        case .text(let text): append(text: text)
+        }
+    }
+
+    /// Appends the values as fields, then NULL fields up to `width` (a delete may carry fewer
+    /// attributes than the entity has; extra values are dropped).
+    public mutating func append(_ values: [Value], paddedTo width: Int) {
+        for index in 0..<width { append(index < values.count ? values[index] : .null) }
+    }
+
+    /// Appends the values as fields.
+    public mutating func append(_ values: [Value]) {
+        for value in values { append(value) }
+    }
+
+    /// Appends a NULL field.
+    public mutating func appendNull() {
+        separate()
+        buffer.writeStaticString("\\N")
+    }
+
+    /// Appends an integer field.
+    public mutating func append(integer: Int64) {
+        separate()
+        // A decimal integer is at most 20 bytes: a small string, no allocation.
+        buffer.writeString(String(integer))
+    }
+
+    /// Appends a timestamp field in Firn's canonical text form.
+    public mutating func append(timestamp: Timestamp) {
+        separate()
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Timestamp.textLength) { raw in
+            timestamp.write(into: raw.bindMemory(to: UInt8.self))
+        }
+    }
+
+    /// Appends a text field, escaped.
+    public mutating func append(text: String) {
+        separate()
+        var text = text
+        text.withUTF8 { bytes in
+            guard bytes.contains(where: Self.needsEscape) else {
+                buffer.writeBytes(bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+                default: buffer.writeInteger(byte)
+                }
+            }
+        }
+    }
+
+    /// Ends the row.
+    public mutating func endRow() {
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        atRowStart = true
+        count += 1
+    }
+
+    private mutating func separate() {
+        if atRowStart {
+            atRowStart = false
+        } else {
+            buffer.writeInteger(UInt8(ascii: "\t"))
+        }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+            || byte == UInt8(ascii: "\r")
+    }
+}
