@@ -33,47 +33,56 @@ struct PostgresBatch {
             return (now - mark).seconds
         }
         // While the records are staged, another thread groups them by key and works out what
-        // the remembered states tell (see `KnownKeys`).
+        // the remembered states tell (see `KnownKeys`); then, while the server takes the COPY,
+        // the in-order keys the states knew are written into the set-based writes (no
+        // statement needed). The rest wait for the connection: probed, replayed, written.
         let known = KnownKeys(states: states)
         let grouping = Task.detached { [records] in known.work(records: records) }
         let width = schema.entity.attributeColumns.count
+        var rows = PostgresCopyRows(reservingBytes: records.count * 160)
         let loaded = loadedAt.description
-        do {
-            var rows = PostgresCopyRows(reservingBytes: records.count * 160)
-            for record in records {
-                rows.append(integer: loadID)
-                rows.append(integer: record.arrival.row)
-                rows.append(record.key.values)
-                rows.append(record.attributes, paddedTo: width)
-                rows.append(timestamp: record.eventTime)
-                rows.append(text: record.operation.rawValue)
-                rows.append(text: sourceFile)
-                rows.append(text: loaded)
-                rows.endRow()
-            }
-            try await copy(rows, into: schema.entity.rawTable.normalized, columns: schema.rawColumns)
-        } catch {
-            await grouping.value
-            throw error
+        for record in records {
+            rows.append(integer: loadID)
+            rows.append(integer: record.arrival.row)
+            rows.append(record.key.values)
+            rows.append(record.attributes, paddedTo: width)
+            rows.append(timestamp: record.eventTime)
+            rows.append(text: record.operation.rawValue)
+            rows.append(text: sourceFile)
+            rows.append(text: loaded)
+            rows.endRow()
         }
+        let staging = Task { [rows] in try await copy(rows, into: schema.entity.rawTable.normalized, columns: schema.rawColumns) }
         await grouping.value
         counts.staged = records.count
         counts.timings.group = known.groupSeconds
-        counts.timings.stage = lap() - known.groupSeconds
         let order = known.order
         known.releaseStates()
         counts.cachedKeys = known.cachedKeys
         var groups = known.takeGroups()
+        var writes = Writes(width: width)
+        var waiting: [Int] = []
+        for index in groups.indices {
+            let group = groups[index]
+            guard group.isKnown, group.isInOrder, let (changes, latest) = known.takeChanges(at: index),
+                Self.isAppendOnly(changes, storedOpen: group.open?.start)
+            else {
+                waiting.append(index)
+                continue
+            }
+            counts.inOrderKeys += 1
+            Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
+            states.store(KeyState(latest: latest, open: changes.open), for: group.key)
+        }
+        try await staging.value
+        counts.timings.stage = lap() - known.groupSeconds
         try await probe(&groups)
         counts.timings.probe = lap()
-        var writes = Writes(width: width)
-        for index in groups.indices {
+        for index in waiting {
             let group = groups[index]
             if group.isInOrder {
                 counts.inOrderKeys += 1
-                let (changes, latest) =
-                    known.takeChanges(at: index)
-                    ?? BatchPlan.reconcileInOrder(group: group, records: records, order: order)
+                let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order)
                 try await write(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, counts: &counts)
                 states.store(KeyState(latest: latest, open: changes.open), for: group.key)
             } else {
@@ -237,6 +246,32 @@ struct PostgresBatch {
                 logger: logger
             )
         }
+        for version in changes.deleted where version.start != storedOpen { try await deleteClosed(version) }
+        for version in changes.updated where version.start != storedOpen {
+            try await writeStored(version, attributesChanged: true)
+        }
+        for version in changes.ended where version.start != storedOpen {
+            try await writeStored(version, attributesChanged: false)
+        }
+        Self.gather(changes, storedOpen: storedOpen, into: &writes, counts: &counts)
+    }
+
+    /// Whether `changes` touch no stored closed version (only the open one, if any): then
+    /// ``gather(_:storedOpen:into:counts:)`` alone writes them, without a statement of their
+    /// own. That is the in-order case.
+    static func isAppendOnly(_ changes: HistoryChanges, storedOpen: Timestamp?) -> Bool {
+        changes.deleted.allSatisfy { $0.start == storedOpen } && changes.updated.allSatisfy { $0.start == storedOpen }
+            && changes.ended.allSatisfy { $0.start == storedOpen }
+    }
+
+    /// Gathers what goes into the set-based writes: unchanged records, the stored open
+    /// version now closed, new closed versions, the SCD1 row; counts everything.
+    static func gather(
+        _ changes: HistoryChanges,
+        storedOpen: Timestamp?,
+        into writes: inout Writes,
+        counts: inout ApplyCounts
+    ) {
         for record in changes.unchanged {
             writes.unchanged.append(record.key.values)
             writes.unchanged.append(timestamp: record.eventTime)
@@ -246,13 +281,13 @@ struct PostgresBatch {
             writes.unchanged.append(integer: record.arrival.row)
             writes.unchanged.endRow()
         }
-        for version in changes.deleted where version.start != storedOpen { try await deleteClosed(version) }
         counts.versionsRemoved += changes.deleted.count
-        for version in changes.updated {
-            try await writeStored(version, storedOpen: storedOpen, attributesChanged: true, into: &writes)
+        // The stored open version is SCD1's row; once it ends it becomes a closed version.
+        for version in changes.updated where version.start == storedOpen && version.end != nil {
+            writes.appendClosed(version)
         }
-        for version in changes.ended {
-            try await writeStored(version, storedOpen: storedOpen, attributesChanged: false, into: &writes)
+        for version in changes.ended where version.start == storedOpen && version.end != nil {
+            writes.appendClosed(version)
         }
         for version in changes.inserted where version.end != nil { writes.appendClosed(version) }
         counts.versionsOpened += changes.inserted.count
@@ -280,24 +315,17 @@ struct PostgresBatch {
         }
     }
 
-    private func writeStored(
-        _ version: Version,
-        storedOpen: Timestamp?,
-        attributesChanged: Bool,
-        into writes: inout Writes
-    ) async throws {
-        switch (version.start == storedOpen, version.end) {
-        case (true, nil):
-            break
-        case (true, .some):
-            writes.appendClosed(version)
-        case (false, nil):
+    /// A stored closed version's change: removed when it is now open (SCD1 holds it), else
+    /// its end (and attributes) updated in place.
+    private func writeStored(_ version: Version, attributesChanged: Bool) async throws {
+        switch version.end {
+        case nil:
             try await deleteClosed(version)
-        case (false, let end?):
+        case let end?:
             var binds = PostgresBindings()
             var sets: [String] = []
             if attributesChanged {
-                for index in 0..<writes.width {
+                for index in 0..<schema.attributes.count {
                     let value = index < version.attributes.count ? version.attributes[index] : .null
                     binds.append(value: value)
                     sets.append("\(schema.attributes[index]) = $\(index + 1)")
