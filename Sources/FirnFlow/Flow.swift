@@ -145,7 +145,10 @@ public final class Flow: Sendable {
             StatusReporter(interval: configuration.statusInterval, line: { [self] in await currentStatusLine() }, print: print)
         ]
         if let scheduler { services.append(scheduler) }
-        if let pipe { services.append(pipe) }
+        if let pipe {
+            services.append(pipe)
+            services.append(WorkerHeartbeat(identity: .current, pipe: pipe, logger: logger))
+        }
         if let ingestor { services.append(ingestor) }
         services += extraServices
         let group = ServiceGroup(

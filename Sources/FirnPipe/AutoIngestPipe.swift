@@ -100,6 +100,7 @@ public final class AutoIngestPipe: Service, Sendable {
     let triggers: AsyncStream<Trigger>
     let continuation: AsyncStream<Trigger>.Continuation
     let stats = NIOLockedValueBox(PipeStatistics())
+    let claims = NIOLockedValueBox(0)
     let suspended = NIOLockedValueBox(false)
     /// Whether a `.poll` is already queued: polls coalesce instead of piling up behind a slow load.
     let pollQueued = NIOLockedValueBox(false)
@@ -254,9 +255,26 @@ public final class AutoIngestPipe: Service, Sendable {
         return outcome
     }
 
-    /// Loads one object unless it was taken before.
+    /// Loads one object unless it was taken before, or another worker sharing the warehouse
+    /// holds its claim (then that worker loads it; see ``PipeLedger/withClaim(on:_:)``).
     @discardableResult
     func take(_ object: ObjectInfo) async -> PollOutcome {
+        claims.withLockedValue { $0 += 1 }
+        defer { claims.withLockedValue { $0 -= 1 } }
+        do {
+            return try await warehouse.withClaim(on: object.key.rawValue + "\u{0}" + object.etag) {
+                await takeClaimed(object)
+            } ?? PollOutcome()
+        } catch {
+            return PollOutcome(errors: [note(error: "\(object.key): \(error)")])
+        }
+    }
+
+    /// Objects this pipe is taking now (claims held or being asked for).
+    public var claimedObjects: Int { claims.withLockedValue { $0 } }
+
+    /// ``take(_:)`` once the object's claim is held.
+    func takeClaimed(_ object: ObjectInfo) async -> PollOutcome {
         do {
             if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return PollOutcome() }
             let report: FileLoadReport

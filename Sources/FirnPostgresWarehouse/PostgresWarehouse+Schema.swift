@@ -13,6 +13,7 @@ extension PostgresWarehouse {
             PostgresSchema.sharedStatements),
         (2, "firn_epochs: changes to each entity's tables made by other writers than its chunks",
             [PostgresSchema.epochTable]),
+        (3, "workers' heartbeats, for firn status", [PostgresWarehouse.workersTable]),
     ]
 
     /// The version a warehouse is at once every migration is applied.

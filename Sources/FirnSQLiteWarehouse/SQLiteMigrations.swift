@@ -47,6 +47,9 @@ enum SQLiteMigrations {
                     """
             )
         },
+        Migration(version: 4, description: "workers' heartbeats, for firn status") { db, _ in
+            try db.execute(sql: SQLiteWarehouse.workersTable)
+        },
     ]
 
     /// The version a warehouse is at once every migration is applied.

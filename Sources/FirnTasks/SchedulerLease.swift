@@ -13,16 +13,15 @@ actor SchedulerLease {
     static let name = "scheduler"
     let warehouse: any Warehouse
     let duration: Duration
-    /// This process: host, process id and a random suffix (a restarted process is a new holder).
+    /// This process (its ``WorkerIdentity``: a restarted process is a new holder).
     let holder: String
     private var validUntil: ContinuousClock.Instant?
     private var renewedAt: ContinuousClock.Instant?
 
-    init(warehouse: any Warehouse, duration: Duration) {
+    init(warehouse: any Warehouse, duration: Duration, holder: String) {
         self.warehouse = warehouse
         self.duration = duration
-        let host = ProcessInfo.processInfo.hostName
-        holder = "\(host):\(getpid()):\(UUID().uuidString.prefix(8))"
+        self.holder = holder
     }
 
     /// Whether this process holds the lease now, renewing or taking it when due.

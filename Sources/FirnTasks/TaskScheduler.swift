@@ -15,6 +15,8 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     /// How long the scheduler lease lasts without renewal: when the process holding it dies,
     /// another takes over within this time. Renewed every third of it. Defaults to 15 s.
     public var lease: Duration = .seconds(15)
+    /// This process, as it holds the lease. Defaults to ``WorkerIdentity/current``.
+    public var worker = WorkerIdentity.current
 
     /// Creates the defaults.
     public init() {}
@@ -95,7 +97,7 @@ public final class TaskScheduler: Service, Sendable {
     /// Runs tasks until cancelled or shut down gracefully (runs in progress finish first).
     public func run() async throws {
         try await register()
-        let lease = SchedulerLease(warehouse: warehouse, duration: configuration.lease)
+        let lease = SchedulerLease(warehouse: warehouse, duration: configuration.lease, holder: configuration.worker.id)
         let continuation = self.continuation
         let tick = configuration.tick
         var nextDue: [String: Date] = [:]

@@ -232,6 +232,28 @@ public protocol PipeLedger: AnyObject, Sendable {
 
     /// The objects the pipe has taken, by key then ETag.
     func pipeObjects(_ page: PageRequest) async throws(WarehouseError) -> Page<PipeObject>
+
+    /// Runs `body` while this process holds the claim on `name` (an object's key and ETag),
+    /// so that no other worker sharing the warehouse loads that object meanwhile; returns
+    /// `nil` at once, without running `body`, when another worker holds it.
+    ///
+    /// A claim is an economy, not the guarantee: exactly-once comes from load history (a
+    /// load resumed by another worker skips the chunks already committed). A claim ends
+    /// with `body` or with its holder: a worker that dies (or loses its server connection)
+    /// loses its claims, and another may take the object and finish it.
+    func withClaim<T: Sendable>(
+        on name: String,
+        _ body: () async throws(WarehouseError) -> T
+    ) async throws(WarehouseError) -> T?
+
+    /// Records a worker's heartbeat (creating or replacing its row).
+    func recordHeartbeat(_ worker: WorkerRecord) async throws(WarehouseError)
+
+    /// Removes a worker's row (it stopped cleanly).
+    func removeWorker(_ id: String) async throws(WarehouseError)
+
+    /// Every worker's last heartbeat, latest first.
+    func workers() async throws(WarehouseError) -> [WorkerRecord]
 }
 
 /// Task definitions, their state and run history, and the lease that lets one process at a
@@ -286,4 +308,7 @@ public protocol TaskLedger: AnyObject, Sendable {
 
     /// Gives the lease up, if `holder` holds it.
     func releaseLease(_ name: String, holder: String) async throws(WarehouseError)
+
+    /// Every lease, held or lapsed, by name.
+    func leases() async throws(WarehouseError) -> [LeaseRecord]
 }

@@ -1,0 +1,211 @@
+import Foundation
+import Testing
+
+/// Several `firn pipe` workers on one PostgreSQL schema and one bucket, fed by `firn ingest`
+/// while the test lands files: one worker killed with SIGKILL mid-run, a fourth started later,
+/// and a server restarted under a running pipe. Each ends with every object loaded exactly
+/// once and the tables equal to a single `firn load` of the same files.
+@MainActor @Suite(.serialized) struct ScaleOutTests {
+    /// The test run's server (`FIRN_TEST_POSTGRES_URL`), else one started for this suite.
+    static func serverURL(_ work: URL) throws -> (url: String, stop: () -> Void) {
+        if let url = ProcessInfo.processInfo.environment["FIRN_TEST_POSTGRES_URL"], !url.isEmpty {
+            return (url.components(separatedBy: "?")[0], {})
+        }
+        let directory = work.appendingPathComponent("pg").path
+        return (try PostgresCommandTests.start(directory), { PostgresCommandTests.stop(directory) })
+    }
+
+    static func warehouse(_ url: String, schema: String) -> String {
+        url + "?sslmode=disable&schema=" + schema
+    }
+
+    static func query(_ warehouse: String, _ sql: String) throws -> String {
+        // Read while it runs: a table's worth of output would fill the pipe.
+        let output = try FirnProcess.run(["query", "--warehouse", warehouse, "--format", "csv", sql])
+        #expect(output.status == 0, "\(output.stderr)")
+        return output.stdout
+    }
+
+    static func value(_ warehouse: String, _ sql: String) throws -> String {
+        let lines = try query(warehouse, sql).split(whereSeparator: \.isNewline)
+        return lines.count == 2 ? String(lines[1]) : ""
+    }
+
+    static func tables(_ warehouse: String) throws -> [String] {
+        try [
+            "SELECT * FROM customer ORDER BY customer_id",
+            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
+            "SELECT count(*) FROM customer_raw",
+        ].map { try query(warehouse, $0) }
+    }
+
+    /// Starts `firn pipe` on the shared bucket, in a data directory of its own.
+    static func startPipe(_ warehouse: String, bucket: URL, data: URL, config: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = FirnProcess.executable
+        process.arguments = [
+            "pipe", "--warehouse", warehouse, "--bucket", "file:" + bucket.path, "--data-dir", data.path,
+            "--config", config.path, "--status-interval", "1",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func startIngest(_ data: URL, config: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = FirnProcess.executable
+        process.arguments = ["ingest", "--data-dir", data.path, "--config", config.path, "--status-interval", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until `count` loads are recorded as loaded; returns the count last seen.
+    static func waitForLoads(_ warehouse: String, count: Int, seconds: Double) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var loaded = ""
+        while Date() < deadline {
+            // Before the first worker made the warehouse, the query fails: keep waiting.
+            let output = try FirnProcess.run([
+                "query", "--warehouse", warehouse, "--format", "csv",
+                "SELECT count(*) FROM firn_loads WHERE status = 'loaded'",
+            ])
+            let lines = output.stdout.split(whereSeparator: \.isNewline)
+            loaded = output.status == 0 && lines.count == 2 ? String(lines[1]) : ""
+            if loaded == "\(count)" { break }
+            usleep(250_000)
+        }
+        return loaded
+    }
+
+    static func stop(_ process: Process) {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+
+    @Test func threeWorkersOneKilledAFourthLaterLoadEachObjectOnce() throws {
+        let work = try FirnProcess.temporaryDirectory("scale")
+        let (url, stopServer) = try Self.serverURL(work)
+        defer {
+            stopServer()
+            FirnProcess.remove(work)
+        }
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let shared = Self.warehouse(url, schema: "scale_\(suffix)")
+        let reference = Self.warehouse(url, schema: "single_\(suffix)")
+        let source = work.appendingPathComponent("source")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        let files = try RunCommandTests.writeFiles(to: source, files: 18, rows: 400, keys: 600, seed: 23)
+        let config = work.appendingPathComponent("firn.yaml")
+        try "reader:\n  chunk_rows: 100\n".write(to: config, atomically: true, encoding: .utf8)
+        let load = try FirnProcess.run(
+            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path] + files.map(\.path),
+            seconds: 600
+        )
+        try #require(load.status == 0, "\(load.stderr)")
+
+        let ingestData = work.appendingPathComponent("ingest")
+        let landing = ingestData.appendingPathComponent("landing")
+        let bucket = ingestData.appendingPathComponent("bucket")
+        try FileManager.default.createDirectory(at: landing, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: bucket, withIntermediateDirectories: true)
+        let ingest = try Self.startIngest(ingestData, config: config)
+        var workers = try (1...3).map { index in
+            try Self.startPipe(shared, bucket: bucket, data: work.appendingPathComponent("w\(index)"), config: config)
+        }
+        var generator = SystemRandomNumberGenerator()
+        for (index, file) in files.enumerated() {
+            try RunCommandTests.land(file, in: landing)
+            usleep(UInt32.random(in: 50_000...250_000, using: &generator))
+            if index == 6 {
+                kill(workers[1].processIdentifier, SIGKILL)
+                workers[1].waitUntilExit()
+            }
+            if index == 11 {
+                workers.append(
+                    try Self.startPipe(shared, bucket: bucket, data: work.appendingPathComponent("w4"), config: config)
+                )
+            }
+        }
+        let loaded = try Self.waitForLoads(shared, count: files.count, seconds: 300)
+        // Heartbeats come every 5 s: wait for one after the last load, then see who loaded.
+        sleep(6)
+        let busy = try Self.value(shared, "SELECT count(*) FROM firn_workers WHERE objects_loaded > 0")
+        Self.stop(ingest)
+        for (index, worker) in workers.enumerated() where index != 1 {
+            Self.stop(worker)
+            #expect(worker.terminationReason == .exit && worker.terminationStatus == 0, "worker \(index + 1) exits cleanly")
+        }
+        #expect(loaded == "\(files.count)", "all files loaded")
+        #expect((Int(busy) ?? 0) >= 2, "objects were loaded by \(busy) worker(s)")
+        #expect(try Self.tables(shared) == (try Self.tables(reference)))
+        #expect(
+            try Self.value(shared, "SELECT count(*) || ' ' || count(DISTINCT file_name) FROM firn_loads") == "18 18",
+            "no file loaded twice"
+        )
+        #expect(
+            try Self.value(shared, "SELECT count(*) FROM firn_pipe_objects WHERE status = 'loaded'") == "18",
+            "each object taken once"
+        )
+    }
+
+    @Test func aServerRestartedUnderARunningPipeDelaysButLosesAndDoublesNothing() throws {
+        let work = try FirnProcess.temporaryDirectory("restart")
+        let server = work.appendingPathComponent("pg").path
+        defer {
+            PostgresCommandTests.stop(server)
+            FirnProcess.remove(work)
+        }
+        let url = try PostgresCommandTests.start(server)
+        let shared = Self.warehouse(url, schema: "restart")
+        let reference = Self.warehouse(url, schema: "single")
+        let source = work.appendingPathComponent("source")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        let files = try RunCommandTests.writeFiles(to: source, files: 10, rows: 300, keys: 500, seed: 29)
+        let config = work.appendingPathComponent("firn.yaml")
+        try "reader:\n  chunk_rows: 100\n".write(to: config, atomically: true, encoding: .utf8)
+        let load = try FirnProcess.run(
+            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path] + files.map(\.path),
+            seconds: 600
+        )
+        try #require(load.status == 0, "\(load.stderr)")
+        let bucket = work.appendingPathComponent("bucket")
+        try FileManager.default.createDirectory(at: bucket, withIntermediateDirectories: true)
+        let pipe = try Self.startPipe(shared, bucket: bucket, data: work.appendingPathComponent("w"), config: config)
+        let ingestData = work.appendingPathComponent("ingest")
+        let landing = ingestData.appendingPathComponent("landing")
+        try FileManager.default.createDirectory(at: landing, withIntermediateDirectories: true)
+        // Ingest uploads into the pipe's bucket; it does not use the warehouse.
+        let ingest = Process()
+        ingest.executableURL = FirnProcess.executable
+        ingest.arguments = [
+            "ingest", "--data-dir", ingestData.path, "--bucket", "file:" + bucket.path, "--config", config.path,
+        ]
+        ingest.standardOutput = FileHandle.nullDevice
+        ingest.standardError = FileHandle.nullDevice
+        try ingest.run()
+        for (index, file) in files.enumerated() {
+            try RunCommandTests.land(file, in: landing)
+            usleep(150_000)
+            if index == 4 {
+                PostgresCommandTests.stop(server)
+                sleep(3)
+                _ = try PostgresCommandTests.start(server)
+            }
+        }
+        let loaded = try Self.waitForLoads(shared, count: files.count, seconds: 240)
+        Self.stop(ingest)
+        Self.stop(pipe)
+        #expect(pipe.terminationReason == .exit && pipe.terminationStatus == 0, "the pipe exits cleanly")
+        #expect(loaded == "\(files.count)", "all files loaded after the restart")
+        #expect(try Self.tables(shared) == (try Self.tables(reference)))
+        #expect(
+            try Self.value(shared, "SELECT count(*) || ' ' || count(DISTINCT file_name) FROM firn_loads WHERE status = 'loaded'")
+                == "10 10",
+            "no file loaded twice"
+        )
+    }
+}
