@@ -81,6 +81,29 @@ import Testing
         return loaded
     }
 
+    /// Writes the change files and a config of 100-row chunks (so kills fall inside files), and
+    /// loads the files with one `firn load` into `reference`.
+    static func prepare(
+        _ work: URL,
+        files count: Int,
+        rows: Int,
+        keys: Int,
+        seed: UInt64,
+        reference: String
+    ) throws -> ([URL], URL) {
+        let source = work.appendingPathComponent("source")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        let files = try RunCommandTests.writeFiles(to: source, files: count, rows: rows, keys: keys, seed: seed)
+        let config = work.appendingPathComponent("firn.yaml")
+        try "reader:\n  chunk_rows: 100\n".write(to: config, atomically: true, encoding: .utf8)
+        let load = try FirnProcess.run(
+            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path] + files.map(\.path),
+            seconds: 600
+        )
+        try #require(load.status == 0, "\(load.stderr)")
+        return (files, config)
+    }
+
     static func stop(_ process: Process) {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
@@ -96,16 +119,7 @@ import Testing
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let shared = Self.warehouse(url, schema: "scale_\(suffix)")
         let reference = Self.warehouse(url, schema: "single_\(suffix)")
-        let source = work.appendingPathComponent("source")
-        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        let files = try RunCommandTests.writeFiles(to: source, files: 18, rows: 400, keys: 600, seed: 23)
-        let config = work.appendingPathComponent("firn.yaml")
-        try "reader:\n  chunk_rows: 100\n".write(to: config, atomically: true, encoding: .utf8)
-        let load = try FirnProcess.run(
-            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path] + files.map(\.path),
-            seconds: 600
-        )
-        try #require(load.status == 0, "\(load.stderr)")
+        let (files, config) = try Self.prepare(work, files: 18, rows: 400, keys: 600, seed: 23, reference: reference)
 
         let ingestData = work.appendingPathComponent("ingest")
         let landing = ingestData.appendingPathComponent("landing")
@@ -162,16 +176,7 @@ import Testing
         let url = try PostgresCommandTests.start(server)
         let shared = Self.warehouse(url, schema: "restart")
         let reference = Self.warehouse(url, schema: "single")
-        let source = work.appendingPathComponent("source")
-        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        let files = try RunCommandTests.writeFiles(to: source, files: 10, rows: 300, keys: 500, seed: 29)
-        let config = work.appendingPathComponent("firn.yaml")
-        try "reader:\n  chunk_rows: 100\n".write(to: config, atomically: true, encoding: .utf8)
-        let load = try FirnProcess.run(
-            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path] + files.map(\.path),
-            seconds: 600
-        )
-        try #require(load.status == 0, "\(load.stderr)")
+        let (files, config) = try Self.prepare(work, files: 10, rows: 300, keys: 500, seed: 29, reference: reference)
         let bucket = work.appendingPathComponent("bucket")
         try FileManager.default.createDirectory(at: bucket, withIntermediateDirectories: true)
         let pipe = try Self.startPipe(shared, bucket: bucket, data: work.appendingPathComponent("w"), config: config)
