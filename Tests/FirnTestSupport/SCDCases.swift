@@ -57,8 +57,10 @@ public enum SCDCases {
     }
 }
 
-/// Generated manual DML on the customer SCD1 table, in SQLite's dialect (`INSERT OR REPLACE`,
-/// `UPDATE OR IGNORE`), for the manual-DML property tests.
+/// Generated manual DML on the customer SCD1 table, for the manual-DML property tests: the
+/// same kinds of change in each backend's dialect (SQLite's `INSERT OR REPLACE`, `UPDATE OR
+/// IGNORE`, and keys it assigns; on PostgreSQL `ON CONFLICT`, guarded key changes, and the
+/// same key SQLite would assign, `max + 1`).
 public enum ManualDMLCases {
     /// The customer attributes.
     public static let columns = TestWarehouse.attributeNames
@@ -71,24 +73,44 @@ public enum ManualDMLCases {
         }
     }
 
-    public static func statement(_ rng: inout SeededGenerator) -> String {
+    public static func statement(_ rng: inout SeededGenerator, on backend: TestBackend = .sqlite) -> String {
         let key = rng.int(1...9)
         let column = ManualDMLCases.columns.randomElement(using: &rng)!
         let value = literal(SCDCases.field(&rng))
         let choice = rng.int(0...9)
+        let names = ManualDMLCases.columns.joined(separator: ", ")
         switch choice {
         case 0, 1: return "UPDATE customer SET \(column) = \(value) WHERE customer_id = \(key)"
         case 2: return "DELETE FROM customer WHERE customer_id = \(key)"
         case 3, 6:
-            // REPLACE removes a row of the key without firing DELETE triggers.
+            // SQLite's REPLACE removes a row of the key without firing DELETE triggers; on
+            // PostgreSQL the same change is an update of the row.
             let values = (0..<7).map { _ in literal(SCDCases.field(&rng)) }
             let (conflict, time) = choice == 3 ? ("IGNORE", "'2000-01-01 00:00:00.000000'") : ("REPLACE", "NULL")
-            return "INSERT OR \(conflict) INTO customer (customer_id, \(ManualDMLCases.columns.joined(separator: ", ")), "
-                + "update_timestamp) VALUES (\(key), \(values.joined(separator: ", ")), \(time))"
-        case 4: return "UPDATE OR IGNORE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
+            let insert = "INTO customer (customer_id, \(names), update_timestamp) VALUES (\(key), \(values.joined(separator: ", ")), \(time))"
+            guard backend == .postgres else { return "INSERT OR \(conflict) " + insert }
+            let sets = (ManualDMLCases.columns + ["update_timestamp"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+            return "INSERT " + insert + (choice == 3 ? " ON CONFLICT (customer_id) DO NOTHING" : " ON CONFLICT (customer_id) DO UPDATE SET \(sets)")
+        case 4:
+            let target = rng.int(1...9)
+            guard backend == .postgres else {
+                return "UPDATE OR IGNORE customer SET customer_id = \(target) WHERE customer_id = \(key)"
+            }
+            return "UPDATE customer SET customer_id = \(target) WHERE customer_id = \(key) "
+                + "AND NOT EXISTS (SELECT 1 FROM customer WHERE customer_id = \(target) AND \(target) <> \(key))"
         case 5: return "UPDATE customer SET \(column) = \(value)"
-        case 7: return "UPDATE OR REPLACE customer SET customer_id = \(rng.int(1...9)) WHERE customer_id = \(key)"
-        case 8: return "INSERT INTO customer (\(column)) VALUES (\(value))"
+        case 7:
+            let target = rng.int(1...9)
+            guard backend == .postgres else {
+                return "UPDATE OR REPLACE customer SET customer_id = \(target) WHERE customer_id = \(key)"
+            }
+            return "DELETE FROM customer WHERE customer_id = \(target) AND \(target) <> \(key) "
+                + "AND EXISTS (SELECT 1 FROM customer WHERE customer_id = \(key)); "
+                + "UPDATE customer SET customer_id = \(target) WHERE customer_id = \(key)"
+        case 8:
+            guard backend == .postgres else { return "INSERT INTO customer (\(column)) VALUES (\(value))" }
+            return "INSERT INTO customer (customer_id, \(column)) "
+                + "SELECT coalesce(max(customer_id), 0) + 1, \(value) FROM customer"
         default: return "UPDATE customer SET update_timestamp = '2001-01-01 00:00:00.000000' WHERE customer_id = \(key)"
         }
     }

@@ -4,7 +4,8 @@ import FirnWarehouse
 import Testing
 
 /// Generated cases mixing file loads with manual DML on the SCD1 table (UPDATE, DELETE,
-/// INSERT, REPLACE, key changes, multi-row updates, keys SQLite assigns). Each logged change
+/// INSERT, REPLACE or ON CONFLICT, key changes, multi-row updates, assigned keys), on both
+/// backends. Each logged change
 /// is a record at its statement's time; after all changes are consumed, both tables must
 /// equal ``ReferenceModel`` over file and manual records together. Until then, history must
 /// show none of them (its open versions are SCD1's rows as they were before the DML).
@@ -47,12 +48,14 @@ import Testing
         return records
     }
 
-    @Test func manualDMLInterleavedWithLoadsMatchesReferenceModel() async throws {
+    @Test(arguments: TestBackend.allCases) func manualDMLInterleavedWithLoadsMatchesReferenceModel(
+        backend: TestBackend
+    ) async throws {
         var failures = 0
-        for seed in caseSeeds(count: 200, salt: 3) where failures < 3 {
+        for seed in caseSeeds(count: backend.cases(200), salt: 3) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
             let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng)
-            let store = try TestWarehouse()
+            let store = try await TestWarehouse.open(backend)
             var seen: Int64 = 0
             var statements: [String] = []
             for file in files.shuffled(using: &rng) {
@@ -60,7 +63,7 @@ import Testing
                 guard rng.chance(0.7) else { continue }
                 let history = try await store.historyRows()
                 for _ in 0..<rng.int(1...3) {
-                    let sql = ManualDMLCases.statement(&rng)
+                    let sql = ManualDMLCases.statement(&rng, on: backend)
                     statements.append(sql)
                     _ = try await store.warehouse.query(sql)
                     await #expect(
