@@ -36,7 +36,8 @@ import Testing
         try text.write(to: url, atomically: true, encoding: .utf8)
     }
 
-    static func snapshot(_ dir: URL) throws -> [String] {
+    /// The tables at `place` (`--data-dir DIR` or `--warehouse URL`).
+    static func snapshot(_ place: [String]) throws -> [String] {
         let queries = [
             "SELECT * FROM customer ORDER BY customer_id",
             "SELECT * FROM customer_history ORDER BY customer_id, start_time",
@@ -49,7 +50,7 @@ import Testing
             "SELECT file_name, status, rows_loaded, rows_rejected FROM firn_loads WHERE source = 'file'",
         ]
         return try queries.map { sql in
-            let output = try FirnProcess.run(["query", "--data-dir", dir.path, "--format", "csv", sql])
+            let output = try FirnProcess.run(["query"] + place + ["--format", "csv", sql])
             #expect(output.status == 0, "\(output.stderr)")
             return output.stdout
         }
@@ -58,22 +59,48 @@ import Testing
     @Test func sigkillDuringLoadThenRerunEqualsCleanRun() throws {
         let work = try FirnProcess.temporaryDirectory("crash")
         defer { FirnProcess.remove(work) }
+        try Self.killLoadsThenCompare(
+            work,
+            rows: 40_000,
+            clean: ["--data-dir", work.appendingPathComponent("clean").path],
+            crashed: ["--data-dir", work.appendingPathComponent("crashed").path]
+        )
+    }
+
+    /// The same on PostgreSQL: each run a new process and new connections; a killed one's
+    /// transaction is rolled back by the server.
+    @Test func sigkillDuringLoadOnPostgreSQLThenRerunEqualsCleanRun() throws {
+        let work = try FirnProcess.temporaryDirectory("crash-pg")
+        let (url, stopServer) = try ScaleOutTests.serverURL(work)
+        defer {
+            stopServer()
+            FirnProcess.remove(work)
+        }
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        try Self.killLoadsThenCompare(
+            work,
+            rows: 20_000,
+            clean: ["--warehouse", ScaleOutTests.warehouse(url, schema: "clean_\(suffix)"), "--data-dir", work.path],
+            crashed: ["--warehouse", ScaleOutTests.warehouse(url, schema: "crashed_\(suffix)"), "--data-dir", work.path]
+        )
+    }
+
+    /// Loads a generated file cleanly at `clean`; at `crashed`, starts the same load six times,
+    /// killing each with SIGKILL after a random moment, then runs it to the end; both must
+    /// leave the same tables.
+    static func killLoadsThenCompare(_ work: URL, rows: Int, clean: [String], crashed: [String]) throws {
         let file = work.appendingPathComponent("changes.csv")
-        try Self.writeWorkload(to: file, rows: 40_000, keys: 3_000, seed: 7)
+        try Self.writeWorkload(to: file, rows: rows, keys: 3_000, seed: 7)
         let config = work.appendingPathComponent("firn.yaml")
         try "reader:\n  chunk_rows: 400\n".write(to: config, atomically: true, encoding: .utf8)
 
-        let clean = work.appendingPathComponent("clean")
-        let cleanRun = try FirnProcess.run(["load", "--config", config.path, "--data-dir", clean.path, file.path])
+        let cleanRun = try FirnProcess.run(["load", "--config", config.path] + clean + [file.path])
         #expect(cleanRun.status == 0, "\(cleanRun.stdout)\(cleanRun.stderr)")
 
-        let crashed = work.appendingPathComponent("crashed")
         var generator = SystemRandomNumberGenerator()
         var killsMidLoad = 0
         for _ in 0..<6 {
-            let (process, _, _) = try FirnProcess.start([
-                "load", "--config", config.path, "--data-dir", crashed.path, file.path,
-            ])
+            let (process, _, _) = try FirnProcess.start(["load", "--config", config.path] + crashed + [file.path])
             usleep(UInt32.random(in: 150_000...1_200_000, using: &generator))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
@@ -81,7 +108,7 @@ import Testing
             }
             process.waitUntilExit()
         }
-        let finish = try FirnProcess.run(["load", "--config", config.path, "--data-dir", crashed.path, file.path])
+        let finish = try FirnProcess.run(["load", "--config", config.path] + crashed + [file.path])
         #expect(finish.status == 0, "\(finish.stdout)\(finish.stderr)")
         #expect(killsMidLoad > 0, "every load finished before it could be killed; make the workload larger")
 
