@@ -47,6 +47,9 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         keys.enumerated().map { "\($1) = $\(first + $0)" }.joined(separator: " AND ")
     }
 
+    /// True in any transaction but the pipeline's (which sets `firn.origin` for itself only).
+    static let notThePipeline = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
+
     /// The current time as stored.
     static let nowSQL = "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
     /// The open end as an SQL literal.
@@ -205,7 +208,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
             "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) SELECT "
                 + keys.map { "\(image).\($0)" }.joined(separator: ", ") + ", 1 WHERE \(unsaved(image));"
         }
-        let manual = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
+        let manual = Self.notThePipeline
         return [
             """
             CREATE OR REPLACE FUNCTION \(saveFunction)() RETURNS trigger LANGUAGE plpgsql AS $firn$
@@ -256,7 +259,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
     /// see ``PostgresWarehouse``). `TRUNCATE` of SCD1 is refused: no row trigger fires for it,
     /// so history would never see it. Idempotent; the epoch row is made if missing.
     var epochStatements: [String] {
-        let manual = "current_setting('firn.origin', true) IS DISTINCT FROM 'pipeline'"
+        let manual = Self.notThePipeline
         let lockFunction = entity.name.suffixed("_stream_lock").quoted
         let epochTrigger = entity.name.suffixed("_epoch").quoted
         var statements = [

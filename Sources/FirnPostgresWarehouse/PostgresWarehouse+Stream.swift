@@ -37,28 +37,12 @@ extension PostgresWarehouse {
             )
             try await connection.execute("DELETE FROM \(schema.beforeDML)", logger: logger)
         }
-        var name = PostgresBindings()
-        name.append(streamName)
-        let offset =
-            try await connection.rows(
-                "SELECT \"offset\" FROM firn_streams WHERE name = $1 FOR UPDATE",
-                name,
-                logger: logger
-            ).first?.decode(Int64.self) ?? 0
-        let images = schema.imageColumns.map(\.name.normalized)
-        let selected = ["seq", "action", "changed_at"] + images.map { "\"old_\($0)\"" } + images.map { "\"new_\($0)\"" }
-        var after = PostgresBindings()
-        after.append(offset)
-        let rows = try await connection.rows(
-            "SELECT \(selected.joined(separator: ", ")) FROM \(schema.changes) WHERE seq > $1 ORDER BY seq",
-            after,
-            logger: logger
-        )
-        guard !rows.isEmpty else { return StreamConsumption(changesConsumed: 0, counts: ApplyCounts(), offset: offset) }
+        let (offset, logged) = try await unconsumedChanges(connection, lockingOffset: true)
+        guard !logged.isEmpty else { return StreamConsumption(changesConsumed: 0, counts: ApplyCounts(), offset: offset) }
         let now = Timestamp.now()
         var load = PostgresBindings()
         load.append(entity.name.normalized)
-        load.append(Int64(rows.count))
+        load.append(Int64(logged.count))
         load.append(now.description)
         let loadID = try await connection.rows(
             """
@@ -69,8 +53,7 @@ extension PostgresWarehouse {
             load,
             logger: logger
         ).first!.decode(Int64.self)
-        let chunk = try await Self.nextChunk(connection, load: loadID, rows: 1...Int64(rows.count), at: now, logger: logger)
-        let logged = try Self.loggedChanges(rows, width: images.count)
+        let chunk = try await Self.nextChunk(connection, load: loadID, rows: 1...Int64(logged.count), at: now, logger: logger)
         let last = logged.last?.sequence ?? offset
         let records = ManualChanges.records(logged, entity: entity, chunk: chunk, now: now)
         let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
@@ -101,7 +84,7 @@ extension PostgresWarehouse {
             totals,
             logger: logger
         )
-        return StreamConsumption(changesConsumed: rows.count, counts: counts, offset: last)
+        return StreamConsumption(changesConsumed: logged.count, counts: counts, offset: last)
     }
 
     public func pendingStream() async throws(WarehouseError) -> StreamSnapshot {
@@ -110,27 +93,38 @@ extension PostgresWarehouse {
         let entity = self.entity
         let streamName = entity.streamName.normalized
         return try await reading { connection in
-            var name = PostgresBindings()
-            name.append(streamName)
-            let offset =
-                try await connection.rows("SELECT \"offset\" FROM firn_streams WHERE name = $1", name, logger: logger)
-                .first?.decode(Int64.self) ?? 0
-            let images = schema.imageColumns.map(\.name.normalized)
-            let selected = ["seq", "action", "changed_at"] + images.map { "\"old_\($0)\"" }
-                + images.map { "\"new_\($0)\"" }
-            var after = PostgresBindings()
-            after.append(offset)
-            let rows = try await connection.rows(
-                "SELECT \(selected.joined(separator: ", ")) FROM \(schema.changes) WHERE seq > $1 ORDER BY seq",
-                after,
-                logger: logger
-            )
-            let changes = ManualChanges.netChanges(try Self.loggedChanges(rows, width: images.count), entity: entity)
+            let (offset, logged) = try await self.unconsumedChanges(connection, lockingOffset: false)
+            let changes = ManualChanges.netChanges(logged, entity: entity)
             let newest =
                 try await connection.rows("SELECT COALESCE(max(seq), 0) FROM \(schema.changes)", logger: logger)
                 .first?.decode(Int64.self) ?? offset
             return StreamSnapshot(name: streamName, offset: offset, latest: max(newest, offset), changes: changes)
         }
+    }
+
+    /// The stream's offset and the logged changes after it, in order; the offset's row is
+    /// locked (`FOR UPDATE`) when consuming.
+    func unconsumedChanges(_ connection: PostgresConnection, lockingOffset: Bool) async throws
+        -> (offset: Int64, changes: [LoggedChange])
+    {
+        var name = PostgresBindings()
+        name.append(entity.streamName.normalized)
+        let offset =
+            try await connection.rows(
+                "SELECT \"offset\" FROM firn_streams WHERE name = $1" + (lockingOffset ? " FOR UPDATE" : ""),
+                name,
+                logger: logger
+            ).first?.decode(Int64.self) ?? 0
+        let images = schema.imageColumns.map(\.name.normalized)
+        let selected = ["seq", "action", "changed_at"] + images.map { "\"old_\($0)\"" } + images.map { "\"new_\($0)\"" }
+        var after = PostgresBindings()
+        after.append(offset)
+        let rows = try await connection.rows(
+            "SELECT \(selected.joined(separator: ", ")) FROM \(schema.changes) WHERE seq > $1 ORDER BY seq",
+            after,
+            logger: logger
+        )
+        return (offset, try Self.loggedChanges(rows, width: images.count))
     }
 
     public func streamHasData() async throws(WarehouseError) -> Bool {

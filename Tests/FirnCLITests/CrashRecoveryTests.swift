@@ -49,11 +49,7 @@ import Testing
             "SELECT source_row, reason FROM firn_rejects ORDER BY source_row",
             "SELECT file_name, status, rows_loaded, rows_rejected FROM firn_loads WHERE source = 'file'",
         ]
-        return try queries.map { sql in
-            let output = try FirnProcess.run(["query"] + place + ["--format", "csv", sql])
-            #expect(output.status == 0, "\(output.stderr)")
-            return output.stdout
-        }
+        return try queries.map { try FirnProcess.csv(place, $0) }
     }
 
     @Test func sigkillDuringLoadThenRerunEqualsCleanRun() throws {

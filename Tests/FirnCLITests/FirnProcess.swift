@@ -65,6 +65,29 @@ struct FirnProcess {
         return finish(process, out, err)
     }
 
+    /// `firn query SQL --format csv` against `place` (`--data-dir DIR` or `--warehouse URL`):
+    /// its output, expecting success.
+    static func csv(_ place: [String], _ sql: String) throws -> String {
+        let output = try run(["query"] + place + ["--format", "csv", sql])
+        #expect(output.status == 0, "\(output.stderr)")
+        return output.stdout
+    }
+
+    /// The single value a one-row, one-column query returns ("" otherwise).
+    static func value(_ place: [String], _ sql: String) throws -> String {
+        let lines = try csv(place, sql).split(whereSeparator: \.isNewline)
+        return lines.count == 2 ? String(lines[1]) : ""
+    }
+
+    /// The tables a run leaves: SCD1, history and the staging row count.
+    static func tables(_ place: [String]) throws -> [String] {
+        try [
+            "SELECT * FROM customer ORDER BY customer_id",
+            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
+            "SELECT count(*) FROM customer_raw",
+        ].map { try csv(place, $0) }
+    }
+
     /// Reads the process's output to its end, then waits for it.
     private static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) -> Output {
         // Read before waiting so a full pipe cannot block the child.

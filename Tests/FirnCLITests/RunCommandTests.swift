@@ -35,23 +35,16 @@ import Testing
     }
 
     static func query(_ dir: URL, _ sql: String) throws -> String {
-        let output = try FirnProcess.run(["query", "--data-dir", dir.path, "--format", "csv", sql])
-        #expect(output.status == 0, "\(output.stderr)")
-        return output.stdout
+        try FirnProcess.csv(["--data-dir", dir.path], sql)
     }
 
     /// The single value a one-row, one-column query returns.
     static func value(_ dir: URL, _ sql: String) throws -> String {
-        let lines = try query(dir, sql).split(whereSeparator: \.isNewline)
-        return lines.count == 2 ? String(lines[1]) : ""
+        try FirnProcess.value(["--data-dir", dir.path], sql)
     }
 
     static func tables(_ dir: URL) throws -> [String] {
-        try [
-            "SELECT * FROM customer ORDER BY customer_id",
-            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
-            "SELECT count(*) FROM customer_raw",
-        ].map { try query(dir, $0) }
+        try FirnProcess.tables(["--data-dir", dir.path])
     }
 
     /// Lands a file the well-behaved way: a hidden temporary name in the landing directory, then a rename.

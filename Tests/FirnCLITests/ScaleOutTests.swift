@@ -19,24 +19,12 @@ import Testing
         url + "?sslmode=disable&schema=" + schema
     }
 
-    static func query(_ warehouse: String, _ sql: String) throws -> String {
-        // Read while it runs: a table's worth of output would fill the pipe.
-        let output = try FirnProcess.run(["query", "--warehouse", warehouse, "--format", "csv", sql])
-        #expect(output.status == 0, "\(output.stderr)")
-        return output.stdout
-    }
-
     static func value(_ warehouse: String, _ sql: String) throws -> String {
-        let lines = try query(warehouse, sql).split(whereSeparator: \.isNewline)
-        return lines.count == 2 ? String(lines[1]) : ""
+        try FirnProcess.value(["--warehouse", warehouse], sql)
     }
 
     static func tables(_ warehouse: String) throws -> [String] {
-        try [
-            "SELECT * FROM customer ORDER BY customer_id",
-            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
-            "SELECT count(*) FROM customer_raw",
-        ].map { try query(warehouse, $0) }
+        try FirnProcess.tables(["--warehouse", warehouse])
     }
 
     /// Starts `firn pipe` on the shared bucket, in a data directory of its own.
