@@ -6,8 +6,8 @@ import PostgresNIO
 
 /// Applies a batch of records inside the caller's transaction on PostgreSQL, planned by the
 /// shared ``BatchPlan``: staging by `COPY`, one set-based probe of every key the batch touches,
-/// per-key reads only for keys with late records, and the changes written set-based (`COPY`
-/// into temporary tables, then one statement per table).
+/// one read of the stored rows of all keys with late records, and the changes written
+/// set-based (`COPY`, or `COPY` into temporary tables and one statement per table).
 struct PostgresBatch {
     let warehouse: PostgresWarehouse
     let connection: PostgresConnection
@@ -61,6 +61,7 @@ struct PostgresBatch {
         counts.cachedKeys = known.cachedKeys
         var groups = known.takeGroups()
         var writes = Writes(width: width)
+        var stored = StoredWrites(width: width)
         var waiting: [Int] = []
         for index in groups.indices {
             let group = groups[index]
@@ -78,33 +79,41 @@ struct PostgresBatch {
         counts.timings.stage = lap() - known.groupSeconds
         try await probe(&groups)
         counts.timings.probe = lap()
+        var late: [KeyGroup] = []
         for index in waiting {
             let group = groups[index]
-            if group.isInOrder {
-                counts.inOrderKeys += 1
-                let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order)
-                try await write(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, counts: &counts)
-                states.store(KeyState(latest: latest, open: changes.open), for: group.key)
-            } else {
-                counts.recomputedKeys += 1
-                let existing = try await versions(of: group.key, endingFrom: group.from)
-                let (changes, latest) = BatchPlan.replay(
-                    key: group.key,
-                    existing: existing,
-                    unchanged: try await unchangedRecords(of: group.key, from: group.from),
-                    records: group.range.map { records[order[$0]] },
-                    from: group.from
-                )
-                try await write(
-                    changes,
-                    storedOpen: existing.last.flatMap { $0.isCurrent ? $0.start : nil },
-                    replacingUnchangedFrom: group.from,
-                    into: &writes,
-                    counts: &counts
-                )
-                states.store(KeyState(latest: latest, open: changes.open), for: group.key)
+            guard group.isInOrder else {
+                late.append(group)
+                continue
             }
+            counts.inOrderKeys += 1
+            let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order)
+            collect(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, stored: &stored, counts: &counts)
+            states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
+        // Keys with late records: their stored rows read for all at once, then replayed.
+        let existing = try await versions(of: late)
+        let unchanged = try await unchangedRecords(of: late)
+        for (position, group) in late.enumerated() {
+            counts.recomputedKeys += 1
+            let (changes, latest) = BatchPlan.replay(
+                key: group.key,
+                existing: existing[position],
+                unchanged: unchanged[position],
+                records: group.range.map { records[order[$0]] },
+                from: group.from
+            )
+            collect(
+                changes,
+                storedOpen: existing[position].last.flatMap { $0.isCurrent ? $0.start : nil },
+                replacingUnchangedFrom: group.from,
+                into: &writes,
+                stored: &stored,
+                counts: &counts
+            )
+            states.store(KeyState(latest: latest, open: changes.open), for: group.key)
+        }
+        try await flushStored(stored)
         try await flush(writes)
         counts.timings.write = lap()
         return counts
@@ -168,40 +177,6 @@ struct PostgresBatch {
         }
     }
 
-    /// A key's versions that end at or after `from`, or are open, oldest first.
-    func versions(of key: Key, endingFrom from: Timestamp) async throws -> [Version] {
-        var binds = PostgresBindings(values: key.values)
-        binds.append(from.description)
-        let width = schema.attributes.count
-        return try await connection.rows(schema.versionsEndingFrom(), binds, logger: logger).map { row in
-            let cells = Array(row)
-            let end = try cells[width + 1].decode(String.self)
-            return Version(
-                key: key,
-                attributes: (0..<width).map { cells[$0].value },
-                start: Timestamp(canonical: try cells[width].decode(String.self)) ?? Timestamp(microseconds: 0),
-                end: end == Timestamp.openEnd.description ? nil : Timestamp(canonical: end)
-            )
-        }
-    }
-
-    /// A key's stored unchanged records at or after `from`.
-    func unchangedRecords(of key: Key, from: Timestamp) async throws -> [ChangeRecord] {
-        var binds = PostgresBindings(values: key.values)
-        binds.append(from.description)
-        let width = schema.attributes.count
-        return try await connection.rows(schema.unchangedRecordsFrom(), binds, logger: logger).map { row in
-            let cells = Array(row)
-            return ChangeRecord(
-                key: key,
-                eventTime: Timestamp(canonical: try cells[width].decode(String.self)) ?? Timestamp(microseconds: 0),
-                operation: try cells[width + 1].decode(String.self) == Operation.delete.rawValue ? .delete : .upsert,
-                attributes: (0..<width).map { cells[$0].value },
-                arrival: Arrival(load: try cells[width + 2].decode(Int64.self), row: try cells[width + 3].decode(Int64.self))
-            )
-        }
-    }
-
     // MARK: Writing
 
     /// Rows gathered for the set-based writes at the end of the batch.
@@ -223,37 +198,6 @@ struct PostgresBatch {
             closed.append(timestamp: version.end ?? .openEnd)
             closed.endRow()
         }
-    }
-
-    /// One key's changes, as the SQLite writer makes them (see `HistoryWriter`): changes to
-    /// stored closed versions and replaced unchanged records at once (only keys with late
-    /// records have them), new closed versions and SCD1 rows gathered for ``flush(_:)``.
-    func write(
-        _ changes: HistoryChanges,
-        storedOpen: Timestamp?,
-        replacingUnchangedFrom: Timestamp?,
-        into writes: inout Writes,
-        counts: inout ApplyCounts
-    ) async throws {
-        let key = changes.key
-        let keyCount = key.values.count
-        if let from = replacingUnchangedFrom {
-            var binds = PostgresBindings(values: key.values)
-            binds.append(from.description)
-            try await connection.execute(
-                "DELETE FROM \(schema.unchanged) WHERE \(schema.keyMatch(from: 1)) AND \(schema.eventTime) >= $\(keyCount + 1)",
-                binds,
-                logger: logger
-            )
-        }
-        for version in changes.deleted where version.start != storedOpen { try await deleteClosed(version) }
-        for version in changes.updated where version.start != storedOpen {
-            try await writeStored(version, attributesChanged: true)
-        }
-        for version in changes.ended where version.start != storedOpen {
-            try await writeStored(version, attributesChanged: false)
-        }
-        Self.gather(changes, storedOpen: storedOpen, into: &writes, counts: &counts)
     }
 
     /// Whether `changes` touch no stored closed version (only the open one, if any): then
@@ -315,52 +259,6 @@ struct PostgresBatch {
         }
     }
 
-    /// A stored closed version's change: removed when it is now open (SCD1 holds it), else
-    /// its end (and attributes) updated in place.
-    private func writeStored(_ version: Version, attributesChanged: Bool) async throws {
-        switch version.end {
-        case nil:
-            try await deleteClosed(version)
-        case let end?:
-            var binds = PostgresBindings()
-            var sets: [String] = []
-            if attributesChanged {
-                for index in 0..<schema.attributes.count {
-                    let value = index < version.attributes.count ? version.attributes[index] : .null
-                    binds.append(value: value)
-                    sets.append("\(schema.attributes[index]) = $\(index + 1)")
-                }
-            }
-            binds.append(end.description)
-            sets.append("end_time = $\(sets.count + 1)")
-            let keyStart = sets.count + 1
-            for value in version.key.values { binds.append(value: value) }
-            binds.append(version.start.description)
-            let changed = try await connection.changing(
-                "UPDATE \(schema.closed) SET \(sets.joined(separator: ", ")) WHERE \(schema.keyMatch(from: keyStart)) "
-                    + "AND start_time = $\(keyStart + version.key.values.count)",
-                binds,
-                logger: logger
-            )
-            guard changed == 1 else {
-                throw WarehouseError.statementFailed(
-                    sql: "UPDATE … closed history",
-                    reason: "no closed version of \(version.key) starts at \(version.start)"
-                )
-            }
-        }
-    }
-
-    private func deleteClosed(_ version: Version) async throws {
-        var binds = PostgresBindings(values: version.key.values)
-        binds.append(version.start.description)
-        try await connection.execute(
-            "DELETE FROM \(schema.closed) WHERE \(schema.keyMatch(from: 1)) AND start_time = $\(version.key.values.count + 1)",
-            binds,
-            logger: logger
-        )
-    }
-
     /// The gathered rows, one statement per table: closed versions and unchanged records
     /// appended by `COPY`, SCD1 rows copied into a temporary table and merged, deleted keys
     /// removed in one statement.
@@ -420,7 +318,12 @@ struct PostgresBatch {
     /// Binds `keys` as one array per key column (`$1`, `$2`, …) and returns the `unnest(…)`
     /// that reads them back as rows `alias(k0, k1, …)`, with their 1-based `position` when
     /// `ordinal`.
-    func keyArrays(_ keys: [Key], alias: String, ordinal: Bool) -> (PostgresBindings, String) {
+    func keyArrays(
+        _ keys: [Key],
+        alias: String,
+        ordinal: Bool,
+        texts: [(name: String, values: [String])] = []
+    ) -> (PostgresBindings, String) {
         let columns = schema.entity.keyColumns
         var binds = PostgresBindings()
         for (column, definition) in columns.enumerated() {
@@ -433,8 +336,10 @@ struct PostgresBatch {
                 binds.append(keys.map { $0.values[column].description })
             }
         }
-        let names = (0..<columns.count).map { "k\($0)" } + (ordinal ? ["position"] : [])
-        let arrays = (0..<columns.count).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }.joined(separator: ", ")
+        for text in texts { binds.append(text.values) }
+        let names = (0..<columns.count).map { "k\($0)" } + texts.map(\.name) + (ordinal ? ["position"] : [])
+        let arrays = ((0..<columns.count).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }
+            + texts.indices.map { "$\(columns.count + $0 + 1)::text[]" }).joined(separator: ", ")
         return (binds, "unnest(\(arrays))\(ordinal ? " WITH ORDINALITY" : "") AS \(alias)(\(names.joined(separator: ", ")))")
     }
 

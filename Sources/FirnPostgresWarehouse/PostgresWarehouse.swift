@@ -155,10 +155,12 @@ public final class PostgresWarehouse: Warehouse {
                     // a chunk touches a few thousand keys of SCD1 or history, which may hold
                     // millions, and the planner, which knows neither the size of the rows it is
                     // given (a temporary table, an array) nor that the index is cached, would
-                    // rather hash a whole table for every chunk.
+                    // rather hash a whole table for every chunk. No JIT: a probe of ten thousand
+                    // keys runs in tens of milliseconds and its cost estimate, high because of
+                    // those same joins, would have it compiled for longer than that.
                     try await connection.execute(
                         "SELECT set_config('firn.origin', 'pipeline', true), set_config('enable_hashjoin', 'off', true), "
-                            + "set_config('enable_mergejoin', 'off', true)",
+                            + "set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)",
                         logger: logger
                     )
                 }
