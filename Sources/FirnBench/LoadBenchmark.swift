@@ -42,6 +42,10 @@ public struct LoadBenchmark: Sendable {
     /// Whether the database files stay after the run (else each size's are removed once
     /// measured). Defaults to `false`.
     public var keepsDatabases: Bool = false
+    /// On PostgreSQL: after the single-worker run, the same batches again shared by this many
+    /// workers at once, one run per count (`[1, 2, 4]` for `--workers 4`). Ignored on SQLite,
+    /// which has one writer. Defaults to empty.
+    public var workerCounts: [Int] = []
 
     /// Firn's warehouse settings (page size, checkpointing); ``isDurable`` overrides its
     /// durability. Defaults to ``SQLiteConfiguration/init()``.
@@ -94,13 +98,23 @@ public struct LoadBenchmark: Sendable {
                 progress("B=\(size): plain SQL baseline")
                 sql = try await measureBaseline(on: storage, size: size, batches: batches, progress: progress)
             }
-            let result = LoadBenchmarkReport.SizeResult(
+            var result = LoadBenchmarkReport.SizeResult(
                 batchSize: size,
                 batches: batches,
                 firn: firn,
                 sql: sql,
                 expectedCurrent: expected
             )
+            if !workerCounts.isEmpty, let server = storage as? PostgresBenchStorage {
+                result.workers = try await measureWorkers(
+                    on: server,
+                    size: size,
+                    batches: batches,
+                    expected: expected,
+                    history: firn.history,
+                    progress: progress
+                )
+            }
             progress("B=\(size): done")
             sizes.append(result)
         }
@@ -158,7 +172,7 @@ public struct LoadBenchmark: Sendable {
     /// The records are handed over (`consuming`), as a reader hands over its chunk, so that
     /// applying them copies none.
     @discardableResult
-    private func load(
+    func load(
         _ records: consuming [ChangeRecord],
         into warehouse: any Warehouse,
         name: String

@@ -44,6 +44,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         public var historyTablesAgree: Bool?
         /// Firn's rows per second over the baseline's (`nil` without a baseline).
         public var speedUp: Double?
+        /// With `--workers` on PostgreSQL: the same batches shared by several workers, one
+        /// entry per worker count (`nil` when not run).
+        public var workers: [WorkersResult]?
 
         /// Creates a result and derives the checks and the speed-up from the figures.
         public init(batchSize: Int, batches: Int, firn: EngineResult, sql: EngineResult?, expectedCurrent: TableDigest)
@@ -88,6 +91,28 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         public var phases: Phases?
         /// Every batch's latency in milliseconds, in the order the batches were applied.
         public var batchMilliseconds: [Double] = []
+    }
+
+    /// The same batches applied by several Firn workers at once on one server.
+    public struct WorkersResult: Sendable, Hashable, Codable {
+        /// Workers, each with its own connection pool and remembered key states.
+        public var workers: Int
+        /// From the first batch's start to the last batch's commit.
+        public var seconds: Double
+        /// Change rows per second over ``seconds`` (wall time, not summed latencies).
+        public var rowsPerSecond: Double
+        /// Median batch latency in milliseconds, waiting for the apply turn included.
+        public var p50Milliseconds: Double
+        /// 99th-percentile batch latency in milliseconds.
+        public var p99Milliseconds: Double
+        /// Peak resident memory of the process (all workers), in bytes.
+        public var peakResidentBytes: Int64
+        /// Keys replayed because a later batch had committed before an earlier one.
+        public var replayedKeys: Int
+        /// Whether SCD1 equals the generator's expectation.
+        public var matchesExpected: Bool
+        /// Whether the history equals the single-worker run's.
+        public var historyMatchesOneWorker: Bool
     }
 
     /// Firn's batch time by phase, in seconds summed over all batches.
@@ -136,7 +161,10 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
     /// `true` when every check passed: Firn's SCD1 is what the generator expects and, where the
     /// baseline ran, both engines' SCD1 tables are equal.
     public var allChecksPass: Bool {
-        sizes.allSatisfy { $0.firnMatchesExpected && $0.currentTablesAgree != false }
+        sizes.allSatisfy { size in
+            size.firnMatchesExpected && size.currentTablesAgree != false
+                && (size.workers ?? []).allSatisfy { $0.matchesExpected && $0.historyMatchesOneWorker }
+        }
     }
 
     /// The report as pretty-printed JSON (keys sorted).
@@ -194,6 +222,13 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
             lines.append(history)
             if let phases = size.firn.phases {
                 lines.append("        firn time: \(phases.summary)")
+            }
+            for run in size.workers ?? [] {
+                var line = "        \(run.workers) worker\(run.workers == 1 ? " " : "s"): \(Self.rate(run.rowsPerSecond)) rows/s"
+                line += ", batch p50 \(Self.ms(run.p50Milliseconds)) ms p99 \(Self.ms(run.p99Milliseconds)) ms"
+                line += ", peak RSS \(Self.mib(run.peakResidentBytes)) MiB, \(run.replayedKeys) keys replayed"
+                line += run.matchesExpected && run.historyMatchesOneWorker ? ", tables ok" : ", TABLES DIFFER"
+                lines.append(line)
             }
             if !size.firnMatchesExpected {
                 lines.append("        FIRN'S SCD1 DIFFERS FROM THE GENERATOR'S EXPECTED TABLE")

@@ -126,6 +126,8 @@ public enum NumericBounds {
     public static let benchChangeRows = NumericBound(1...100_000_000, "rows")
     /// `firn bench load --batch-sizes`.
     public static let benchBatchSize = NumericBound(1...10_000_000, "rows")
+    /// `firn bench load --workers`: Firn workers sharing the batches on one server.
+    public static let benchWorkers = NumericBound(1...32, "workers")
     /// `firn bench load --page-size`: SQLite's page sizes (a power of two).
     public static let pageSize = NumericBound(512...65_536, "bytes")
     /// `firn bench load --checkpoint-pages` (0 turns automatic checkpoints off).

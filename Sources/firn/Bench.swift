@@ -50,6 +50,14 @@ struct LoadBench: AsyncParsableCommand {
     )
     var warehouse: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "With --warehouse: also share the batches among 1, 2, 4 … up to K workers at once.",
+            discussion: "Each worker has its own connection pool and remembered key states, as separate processes would; rows per second are over wall time."
+        )
+    )
+    var workers: Int?
+
     @Flag(help: "Keep the benchmark databases (in --directory) for inspection.")
     var keep = false
 
@@ -98,6 +106,12 @@ struct LoadBench: AsyncParsableCommand {
         if let keyStateCapacity {
             try NumericBounds.keyStateCapacity.check(keyStateCapacity, "--key-state-capacity")
         }
+        if let workers {
+            guard warehouse != nil else {
+                throw ValidationError("--workers needs --warehouse postgres://…: SQLite has one writer")
+            }
+            try NumericBounds.benchWorkers.check(workers, "--workers")
+        }
         if warehouse != nil {
             let sqliteOnly: [(Bool, String)] = [
                 (pageSize != nil, "--page-size"), (checkpointPages != nil, "--checkpoint-pages"),
@@ -126,6 +140,9 @@ struct LoadBench: AsyncParsableCommand {
         if noFsync { benchmark.isDurable = false }
         if uncoalescedLog { benchmark.warehouse.coalescesLogWrites = false }
         if let keyStateCapacity { benchmark.warehouse.keyStateCapacity = keyStateCapacity }
+        if let workers {
+            benchmark.workerCounts = Array(sequence(first: 1) { $0 * 2 }.prefix { $0 < workers }) + [workers]
+        }
         if let writeFiles {
             let size = batchSizes[0]
             let written = try WorkloadFiles.write(

@@ -34,17 +34,27 @@ import Testing
     }
 
     /// The same on the test run's PostgreSQL server: Firn and the plain-SQL port (COPY,
-    /// MERGE, window functions) in schemas of their own, which are dropped afterwards.
+    /// MERGE, window functions) in schemas of their own, which are dropped afterwards; then
+    /// the batches again, shared by one and by three workers.
     @Test func tinyRunOnPostgreSQLAgreesWithThePortAndTheGenerator() async throws {
         let server = try await PostgresTestServer.freshSchema()
         var benchmark = LoadBenchmark()
         benchmark.n = 300
         benchmark.batchSizes = [100]
-        benchmark.batchCounts = [100: 3]
+        benchmark.batchCounts = [100: 6]
+        benchmark.workerCounts = [1, 3]
         let report = try await benchmark.run(on: server)
         try #require(report.sizes.count == 1)
         let size = report.sizes[0]
         #expect(size.firnMatchesExpected, "firn \(size.firn.current), expected \(size.expectedCurrent)")
+        // Three workers sharing the six batches: same SCD1 and history as one.
+        #expect(size.workers?.map(\.workers) == [1, 3])
+        for run in size.workers ?? [] {
+            #expect(run.matchesExpected && run.historyMatchesOneWorker, "\(run.workers) workers: tables differ")
+            #expect(run.rowsPerSecond > 0)
+        }
+        #expect(report.allChecksPass)
+        #expect(report.description.contains("3 workers:"))
         #expect(size.currentTablesAgree == true, "sql \(String(describing: size.sql?.current))")
         #expect(size.historyTablesAgree == true)
         #expect(size.firn.history.rows > size.firn.current.rows)

@@ -74,6 +74,14 @@ import Testing
         #expect(result.stderr.contains("--status-interval"), "\(result.stderr)")
     }
 
+    @Test func workersNeedAPostgreSQLServer() throws {
+        let work = try FirnProcess.temporaryDirectory("bounds-workers")
+        defer { FirnProcess.remove(work) }
+        let result = try Self.run(["bench", "load", "--directory", work.path, "--workers", "2"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--workers needs --warehouse"), "\(result.stderr)")
+    }
+
     @Test func valuesAtTheirBoundsAreAccepted() throws {
         let work = try FirnProcess.temporaryDirectory("bounds-ok")
         defer { FirnProcess.remove(work) }

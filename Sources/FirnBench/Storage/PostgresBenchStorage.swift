@@ -43,6 +43,23 @@ struct PostgresBenchStorage: BenchStorage {
         }
     }
 
+    /// A fresh, empty Firn warehouse for batch size `size`, opened `count` times: each with its
+    /// own connection pool and remembered key states, as `count` worker processes would.
+    func openFirnWorkers(size: Int, count: Int) async throws(LoadBenchmarkError) -> [BenchWarehouse] {
+        var opened = [try await openFirn(size: size)]
+        let location = server.inSchema(schema(.firn, size: size))
+        do throws(WarehouseError) {
+            while opened.count < count {
+                let warehouse = try await PostgresWarehouse.open(location, logger: logger)
+                opened.append(BenchWarehouse(warehouse: warehouse, close: { await warehouse.close() }))
+            }
+        } catch {
+            for worker in opened { await worker.close() }
+            throw .firn(error)
+        }
+        return opened
+    }
+
     func openBaseline(size: Int) async throws(LoadBenchmarkError) -> any PlainSQLPort {
         let location = server.inSchema(schema(.sql, size: size))
         try await recreate(location.schema, creating: true)
