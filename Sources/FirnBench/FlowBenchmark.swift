@@ -4,6 +4,7 @@ import FirnGenerate
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
+import FirnPostgresWarehouse
 import FirnSQLiteWarehouse
 import FirnWarehouse
 import Foundation
@@ -45,6 +46,22 @@ public enum FlowBenchmarkBucket: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The warehouse a flow benchmark loads into.
+public enum FlowBenchmarkWarehouse: Sendable, CustomStringConvertible {
+    /// A SQLite file in the work directory (the embedded default).
+    case sqlite
+    /// Fresh schemas on this server, named after its schema (`firn_bench_flow`, and
+    /// `firn_bench_flow_ref` for the check), dropped afterwards unless kept.
+    case postgres(PostgresLocation)
+
+    public var description: String {
+        switch self {
+        case .sqlite: "SQLite"
+        case .postgres(let server): "PostgreSQL at \(server.host):\(server.port)"
+        }
+    }
+}
+
 /// What one flow benchmark measured.
 public struct FlowBenchmarkResult: Sendable {
     /// The bucket kind.
@@ -79,6 +96,7 @@ public enum FlowBenchmark {
     public static func run(
         _ configuration: FlowBenchmarkConfiguration,
         bucket: FlowBenchmarkBucket,
+        warehouse kind: FlowBenchmarkWarehouse = .sqlite,
         directory: String,
         keep: Bool = false,
         progress: @escaping @Sendable (String) -> Void = { _ in }
@@ -99,82 +117,127 @@ public enum FlowBenchmark {
             try await s3.createBucket()
             store = s3
         }
-        let warehouse = try await SQLiteWarehouse.open(path: path("firn.sqlite"))
-        let logger = Logger(label: "firn.bench")
-        var ingest = IngestConfiguration(landingDirectory: path("landing"), dataDirectory: directory)
-        ingest.afterUpload = .archive
-        var flowConfiguration = FlowConfiguration(
-            ingest: ingest,
-            pipe: PipeConfiguration(downloadDirectory: path("downloads"))
-        )
-        flowConfiguration.statusInterval = .seconds(5)
-        let lastCommit = NIOLockedValueBox<Int64>(0)
-        let flow = try Flow(
-            configuration: flowConfiguration,
-            store: store,
-            warehouse: warehouse,
-            journal: try IngestJournal(path: path("ingest.sqlite")),
-            logger: logger
-        ) { load, _ in
-            lastCommit.withLockedValue { $0 = max($0, load.committedAtNanoseconds) }
-        }
-        var generator = GeneratorConfiguration(seed: configuration.seed, startTime: .now())
-        generator.rate = configuration.rate
-        generator.rowsPerFile = configuration.rowsPerFile
-        generator.lateFraction = configuration.lateFraction
-        try generator.validate()
-        var writing = GeneratedFileWriter.Configuration(directory: path("landing"))
-        writing.duration = .milliseconds(Int64(configuration.seconds * 1000))
-        writing.startsFresh = true
-        let writer = GeneratedFileWriter(generator: generator, configuration: writing)
-        let files = NIOLockedValueBox<(count: Int, first: Int64)>((0, 0))
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await flow.run { line in progress(line) } }
-            group.addTask {
-                // The generator runs outside the flow's group so its end (not a signal) ends the run.
-                try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
-                _ = try await writer.run { file in
-                    flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
-                    files.withLockedValue { state in
-                        if state.count == 0 { state.first = file.renamedAtNanoseconds }
-                        state.count += 1
-                    }
-                }
-                let written = files.withLockedValue { $0.count }
-                let deadline = ContinuousClock.now + .seconds(120)
-                while (flow.pipe?.statistics.objectsLoaded ?? 0) < written && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                await flow.shutDownGracefully()
-            }
-            try await group.waitForAll()
-        }
-        let written = files.withLockedValue { $0 }
-        var result = FlowBenchmarkResult(
-            bucket: bucket.description,
-            files: written.count,
-            rows: flow.pipe?.statistics.rowsLoaded ?? 0,
-            seconds: Double(lastCommit.withLockedValue { $0 } - written.first) / 1e9,
-            freshness: flow.freshness.summary(),
-            tablesMatchFirnLoad: nil
-        )
-        if configuration.verifies {
-            result.tablesMatchFirnLoad = try await verify(
-                flow: warehouse,
-                archive: path("archive"),
-                reference: path("ref.sqlite")
+        let opened = try await open(kind, name: "flow", path: path("firn.sqlite"))
+        let warehouse = opened.warehouse
+        var result: FlowBenchmarkResult
+        do {
+            let logger = Logger(label: "firn.bench")
+            var ingest = IngestConfiguration(landingDirectory: path("landing"), dataDirectory: directory)
+            ingest.afterUpload = .archive
+            var flowConfiguration = FlowConfiguration(
+                ingest: ingest,
+                pipe: PipeConfiguration(downloadDirectory: path("downloads"))
             )
+            flowConfiguration.statusInterval = .seconds(5)
+            let lastCommit = NIOLockedValueBox<Int64>(0)
+            let flow = try Flow(
+                configuration: flowConfiguration,
+                store: store,
+                warehouse: warehouse,
+                journal: try IngestJournal(path: path("ingest.sqlite")),
+                logger: logger
+            ) { load, _ in
+                lastCommit.withLockedValue { $0 = max($0, load.committedAtNanoseconds) }
+            }
+            var generator = GeneratorConfiguration(seed: configuration.seed, startTime: .now())
+            generator.rate = configuration.rate
+            generator.rowsPerFile = configuration.rowsPerFile
+            generator.lateFraction = configuration.lateFraction
+            try generator.validate()
+            var writing = GeneratedFileWriter.Configuration(directory: path("landing"))
+            writing.duration = .milliseconds(Int64(configuration.seconds * 1000))
+            writing.startsFresh = true
+            let writer = GeneratedFileWriter(generator: generator, configuration: writing)
+            let files = NIOLockedValueBox<(count: Int, first: Int64)>((0, 0))
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await flow.run { line in progress(line) } }
+                group.addTask {
+                    // The generator runs outside the flow's group so its end (not a signal) ends the run.
+                    try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
+                    _ = try await writer.run { file in
+                        flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
+                        files.withLockedValue { state in
+                            if state.count == 0 { state.first = file.renamedAtNanoseconds }
+                            state.count += 1
+                        }
+                    }
+                    let written = files.withLockedValue { $0.count }
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while (flow.pipe?.statistics.objectsLoaded ?? 0) < written && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    await flow.shutDownGracefully()
+                }
+                try await group.waitForAll()
+            }
+            let written = files.withLockedValue { $0 }
+            result = FlowBenchmarkResult(
+                bucket: bucket.description,
+                files: written.count,
+                rows: flow.pipe?.statistics.rowsLoaded ?? 0,
+                seconds: Double(lastCommit.withLockedValue { $0 } - written.first) / 1e9,
+                freshness: flow.freshness.summary(),
+                tablesMatchFirnLoad: nil
+            )
+        } catch {
+            await opened.close(keep)
+            throw error
         }
+        if configuration.verifies {
+            do {
+                let reference = try await open(kind, name: "flow_ref", path: path("ref.sqlite"))
+                do {
+                    result.tablesMatchFirnLoad = try await verify(
+                        flow: warehouse,
+                        archive: path("archive"),
+                        reference: reference.warehouse
+                    )
+                } catch {
+                    await reference.close(keep)
+                    throw error
+                }
+                await reference.close(keep)
+            } catch {
+                await opened.close(keep)
+                throw error
+            }
+        }
+        await opened.close(keep)
         return result
     }
 
-    /// Loads the archived files in name order into a fresh warehouse with `firn load`'s loader
-    /// and compares SCD1 and SCD2.
-    static func verify(flow: any Warehouse, archive: String, reference: String) async throws -> Bool {
+    /// A fresh warehouse: a SQLite file at `path`, or the schema `<schema>_bench_<name>` on
+    /// the server (dropped first if a run left it).
+    private static func open(
+        _ kind: FlowBenchmarkWarehouse,
+        name: String,
+        path: String
+    ) async throws -> (warehouse: any Warehouse, close: @Sendable (_ keep: Bool) async -> Void) {
+        switch kind {
+        case .sqlite:
+            let warehouse = try await SQLiteWarehouse.open(path: path)
+            return (warehouse, { _ in })
+        case .postgres(let server):
+            let storage = PostgresBenchStorage(server: server, keepsDatabases: false)
+            let schema = "\(server.schema)_bench_\(name)"
+            try await storage.recreate(schema, creating: false)
+            let warehouse = try await PostgresWarehouse.open(server.inSchema(schema))
+            return (
+                warehouse,
+                { keep in
+                    await warehouse.close()
+                    if !keep { try? await storage.drop(schema) }
+                }
+            )
+        }
+    }
+
+    /// Loads the archived files in name order into `warehouse`, fresh, with `firn load`'s
+    /// loader and compares SCD1 and SCD2.
+    static func verify(flow: any Warehouse, archive: String, reference warehouse: any Warehouse) async throws -> Bool {
         let files = (FileManager.default.subpaths(atPath: archive) ?? []).filter { $0.hasSuffix(".csv") }
             .sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
-        let warehouse = try await SQLiteWarehouse.open(path: reference)
         let loader = FileLoader(warehouse: warehouse)
         for file in files { _ = try await loader.load((archive as NSString).appendingPathComponent(file)) }
         let queries = [

@@ -11,6 +11,18 @@ struct Bench: ParsableCommand {
         abstract: "Benchmarks with reports: figures measured on this machine, side by side.",
         subcommands: [LoadBench.self, FlowBench.self]
     )
+
+    /// The server of a bench's `--warehouse` (a PostgreSQL URL; SQLite is the default there).
+    static func postgresLocation(_ text: String) throws -> PostgresLocation {
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+            throw ValidationError("--warehouse takes a postgres:// URL here (SQLite runs by default, in --directory)")
+        }
+        do {
+            return try PostgresLocation(parsing: text)
+        } catch {
+            throw ValidationError("--warehouse: \(error)")
+        }
+    }
 }
 
 /// `firn bench load`: change rows per second to SCD2, Firn next to the plain-SQL port.
@@ -157,7 +169,7 @@ struct LoadBench: AsyncParsableCommand {
         }
         let report =
             if let warehouse {
-                try await benchmark.run(on: try postgresLocation(warehouse)) { printError($0) }
+                try await benchmark.run(on: try Bench.postgresLocation(warehouse)) { printError($0) }
             } else if let files {
                 try await benchmark.runFiles(in: files) { printError($0) }
             } else {
@@ -173,14 +185,4 @@ struct LoadBench: AsyncParsableCommand {
         }
     }
 
-    private func postgresLocation(_ text: String) throws -> PostgresLocation {
-        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
-            throw ValidationError("--warehouse takes a postgres:// URL here (SQLite runs by default, in --directory)")
-        }
-        do {
-            return try PostgresLocation(parsing: text)
-        } catch {
-            throw ValidationError("--warehouse: \(error)")
-        }
-    }
 }

@@ -3,6 +3,7 @@ import FirnBench
 import FirnConfig
 import FirnFlow
 import FirnObjectStore
+import FirnPostgresWarehouse
 import Foundation
 import Logging
 
@@ -45,6 +46,14 @@ struct FlowBench: AsyncParsableCommand {
     @Option(help: "Work directory (default: a temporary directory, removed afterwards).")
     var directory: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Load into this PostgreSQL server instead of a SQLite file (postgres://…).",
+            discussion: "The flow gets a fresh schema named after the URL's schema (firn_bench_flow), and the check another (firn_bench_flow_ref); both are dropped afterwards unless --directory is given."
+        )
+    )
+    var warehouse: String?
+
     @Flag(help: "Skip the check against firn load.")
     var noVerify = false
 
@@ -59,6 +68,7 @@ struct FlowBench: AsyncParsableCommand {
                 throw ValidationError("--s3-endpoint: \(error)")
             }
         }
+        if let warehouse { _ = try Bench.postgresLocation(warehouse) }
         guard ["file", "s3", "both"].contains(buckets) else { throw ValidationError("--buckets is file, s3 or both") }
     }
 
@@ -74,6 +84,7 @@ struct FlowBench: AsyncParsableCommand {
         configuration.rowsPerFile = rowsPerFile
         configuration.lateFraction = lateFraction
         configuration.verifies = !noVerify
+        let target: FlowBenchmarkWarehouse = try warehouse.map { .postgres(try Bench.postgresLocation($0)) } ?? .sqlite
         var kinds: [FlowBenchmarkBucket] = []
         if buckets != "s3" { kinds.append(.directory) }
         var moto: MotoServer?
@@ -93,7 +104,7 @@ struct FlowBench: AsyncParsableCommand {
         }
         print(
             "firn bench flow: \(Generate.number(rate)) rows/s for \(Generate.number(seconds)) s, \(rowsPerFile) rows per file, "
-                + "late fraction \(lateFraction), \(runs) run(s) per bucket"
+                + "late fraction \(lateFraction), \(runs) run(s) per bucket, warehouse \(target)"
         )
         var table: [[String]] = []
         for kind in kinds {
@@ -108,6 +119,7 @@ struct FlowBench: AsyncParsableCommand {
                 let result = try await FlowBenchmark.run(
                     configuration,
                     bucket: kind,
+                    warehouse: target,
                     directory: work,
                     keep: directory != nil
                 ) { line in print("  \(kind) run \(index + 1): \(line)") }

@@ -1,10 +1,11 @@
-import FirnBench
+@testable import FirnBench
 import FirnCore
 import FirnFlow
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
 import FirnSQLiteWarehouse
+import FirnTestSupport
 import FirnWarehouse
 import Foundation
 import Logging
@@ -38,6 +39,26 @@ struct FlowTests {
         #expect(result.rows == Int64(result.files * 1000), "every generated row loaded once")
         #expect(result.freshness.count == result.files)
         #expect(result.tablesMatchFirnLoad == true)
+    }
+
+    /// `firn bench flow --warehouse postgres://…`: the same flow into a PostgreSQL schema,
+    /// checked against `firn load` into another; both schemas are dropped afterwards.
+    @Test func generatorToDirectoryBucketToPostgreSQLEqualsFirnLoad() async throws {
+        let server = try await PostgresTestServer.freshSchema()
+        var configuration = Self.configuration()
+        configuration.rate = 8000
+        let result = try await FlowBenchmark.run(
+            configuration,
+            bucket: .directory,
+            warehouse: .postgres(server),
+            directory: Self.temporary("postgres")
+        )
+        #expect(result.files >= 10)
+        #expect(result.rows == Int64(result.files * 1000), "every generated row loaded once")
+        #expect(result.freshness.count == result.files)
+        #expect(result.tablesMatchFirnLoad == true)
+        let left = try await PostgresBenchStorage(server: server, keepsDatabases: false).schemasLeft()
+        #expect(left.isEmpty, "benchmark schemas left behind: \(left)")
     }
 
     @Test func generatorToS3ToTablesEqualsFirnLoad() async throws {

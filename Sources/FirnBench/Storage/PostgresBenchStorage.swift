@@ -123,8 +123,15 @@ struct PostgresBenchStorage: BenchStorage {
         }
     }
 
+    /// Drops the schema and everything in it, if it exists.
+    func drop(_ name: String) async throws {
+        try await withAdmin { connection in
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(name)\" CASCADE"), logger: logger).get()
+        }
+    }
+
     /// Drops the schema if it exists; makes it again when `creating` (Firn makes its own).
-    private func recreate(_ name: String, creating: Bool) async throws(LoadBenchmarkError) {
+    func recreate(_ name: String, creating: Bool) async throws(LoadBenchmarkError) {
         do {
             try await withAdmin { connection in
                 _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(name)\" CASCADE"), logger: logger).get()
