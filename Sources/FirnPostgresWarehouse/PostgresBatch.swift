@@ -39,20 +39,26 @@ struct PostgresBatch {
         let known = KnownKeys(states: states)
         let grouping = Task.detached { [records] in known.work(records: records) }
         let width = schema.entity.attributeColumns.count
-        var rows = PostgresCopyRows(reservingBytes: records.count * 160)
-        let loaded = loadedAt.description
-        for record in records {
-            rows.append(integer: loadID)
-            rows.append(integer: record.arrival.row)
-            rows.append(record.key.values)
-            rows.append(record.attributes, paddedTo: width)
-            rows.append(timestamp: record.eventTime)
-            rows.append(text: record.operation.rawValue)
-            rows.append(text: sourceFile)
-            rows.append(text: loaded)
-            rows.endRow()
+        // Staged as they are written out, a few thousand rows at a time, so the server starts
+        // on them at once.
+        let staging = Task { [records] in
+            try await connection.copyFrom(table: schema.entity.rawTable.normalized, columns: schema.rawColumns, logger: logger) {
+                writer in
+                var start = 0
+                while start < records.count {
+                    let end = min(start + Self.stagingSlice, records.count)
+                    let rows = Self.stagingRows(
+                        records[start..<end],
+                        loadID: loadID,
+                        sourceFile: sourceFile,
+                        loadedAt: loadedAt,
+                        width: width
+                    )
+                    try await writer.write(rows.buffer)
+                    start = end
+                }
+            }
         }
-        let staging = Task { [rows] in try await copy(rows, into: schema.entity.rawTable.normalized, columns: schema.rawColumns) }
         await grouping.value
         counts.staged = records.count
         counts.timings.group = known.groupSeconds
@@ -63,7 +69,22 @@ struct PostgresBatch {
         var writes = Writes(width: width)
         var stored = StoredWrites(width: width)
         var waiting: [Int] = []
+        // A large batch's known keys are written in parts: each part's statements run on the
+        // server while the next part is gathered (one after another: the connection has one
+        // transaction). Nothing between starting a part and awaiting the last throws, so no part
+        // is left running when the transaction ends.
+        let part = max(Self.partKeys, (groups.count + 3) / 4)
+        var flushing: Task<Void, any Error>?
         for index in groups.indices {
+            if index > 0, index % part == 0, !writes.isEmpty {
+                if flushing == nil { try await staging.value }
+                let ready = writes
+                writes = Writes(width: width)
+                flushing = Task { [flushing] in
+                    try await flushing?.value
+                    try await flush(ready)
+                }
+            }
             let group = groups[index]
             guard group.isKnown, group.isInOrder, let (changes, latest) = known.takeChanges(at: index),
                 Self.isAppendOnly(changes, storedOpen: group.open?.start)
@@ -75,6 +96,7 @@ struct PostgresBatch {
             Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
+        try await flushing?.value
         try await staging.value
         counts.timings.stage = lap() - known.groupSeconds
         try await probe(&groups)
@@ -117,6 +139,36 @@ struct PostgresBatch {
         try await flush(writes)
         counts.timings.write = lap()
         return counts
+    }
+
+    /// The fewest known keys written in one part (see ``apply(_:loadID:sourceFile:loadedAt:states:)``).
+    static let partKeys = 5_000
+
+    /// Records staged per write of the staging `COPY`.
+    static let stagingSlice = 2_000
+
+    /// The records as rows of the staging table, in `COPY` text.
+    static func stagingRows(
+        _ records: ArraySlice<ChangeRecord>,
+        loadID: Int64,
+        sourceFile: String,
+        loadedAt: Timestamp,
+        width: Int
+    ) -> PostgresCopyRows {
+        var rows = PostgresCopyRows(reservingBytes: records.count * 160)
+        let loaded = loadedAt.description
+        for record in records {
+            rows.append(integer: loadID)
+            rows.append(integer: record.arrival.row)
+            rows.append(record.key.values)
+            rows.append(record.attributes, paddedTo: width)
+            rows.append(timestamp: record.eventTime)
+            rows.append(text: record.operation.rawValue)
+            rows.append(text: sourceFile)
+            rows.append(text: loaded)
+            rows.endRow()
+        }
+        return rows
     }
 
     // MARK: Probing
@@ -189,6 +241,11 @@ struct PostgresBatch {
         var updates = PostgresCopyRows()
         var deletes: [Key] = []
         var unchanged = PostgresCopyRows()
+
+        /// Whether there is nothing to write.
+        var isEmpty: Bool {
+            closed.isEmpty && inserts.isEmpty && updates.isEmpty && deletes.isEmpty && unchanged.isEmpty
+        }
 
         /// Appends a version as a row of closed history.
         mutating func appendClosed(_ version: Version) {

@@ -129,4 +129,33 @@ import Testing
             try EntityConfiguration(name: "firn_loads", keyColumns: [Column("id", .integer)], attributeColumns: [])
         }
     }
+
+    /// A batch large enough that the PostgreSQL writer sends its known keys in several parts
+    /// while it gathers the next (more than twice 5,000 keys), with updates, deletes, new keys
+    /// and a few late records among them: both tables equal the model.
+    @Test(arguments: TestBackend.allCases) func aLargeBatchOfKnownKeysMatchesTheModel(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
+        let keys: Int64 = 12_000
+        let base = (1...keys).map { key in
+            Draft(key: key, time: at(Int(key)), operation: .upsert, attributes: person("N\(key)", city: .text("C\(key % 7)")))
+        }
+        try await store.load(TestFile(name: "base.csv", checksum: "base", rows: base))
+        var changes: [Draft] = []
+        for key in 1...keys + 500 {
+            let time = at(100_000 + Int(key))
+            if key % 10 == 0 {
+                changes.append(Draft(key: key, time: time, operation: .delete, attributes: []))
+            } else if key % 97 == 0 {
+                // Late: before the key's base record, so it is replayed.
+                changes.append(Draft(key: key, time: at(Int(key), micros: -1), operation: .upsert, attributes: person("Early")))
+            } else {
+                changes.append(Draft(key: key, time: time, operation: .upsert, attributes: person("M\(key)")))
+            }
+        }
+        try await store.load(TestFile(name: "changes.csv", checksum: "changes", rows: changes))
+        let history = try await store.historyRows()
+        #expect(history.count > Int(keys) + 10_000)
+        #expect(history == ReferenceModel.history(store.loaded).map(\.historyRow))
+        await #expect(try store.currentRows() == ReferenceModel.current(store.loaded).map(\.currentRow))
+    }
 }
