@@ -15,13 +15,16 @@ struct PostgresBatch {
     var logger: Logger { warehouse.logger }
 
     /// Applies `records` with the remembered key `states` (checked out for this transaction):
-    /// keys they know are not probed, and every key's new state is stored in them.
+    /// keys they know are not probed, and every key's new state is stored in them. `changed`
+    /// gets every key of the records. They are staged first unless `isStaged` (``stage(_:loadID:sourceFile:loadedAt:)``).
     func apply(
         _ records: [ChangeRecord],
+        isStaged: Bool = false,
         loadID: Int64,
         sourceFile: String,
         loadedAt: Timestamp,
-        states: inout KeyStateCache.States
+        states: inout KeyStateCache.States,
+        changed: inout [Key]
     ) async throws -> ApplyCounts {
         guard !records.isEmpty else { return ApplyCounts() }
         var counts = ApplyCounts()
@@ -39,25 +42,8 @@ struct PostgresBatch {
         let known = KnownKeys(states: states)
         let grouping = Task.detached { [records] in known.work(records: records) }
         let width = schema.entity.attributeColumns.count
-        // Staged as they are written out, a few thousand rows at a time, so the server starts
-        // on them at once.
         let staging = Task { [records] in
-            try await connection.copyFrom(table: schema.entity.rawTable.normalized, columns: schema.rawColumns, logger: logger) {
-                writer in
-                var start = 0
-                while start < records.count {
-                    let end = min(start + Self.stagingSlice, records.count)
-                    let rows = Self.stagingRows(
-                        records[start..<end],
-                        loadID: loadID,
-                        sourceFile: sourceFile,
-                        loadedAt: loadedAt,
-                        width: width
-                    )
-                    try await writer.write(rows.buffer)
-                    start = end
-                }
-            }
+            if !isStaged { try await stage(records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt) }
         }
         await grouping.value
         counts.staged = records.count
@@ -66,6 +52,7 @@ struct PostgresBatch {
         known.releaseStates()
         counts.cachedKeys = known.cachedKeys
         var groups = known.takeGroups()
+        changed = groups.map(\.key)
         var writes = Writes(width: width)
         var stored = StoredWrites(width: width)
         var waiting: [Int] = []
@@ -141,7 +128,29 @@ struct PostgresBatch {
         return counts
     }
 
-    /// The fewest known keys written in one part (see ``apply(_:loadID:sourceFile:loadedAt:states:)``).
+    /// Copies `records` into staging, written out a few thousand rows at a time so that the
+    /// server starts on them at once.
+    func stage(_ records: [ChangeRecord], loadID: Int64, sourceFile: String, loadedAt: Timestamp) async throws {
+        let width = schema.entity.attributeColumns.count
+        try await connection.copyFrom(table: schema.entity.rawTable.normalized, columns: schema.rawColumns, logger: logger) {
+            writer in
+            var start = 0
+            while start < records.count {
+                let end = min(start + Self.stagingSlice, records.count)
+                let rows = Self.stagingRows(
+                    records[start..<end],
+                    loadID: loadID,
+                    sourceFile: sourceFile,
+                    loadedAt: loadedAt,
+                    width: width
+                )
+                try await writer.write(rows.buffer)
+                start = end
+            }
+        }
+    }
+
+    /// The fewest known keys written in one part (see ``apply(_:isStaged:loadID:sourceFile:loadedAt:states:changed:)``).
     static let partKeys = 5_000
 
     /// Records staged per write of the staging `COPY`.

@@ -118,6 +118,14 @@ struct PostgresSchema: Sendable, EntitySQLNames {
             manual bigint NOT NULL, consumed bigint NOT NULL)
         """
 
+    /// The keys each chunk's transaction changed, by its count in `firn_epochs`, for the last
+    /// ``PostgresWarehouse/epochKeysKept`` counts (see `PostgresWarehouse+KeyStates.swift`);
+    /// stored uncompressed (migration 4), as compressing them cost more than writing them.
+    static let epochKeysTable = """
+        CREATE TABLE IF NOT EXISTS firn_epoch_keys (entity text NOT NULL, epoch bigint NOT NULL, keys bytea NOT NULL,
+            PRIMARY KEY (entity, epoch))
+        """
+
     /// The entity's tables, view and triggers; idempotent.
     var creationStatements: [String] {
         let keyDefinitions = definitions(entity.keyColumns, notNull: true)

@@ -23,10 +23,21 @@ extension PostgresWarehouse {
     /// Takes the apply lock, counts this transaction and checks out the key states (complete
     /// when the entity's tables hold no key yet). Call inside a pipeline transaction; after it
     /// commits, ``keyStates``' `checkIn(_:count:)` with the turn's states and epoch.
-    func takeApplyTurn(_ connection: PostgresConnection) async throws -> ApplyTurn {
+    ///
+    /// `whileWaiting` runs first when another transaction has the turn (it must not touch the
+    /// entity's tables other than staging), so its statements overlap the other's.
+    func takeApplyTurn(
+        _ connection: PostgresConnection,
+        whileWaiting: () async throws -> Void = {}
+    ) async throws -> ApplyTurn {
         var lock = PostgresBindings()
         lock.append(applyLock)
-        try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+        let free = try await connection.rows("SELECT pg_try_advisory_xact_lock($1)", lock, logger: logger).first?
+            .decode(Bool.self) ?? false
+        if !free {
+            try await whileWaiting()
+            try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+        }
         var name = PostgresBindings()
         name.append(entity.name.normalized)
         guard
@@ -39,7 +50,18 @@ extension PostgresWarehouse {
             throw WarehouseError.schemaMismatch(table: "firn_epochs", reason: "no row for \(entity.name.normalized)")
         }
         let (epoch, pending) = try row.decode((Int64, Bool).self)
-        var states = keyStates.checkOut(previous: epoch - 1)
+        var (states, count) = keyStates.checkOutAny()
+        if let count, count != epoch - 1 {
+            if count < epoch - 1, !states.isEmpty,
+                let changed = try await keysChanged(connection, after: count, before: epoch)
+            {
+                states.forget(changed)
+            } else {
+                states.removeAll()
+            }
+        } else if count == nil {
+            states.removeAll()
+        }
         if states.isEmpty, !states.isComplete, states.capacity > 0 {
             let empty = try await connection.rows(
                 "SELECT NOT EXISTS (SELECT 1 FROM \(schema.current)) AND NOT EXISTS (SELECT 1 FROM \(schema.closed)) "
@@ -49,5 +71,99 @@ extension PostgresWarehouse {
             if empty { states.beginComplete() }
         }
         return ApplyTurn(epoch: epoch, streamPending: pending, states: states)
+    }
+
+    /// Chunks' counts in `firn_epoch_keys` older than this many are removed.
+    static let epochKeysKept: Int64 = 256
+
+    /// The keys changed by the transactions counted after `count` and before `epoch`, or `nil`
+    /// when one of them left no keys (it was not a chunk, or is too old).
+    func keysChanged(_ connection: PostgresConnection, after count: Int64, before epoch: Int64) async throws -> [Key]? {
+        guard epoch - count - 1 <= Self.epochKeysKept else { return nil }
+        var binds = PostgresBindings()
+        binds.append(entity.name.normalized)
+        binds.append(count)
+        binds.append(epoch)
+        let rows = try await connection.rows(
+            "SELECT keys FROM firn_epoch_keys WHERE entity = $1 AND epoch > $2 AND epoch < $3",
+            binds,
+            logger: logger
+        )
+        guard rows.count == Int(epoch - count - 1) else { return nil }
+        var keys: [Key] = []
+        let width = entity.keyColumns.count
+        for row in rows {
+            var bytes = try row.decode(ByteBuffer.self)
+            guard let decoded = KeyList.decode(&bytes, width: width) else { return nil }
+            keys += decoded
+        }
+        return keys
+    }
+
+    /// Records the keys this chunk's transaction changed under its count, for other workers'
+    /// key states (``keysChanged(_:after:before:)``), and drops counts too old to be asked for.
+    func recordKeysChanged(_ connection: PostgresConnection, epoch: Int64, keys: [Key]) async throws {
+        var binds = PostgresBindings()
+        binds.append(entity.name.normalized)
+        binds.append(epoch)
+        binds.append(KeyList.encode(keys))
+        binds.append(epoch - Self.epochKeysKept)
+        try await connection.execute(
+            """
+            WITH gone AS (DELETE FROM firn_epoch_keys WHERE entity = $1 AND epoch <= $4)
+            INSERT INTO firn_epoch_keys (entity, epoch, keys) VALUES ($1, $2, $3)
+            """,
+            binds,
+            logger: logger
+        )
+    }
+}
+
+/// Keys as bytes, for `firn_epoch_keys`: per value a tag (0 NULL, 1 integer, 2 text), then
+/// eight bytes of integer or four bytes of length and the text's UTF-8.
+enum KeyList {
+    static func encode(_ keys: [Key]) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: keys.count * 9)
+        for key in keys {
+            for value in key.values {
+                switch value {
+                case .null:
+                    buffer.writeInteger(UInt8(0))
+                case .integer(let number):
+                    buffer.writeInteger(UInt8(1))
+                    buffer.writeInteger(number)
+                case .text(let text):
+                    buffer.writeInteger(UInt8(2))
+                    buffer.writeInteger(UInt32(text.utf8.count))
+                    buffer.writeString(text)
+                }
+            }
+        }
+        return buffer
+    }
+
+    /// The keys of `width` values each, or `nil` when the bytes are not such a list.
+    static func decode(_ buffer: inout ByteBuffer, width: Int) -> [Key]? {
+        var keys: [Key] = []
+        while buffer.readableBytes > 0 {
+            var values: [Value] = []
+            values.reserveCapacity(width)
+            for _ in 0..<width {
+                switch buffer.readInteger(as: UInt8.self) {
+                case 0: values.append(.null)
+                case 1:
+                    guard let number = buffer.readInteger(as: Int64.self) else { return nil }
+                    values.append(.integer(number))
+                case 2:
+                    guard let length = buffer.readInteger(as: UInt32.self),
+                        let text = buffer.readString(length: Int(length))
+                    else { return nil }
+                    values.append(.text(text))
+                default: return nil
+                }
+            }
+            keys.append(Key(values))
+        }
+        return keys
     }
 }

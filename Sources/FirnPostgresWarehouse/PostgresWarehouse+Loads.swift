@@ -184,7 +184,21 @@ extension PostgresWarehouse {
                 return (ApplyCounts(), nil)
             }
             // Chunks of this entity commit one at a time from here: arrival is commit order.
-            var turn = try await self.takeApplyTurn(connection)
+            // While another worker's chunk has the turn, this one is staged (staging rows carry
+            // their load and row, not their arrival).
+            let fresh = chunk.records.filter { $0.arrival.row > done }
+            let stagedAt = Timestamp.now()
+            var isStaged = false
+            var turn = try await self.takeApplyTurn(connection) {
+                guard !fresh.isEmpty else { return }
+                try await PostgresBatch(warehouse: self, connection: connection).stage(
+                    fresh,
+                    loadID: ticket.id,
+                    sourceFile: ticket.content.name,
+                    loadedAt: stagedAt
+                )
+                isStaged = true
+            }
             let now = Timestamp.now()
             if turn.streamPending { _ = try await self.consumeStream(connection, states: &turn.states) }
             let chunkID = try await Self.nextChunk(
@@ -194,16 +208,21 @@ extension PostgresWarehouse {
                 at: now,
                 logger: logger
             )
-            var records = chunk.records.filter { $0.arrival.row > done }
+            var records = fresh
             for index in records.indices { records[index].arrival.load = chunkID }
             let rejects = chunk.rejects.filter { $0.row > done }
+            var changed: [Key] = []
             let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
                 records,
+                isStaged: isStaged,
                 loadID: ticket.id,
                 sourceFile: ticket.content.name,
-                loadedAt: now,
-                states: &turn.states
+                loadedAt: isStaged ? stagedAt : now,
+                states: &turn.states,
+                changed: &changed
             )
+            // Not after consuming the stream here: its keys are not all in `changed`.
+            if !turn.streamPending { try await self.recordKeysChanged(connection, epoch: turn.epoch, keys: changed) }
             for reject in rejects {
                 var binds = PostgresBindings()
                 binds.append(ticket.id)

@@ -14,6 +14,8 @@ extension PostgresWarehouse {
         (2, "firn_epochs: changes to each entity's tables made by other writers than its chunks",
             [PostgresSchema.epochTable]),
         (3, "workers' heartbeats, for firn status", [PostgresWarehouse.workersTable]),
+        (4, "firn_epoch_keys: the keys each chunk changed, so other workers keep their other key states",
+            [PostgresSchema.epochKeysTable, "ALTER TABLE firn_epoch_keys ALTER COLUMN keys SET STORAGE EXTERNAL"]),
     ]
 
     /// The version a warehouse is at once every migration is applied.

@@ -56,12 +56,16 @@ extension PostgresWarehouse {
         let chunk = try await Self.nextChunk(connection, load: loadID, rows: 1...Int64(logged.count), at: now, logger: logger)
         let last = logged.last?.sequence ?? offset
         let records = ManualChanges.records(logged, entity: entity, chunk: chunk, now: now)
+        // The consumption records no keys in `firn_epoch_keys` (SCD1 was also put back from
+        // the saved rows): other workers drop all their key states after it.
+        var changed: [Key] = []
         let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
             records,
             loadID: loadID,
             sourceFile: "manual DML",
             loadedAt: now,
-            states: &states
+            states: &states,
+            changed: &changed
         )
         var update = PostgresBindings()
         update.append(last)

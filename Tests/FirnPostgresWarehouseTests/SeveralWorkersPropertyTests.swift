@@ -9,7 +9,7 @@ import Testing
 /// generated files into one schema at once: each worker takes a random share of the files
 /// (some files go to two workers, which then share the load), in random chunkings. History
 /// must be what the reference model makes of the records in the order their chunks
-/// committed (`firn_chunks`), and each load applied exactly once.
+/// committed (`firn_chunks`), each load applied exactly once and each row staged once.
 ///
 /// Replay one case with `FIRN_SCD_SEED=<seed> swift test --filter SeveralWorkersPropertyTests`.
 @Suite struct SeveralWorkersPropertyTests {
@@ -57,6 +57,13 @@ import Testing
             let loadedOnce = try await workers[0].query(
                 "SELECT count(*) FROM firn_loads WHERE status = 'loaded'"
             ).result.rows.first?.first
+            // Staging holds every loaded row once, also those staged while another worker's
+            // chunk had the turn.
+            let staged = try await workers[0].query(
+                "SELECT count(*), count(DISTINCT (load_id, source_row)) FROM customer_raw"
+            ).result.rows.first ?? []
+            let rows = Int64(records.count)
+            #expect(staged == [.integer(rows), .integer(rows)], "seed \(seed): staging \(staged), \(rows) rows loaded")
             let same = history == expectedHistory && current == expectedCurrent
             #expect(same, "seed \(seed): \(workers.count) workers differ from the model (FIRN_SCD_SEED=\(seed))")
             #expect(loadedOnce == .integer(Int64(tickets.count)), "seed \(seed): loads \(String(describing: loadedOnce))")

@@ -181,11 +181,8 @@ public final class KnownKeys: @unchecked Sendable {
         groupSeconds = (clock.now - start).seconds
         changes = Array(repeating: nil, count: groups.count)
         for index in groups.indices {
-            // A key the complete states do not hold has never been seen: in order, no version.
-            let state =
-                states[groups[index].key]
-                ?? (states.isComplete ? KeyState(latest: Timestamp(microseconds: .min), open: nil) : nil)
-            guard let state else { continue }
+            // A key the complete states do not hold (and did not forget) has never been seen.
+            guard let state = states.known(groups[index].key) else { continue }
             cachedKeys += 1
             groups[index].isKnown = true
             groups[index].isInOrder = state.latest < groups[index].from

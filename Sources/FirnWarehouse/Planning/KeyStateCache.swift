@@ -47,9 +47,13 @@ public final class KeyStateCache: @unchecked Sendable {
     /// The key states, for one batch at a time.
     public struct States: Sendable {
         private var entries: [Key: KeyState] = [:]
+        /// Keys another writer changed since the states were complete: not known, even though
+        /// the states are complete (see ``forget(_:)``).
+        private var forgotten: Set<Key> = []
         /// The most keys kept; `0` keeps none.
         public let capacity: Int
-        /// Whether every key with a state is here (see ``KeyStateCache``).
+        /// Whether every key with a state is here, or among the keys forgotten since (see
+        /// ``KeyStateCache``).
         public private(set) var isComplete = false
 
         /// Empty states of at most `capacity` keys.
@@ -63,14 +67,25 @@ public final class KeyStateCache: @unchecked Sendable {
         /// A key's state, if held.
         public subscript(key: Key) -> KeyState? { entries[key] }
 
+        /// What the states know of a key: its state if held; when it is not held, the states
+        /// are complete and it was not forgotten, the state of a key never seen (no version,
+        /// nothing staged); else `nil` (it must be read from the database).
+        public func known(_ key: Key) -> KeyState? {
+            if let state = entries[key] { return state }
+            guard isComplete, forgotten.isEmpty || !forgotten.contains(key) else { return nil }
+            return KeyState(latest: Timestamp(microseconds: .min), open: nil)
+        }
+
         /// Records a key's state as of the running transaction.
         public mutating func store(_ state: KeyState, for key: Key) {
             guard capacity > 0 else { return }
             if entries.count >= capacity {
                 entries.removeAll(keepingCapacity: true)
+                forgotten = []
                 isComplete = false
             }
             entries[key] = state
+            if !forgotten.isEmpty { forgotten.remove(key) }
         }
 
         /// Marks the (empty) states complete: the warehouse has no key with a state.
@@ -79,9 +94,24 @@ public final class KeyStateCache: @unchecked Sendable {
             isComplete = capacity > 0
         }
 
+        /// Forgets these keys (another writer changed them): they are read from the database
+        /// when next needed. Complete states stay complete while they have forgotten fewer keys
+        /// than their capacity.
+        public mutating func forget(_ keys: some Sequence<Key>) {
+            for key in keys {
+                entries[key] = nil
+                if isComplete { forgotten.insert(key) }
+            }
+            if forgotten.count > capacity {
+                isComplete = false
+                forgotten = []
+            }
+        }
+
         /// Forgets every key.
         public mutating func removeAll() {
             entries.removeAll(keepingCapacity: false)
+            forgotten = []
             isComplete = false
         }
     }
@@ -118,6 +148,21 @@ public final class KeyStateCache: @unchecked Sendable {
             }
             guard dataVersion == previous else { return States(capacity: capacity) }
             return states
+        }
+    }
+
+    /// Takes the states out for one write transaction whatever count they were checked in at,
+    /// with that count (`nil` when there are none): the caller must ``States/forget(_:)`` every
+    /// key committed since by others, or drop them all. The cache is empty until
+    /// ``checkIn(_:count:)``.
+    public func checkOutAny() -> (states: States, count: Int64?) {
+        lock.withLock {
+            let capacity = states.capacity
+            defer {
+                states = States(capacity: capacity)
+                dataVersion = nil
+            }
+            return (states, dataVersion)
         }
     }
 

@@ -1,0 +1,51 @@
+import FirnCore
+import FirnPostgresWarehouse
+import FirnTestSupport
+import FirnWarehouse
+import Foundation
+import Testing
+
+/// The apply turn on the test run's server: chunks of one entity apply one at a time, and a
+/// chunk that has to wait for its turn is staged while it waits.
+@Suite struct ApplyTurnTests {
+    @Test func aChunkWaitingForItsTurnIsStagedMeanwhile() async throws {
+        let location = try await PostgresTestServer.freshSchema()
+        let warehouse = try await PostgresWarehouse.open(location, maximumConnections: 2)
+        // Another client's statement on SCD1 takes the entity's apply lock (its statement
+        // trigger does) and holds it until its transaction ends, a second and a half later.
+        let holder = Task.detached {
+            try PostgresTestServer.psql(
+                location,
+                "BEGIN; UPDATE customer SET first_name = 'x' WHERE false; SELECT pg_sleep(1.5); COMMIT;"
+            )
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let file = TestFile(
+            name: "waiting.csv",
+            checksum: "waiting",
+            rows: (1...3).map { Draft(key: $0, time: at(Int($0)), operation: .upsert, attributes: person("P\($0)")) }
+        )
+        guard case .load(let ticket) = try await warehouse.beginLoad(file.content) else { throw CancellationError() }
+        try await warehouse.applyChunk(
+            ticket,
+            RecordChunk(records: file.records(load: ticket.id), rejects: [], lastRow: 3),
+            finishing: true
+        )
+        try await holder.value
+        let times = try await warehouse.query(
+            "SELECT min(r.loaded_at), max(c.applied_at), count(DISTINCT r.source_row) FROM customer_raw r, firn_chunks c"
+        ).result.rows.first ?? []
+        try #require(times.count == 3)
+        guard case .text(let staged) = times[0], case .text(let applied) = times[1],
+            let stagedAt = Timestamp(canonical: staged), let appliedAt = Timestamp(canonical: applied)
+        else {
+            Issue.record("staging and chunk times: \(times)")
+            return
+        }
+        #expect(times[2] == .integer(3))
+        // Staged before the holder let go; applied after.
+        #expect(appliedAt.microseconds - stagedAt.microseconds > 500_000, "staged \(staged), applied \(applied)")
+        await #expect(try warehouse.query("SELECT count(*) FROM customer").result.rows.first == [.integer(3)])
+        await warehouse.close()
+    }
+}
