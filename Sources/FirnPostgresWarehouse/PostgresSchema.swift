@@ -197,7 +197,10 @@ struct PostgresSchema: Sendable, EntitySQLNames {
     /// make (the pipeline's transactions set `firn.origin` to `pipeline`, for themselves only):
     /// each logs the change, and the key's row as it was before its first such change is saved.
     /// Their `WHEN` clause skips the pipeline's rows without calling PL/pgSQL or queueing an
-    /// event per row.
+    /// event per row. The saving trigger does not fire on `INSERT`: a key an insert finds
+    /// taken either fails it, changes nothing (`ON CONFLICT DO NOTHING`) or turns it into an
+    /// update, which saves the row; and without a `BEFORE INSERT` row trigger, `COPY` into
+    /// SCD1 inserts rows in batches.
     var triggerStatements: [String] {
         let images = imageColumns
         let oldNames = images.map { Identifier(stringLiteral: "old_" + $0.name.normalized).quoted }
@@ -223,7 +226,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
             BEGIN
                 IF NOT (\(manual)) THEN RETURN COALESCE(NEW, OLD); END IF;
                 IF TG_OP IN ('UPDATE', 'DELETE') THEN \(save("OLD")) END IF;
-                IF TG_OP IN ('INSERT', 'UPDATE') THEN \(save("NEW")) END IF;
+                IF TG_OP = 'UPDATE' THEN \(save("NEW")) END IF;
                 RETURN COALESCE(NEW, OLD);
             END
             $firn$
@@ -250,7 +253,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
             """,
             "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_save").quoted) ON \(current)",
             """
-            CREATE TRIGGER \(entity.name.suffixed("_stream_save").quoted) BEFORE INSERT OR UPDATE OR DELETE
+            CREATE TRIGGER \(entity.name.suffixed("_stream_save").quoted) BEFORE UPDATE OR DELETE
             ON \(current) FOR EACH ROW WHEN (\(manual)) EXECUTE FUNCTION \(saveFunction)()
             """,
             "DROP TRIGGER IF EXISTS \(entity.name.suffixed("_stream_capture").quoted) ON \(current)",

@@ -86,6 +86,20 @@ extension PostgresWarehouse {
                 ).first != nil
                 if !counted {
                     for statement in schema.triggerStatements + schema.epochStatements { try await connection.execute(statement, logger: logger) }
+                    return
+                }
+                // An entity whose saving trigger still fires on INSERT (before it stopped doing
+                // so) gets the stream's triggers as they are now.
+                var trigger = PostgresBindings()
+                trigger.append(schema.current)
+                trigger.append(entity.name.suffixed("_stream_save").normalized)
+                let savesOnInsert = try await connection.rows(
+                    "SELECT (tgtype & 4) <> 0 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2",
+                    trigger,
+                    logger: logger
+                ).first?.decode(Bool.self) ?? false
+                if savesOnInsert {
+                    for statement in schema.triggerStatements { try await connection.execute(statement, logger: logger) }
                 }
                 return
             }
