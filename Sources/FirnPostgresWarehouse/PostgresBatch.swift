@@ -58,18 +58,23 @@ struct PostgresBatch {
         var waiting: [Int] = []
         // A large batch's known keys are written in parts: each part's statements run on the
         // server while the next part is gathered (one after another: the connection has one
-        // transaction). Nothing between starting a part and awaiting the last throws, so no part
-        // is left running when the transaction ends.
-        let part = max(Self.partKeys, (groups.count + 3) / 4)
+        // transaction); the first is small, so the server starts on it soon after staging.
+        // Nothing between starting a part and awaiting the last throws, so no part is left
+        // running when the transaction ends.
+        var boundary = groups.count > Self.partKeys ? Self.firstPartKeys : Int.max
+        let step = max(Self.partKeys, groups.count / 4)
         var flushing: Task<Void, any Error>?
         for index in groups.indices {
-            if index > 0, index % part == 0, !writes.isEmpty {
-                if flushing == nil { try await staging.value }
-                let ready = writes
-                writes = Writes(width: width)
-                flushing = Task { [flushing] in
-                    try await flushing?.value
-                    try await flush(ready)
+            if index == boundary {
+                boundary += step
+                if !writes.isEmpty {
+                    if flushing == nil { try await staging.value }
+                    let ready = writes
+                    writes = Writes(width: width)
+                    flushing = Task { [flushing] in
+                        try await flushing?.value
+                        try await flush(ready)
+                    }
                 }
             }
             let group = groups[index]
@@ -150,8 +155,13 @@ struct PostgresBatch {
         }
     }
 
-    /// The fewest known keys written in one part (see ``apply(_:isStaged:loadID:sourceFile:loadedAt:states:changed:)``).
+    /// The fewest known keys written in one part after the first (see
+    /// ``apply(_:isStaged:loadID:sourceFile:loadedAt:states:changed:)``); a batch of no more
+    /// keys is written at once.
     static let partKeys = 5_000
+
+    /// The known keys written in the first part of a batch written in parts.
+    static let firstPartKeys = 2_500
 
     /// Records staged per write of the staging `COPY`.
     static let stagingSlice = 2_000

@@ -125,6 +125,11 @@ enum KeyList {
     static func encode(_ keys: [Key]) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: keys.count * 9)
         for key in keys {
+            if let integer = key.integer {
+                buffer.writeInteger(UInt8(1))
+                buffer.writeInteger(integer)
+                continue
+            }
             for value in key.values {
                 switch value {
                 case .null:
@@ -146,6 +151,12 @@ enum KeyList {
     static func decode(_ buffer: inout ByteBuffer, width: Int) -> [Key]? {
         var keys: [Key] = []
         while buffer.readableBytes > 0 {
+            if width == 1, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 1 {
+                buffer.moveReaderIndex(forwardBy: 1)
+                guard let number = buffer.readInteger(as: Int64.self) else { return nil }
+                keys.append(Key(number))
+                continue
+            }
             var values: [Value] = []
             values.reserveCapacity(width)
             for _ in 0..<width {
