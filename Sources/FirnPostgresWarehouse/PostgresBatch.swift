@@ -68,7 +68,10 @@ struct PostgresBatch {
             if index == boundary {
                 boundary += step
                 if !writes.isEmpty {
-                    if flushing == nil { try await staging.value }
+                    if flushing == nil {
+                        try await staging.value
+                        counts.timings.stage = lap() - known.groupSeconds
+                    }
                     let ready = writes
                     writes = Writes(width: width)
                     flushing = Task { [flushing] in
@@ -88,9 +91,13 @@ struct PostgresBatch {
             Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
+        // Time spent on parts (and gathering after the first) counts as writing.
+        if flushing == nil {
+            try await staging.value
+            counts.timings.stage = lap() - known.groupSeconds
+        }
         try await flushing?.value
-        try await staging.value
-        counts.timings.stage = lap() - known.groupSeconds
+        counts.timings.write = lap()
         try await probe(&groups)
         counts.timings.probe = lap()
         var late: [KeyGroup] = []
@@ -129,7 +136,7 @@ struct PostgresBatch {
         }
         try await flushStored(stored)
         try await flush(writes)
-        counts.timings.write = lap()
+        counts.timings.write += lap()
         return counts
     }
 
