@@ -28,12 +28,7 @@ extension PostgresBatch {
         var result = [[Version]](repeating: [], count: groups.count)
         guard !groups.isEmpty else { return result }
         let width = schema.attributes.count
-        let (binds, unnest) = keyArrays(
-            groups.map(\.key),
-            alias: "p",
-            ordinal: true,
-            texts: [("since", groups.map(\.from.description))]
-        )
+        let (binds, unnest) = groupArrays(groups)
         let attributes = { (alias: String) in schema.attributes.map { "\(alias).\($0), " }.joined() }
         let sql = """
             SELECT p.position, \(attributes("x"))x.start_time, x.end_time FROM \(unnest)
@@ -64,12 +59,7 @@ extension PostgresBatch {
         var result = [[ChangeRecord]](repeating: [], count: groups.count)
         guard !groups.isEmpty else { return result }
         let width = schema.attributes.count
-        let (binds, unnest) = keyArrays(
-            groups.map(\.key),
-            alias: "p",
-            ordinal: true,
-            texts: [("since", groups.map(\.from.description))]
-        )
+        let (binds, unnest) = groupArrays(groups)
         let sql = """
             SELECT p.position, \(schema.attributes.map { "y.\($0), " }.joined())y.\(schema.eventTime), y.\(schema.op),
                 y.chunk_id, y.source_row
@@ -125,32 +115,12 @@ extension PostgresBatch {
     /// Writes the gathered changes to stored rows, before ``flush(_:)``: unchanged records
     /// replaced, closed versions removed, closed versions rewritten (each must exist).
     func flushStored(_ stored: StoredWrites) async throws {
-        if !stored.unchangedFrom.isEmpty {
-            let (binds, unnest) = keyArrays(
-                stored.unchangedFrom.map(\.key),
-                alias: "p",
-                ordinal: false,
-                texts: [("since", stored.unchangedFrom.map(\.from.description))]
-            )
-            try await connection.execute(
-                "DELETE FROM \(schema.unchanged) y USING \(unnest) WHERE \(match("y")) AND y.\(schema.eventTime) >= p.since",
-                binds,
-                logger: logger
-            )
-        }
-        if !stored.closedDeleted.isEmpty {
-            let (binds, unnest) = keyArrays(
-                stored.closedDeleted.map(\.key),
-                alias: "p",
-                ordinal: false,
-                texts: [("since", stored.closedDeleted.map(\.start.description))]
-            )
-            try await connection.execute(
-                "DELETE FROM \(schema.closed) x USING \(unnest) WHERE \(match("x")) AND x.start_time = p.since",
-                binds,
-                logger: logger
-            )
-        }
+        try await deleteMatching(
+            schema.unchanged,
+            stored.unchangedFrom.map { ($0.key, $0.from) },
+            where: "a.\(schema.eventTime) >= p.since"
+        )
+        try await deleteMatching(schema.closed, stored.closedDeleted.map { ($0.key, $0.start) }, where: "a.start_time = p.since")
         if stored.closedUpdatedCount > 0 {
             let entity = schema.entity
             let table = "firn_closed_updates_" + entity.name.normalized
@@ -179,6 +149,29 @@ extension PostgresBatch {
                 )
             }
         }
+    }
+
+    /// The groups bound as arrays, read back as rows `p(k0, …, since, position)`: each key, its
+    /// earliest new event time and its 1-based position in `groups`.
+    private func groupArrays(_ groups: [KeyGroup]) -> (PostgresBindings, String) {
+        keyArrays(groups.map(\.key), alias: "p", ordinal: true, texts: [("since", groups.map(\.from.description))])
+    }
+
+    /// Deletes, in one statement, the rows of `table` (aliased `a`) of each pair's key for
+    /// which `condition` holds, the pair's time being `p.since`.
+    private func deleteMatching(_ table: String, _ pairs: [(Key, Timestamp)], where condition: String) async throws {
+        guard !pairs.isEmpty else { return }
+        let (binds, unnest) = keyArrays(
+            pairs.map(\.0),
+            alias: "p",
+            ordinal: false,
+            texts: [("since", pairs.map(\.1.description))]
+        )
+        try await connection.execute(
+            "DELETE FROM \(table) a USING \(unnest) WHERE \(match("a")) AND \(condition)",
+            binds,
+            logger: logger
+        )
     }
 
     /// `alias.k = p.kN AND …` for the key columns against an `unnest` aliased `p`.
