@@ -17,9 +17,6 @@ extension PostgresBatch {
         var closedDeleted: [(key: Key, start: Timestamp)] = []
         /// Closed versions whose attributes and end change: rows of closed history.
         var closedUpdated = PostgresCopyRows()
-        var closedUpdatedCount = 0
-
-        var isEmpty: Bool { unchangedFrom.isEmpty && closedDeleted.isEmpty && closedUpdatedCount == 0 }
     }
 
     /// Every group's versions that end at or after its ``KeyGroup/from``, and its open version,
@@ -104,7 +101,6 @@ extension PostgresBatch {
                 stored.closedUpdated.append(timestamp: version.start)
                 stored.closedUpdated.append(timestamp: end)
                 stored.closedUpdated.endRow()
-                stored.closedUpdatedCount += 1
             } else {
                 stored.closedDeleted.append((version.key, version.start))
             }
@@ -121,7 +117,7 @@ extension PostgresBatch {
             where: "a.\(schema.eventTime) >= p.since"
         )
         try await deleteMatching(schema.closed, stored.closedDeleted.map { ($0.key, $0.start) }, where: "a.start_time = p.since")
-        if stored.closedUpdatedCount > 0 {
+        if stored.closedUpdated.count > 0 {
             let entity = schema.entity
             let table = "firn_closed_updates_" + entity.name.normalized
             let keyNames = entity.keyColumns.map(\.name.normalized)
@@ -142,10 +138,10 @@ extension PostgresBatch {
                     + schema.keysEqual("x", "u") + " AND x.start_time = u.start_time",
                 logger: logger
             )
-            guard changed == stored.closedUpdatedCount else {
+            guard changed == stored.closedUpdated.count else {
                 throw WarehouseError.statementFailed(
                     sql: "UPDATE … closed history",
-                    reason: "\(stored.closedUpdatedCount - changed) of \(stored.closedUpdatedCount) closed versions to rewrite are not stored"
+                    reason: "\(stored.closedUpdated.count - changed) of \(stored.closedUpdated.count) closed versions to rewrite are not stored"
                 )
             }
         }

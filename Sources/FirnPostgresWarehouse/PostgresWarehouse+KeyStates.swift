@@ -50,17 +50,15 @@ extension PostgresWarehouse {
             throw WarehouseError.schemaMismatch(table: "firn_epochs", reason: "no row for \(entity.name.normalized)")
         }
         let (epoch, pending) = try row.decode((Int64, Bool).self)
-        var (states, count) = keyStates.checkOutAny()
-        if let count, count != epoch - 1 {
-            if count < epoch - 1, !states.isEmpty,
+        var (states, count) = keyStates.checkOut()
+        if count != epoch - 1 {
+            if let count, count < epoch - 1, !states.isEmpty,
                 let changed = try await keysChanged(connection, after: count, before: epoch)
             {
                 states.forget(changed)
             } else {
                 states.removeAll()
             }
-        } else if count == nil {
-            states.removeAll()
         }
         if states.isEmpty, !states.isComplete, states.capacity > 0 {
             let empty = try await connection.rows(

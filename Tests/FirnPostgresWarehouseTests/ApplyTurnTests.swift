@@ -13,11 +13,20 @@ import Testing
         let warehouse = try await PostgresWarehouse.open(location, maximumConnections: 2)
         // Another client's statement on SCD1 takes the entity's apply lock (its statement
         // trigger does) and holds it until its transaction ends, a second and a half later.
-        let holder = Task.detached {
-            try PostgresTestServer.psql(
-                location,
-                "BEGIN; UPDATE customer SET first_name = 'x' WHERE false; SELECT pg_sleep(1.5); COMMIT;"
-            )
+        // psql waits for its process: on a thread of its own, not the cooperative pool.
+        let holder = Task {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                DispatchQueue.global().async {
+                    done.resume(
+                        with: Result {
+                            try PostgresTestServer.psql(
+                                location,
+                                "BEGIN; UPDATE customer SET first_name = 'x' WHERE false; SELECT pg_sleep(1.5); COMMIT;"
+                            )
+                        }
+                    )
+                }
+            }
         }
         try await Task.sleep(for: .milliseconds(500))
         let file = TestFile(

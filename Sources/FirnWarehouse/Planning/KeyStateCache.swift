@@ -133,29 +133,12 @@ public final class KeyStateCache: @unchecked Sendable {
     }
 
     /// Takes the states out for one write transaction of a backend whose writers count every
-    /// commit that changes the entity's tables (PostgreSQL's epoch row): `previous` is that
-    /// count just before this transaction's own. The states come out only when they were
-    /// checked in at exactly that count, so nothing committed in between; otherwise (or while
-    /// another transaction has them out) they come out empty. The cache is empty until
+    /// commit that changes the entity's tables (PostgreSQL's epoch row), with the count they
+    /// were checked in at (`nil` when there is none): the caller must ``States/forget(_:)``
+    /// every key committed since by others, or drop them all. The cache is empty until
     /// ``checkIn(_:count:)``: a transaction that fails checks nothing in, and its changes to
     /// the states are dropped with it.
-    public func checkOut(previous: Int64) -> States {
-        lock.withLock {
-            let capacity = states.capacity
-            defer {
-                states = States(capacity: capacity)
-                dataVersion = nil
-            }
-            guard dataVersion == previous else { return States(capacity: capacity) }
-            return states
-        }
-    }
-
-    /// Takes the states out for one write transaction whatever count they were checked in at,
-    /// with that count (`nil` when there are none): the caller must ``States/forget(_:)`` every
-    /// key committed since by others, or drop them all. The cache is empty until
-    /// ``checkIn(_:count:)``.
-    public func checkOutAny() -> (states: States, count: Int64?) {
+    public func checkOut() -> (states: States, count: Int64?) {
         lock.withLock {
             let capacity = states.capacity
             defer {
@@ -167,7 +150,7 @@ public final class KeyStateCache: @unchecked Sendable {
     }
 
     /// Puts the states back after their transaction committed as number `count` (see
-    /// ``checkOut(previous:)``), replacing whatever is there.
+    /// ``checkOut()``), replacing whatever is there.
     public func checkIn(_ checkedOut: consuming States, count: Int64) {
         lock.withLock {
             states = checkedOut
