@@ -32,6 +32,11 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // No default traits: the dashboard needs neither swift-configuration nor full Foundation.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.9.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Records, entity configuration, file reading and the SCD algorithm: pure, no I/O beyond reading bytes.
@@ -62,7 +67,7 @@ let package = Package(
         .target(
             name: "FirnIngest",
             dependencies: [
-                "FirnCore", "FirnObjectStore",
+                "FirnCore", "FirnObjectStore", "FirnMetrics",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,6 +78,12 @@ let package = Package(
         ),
         // The one SQLite call Swift cannot make (sqlite3_db_config is variadic).
         .target(name: "CFirnSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // What the stages count and time, through swift-metrics (a backend is chosen by the process).
+        .target(
+            name: "FirnMetrics",
+            dependencies: [.product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
         // The warehouse seam: the protocols every backend implements and the types they exchange.
         .target(name: "FirnWarehouse", dependencies: ["FirnCore"], swiftSettings: swiftSettings),
         // Staging, SCD1, the change stream and SCD2 on SQLite (the embedded default).
@@ -104,7 +115,7 @@ let package = Package(
         .target(
             name: "FirnPipe",
             dependencies: [
-                "FirnCore", "FirnObjectStore", "FirnWarehouse",
+                "FirnCore", "FirnObjectStore", "FirnWarehouse", "FirnMetrics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -116,7 +127,7 @@ let package = Package(
         .target(
             name: "FirnTasks",
             dependencies: [
-                "FirnCore", "FirnWarehouse", "FirnPipe",
+                "FirnCore", "FirnWarehouse", "FirnPipe", "FirnMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,6 +139,21 @@ let package = Package(
             name: "FirnFlow",
             dependencies: [
                 "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnPipe", "FirnTasks",
+                "FirnMetrics", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The dashboard, its JSON API, /metrics and health checks (`firn serve`, and inside `firn run`).
+        .target(
+            name: "FirnHTTP",
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnObjectStore", "FirnIngest", "FirnPipe", "FirnTasks", "FirnFlow",
+                "FirnMetrics", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,7 +175,7 @@ let package = Package(
             name: "firn",
             dependencies: [
                 "FirnCore", "FirnConfig", "FirnObjectStore", "FirnIngest", "FirnWarehouse", "FirnSQLiteWarehouse",
-                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", "FirnGenerate", "FirnBench", "FirnTasks",
+                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", "FirnGenerate", "FirnBench", "FirnTasks", "FirnHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -245,6 +271,17 @@ let package = Package(
         .testTarget(
             name: "FirnBenchTests",
             dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnBench", "FirnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP server on a real socket, read with a real HTTP client.
+        .testTarget(
+            name: "FirnHTTPTests",
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnHTTP", "FirnFlow", "FirnTestSupport",
+                "FirnObjectStore", "FirnPipe", "FirnTasks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import FirnCore
 import FirnIngest
+import FirnMetrics
 import FirnObjectStore
 import FirnPipe
 import FirnTasks
@@ -47,6 +48,8 @@ public final class Flow: Sendable {
     public let store: any ObjectStore
     /// The warehouse (needed when the pipe runs, or for status counts).
     public let warehouse: (any Warehouse)?
+    /// Ingest's journal, when ingest runs.
+    public let journal: IngestJournal?
     /// The ingest service, if configured.
     public let ingestor: Ingestor?
     /// The pipe service, if configured.
@@ -57,6 +60,13 @@ public final class Flow: Sendable {
     public let freshness = FreshnessTracker()
     let logger: Logger
     let started = ContinuousClock.now
+    let generatedBox = NIOLockedValueBox(GeneratedTally())
+
+    /// What the generator has written since start (zero without `--generate`).
+    public var generated: GeneratedTally { generatedBox.withLockedValue { $0 } }
+
+    /// Seconds since the flow was assembled.
+    public var uptimeSeconds: Double { (ContinuousClock.now - started).seconds }
     let group = NIOLockedValueBox<ServiceGroup?>(nil)
 
     /// Assembles the flow.
@@ -80,6 +90,7 @@ public final class Flow: Sendable {
         self.configuration = configuration
         self.store = store
         self.warehouse = warehouse
+        self.journal = journal
         self.logger = logger
         let freshness = self.freshness
         let schedulerBox = NIOLockedValueBox<TaskScheduler?>(nil)
@@ -97,6 +108,7 @@ public final class Flow: Sendable {
                     key: load.object.key.rawValue,
                     atNanoseconds: load.committedAtNanoseconds
                 )
+                if let seconds { FirnMetrics.freshness(seconds: seconds) }
                 if load.report.status == .loaded { schedulerBox.withLockedValue { $0 }?.noteLoadCommitted() }
                 onLoaded(load, seconds)
             }
@@ -136,14 +148,18 @@ public final class Flow: Sendable {
     ///
     /// - Parameters:
     ///   - extraServices: Services that feed the flow (the generator); stopped first.
+    ///   - watchers: Services that watch the flow (the dashboard); stopped last, after the
+    ///     status line's last print.
     ///   - print: Where status lines go.
     public func run(
         extraServices: [any Service] = [],
+        watchers: [any Service] = [],
         print: @escaping @Sendable (String) -> Void
     ) async throws {
-        var services: [any Service] = [
+        var services: [any Service] = watchers
+        services.append(
             StatusReporter(interval: configuration.statusInterval, line: { [self] in await currentStatusLine() }, print: print)
-        ]
+        )
         if let scheduler { services.append(scheduler) }
         if let pipe {
             services.append(pipe)
@@ -200,4 +216,15 @@ public final class Flow: Sendable {
         }
         return parts.joined(separator: " | ")
     }
+}
+
+/// Files and rows the generator has written into the landing directory.
+public struct GeneratedTally: Sendable, Hashable {
+    /// Files renamed into place.
+    public var files = 0
+    /// Change rows in them.
+    public var rows = 0
+
+    /// Creates an empty tally.
+    public init() {}
 }

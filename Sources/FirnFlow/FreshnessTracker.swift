@@ -66,14 +66,33 @@ public final class FreshnessTracker: Sendable {
         }
     }
 
+    /// The samples recorded after the first `index` ones, in commit order, and how many there
+    /// are in all (the next call's `index`): what one interval of a plot needs.
+    public func samples(after index: Int) -> (samples: [Double], count: Int) {
+        state.withLockedValue { state in
+            let start = Swift.min(Swift.max(0, index), state.samples.count)
+            return (Array(state.samples[start...]), state.samples.count)
+        }
+    }
+
     /// Percentiles over every file measured so far.
     public func summary() -> FreshnessSummary {
-        let samples = state.withLockedValue { $0.samples }.sorted()
-        guard !samples.isEmpty else { return FreshnessSummary(count: 0, p50: 0, p95: 0, p99: 0, max: 0) }
+        FreshnessSummary(of: state.withLockedValue { $0.samples })
+    }
+}
+
+extension FreshnessSummary {
+    /// Percentiles of these samples, in seconds (nearest rank).
+    public init(of unsorted: [Double]) {
+        let samples = unsorted.sorted()
+        guard !samples.isEmpty else {
+            self.init(count: 0, p50: 0, p95: 0, p99: 0, max: 0)
+            return
+        }
         func percentile(_ p: Double) -> Double {
             samples[Swift.min(samples.count - 1, Int((p * Double(samples.count)).rounded(.up)) - 1)]
         }
-        return FreshnessSummary(
+        self.init(
             count: samples.count,
             p50: percentile(0.50),
             p95: percentile(0.95),

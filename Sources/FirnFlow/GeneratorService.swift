@@ -1,4 +1,5 @@
 import FirnGenerate
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// The generator as a service of the flow (`firn run --generate RATE`): writes files into the
@@ -7,6 +8,7 @@ import ServiceLifecycle
 public struct GeneratorService: Service {
     let writer: GeneratedFileWriter
     let freshness: FreshnessTracker
+    let generated: NIOLockedValueBox<GeneratedTally>
     let onFile: @Sendable (GeneratedFileWriter.WrittenFile) -> Void
 
     /// Creates the service.
@@ -22,6 +24,7 @@ public struct GeneratorService: Service {
     ) {
         self.writer = writer
         self.freshness = flow.freshness
+        self.generated = flow.generatedBox
         self.onFile = onFile
     }
 
@@ -29,9 +32,14 @@ public struct GeneratorService: Service {
         let writer = writer
         let freshness = freshness
         let onFile = onFile
+        let generated = generated
         try await cancelWhenGracefulShutdown {
             _ = try await writer.run { file in
                 freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
+                generated.withLockedValue { tally in
+                    tally.files += 1
+                    tally.rows += file.counts.rows
+                }
                 onFile(file)
             }
         }

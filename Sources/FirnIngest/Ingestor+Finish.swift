@@ -1,4 +1,5 @@
 import Crypto
+import FirnMetrics
 import FirnObjectStore
 import Foundation
 
@@ -32,6 +33,7 @@ extension Ingestor {
             logger.error("\(entry.name): cannot write \(path + Self.errorSuffix): \(error.localizedDescription)")
         }
         stats.withLockedValue { $0.filesFailed += 1 }
+        FirnMetrics.ingested(outcome: "failed")
         try journal.recordFinish(entry.id, state: .failed, finalPath: path, error: reason)
     }
 

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnMetrics
 import FirnObjectStore
 import Foundation
 import Logging
@@ -342,6 +343,7 @@ public final class Ingestor: Service, Sendable {
                         "\(name): same name and content as an earlier file (object \(earlier.objectKey)); not uploaded again"
                     )
                     stats.withLockedValue { $0.filesDuplicate += 1 }
+                    FirnMetrics.ingested(outcome: "duplicate")
                     try finish(duplicate, state: .duplicate)
                     return
                 case .upload(let admitted):
@@ -376,6 +378,7 @@ public final class Ingestor: Service, Sendable {
                     $0.filesUploaded += 1
                     $0.bytesUploaded += info.size
                 }
+                FirnMetrics.ingested(outcome: "uploaded", bytes: info.size)
                 var uploaded = entry
                 uploaded.state = .uploaded
                 uploaded.etag = info.etag
@@ -408,6 +411,7 @@ public final class Ingestor: Service, Sendable {
                     )
                 }
                 stats.withLockedValue { $0.retries += 1 }
+                FirnMetrics.storeRetried(stage: "ingest")
                 do { try await Task.sleep(for: delay) } catch { return nil }
             }
         }

@@ -1,4 +1,5 @@
 import FirnCore
+import FirnMetrics
 import FirnObjectStore
 import FirnWarehouse
 import Foundation
@@ -101,6 +102,7 @@ public final class AutoIngestPipe: Service, Sendable {
     let continuation: AsyncStream<Trigger>.Continuation
     let stats = NIOLockedValueBox(PipeStatistics())
     let claims = NIOLockedValueBox(0)
+    let waiting = NIOLockedValueBox(0)
     let suspended = NIOLockedValueBox(false)
     /// Whether a `.poll` is already queued: polls coalesce instead of piling up behind a slow load.
     let pollQueued = NIOLockedValueBox(false)
@@ -138,10 +140,17 @@ public final class AutoIngestPipe: Service, Sendable {
     /// Totals since start.
     public var statistics: PipeStatistics { stats.withLockedValue { $0 } }
 
+    /// Objects announced and not yet taken up (the queue between ingest and the pipe).
+    public var waitingObjects: Int { waiting.withLockedValue { $0 } }
+
     /// Tells the pipe about a new object (ingest calls this after a confirmed upload).
     public func announce(_ object: ObjectInfo) {
+        waiting.withLockedValue { $0 += 1 }
         continuation.yield(.object(object))
     }
+
+    /// Whether automatic loading is paused (the `load` task suspended).
+    public var isSuspended: Bool { suspended.withLockedValue { $0 } }
 
     /// Pauses or resumes automatic loading (the `load` task suspended or resumed). Objects that
     /// arrive while suspended are found by the first listing after resuming.
@@ -199,6 +208,7 @@ public final class AutoIngestPipe: Service, Sendable {
                     group.addTask { await self.follow(queue) }
                 }
                 for await trigger in triggers {
+                    if case .object = trigger { waiting.withLockedValue { $0 -= 1 } }
                     if !isAutomatic || suspended.withLockedValue({ $0 }) { continue }
                     switch trigger {
                     case .object(let object):
@@ -277,6 +287,7 @@ public final class AutoIngestPipe: Service, Sendable {
     func takeClaimed(_ object: ObjectInfo) async -> PollOutcome {
         do {
             if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return PollOutcome() }
+            let started = ContinuousClock.now
             let report: FileLoadReport
             if let bucket = store as? DirectoryBucket {
                 report = try await load(bucket.path(of: object.key), object)
@@ -306,6 +317,14 @@ public final class AutoIngestPipe: Service, Sendable {
                 stats.versionsClosed += Int64(report.counts.versionsClosed)
                 stats.lastError = nil
             }
+            FirnMetrics.pipeFinished(
+                status: report.status.rawValue,
+                rowsLoaded: Int64(report.counts.staged),
+                rowsRejected: Int64(report.rejected),
+                versionsOpened: Int64(report.counts.versionsOpened),
+                versionsClosed: Int64(report.counts.versionsClosed),
+                nanoseconds: Int64((ContinuousClock.now - started).nanosecondsCount)
+            )
             if report.status == .failed {
                 logger.error("\(object.key): not loaded: \(report.error ?? "unknown error") (see firn copy-history)")
             }

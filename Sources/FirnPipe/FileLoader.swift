@@ -1,5 +1,6 @@
 import Crypto
 import FirnCore
+import FirnMetrics
 import FirnWarehouse
 import Foundation
 
@@ -194,7 +195,9 @@ public struct FileLoader: Sendable {
                 }
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
                 let warnings = isLast ? chunks.warnings : []
+                let applying = ContinuousClock.now
                 counts += try await warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
+                FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount)
                 finished = isLast
             }
             progress(LoadProgress(path: path, rowsRead: lastRow))

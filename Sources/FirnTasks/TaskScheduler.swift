@@ -1,4 +1,5 @@
 import FirnCore
+import FirnMetrics
 import FirnPipe
 import FirnWarehouse
 import Foundation
@@ -238,6 +239,7 @@ public final class TaskScheduler: Service, Sendable {
                     seenLoadID: outcome.error == nil ? latestLoad : nil,
                     endsRun: attempt == task.retries + 1
                 )
+                FirnMetrics.taskRunEnded(succeeded: outcome.error == nil)
                 guard let error = outcome.error else { return true }
                 lastError = error
                 logger.warning("task \(task.name) attempt \(attempt) failed: \(error)")

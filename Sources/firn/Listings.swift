@@ -17,27 +17,9 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         let (warehouse, settings) = try await options.openWarehouse(creating: false)
-        let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == settings.entity.keyColumns.count else {
-            throw ValidationError(
-                "key \(key) has \(parts.count) part(s); \(settings.entity.name) has "
-                    + "\(settings.entity.keyColumns.count) key column(s)"
-            )
-        }
-        var values: [Value] = []
-        for (part, column) in zip(parts, settings.entity.keyColumns) {
-            // The same parsing as loading, so `1.50` finds the decimal key stored as `1.5`.
-            do {
-                let value = try column.type.value(parsing: part, column: column.name)
-                if value.isNull { throw ValidationError("key \(column.name) is empty") }
-                values.append(value)
-            } catch let error as ValidationError {
-                throw error
-            } catch {
-                throw ValidationError("key \(part.debugDescription): \(error)")
-            }
-        }
-        let versions = try await warehouse.history(of: Key(values))
+        let parsed: Key
+        do { parsed = try settings.entity.key(parsing: key) } catch { throw ValidationError(error.description) }
+        let versions = try await warehouse.history(of: parsed)
         print(QueryResult(history: versions, of: settings.entity).formatted(as: format), terminator: "")
     }
 }

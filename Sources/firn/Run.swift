@@ -2,6 +2,7 @@ import ArgumentParser
 import FirnConfig
 import FirnFlow
 import FirnGenerate
+import FirnHTTP
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
@@ -140,6 +141,7 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var flow: FlowOptions
+    @OptionGroup var http: HTTPOptions
 
     @Option(help: "Also generate synthetic customer changes at this many rows per second (see `firn generate`).")
     var generate: Double?
@@ -170,7 +172,12 @@ struct Run: AsyncParsableCommand {
         print(
             "firn run: landing \(settings.resolvedLandingDirectory) → bucket \(store.location) → warehouse \(settings.resolvedWarehouse)"
         )
-        try await pipeline.run(extraServices: extra) { line in print(line) }
+        let watchers = try http.watcher(
+            for: "run",
+            sources: DashboardSources(warehouse: pipeline.warehouse!, flow: pipeline, journal: pipeline.journal),
+            logger: logger
+        )
+        try await pipeline.run(extraServices: extra, watchers: watchers) { line in print(line) }
     }
 
     /// The generator for --generate: continues a saved state with the same settings, else
@@ -246,12 +253,18 @@ struct PipeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var flow: FlowOptions
+    @OptionGroup var http: HTTPOptions
 
     func run() async throws {
         let logger = flow.bootstrapLogging()
         let (pipeline, store, settings) = try await flow.assemble(options, ingest: false, pipe: true, logger: logger)
         print("firn pipe: bucket \(store.location) → warehouse \(settings.resolvedWarehouse)")
-        try await pipeline.run { line in print(line) }
+        let watchers = try http.watcher(
+            for: "pipe",
+            sources: DashboardSources(warehouse: pipeline.warehouse!, flow: pipeline),
+            logger: logger
+        )
+        try await pipeline.run(watchers: watchers) { line in print(line) }
     }
 }
 
