@@ -165,7 +165,7 @@ let package = Package(
             name: "FirnBench",
             dependencies: [
                 "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnSQLiteWarehouse",
-                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", .product(name: "GRDB", package: "GRDB.swift"),
+                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", "FirnHTTP", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -227,6 +227,7 @@ let package = Package(
             dependencies: [
                 "FirnBench", "FirnCore", "FirnFlow", "FirnIngest", "FirnObjectStore", "FirnPipe", "FirnWarehouse",
                 "FirnSQLiteWarehouse", "FirnTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -282,6 +283,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The dashboard from outside, against the real `firn` executable: headless Chromium
+        // (WebDriver) and schemathesis against the OpenAPI document.
+        .testTarget(
+            name: "FirnDashboardTests",
+            dependencies: ["firn", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

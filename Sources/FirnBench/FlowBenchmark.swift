@@ -1,6 +1,7 @@
 import FirnCore
 import FirnFlow
 import FirnGenerate
+import FirnHTTP
 import FirnIngest
 import FirnObjectStore
 import FirnPipe
@@ -26,6 +27,9 @@ public struct FlowBenchmarkConfiguration: Sendable, Hashable {
     /// Whether to check afterwards that SCD1 and SCD2 equal `firn load` of the same files in
     /// name order. Defaults to `true`.
     public var verifies = true
+    /// Whether a browser shows the dashboard during the run. The dashboard serves (on a free
+    /// loopback port) either way, as it does in `firn run`. Defaults to ``FlowBenchmarkPage/none``.
+    public var page: FlowBenchmarkPage = .none
 
     /// Creates the defaults.
     public init() {}
@@ -76,6 +80,12 @@ public struct FlowBenchmarkResult: Sendable {
     public var freshness: FreshnessSummary
     /// Whether the tables equal `firn load` of the same files (nil when not checked).
     public var tablesMatchFirnLoad: Bool?
+    /// Whether a page was open (``FlowBenchmarkPage``).
+    public var page: FlowBenchmarkPage = .none
+    /// The run's freshness histogram on `/metrics`, as its p50 and p99 buckets.
+    public var metricsFreshness = ""
+    /// Whether `/metrics`' p50 and p99 buckets are those of the measured freshness, or next to them.
+    public var metricsAgree = false
 
     /// Sustained change rows per second, landing to SCD2.
     public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
@@ -150,8 +160,32 @@ public enum FlowBenchmark {
             let writer = GeneratedFileWriter(generator: generator, configuration: writing)
             let files = NIOLockedValueBox<(count: Int, first: Int64)>((0, 0))
 
+            var dashboardConfiguration = DashboardConfiguration()
+            dashboardConfiguration.port = 0
+            let dashboard = DashboardServer(
+                configuration: dashboardConfiguration,
+                sources: DashboardSources(warehouse: warehouse, flow: flow, journal: flow.journal),
+                requirement: .required,
+                logger: logger
+            )
+            let histogramBefore = FreshnessHistogram.now()
+            let page = NIOLockedValueBox<OpenPage?>(nil)
+            defer { page.withLockedValue { $0 }?.close() }
+
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await flow.run { line in progress(line) } }
+                group.addTask { try await flow.run(watchers: [dashboard]) { line in progress(line) } }
+                if configuration.page == .chromium {
+                    // The page is open and connected before the first file is written.
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while dashboard.port == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                    let url = "http://127.0.0.1:\(dashboard.port ?? 0)/"
+                    page.withLockedValue { $0 = try? OpenPage(url: url, profile: path("chromium")) }
+                    if page.withLockedValue({ $0 }) == nil { throw FlowBenchmarkError.noBrowser("/usr/bin/chromium") }
+                    while dashboard.openEventStreams == 0 && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    if dashboard.openEventStreams == 0 { throw FlowBenchmarkError.pageDidNotConnect(url) }
+                }
                 group.addTask {
                     // The generator runs outside the flow's group so its end (not a signal) ends the run.
                     try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
@@ -163,6 +197,9 @@ public enum FlowBenchmark {
                         }
                     }
                     let written = files.withLockedValue { $0.count }
+                    if configuration.page == .chromium && dashboard.openEventStreams == 0 {
+                        throw FlowBenchmarkError.pageDidNotConnect("the dashboard (the page closed during the run)")
+                    }
                     let deadline = ContinuousClock.now + .seconds(120)
                     while (flow.pipe?.statistics.objectsLoaded ?? 0) < written && ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(20))
@@ -180,6 +217,10 @@ public enum FlowBenchmark {
                 freshness: flow.freshness.summary(),
                 tablesMatchFirnLoad: nil
             )
+            let histogram = FreshnessHistogram.now().since(histogramBefore)
+            result.page = configuration.page
+            result.metricsFreshness = histogram.summary
+            result.metricsAgree = histogram.agrees(with: result.freshness)
         } catch {
             await opened.close(keep)
             throw error

@@ -57,6 +57,14 @@ struct FlowBench: AsyncParsableCommand {
     @Flag(help: "Skip the check against firn load.")
     var noVerify = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Whether a browser shows the dashboard during runs: none, chromium, or both (alternating, side by side).",
+            discussion: "The dashboard serves in every run, as in firn run; chromium keeps the page open in headless Chromium (/usr/bin/chromium) and the run fails if it does not connect."
+        )
+    )
+    var page = "none"
+
     func validate() throws {
         try NumericBounds.generatorRate.check(rate, "--rate")
         try NumericBounds.benchSeconds.check(seconds, "--seconds")
@@ -70,6 +78,7 @@ struct FlowBench: AsyncParsableCommand {
         }
         if let warehouse { _ = try Bench.postgresLocation(warehouse) }
         guard ["file", "s3", "both"].contains(buckets) else { throw ValidationError("--buckets is file, s3 or both") }
+        guard ["none", "chromium", "both"].contains(page) else { throw ValidationError("--page is none, chromium or both") }
     }
 
     func run() async throws {
@@ -102,54 +111,70 @@ struct FlowBench: AsyncParsableCommand {
                 printError("firn bench flow: no moto_server found (pip install 'moto[server]'); skipping S3")
             }
         }
-        print(
+        printNow(
             "firn bench flow: \(Generate.number(rate)) rows/s for \(Generate.number(seconds)) s, \(rowsPerFile) rows per file, "
                 + "late fraction \(lateFraction), \(runs) run(s) per bucket, warehouse \(target)"
         )
+        let pages: [FlowBenchmarkPage] =
+            switch page {
+            case "chromium": [.chromium]
+            case "both": [.none, .chromium]
+            default: [.none]
+            }
         var table: [[String]] = []
         for kind in kinds {
-            var results: [FlowBenchmarkResult] = []
+            var results: [FlowBenchmarkPage: [FlowBenchmarkResult]] = [:]
             for index in 0..<runs {
-                let work =
-                    directory.map { ($0 as NSString).appendingPathComponent("run-\(kind)-\(index)") }
-                    ?? FileManager.default.temporaryDirectory.appendingPathComponent(
-                        "firn-bench-flow-\(UUID().uuidString)"
-                    )
-                    .path
-                let result = try await FlowBenchmark.run(
-                    configuration,
-                    bucket: kind,
-                    warehouse: target,
-                    directory: work,
-                    keep: directory != nil
-                ) { line in print("  \(kind) run \(index + 1): \(line)") }
-                print("  \(kind) run \(index + 1): " + Self.row(result).joined(separator: "  "))
-                results.append(result)
+                // With both, the two runs of each index follow each other: the same hour, alternating.
+                for shown in pages {
+                    var settings = configuration
+                    settings.page = shown
+                    let work =
+                        directory.map { ($0 as NSString).appendingPathComponent("run-\(kind)-\(shown.rawValue)-\(index)") }
+                        ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                            "firn-bench-flow-\(UUID().uuidString)"
+                        )
+                        .path
+                    let label = "\(kind) \(shown) run \(index + 1)"
+                    let result = try await FlowBenchmark.run(
+                        settings,
+                        bucket: kind,
+                        warehouse: target,
+                        directory: work,
+                        keep: directory != nil
+                    ) { line in printNow("  \(label): \(line)") }
+                    printNow("  \(label): " + Self.row(result).joined(separator: "  "))
+                    results[shown, default: []].append(result)
+                }
             }
-            table.append(Self.row(Self.median(results)))
+            for shown in pages { table.append(Self.row(Self.median(results[shown] ?? []))) }
         }
         await moto?.stop()
-        let header = ["bucket", "files", "rows", "rows/s", "p50", "p95", "p99", "max", "tables = firn load"]
-        print("")
-        print("medians of \(runs) run(s):")
+        let header = [
+            "bucket", "page", "files", "rows", "rows/s", "p50", "p95", "p99", "max", "/metrics freshness", "tables = firn load",
+        ]
+        printNow("")
+        printNow("medians of \(runs) run(s):")
         let widths = header.indices.map { column in ([header] + table).map { $0[column].count }.max() ?? 0 }
         for row in [header] + table {
-            print(
+            printNow(
                 row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
                     separator: "  "
                 )
             )
         }
-        print("seed design (Snowpipe + Snowflake Tasks on a 1-minute schedule): 60 to 120 s")
-        if table.contains(where: { $0.last == "NO" }) { throw ExitCode.failure }
+        printNow("seed design (Snowpipe + Snowflake Tasks on a 1-minute schedule): 60 to 120 s")
+        if table.contains(where: { $0.last == "NO" || $0[9].hasSuffix("DISAGREES") }) { throw ExitCode.failure }
     }
 
     static func row(_ result: FlowBenchmarkResult) -> [String] {
         let fresh = result.freshness
         return [
-            result.bucket, "\(result.files)", "\(result.rows)", String(format: "%.0f", result.rowsPerSecond),
-            FreshnessSummary.format(fresh.p50), FreshnessSummary.format(fresh.p95), FreshnessSummary.format(fresh.p99),
-            FreshnessSummary.format(fresh.max), result.tablesMatchFirnLoad.map { $0 ? "yes" : "NO" } ?? "not checked",
+            result.bucket, result.page.description, "\(result.files)", "\(result.rows)",
+            String(format: "%.0f", result.rowsPerSecond), FreshnessSummary.format(fresh.p50),
+            FreshnessSummary.format(fresh.p95), FreshnessSummary.format(fresh.p99), FreshnessSummary.format(fresh.max),
+            result.metricsFreshness + (result.metricsAgree ? " (agrees)" : " DISAGREES"),
+            result.tablesMatchFirnLoad.map { $0 ? "yes" : "NO" } ?? "not checked",
         ]
     }
 
@@ -163,6 +188,7 @@ struct FlowBench: AsyncParsableCommand {
         result.freshness.p99 = mid(results.map(\.freshness.p99))
         result.freshness.max = mid(results.map(\.freshness.max))
         result.tablesMatchFirnLoad = results.allSatisfy { $0.tablesMatchFirnLoad != false }
+        result.metricsAgree = results.allSatisfy(\.metricsAgree)
         return result
     }
 }

@@ -125,3 +125,10 @@ enum S3Client {
         )
     )
 }
+
+/// Prints a line to standard output at once, also when it is a pipe (a container's log, a
+/// supervisor): the long-running commands' status lines must not wait in a buffer.
+func printNow(_ text: String) {
+    print(text)
+    fflush(nil)
+}

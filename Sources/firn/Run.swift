@@ -16,8 +16,7 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "Seconds between status lines.")
     var statusInterval: Double = 5
 
-    @Option(help: "Log level for warnings and errors on standard error: trace, debug, info, notice, warning, error.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LogOptions
 
     @Flag(help: "Delete landing files after upload instead of archiving them (or ingest.after_upload: delete).")
     var deleteAfterUpload = false
@@ -68,7 +67,6 @@ struct FlowOptions: ParsableArguments {
     func validate() throws {
         try NumericBounds.statusInterval.check(statusInterval, "--status-interval")
         try NumericBounds.fullListingInterval.check(fullListingInterval, "--full-listing-interval")
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let keyTemplate {
             do { _ = try ObjectKeyTemplate(keyTemplate) } catch { throw ValidationError(error.description) }
         }
@@ -102,13 +100,7 @@ struct FlowOptions: ParsableArguments {
 
     /// Sends log messages to standard error at the chosen level.
     func bootstrapLogging() -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        return Logger(label: "firn")
+        logging.bootstrap()
     }
 
     /// Ingest's settings: the config file's `ingest:` section, then the flags.
@@ -167,9 +159,9 @@ struct Run: AsyncParsableCommand {
         var extra: [any Service] = []
         if let generate {
             extra.append(GeneratorService(writer: try generator(rate: generate, settings: settings), flow: pipeline))
-            print("firn run: generating \(Generate.number(generate)) rows/s in files of \(rowsPerFile) rows")
+            printNow("firn run: generating \(Generate.number(generate)) rows/s in files of \(rowsPerFile) rows")
         }
-        print(
+        printNow(
             "firn run: landing \(settings.resolvedLandingDirectory) → bucket \(store.location) → warehouse \(settings.resolvedWarehouse)"
         )
         let watchers = try http.watcher(
@@ -177,7 +169,7 @@ struct Run: AsyncParsableCommand {
             sources: DashboardSources(warehouse: pipeline.warehouse!, flow: pipeline, journal: pipeline.journal),
             logger: logger
         )
-        try await pipeline.run(extraServices: extra, watchers: watchers) { line in print(line) }
+        try await pipeline.run(extraServices: extra, watchers: watchers) { line in printNow(line) }
     }
 
     /// The generator for --generate: continues a saved state with the same settings, else
@@ -204,7 +196,7 @@ struct Run: AsyncParsableCommand {
             if resumed == wanted {
                 wanted = saved.configuration
             } else {
-                print("firn run: generator settings changed; starting the generator afresh at file 0")
+                printNow("firn run: generator settings changed; starting the generator afresh at file 0")
                 writing.startsFresh = true
             }
         }
@@ -233,8 +225,8 @@ struct Ingest: AsyncParsableCommand {
     func run() async throws {
         let logger = flow.bootstrapLogging()
         let (pipeline, store, settings) = try await flow.assemble(options, ingest: true, pipe: false, logger: logger)
-        print("firn ingest: landing \(settings.resolvedLandingDirectory) → bucket \(store.location)")
-        try await pipeline.run { line in print(line) }
+        printNow("firn ingest: landing \(settings.resolvedLandingDirectory) → bucket \(store.location)")
+        try await pipeline.run { line in printNow(line) }
     }
 }
 
@@ -258,13 +250,13 @@ struct PipeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = flow.bootstrapLogging()
         let (pipeline, store, settings) = try await flow.assemble(options, ingest: false, pipe: true, logger: logger)
-        print("firn pipe: bucket \(store.location) → warehouse \(settings.resolvedWarehouse)")
+        printNow("firn pipe: bucket \(store.location) → warehouse \(settings.resolvedWarehouse)")
         let watchers = try http.watcher(
             for: "pipe",
             sources: DashboardSources(warehouse: pipeline.warehouse!, flow: pipeline),
             logger: logger
         )
-        try await pipeline.run(watchers: watchers) { line in print(line) }
+        try await pipeline.run(watchers: watchers) { line in printNow(line) }
     }
 }
 

@@ -60,7 +60,7 @@ struct HTTPOptions: ParsableArguments {
             requirement: .optional,
             logger: logger,
             onRunning: { port in
-                print("firn \(command): dashboard at http://\(Self.display(configuration, port: port))/")
+                printNow("firn \(command): dashboard at http://\(Self.display(configuration, port: port))/")
             },
             onUnavailable: { error in
                 printError("firn \(command): \(error); running without the dashboard (choose another with --http, or --no-http)")
@@ -92,22 +92,14 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @OptionGroup var http: HTTPOptions
 
-    @Option(help: "Log level on standard error: trace, debug, info, notice, warning, error.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
         if http.disabled { throw ValidationError("--no-http makes no sense for firn serve") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "firn")
+        let logger = logging.bootstrap()
         let (warehouse, settings) = try await options.openWarehouse(creating: false)
         let journalPath = (settings.dataDirectory as NSString).appendingPathComponent("ingest.sqlite")
         let journal = FileManager.default.fileExists(atPath: journalPath) ? try options.openJournal(settings) : nil
@@ -119,7 +111,7 @@ struct Serve: AsyncParsableCommand {
             requirement: .required,
             logger: logger,
             onRunning: { port in
-                print("firn serve: dashboard at http://\(HTTPOptions.display(configuration, port: port))/ for warehouse \(warehouse.location)")
+                printNow("firn serve: dashboard at http://\(HTTPOptions.display(configuration, port: port))/ for warehouse \(warehouse.location)")
             }
         )
         let group = ServiceGroup(

@@ -99,8 +99,17 @@ import Testing
             #expect(run.status == 409)
             let unknown = try await server.request("/api/tasks/none/suspend", method: .POST, headers: [("X-Firn-Request", "1")])
             #expect(unknown.status == 404)
-            // GET on an action is not a way around the checks.
-            #expect([404, 405].contains(try await server.get("/api/tasks/tidy/suspend").status))
+            // GET on an action is not a way around the checks, nor another value of the header.
+            let get = try await server.get("/api/tasks/tidy/suspend")
+            #expect(get.status == 405)
+            #expect(get.headers.first(name: "allow") == "POST")
+            let otherValue = try await server.request("/api/tasks/tidy/suspend", method: .POST, headers: [("X-Firn-Request", "yes")])
+            #expect(otherValue.status == 403)
+            // Methods the document does not list are 405s naming the ones it does.
+            let trace = try await server.request("/readyz", method: .TRACE)
+            #expect(trace.status == 405)
+            #expect(trace.headers.first(name: "allow") == "GET")
+            #expect(try await server.request("/api/loads", method: .DELETE).status == 405)
         }
     }
 

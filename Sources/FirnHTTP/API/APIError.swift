@@ -1,3 +1,4 @@
+import FirnCore
 import FirnWarehouse
 import Foundation
 import Hummingbird
@@ -32,13 +33,25 @@ public struct APIError: Error, Sendable, Hashable {
     }
 }
 
-/// Listing parameters: `limit` (1 to 500, default 50) and `after` (the `next` of the page
-/// before: an opaque cursor).
+/// Listing parameters: `limit` (1 to 500, default 50) and `after`, the `next` of the page
+/// before: the last item's id in listings by id (loads, rejects, task runs), its key in
+/// listings by key (as-of), written as `firn history` takes keys.
 struct ListingQuery {
     static let maximumLimit = 500
 
+    /// What a listing's cursor is.
+    enum Cursor {
+        case id
+        case key(EntityConfiguration)
+    }
+
     /// Reads `limit` and `after`.
-    static func pageRequest(limit: Substring?, after: Substring?, defaultLimit: Int = 50) throws(APIError) -> PageRequest {
+    static func pageRequest(
+        limit: Substring?,
+        after: Substring?,
+        cursor: Cursor,
+        defaultLimit: Int = 50
+    ) throws(APIError) -> PageRequest {
         var request = PageRequest.first(defaultLimit)
         if let limit {
             guard let value = Int(limit), (1...maximumLimit).contains(value) else {
@@ -47,39 +60,25 @@ struct ListingQuery {
             request.limit = value
         }
         if let after {
-            request.after = try cursor(decoding: String(after))
+            switch cursor {
+            case .id:
+                guard let id = Int64(after), id >= 0 else {
+                    throw .badRequest("after must be the id that ended the page before (a whole number), not \(String(after).debugDescription)")
+                }
+                request.after = PageCursor([.integer(id)])
+            case .key(let entity):
+                do { request.after = PageCursor(try entity.key(parsing: String(after)).values) } catch {
+                    throw .badRequest("after must be the key that ended the page before: \(error.description)")
+                }
+            }
         }
         return request
     }
 
-    /// A cursor as text: its position's values as JSON, in base64url.
+    /// A page's `next`: the id, or the key as `firn history` takes it.
     static func text(of cursor: PageCursor?) -> String? {
         guard let cursor else { return nil }
-        let fields = cursor.position.map(API.Field.init)
-        guard let data = try? JSONEncoder().encode(fields) else { return nil }
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    /// Reads a cursor made by ``text(of:)``.
-    static func cursor(decoding text: String) throws(APIError) -> PageCursor {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard text.count <= 4096, let data = Data(base64Encoded: base64),
-            let fields = try? JSONDecoder().decode([API.Field].self, from: data), !fields.isEmpty
-        else {
-            throw .badRequest("after must be the next cursor of a page this API returned")
-        }
-        return PageCursor(
-            fields.map { field in
-                switch field {
-                case .null: .null
-                case .integer(let integer): .integer(integer)
-                case .text(let text): .text(text)
-                }
-            }
-        )
+        if cursor.position.count == 1, case .integer(let id) = cursor.position[0] { return String(id) }
+        return Key(cursor.position).description
     }
 }

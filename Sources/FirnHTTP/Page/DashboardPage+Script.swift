@@ -25,6 +25,7 @@ extension DashboardPage {
         }
         const num = (n) => (n === null || n === undefined) ? "–" : Number(n).toLocaleString("en");
         const ms = (s) => (s === null || s === undefined) ? "–" : (s < 1 ? Math.round(s * 1000) + " ms" : s.toFixed(2) + " s");
+        const fit = (text) => text.length > 18 ? text.slice(0, 17) + "…" : text;
         function clear(node) { while (node.firstChild) node.firstChild.remove(); return node; }
 
         // The flow picture.
@@ -38,11 +39,11 @@ extension DashboardPage {
             { id: "generate", title: "generate", lines: g ? [num(g.files) + " files", num(g.rows) + " rows"] : ["not in this process"] },
             { id: "landing", title: "landing", lines: i ? [num(i.uploaded + i.duplicate + i.failed + i.uploading) + " files seen"] : ["–"] },
             { id: "ingest", title: "ingest", lines: i ? [num(i.uploaded) + " uploaded", num(i.failed) + " failed", num(i.retries) + " retries"] : ["not in this process"] },
-            { id: "bucket", title: "bucket", lines: [s.bucket ? s.bucket.slice(-22) : "–"] },
+            { id: "bucket", title: "bucket", lines: [s.bucket ? s.bucket.split(":")[0] : "–", s.bucket ? "…" + s.bucket.slice(-16) : ""] },
             { id: "pipe", title: "pipe", lines: p ? [num(p.loaded) + " files", num(p.rowsRejected) + " rejected", p.suspended ? "SUSPENDED" : (num(p.failed) + " failed")] : ["not in this process"] },
             { id: "staging", title: s.tables.staging, lines: p ? [num(p.rowsLoaded) + " rows"] : ["–"] },
           ];
-          const w = 140, h = 70, gap = 36, y = 40;
+          const w = 128, h = 70, gap = 30, y = 40;
           nodes.forEach((n, k) => { n.x = 10 + k * (w + gap); n.y = y; });
           const fan = [
             { id: "scd1", title: s.tables.current + " (SCD1)", lines: [num(s.liveRows) + " rows"] },
@@ -51,6 +52,7 @@ extension DashboardPage {
           ];
           const fx = 10 + nodes.length * (w + gap);
           fan.forEach((n, k) => { n.x = fx; n.y = 4 + k * 76; });
+          svg.setAttribute("viewBox", `0 0 ${fx + w + 10} 230`);
           const queues = {
             "landing>ingest": i ? i.uploading : null,
             "bucket>pipe": p ? p.waiting : null,
@@ -75,8 +77,9 @@ extension DashboardPage {
           for (const n of nodes.concat(fan)) {
             const group = el("svg:g", { class: "node", id: "node-" + n.id });
             group.append(el("svg:rect", { x: n.x, y: n.y, width: w, height: h - 6 }));
-            group.append(el("svg:text", { class: "title", x: n.x + 8, y: n.y + 17 }, n.title));
-            n.lines.forEach((line, k) => group.append(el("svg:text", { class: "count", x: n.x + 8, y: n.y + 33 + k * 13 }, line)));
+            group.append(el("svg:title", {}, [n.title].concat(n.lines).join("\n")));
+            group.append(el("svg:text", { class: "title", x: n.x + 8, y: n.y + 17 }, fit(n.title)));
+            n.lines.forEach((line, k) => group.append(el("svg:text", { class: "count", x: n.x + 8, y: n.y + 33 + k * 13 }, fit(line))));
             svg.append(group);
           }
           const f = s.freshness;
@@ -125,11 +128,12 @@ extension DashboardPage {
           const body = clear($("loads").tBodies[0]);
           for (const l of page.items) {
             const open = () => showLoad(l);
-            const row = el("tr", { class: "clickable" + (selectedLoad === l.id ? " selected" : ""), tabindex: 0, "data-load": l.id,
+            const row = el("tr", { class: "clickable" + (selectedLoad === l.id ? " selected" : ""), tabindex: 0, "data-load": l.id, "data-file": l.fileName.split("/").pop(),
               onclick: open, onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } } },
               el("td", {}, l.id), el("td", { class: "file", title: l.fileName }, l.fileName),
               el("td", { class: "status-" + l.status }, l.status), el("td", {}, num(l.rowsLoaded)), el("td", {}, num(l.rowsRejected)),
-              el("td", {}, num(l.versionsOpened)), el("td", {}, num(l.versionsClosed)), el("td", {}, l.finishedAt || ""));
+              el("td", {}, num(l.versionsOpened)), el("td", {}, num(l.versionsClosed)),
+              el("td", { title: l.finishedAt || "" }, (l.finishedAt || "").slice(11, 23)));
             body.append(row);
           }
         }
@@ -239,10 +243,11 @@ extension DashboardPage {
           let w;
           try { w = await api("/api/workers"); } catch (e) { return; }
           const body = clear($("workers").tBodies[0]);
-          for (const k of w.workers) body.append(el("tr", {}, el("td", { title: `${k.host} pid ${k.processId}, started ${k.startedAt}` }, k.id), el("td", {}, k.heartbeatAt),
+          for (const k of w.workers) body.append(el("tr", {}, el("td", { title: `${k.id}, started ${k.startedAt}` }, `${k.host} pid ${k.processId}`),
+            el("td", { title: k.heartbeatAt }, k.heartbeatAt.slice(11, 19)),
             el("td", {}, num(k.objectsLoaded)), el("td", {}, num(k.rowsLoaded)), el("td", {}, num(Math.round(k.rowsPerSecond))), el("td", {}, k.claimedObjects)));
           const l = w.schedulerLease;
-          $("lease").textContent = l && l.isHeld ? `scheduler lease: ${l.holder} until ${l.expiresAt}` : "scheduler lease: free";
+          $("lease").textContent = l && l.isHeld ? `scheduler lease: ${l.holder} until ${l.expiresAt.slice(11, 19)}` : "scheduler lease: free";
         }
 
         function connect() {

@@ -13,6 +13,7 @@ extension DashboardPage {
         h2 { font-size: 1rem; margin: .2rem 0 .5rem; }
         .columns { display: grid; grid-template-columns: 3fr 2fr; gap: .9rem; }
         .columns section { margin-bottom: .9rem; min-width: 0; }
+        section { overflow-x: auto; }
         @media (max-width: 900px) { .columns { grid-template-columns: 1fr; } }
         svg { width: 100%; height: auto; display: block; }
         svg text { font-size: 12px; fill: var(--fg); }

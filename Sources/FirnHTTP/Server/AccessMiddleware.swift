@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -10,8 +11,11 @@ import Hummingbird
 ///   another site: they need the `X-Firn-Request` header (a browser sends a custom header
 ///   cross-site only after a CORS preflight, which this server never grants), and an `Origin`
 ///   or `Sec-Fetch-Site` header, when present, must say same origin.
+///
+/// A documented path asked with a method the document does not list gets 405 with `Allow`.
 struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
+    let routes: RouteTable
 
     static var cookieName: String { "firn_token" }
     static var requestHeader: HTTPField.Name { HTTPField.Name("X-Firn-Request")! }
@@ -39,9 +43,17 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
                 )
             }
         }
+        if let allowed = routes.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
+            var response = Self.refusal(
+                .methodNotAllowed,
+                "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(allowed.sorted().joined(separator: " or "))"
+            )
+            response.headers[.allow] = allowed.sorted().joined(separator: ", ")
+            return response
+        }
         if request.method != .get && request.method != .head {
-            guard request.headers[Self.requestHeader] != nil else {
-                return Self.refusal(.forbidden, "changes need the X-Firn-Request header (sent by the page itself)")
+            guard request.headers[Self.requestHeader] == "1" else {
+                return Self.refusal(.forbidden, "changes need the header X-Firn-Request: 1 (sent by the page itself)")
             }
             if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
                 return Self.refusal(.forbidden, "changes are accepted from this dashboard's own page only")
@@ -75,5 +87,32 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func refusal(_ status: HTTPResponse.Status, _ message: String) -> Response {
         JSONResponse.error(APIError(status, message))
+    }
+}
+
+/// The paths and methods the OpenAPI document lists, for answering 405 to the others.
+struct RouteTable: Sendable {
+    let routes: [(segments: [Substring], methods: Set<String>)]
+
+    /// Reads the `paths` of an OpenAPI document.
+    init(document: String) {
+        let object = (try? JSONSerialization.jsonObject(with: Data(document.utf8))) as? [String: Any]
+        let paths = object?["paths"] as? [String: [String: Any]] ?? [:]
+        routes = paths.map { path, operations in
+            (path.split(separator: "/", omittingEmptySubsequences: false), Set(operations.keys.map { $0.uppercased() }))
+        }
+    }
+
+    /// The methods of the route matching `path` (a `{parameter}` matches any one segment), or
+    /// `nil` when no route matches.
+    func methods(for path: String) -> Set<String>? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        for route in routes where route.segments.count == segments.count {
+            let matches = zip(route.segments, segments).allSatisfy { pattern, segment in
+                pattern.hasPrefix("{") ? !segment.isEmpty : pattern == segment
+            }
+            if matches { return route.methods }
+        }
+        return nil
     }
 }

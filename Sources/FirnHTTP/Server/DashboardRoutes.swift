@@ -15,10 +15,17 @@ struct DashboardRoutes: Sendable {
     let registry: PrometheusCollectorRegistry
     /// Set when the server is shutting down: live streams end.
     let stopping: NIOLockedValueBox<Bool>
+    /// Event streams open now (pages watching).
+    let streams: NIOLockedValueBox<Int>
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: AccessMiddleware(token: configuration.token))
+        router.add(
+            middleware: AccessMiddleware(
+                token: configuration.token,
+                routes: RouteTable(document: OpenAPIDocument.json(for: api.entity))
+            )
+        )
         router.add(middleware: NotFoundAsJSON())
         addPage(to: router)
         addHealth(to: router)
@@ -28,11 +35,12 @@ struct DashboardRoutes: Sendable {
     }
 
     func addPage(to router: Router<BasicRequestContext>) {
+        let document = OpenAPIDocument.json(for: api.entity)
         router.get("/") { _, _ in Self.asset(DashboardPage.html, type: "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in Self.asset(DashboardPage.script, type: "text/javascript; charset=utf-8") }
         router.get("/app.css") { _, _ in Self.asset(DashboardPage.style, type: "text/css; charset=utf-8") }
         router.get("/openapi.json") { _, _ in
-            Self.asset(OpenAPIDocument.json, type: "application/json; charset=utf-8")
+            Self.asset(document, type: "application/json; charset=utf-8")
         }
     }
 
@@ -90,7 +98,10 @@ struct DashboardRoutes: Sendable {
         }
         router.get("/api/as-of") { request, _ in
             await JSONResponse.answer { () throws(APIError) in
-                try await api.asOf(timeText: try Self.required("time", request), try Self.page(request))
+                try await api.asOf(
+                    timeText: try Self.required("time", request),
+                    try Self.page(request, by: .key(api.entity))
+                )
             }
         }
         router.get("/api/provenance") { request, _ in
@@ -130,10 +141,13 @@ struct DashboardRoutes: Sendable {
         let api = api
         let interval = configuration.eventInterval
         let stopping = stopping
+        let streams = streams
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
             body: ResponseBody { writer in
+                streams.withLockedValue { $0 += 1 }
+                defer { streams.withLockedValue { $0 -= 1 } }
                 while !stopping.withLockedValue({ $0 }) && !Task.isCancelled {
                     let body: Data
                     do { body = JSONResponse.data(try await api.status()) } catch {
@@ -162,9 +176,9 @@ struct DashboardRoutes: Sendable {
         )
     }
 
-    static func page(_ request: Request) throws(APIError) -> PageRequest {
+    static func page(_ request: Request, by cursor: ListingQuery.Cursor = .id) throws(APIError) -> PageRequest {
         let query = request.uri.queryParameters
-        return try ListingQuery.pageRequest(limit: query["limit"], after: query["after"])
+        return try ListingQuery.pageRequest(limit: query["limit"], after: query["after"], cursor: cursor)
     }
 
     static func required(_ name: String, _ request: Request) throws(APIError) -> String {

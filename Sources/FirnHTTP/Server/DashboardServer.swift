@@ -35,6 +35,7 @@ public final class DashboardServer: Service, Sendable {
     let onUnavailable: @Sendable (DashboardError) -> Void
     let stopping = NIOLockedValueBox(false)
     let boundPort = NIOLockedValueBox<Int?>(nil)
+    let streams = NIOLockedValueBox(0)
     let series: SeriesRecorder
 
     /// Creates the server.
@@ -66,12 +67,16 @@ public final class DashboardServer: Service, Sendable {
     /// The port listened on, once listening.
     public var port: Int? { boundPort.withLockedValue { $0 } }
 
+    /// Live event streams open now: pages showing the dashboard.
+    public var openEventStreams: Int { streams.withLockedValue { $0 } }
+
     public func run() async throws {
         let routes = DashboardRoutes(
             api: DashboardAPI(sources: sources, series: series),
             configuration: configuration,
             registry: Self.registry,
-            stopping: stopping
+            stopping: stopping,
+            streams: streams
         )
         let boundPort = boundPort
         let onRunning = onRunning
