@@ -187,7 +187,9 @@ struct FlowBench: AsyncParsableCommand {
         result.freshness.p95 = mid(results.map(\.freshness.p95))
         result.freshness.p99 = mid(results.map(\.freshness.p99))
         result.freshness.max = mid(results.map(\.freshness.max))
-        result.tablesMatchFirnLoad = results.allSatisfy { $0.tablesMatchFirnLoad != false }
+        result.tablesMatchFirnLoad =
+            results.allSatisfy { $0.tablesMatchFirnLoad == nil }
+            ? nil : results.allSatisfy { $0.tablesMatchFirnLoad != false }
         result.metricsAgree = results.allSatisfy(\.metricsAgree)
         return result
     }

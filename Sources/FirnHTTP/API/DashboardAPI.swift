@@ -4,6 +4,7 @@ import FirnIngest
 import FirnObjectStore
 import FirnTasks
 import FirnWarehouse
+import NIOConcurrencyHelpers
 
 /// What the dashboard reads: the warehouse always; the running flow, the bucket and ingest's
 /// journal when this process has them.
@@ -32,6 +33,7 @@ struct DashboardAPI: Sendable {
     let sources: DashboardSources
     let series: SeriesRecorder
     let started = ContinuousClock.now
+    let liveRowCache = NIOLockedValueBox<(Int, ContinuousClock.Instant)?>(nil)
 
     var warehouse: any Warehouse { sources.warehouse }
     var entity: EntityConfiguration { sources.warehouse.entity }
@@ -53,7 +55,7 @@ struct DashboardAPI: Sendable {
         )
         do {
             status.latestLoadId = try await warehouse.latestLoadID()
-            status.liveRows = try await warehouse.liveRowCount()
+            status.liveRows = try await liveRows()
         } catch {
             status.lastError = "warehouse: \(error.description)"
         }
@@ -91,6 +93,15 @@ struct DashboardAPI: Sendable {
             if freshness.count > 0 { status.freshness = API.Freshness(freshness) }
         }
         return status
+    }
+
+    /// SCD1's row count, counted at most once every two seconds however many pages watch.
+    func liveRows() async throws(WarehouseError) -> Int {
+        let now = ContinuousClock.now
+        if let (count, at) = liveRowCache.withLockedValue({ $0 }), now - at < .seconds(2) { return count }
+        let count = try await warehouse.liveRowCount()
+        liveRowCache.withLockedValue { $0 = (count, now) }
+        return count
     }
 
     func loads(_ request: PageRequest) async throws(APIError) -> API.PageBody<API.Load> {
@@ -195,7 +206,7 @@ struct DashboardAPI: Sendable {
     /// Failed loads, failed task runs and the pipe's last error, newest first.
     func bulletins(limit: Int) async throws(APIError) -> [API.Bulletin] {
         var bulletins: [API.Bulletin] = []
-        let loads = try await read { () async throws(WarehouseError) in try await warehouse.loadHistory(.first(200)) }
+        let loads = try await read { () async throws(WarehouseError) in try await warehouse.loadHistory(.first(100)) }
         for load in loads.items {
             if load.status == "failed" {
                 bulletins.append(
@@ -217,7 +228,7 @@ struct DashboardAPI: Sendable {
                 )
             }
         }
-        let runs = try await read { () async throws(WarehouseError) in try await warehouse.taskRuns(task: nil, .first(200)) }
+        let runs = try await read { () async throws(WarehouseError) in try await warehouse.taskRuns(task: nil, .first(100)) }
         for run in runs.items where run.status == "failed" {
             bulletins.append(
                 API.Bulletin(

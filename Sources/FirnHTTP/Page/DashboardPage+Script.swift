@@ -30,8 +30,9 @@ extension DashboardPage {
 
         // The flow picture.
         function queueClass(n) { return n === 0 ? "ok" : n < 10 ? "ok" : n < 100 ? "warn" : "full"; }
-        let previous = null;
+        let previous = null, tick = 0;
         function drawFlow(s) {
+          tick++;
           const svg = clear($("flow"));
           const moved = (now, before) => previous !== null && now > before;
           const g = s.generator, i = s.ingest, p = s.pipe;
@@ -64,7 +65,8 @@ extension DashboardPage {
           for (const f of fan) edges.push([nodes[nodes.length - 1], f]);
           for (const [a, b] of edges) {
             const moving = rowsMoving || (g && previous && previous.generator && g.files > previous.generator.files);
-            svg.append(el("svg:path", { class: "edge" + (moving ? " moving" : ""),
+            // Moving edges step forward once per update (a CSS animation would repaint every frame).
+            svg.append(el("svg:path", { class: "edge" + (moving ? " moving" : ""), "stroke-dashoffset": -5 * (tick % 2),
               d: `M${a.x + w} ${a.y + h / 2} C ${a.x + w + gap / 2} ${a.y + h / 2}, ${b.x - gap / 2} ${b.y + h / 2}, ${b.x} ${b.y + h / 2}` }));
             const q = queues[a.id + ">" + b.id];
             if (q !== null && q !== undefined) {
@@ -91,7 +93,13 @@ extension DashboardPage {
         function onStatus(s) {
           $("where").textContent = `${s.entity} · warehouse ${s.warehouse}` + (s.bucket ? ` · bucket ${s.bucket}` : "") + ` · ${s.mode} · up ${Math.round(s.uptimeSeconds)} s`;
           drawFlow(s);
-          if (s.latestLoadId !== latestLoad) { latestLoad = s.latestLoadId; refreshLoads(); refreshBulletins(); }
+          if (s.latestLoadId !== latestLoad) { latestLoad = s.latestLoadId; refreshSoon(); }
+        }
+        // New loads refresh the tables at most every 2 s: a busy flow commits many files a second.
+        let refreshTimer = null;
+        function refreshSoon() {
+          if (refreshTimer !== null) return;
+          refreshTimer = setTimeout(() => { refreshTimer = null; refreshLoads(); refreshBulletins(); }, 2000);
         }
 
         // The last hour's plot.

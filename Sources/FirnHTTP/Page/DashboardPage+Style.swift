@@ -21,8 +21,7 @@ extension DashboardPage {
         svg .node .title { font-weight: 600; }
         svg .node .count { fill: var(--muted); }
         svg .edge { stroke: #9aa7b8; stroke-width: 2; fill: none; }
-        svg .edge.moving { stroke: var(--accent); stroke-dasharray: 6 4; animation: flow 1s linear infinite; }
-        @keyframes flow { to { stroke-dashoffset: -10; } }
+        svg .edge.moving { stroke: var(--accent); stroke-dasharray: 6 4; }
         svg .queue { stroke: #fff; stroke-width: 1; }
         svg .queue.ok { fill: var(--ok); } svg .queue.warn { fill: var(--warn); } svg .queue.full { fill: var(--full); }
         svg .axis { stroke: var(--line); } svg .rows { stroke: var(--accent); fill: none; stroke-width: 1.5; }
