@@ -134,9 +134,11 @@ public final class Flow: Sendable {
                 file in
                 let now = Int64(Date().timeIntervalSince1970 * 1e9)
                 let taken = Timestamp(canonical: file.landedAt).map { $0.microseconds * 1000 } ?? now
-                freshness.uploaded(name: file.name, key: file.objectKey, takenAtNanoseconds: taken)
+                let landed = freshness.uploaded(name: file.name, key: file.objectKey, takenAtNanoseconds: taken)
                 if let pipe, let key = try? ObjectKey(file.objectKey), let etag = file.etag {
-                    pipe.announce(ObjectInfo(key: key, size: file.size, etag: etag))
+                    pipe.announce(
+                        ObjectInfo(key: key, size: file.size, etag: etag, landedAt: Timestamp(microseconds: landed / 1000))
+                    )
                 }
             }
         } else {

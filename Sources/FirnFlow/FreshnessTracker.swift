@@ -44,11 +44,13 @@ public final class FreshnessTracker: Sendable {
     }
 
     /// Ingest uploaded a file under `key`; `takenAtNanoseconds` stands in for its landing time
-    /// when the generator did not tell it.
-    public func uploaded(name: String, key: String, takenAtNanoseconds: Int64) {
+    /// when the generator did not tell it. Returns the landing time used, in nanoseconds.
+    @discardableResult
+    public func uploaded(name: String, key: String, takenAtNanoseconds: Int64) -> Int64 {
         state.withLockedValue { state in
             state.keyToName[key] = name
             if state.landed[name] == nil { state.landed[name] = takenAtNanoseconds }
+            return state.landed[name]!
         }
     }
 

@@ -97,12 +97,16 @@ public struct ObjectInfo: Sendable, Hashable {
     /// The store's version tag, without quotes. S3 gives the MD5 of a single-part upload or
     /// `md5-of-parts-N` of a multipart one; a ``DirectoryBucket`` gives size and modification time.
     public var etag: String
+    /// When the file it was uploaded from landed, when the announcer knows it (ingest in the
+    /// same process); listings leave it `nil`. Load history records it, for freshness.
+    public var landedAt: Timestamp?
 
     /// Creates a description.
-    public init(key: ObjectKey, size: Int64, etag: String) {
+    public init(key: ObjectKey, size: Int64, etag: String, landedAt: Timestamp? = nil) {
         self.key = key
         self.size = size
         self.etag = etag
+        self.landedAt = landedAt
     }
 }
 

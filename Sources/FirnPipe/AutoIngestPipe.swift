@@ -343,7 +343,12 @@ public final class AutoIngestPipe: Service, Sendable {
     /// Loads a file (its blocking reads and the warehouse's work run off the cooperative pool).
     func load(_ path: String, _ object: ObjectInfo) async throws(WarehouseError) -> FileLoadReport {
         let loader = FileLoader(warehouse: warehouse, reader: configuration.reader)
-        return try await loader.load(path, name: object.key.rawValue, source: store.location.description)
+        return try await loader.load(
+            path,
+            name: object.key.rawValue,
+            source: store.location.description,
+            landedAt: object.landedAt
+        )
     }
 
     @discardableResult

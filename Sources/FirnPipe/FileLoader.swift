@@ -89,6 +89,7 @@ public struct FileLoader: Sendable {
         _ path: String,
         name: String? = nil,
         source: String = "file",
+        landedAt: Timestamp? = nil,
         progress: (LoadProgress) -> Void = { _ in }
     ) async throws(WarehouseError) -> FileLoadReport {
         let started = ContinuousClock.now
@@ -119,7 +120,7 @@ public struct FileLoader: Sendable {
         }
         // A load of this name that stopped part way, on a file that has only grown since.
         let unfinished = try await warehouse.unfinishedLoads(named: name).filter { $0.content.sizeBytes < snapshot.sizeBytes }
-        let content: FileContent
+        var content: FileContent
         let prefixes: [Int64: String]
         do {
             let sizes = Set(unfinished.map(\.content.sizeBytes))
@@ -129,6 +130,7 @@ public struct FileLoader: Sendable {
         } catch {
             return try await failure(unreadable, error.description)
         }
+        content.landedAt = landedAt
         let continuing = unfinished.first { prefixes[$0.content.sizeBytes] == $0.content.checksum }
         let ticket: LoadTicket
         switch try await warehouse.beginLoad(content, continuing: continuing) {

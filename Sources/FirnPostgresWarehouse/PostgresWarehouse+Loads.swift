@@ -9,12 +9,13 @@ import PostgresNIO
 extension PostgresWarehouse {
     static let summaryColumns = """
         load_id, source, file_name, checksum, status, rows_loaded, rows_rejected, versions_opened, versions_closed,
-        started_at, finished_at, error, warnings
+        started_at, finished_at, error, warnings, landed_at
         """
 
     static func summary(_ row: PostgresRow) throws -> LoadSummary {
         let all = try row.decode(
-            (Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, String?, String?, String?).self
+            (Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, String?, String?, String?, String?)
+                .self
         )
         return LoadSummary(
             id: all.0,
@@ -29,7 +30,8 @@ extension PostgresWarehouse {
             startedAt: all.9,
             finishedAt: all.10,
             error: all.11,
-            warnings: all.12
+            warnings: all.12,
+            landedAt: all.13
         )
     }
 
@@ -139,11 +141,12 @@ extension PostgresWarehouse {
             insert.append(content.checksum)
             insert.append(content.sizeBytes)
             insert.append(now.description)
+            insert.append(content.landedAt?.description)
             let id = try await connection.rows(
                 """
                 INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status, event_time_default,
-                    started_at)
-                VALUES ($1, $2, $3, $4, $5, 'loading', $6, $6) RETURNING load_id
+                    started_at, landed_at)
+                VALUES ($1, $2, $3, $4, $5, 'loading', $6, $6, $7) RETURNING load_id
                 """,
                 insert,
                 logger: logger

@@ -16,6 +16,8 @@ extension PostgresWarehouse {
         (3, "workers' heartbeats, for firn status", [PostgresWarehouse.workersTable]),
         (4, "firn_epoch_keys: the keys each chunk changed, so other workers keep their other key states",
             [PostgresSchema.epochKeysTable, "ALTER TABLE firn_epoch_keys ALTER COLUMN keys SET STORAGE EXTERNAL"]),
+        (5, "load history keeps when each file landed, for freshness",
+            ["ALTER TABLE firn_loads ADD COLUMN IF NOT EXISTS landed_at text"]),
     ]
 
     /// The version a warehouse is at once every migration is applied.

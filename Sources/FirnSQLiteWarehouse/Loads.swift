@@ -93,12 +93,12 @@ extension SQLiteWarehouse {
             try db.execute(
                 sql: """
                     INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
-                        event_time_default, started_at)
-                    VALUES (?, ?, ?, ?, ?, 'loading', ?, ?)
+                        event_time_default, started_at, landed_at)
+                    VALUES (?, ?, ?, ?, ?, 'loading', ?, ?, ?)
                     """,
                 arguments: [
                     entityName, content.source, content.name, content.checksum, content.sizeBytes, now.description,
-                    now.description,
+                    now.description, content.landedAt?.description,
                 ]
             )
             return .load(
@@ -326,7 +326,7 @@ extension SQLiteWarehouse {
     /// The columns ``summary(_:)`` reads, in order.
     static let summaryColumns = """
         load_id, source, file_name, checksum, status, rows_loaded, rows_rejected, versions_opened, versions_closed,
-        started_at, finished_at, error, warnings
+        started_at, finished_at, error, warnings, landed_at
         """
 
     static func summary(_ db: Database, id: Int64) throws -> LoadSummary? {
@@ -348,7 +348,8 @@ extension SQLiteWarehouse {
             startedAt: row[9],
             finishedAt: row[10],
             error: row[11],
-            warnings: row[12]
+            warnings: row[12],
+            landedAt: row[13]
         )
     }
 }

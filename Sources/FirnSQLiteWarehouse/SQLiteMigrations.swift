@@ -50,6 +50,10 @@ enum SQLiteMigrations {
         Migration(version: 4, description: "workers' heartbeats, for firn status") { db, _ in
             try db.execute(sql: SQLiteWarehouse.workersTable)
         },
+        Migration(version: 5, description: "load history keeps when each file landed, for freshness") { db, _ in
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('firn_loads')")
+            if !columns.contains("landed_at") { try db.execute(sql: "ALTER TABLE firn_loads ADD COLUMN landed_at TEXT") }
+        },
     ]
 
     /// The version a warehouse is at once every migration is applied.

@@ -12,13 +12,18 @@ public struct FileContent: Sendable, Hashable {
     /// Where it came from, as load history shows it: `file` for `firn load`, the bucket's
     /// location for the pipe. Defaults to `file`.
     public var source: String
+    /// When the file landed in the landing directory, when known (the flow knows it for the
+    /// files its own ingest uploads): a new load records it, so load history gives each file's
+    /// freshness (landing to the commit of its last row). Not part of the identity.
+    public var landedAt: Timestamp?
 
     /// Creates a file identity.
-    public init(name: String, checksum: String, sizeBytes: Int64, source: String = "file") {
+    public init(name: String, checksum: String, sizeBytes: Int64, source: String = "file", landedAt: Timestamp? = nil) {
         self.name = name
         self.checksum = checksum
         self.sizeBytes = sizeBytes
         self.source = source
+        self.landedAt = landedAt
     }
 }
 
@@ -97,6 +102,16 @@ public struct LoadSummary: Sendable, Hashable {
     /// What the file left to defaults or ignored (no op or event-time column, unknown columns),
     /// one sentence each, separated by `; `; `nil` when nothing.
     public var warnings: String?
+    /// When the file landed, as stored, when the loader knew it (see ``FileContent/landedAt``).
+    public var landedAt: String?
+
+    /// The seconds from landing to the load's finish, when both are known.
+    public var freshnessSeconds: Double? {
+        guard let landedAt, let finishedAt, let landed = Timestamp(canonical: landedAt),
+            let finished = Timestamp(canonical: finishedAt)
+        else { return nil }
+        return Double(finished.microseconds - landed.microseconds) / 1e6
+    }
 
     /// Creates a load history row.
     public init(
@@ -112,7 +127,8 @@ public struct LoadSummary: Sendable, Hashable {
         startedAt: String,
         finishedAt: String? = nil,
         error: String? = nil,
-        warnings: String? = nil
+        warnings: String? = nil,
+        landedAt: String? = nil
     ) {
         self.id = id
         self.source = source
@@ -127,6 +143,7 @@ public struct LoadSummary: Sendable, Hashable {
         self.finishedAt = finishedAt
         self.error = error
         self.warnings = warnings
+        self.landedAt = landedAt
     }
 }
 

@@ -33,7 +33,7 @@ import Testing
         let firn = try ChildProcess.start(
             Self.binary("firn"),
             [
-                "run", "--data-dir", work.path, "--config", config.path, "--generate", "2000", "--rows-per-file", "500",
+                "run", "--data-dir", work.path, "--config", config.path, "--generate", "1000", "--rows-per-file", "500",
                 "--late-fraction", "0.2", "--http", "127.0.0.1:0", "--status-interval", "1",
             ]
         )
@@ -41,27 +41,13 @@ import Testing
         let address = try await firn.waitForLine(containing: "dashboard at http://", seconds: 60)
         let url = String(address[address.range(of: "http://")!.lowerBound...]).trimmingCharacters(in: .whitespaces)
 
-        // A file with a bad row, so a load has a reject to open.
-        let landing = work.appendingPathComponent("landing")
-        let bad = """
-        customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op
-        900001,Bad,Row,b@x,1 St,Oslo,,NO,yesterday-ish,U
-        900002,Good,Row,g@x,2 St,Oslo,,NO,2026-01-01 10:00:00+00:00,U
-
-        """
-        try bad.write(to: landing.appendingPathComponent(".bad-rows.csv"), atomically: true, encoding: .utf8)
-        try FileManager.default.moveItem(
-            at: landing.appendingPathComponent(".bad-rows.csv"),
-            to: landing.appendingPathComponent("bad-rows.csv")
-        )
-
         let driverPort = try ChildProcess.freePort()
         let driver = try ChildProcess.start(Self.chromedriver, ["--port=\(driverPort)"])
         defer { driver.stop() }
         _ = try await driver.waitForLine(containing: "started successfully", seconds: 30)
         let browser = try await WebDriver.startSession(driverPort: driverPort)
         do {
-            try await exercise(browser, url: url)
+            try await exercise(browser, url: url, landing: work.appendingPathComponent("landing"))
             await browser.quit()
         } catch {
             await browser.quit()
@@ -69,7 +55,7 @@ import Testing
         }
     }
 
-    func exercise(_ browser: WebDriver, url: String) async throws {
+    func exercise(_ browser: WebDriver, url: String, landing: URL) async throws {
         try await browser.open(url)
         let header = try await browser.wait("the header to name the warehouse") { () async throws -> String? in
             guard let element = try await browser.element("#where") else { return nil }
@@ -87,6 +73,19 @@ import Testing
         _ = try await browser.wait("the plot to draw lines", seconds: 40) {
             try await browser.elements("#chart path.rows").count
         } until: { $0 > 0 }
+
+        // A file with a bad row lands while the page is open, so a recent load has a reject to open.
+        let bad = """
+        customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op
+        900001,Bad,Row,b@x,1 St,Oslo,,NO,yesterday-ish,U
+        900002,Good,Row,g@x,2 St,Oslo,,NO,2026-01-01 10:00:00+00:00,U
+
+        """
+        try bad.write(to: landing.appendingPathComponent(".bad-rows.csv"), atomically: true, encoding: .utf8)
+        try FileManager.default.moveItem(
+            at: landing.appendingPathComponent(".bad-rows.csv"),
+            to: landing.appendingPathComponent("bad-rows.csv")
+        )
 
         // A load's rejects open with a click.
         let badRow = try await browser.wait("the bad file's load in the table", seconds: 40) {
@@ -130,6 +129,7 @@ import Testing
 
         // The screenshot shows the page as a user leaves it: the flow moving, key 7's history open.
         try await Task.sleep(for: .seconds(6))
+        _ = try await browser.script("window.scrollTo(0, 0)")
         let shot = try await browser.screenshot()
         let output = Self.packageRoot.appendingPathComponent("test-output")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)

@@ -23,7 +23,7 @@ struct WebDriver {
                         "binary": "/usr/bin/chromium",
                         "args": [
                             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                            "--window-size=1400,2200", "--no-first-run", "--disable-extensions",
+                            "--window-size=1400,2700", "--no-first-run", "--disable-extensions",
                         ],
                     ],
                     "goog:loggingPrefs": ["browser": "ALL"],

@@ -86,6 +86,20 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(points.count >= 2)
+
+            // A separate `firn serve` on the same warehouse shows the freshness load history kept.
+            let flowFreshness = try #require(status["freshness"] as? [String: Any])
+            try await DashboardHarness.withServer(sources: DashboardSources(warehouse: warehouse)) { serve in
+                let loads = try #require(try await serve.get("/api/loads").object()["items"] as? [[String: Any]])
+                #expect(loads.count == 3)
+                #expect(loads.allSatisfy { ($0["freshnessSeconds"] as? Double).map { $0 > 0 && $0 < 30 } == true })
+                let served = try #require(try await serve.get("/api/status").object()["freshness"] as? [String: Any])
+                #expect(served["count"] as? Int == 3)
+                // Landing to the commit (the flow) and landing to the recorded finish (the warehouse)
+                // differ by the moments between the finish time's reading and the commit.
+                let gap = abs((served["max"] as? Double ?? 0) - (flowFreshness["max"] as? Double ?? 0))
+                #expect(gap < 0.25, "flow \(flowFreshness), warehouse \(served)")
+            }
             await flow.shutDownGracefully()
             try await tasks.waitForAll()
         }

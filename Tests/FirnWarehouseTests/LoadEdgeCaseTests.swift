@@ -70,6 +70,29 @@ import Testing
         await #expect(try warehouse.loadSummary(first.id)?.status == "loaded")
     }
 
+    /// Load history keeps when a file landed, when the loader knew it, and so its freshness;
+    /// a file whose landing is unknown has neither.
+    @Test(arguments: TestBackend.allCases) func loadHistoryKeepsWhenAFileLanded(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
+        let warehouse = store.warehouse
+        let landed = Timestamp(microseconds: Timestamp.now().microseconds - 1_500_000)
+        let file = FileContent(name: "landed.csv", checksum: "l", sizeBytes: 1, source: "file:bucket", landedAt: landed)
+        guard case .load(let ticket) = try await warehouse.beginLoad(file) else { throw CancellationError() }
+        let row = Self.record(1, person("Ann"), at(1), load: ticket.id, row: 1)
+        try await warehouse.applyChunk(ticket, RecordChunk(records: [row], rejects: [], lastRow: 1), finishing: true)
+        let summary = try #require(try await warehouse.loadSummary(ticket.id))
+        #expect(summary.landedAt == landed.description)
+        let freshness = try #require(summary.freshnessSeconds)
+        #expect(freshness >= 1.5 && freshness < 60)
+        #expect(try await warehouse.loadHistory(.first(1)).items.first?.landedAt == landed.description)
+
+        let unknown = FileContent(name: "unknown.csv", checksum: "u", sizeBytes: 1)
+        guard case .load(let other) = try await warehouse.beginLoad(unknown) else { throw CancellationError() }
+        try await warehouse.finishLoad(other)
+        let plain = try #require(try await warehouse.loadSummary(other.id))
+        #expect(plain.landedAt == nil && plain.freshnessSeconds == nil)
+    }
+
     /// A load another process marked failed stops with an error instead of reporting success.
     @Test(arguments: TestBackend.allCases) func chunkOfALoadFailedElsewhereIsRefused(backend: TestBackend) async throws {
         let store = try await TestWarehouse.open(backend)

@@ -31,6 +31,10 @@ public enum API {
         public var finishedAt: String?
         public var error: String?
         public var warnings: String?
+        /// When the file landed, when the loader knew it.
+        public var landedAt: String?
+        /// Seconds from landing to the commit of the file's last row, when known.
+        public var freshnessSeconds: Double?
 
         init(_ load: LoadSummary) {
             id = load.id
@@ -46,6 +50,8 @@ public enum API {
             finishedAt = load.finishedAt
             error = load.error
             warnings = load.warnings
+            landedAt = load.landedAt
+            freshnessSeconds = load.freshnessSeconds
         }
     }
 

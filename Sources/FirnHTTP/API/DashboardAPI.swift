@@ -33,7 +33,7 @@ struct DashboardAPI: Sendable {
     let sources: DashboardSources
     let series: SeriesRecorder
     let started = ContinuousClock.now
-    let liveRowCache = NIOLockedValueBox<(Int, ContinuousClock.Instant)?>(nil)
+    let liveRowCache = NIOLockedValueBox<(count: Int, load: Int64, at: ContinuousClock.Instant)?>(nil)
 
     var warehouse: any Warehouse { sources.warehouse }
     var entity: EntityConfiguration { sources.warehouse.entity }
@@ -55,11 +55,18 @@ struct DashboardAPI: Sendable {
         )
         do {
             status.latestLoadId = try await warehouse.latestLoadID()
-            status.liveRows = try await liveRows()
+            status.liveRows = try await liveRows(latestLoad: status.latestLoadId)
         } catch {
             status.lastError = "warehouse: \(error.description)"
         }
-        guard let flow = sources.flow else { return status }
+        guard let flow = sources.flow else {
+            // Another process loads: freshness from load history, over the latest 100 loads.
+            if let loads = try? await warehouse.loadHistory(.first(100)) {
+                let samples = loads.items.compactMap(\.freshnessSeconds)
+                if !samples.isEmpty { status.freshness = API.Freshness(FreshnessSummary(of: samples)) }
+            }
+            return status
+        }
         status.uptimeSeconds = flow.uptimeSeconds
         let generated = flow.generated
         if generated.files > 0 { status.generator = API.Generator(files: generated.files, rows: generated.rows) }
@@ -95,12 +102,15 @@ struct DashboardAPI: Sendable {
         return status
     }
 
-    /// SCD1's row count, counted at most once every two seconds however many pages watch.
-    func liveRows() async throws(WarehouseError) -> Int {
+    /// SCD1's row count: counted again after each new load, else at most every two seconds
+    /// (for manual DML), however many pages watch.
+    func liveRows(latestLoad: Int64) async throws(WarehouseError) -> Int {
         let now = ContinuousClock.now
-        if let (count, at) = liveRowCache.withLockedValue({ $0 }), now - at < .seconds(2) { return count }
+        if let cached = liveRowCache.withLockedValue({ $0 }), cached.load == latestLoad, now - cached.at < .seconds(2) {
+            return cached.count
+        }
         let count = try await warehouse.liveRowCount()
-        liveRowCache.withLockedValue { $0 = (count, now) }
+        liveRowCache.withLockedValue { $0 = (count, latestLoad, now) }
         return count
     }
 

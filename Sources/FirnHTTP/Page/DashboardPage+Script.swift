@@ -188,15 +188,18 @@ extension DashboardPage {
           const svg = clear($("timeline")), table = $("versions");
           if (h.versions.length === 0) { $("customer-error").textContent = `no versions for key ${h.key}`; svg.hidden = true; table.hidden = true; return; }
           const columns = h.keyColumns.concat(h.attributeColumns);
-          const now = Date.now();
-          const t = (text) => text ? Date.parse(text.replace(" ", "T") + (text.endsWith("Z") ? "" : "Z")) : now;
-          const t0 = t(h.versions[0].start), t1 = Math.max(now, ...h.versions.map((v) => t(v.end)));
+          // From the first start to the last change, plus a tenth for the open version.
+          const parse = (text) => Date.parse(text.replace(" ", "T") + (text.endsWith("Z") ? "" : "Z"));
+          const t0 = parse(h.versions[0].start);
+          const last = Math.max(...h.versions.map((v) => parse(v.end || v.start)));
+          const t1 = last + Math.max(1, (last - t0) / 10);
+          const t = (text) => text ? parse(text) : t1;
           const x = (v) => 10 + 1080 * (v - t0) / Math.max(1, t1 - t0);
           h.versions.forEach((v, k) => {
             const a = x(t(v.start)), b = Math.max(a + 2, x(t(v.end)));
             svg.append(el("svg:rect", { class: "version" + (v.isCurrent ? " open" : ""), x: a, y: 14, width: b - a, height: 26 },
               el("svg:title", {}, `version ${k + 1}: ${v.start} → ${v.end || "open"}`)));
-            svg.append(el("svg:text", { x: a + 3, y: 54 }, String(k + 1)));
+            if (b - a >= 14) svg.append(el("svg:text", { x: a + 3, y: 54 }, String(k + 1)));
           });
           svg.hidden = false;
           const head = clear(table.tHead), body = clear(table.tBodies[0]);

@@ -8,8 +8,8 @@ import ServiceLifecycle
 /// Samples throughput and freshness every interval and keeps the last hour, for the page's plot.
 ///
 /// With the flow in this process, rows come from the pipe's totals and freshness from the
-/// flow's tracker; without it (`firn serve`), rows come from loads that appeared in load history
-/// since the last sample, and freshness is not known.
+/// flow's tracker; without it (`firn serve`), both come from loads that appeared in load history
+/// since the last sample (freshness from their landing and finish times, where recorded).
 final class SeriesRecorder: Service, Sendable {
     let interval: Duration
     let capacity: Int
@@ -78,13 +78,14 @@ final class SeriesRecorder: Service, Sendable {
                 guard let last = state.lastLoadID else { return }
                 let fresh = page.items.filter { $0.id > last }
                 let rows = fresh.reduce(Int64(0)) { $0 + $1.rowsLoaded }
+                let summary = FreshnessSummary(of: fresh.compactMap(\.freshnessSeconds))
                 append(
                     API.SeriesPoint(
                         at: at,
                         rowsPerSecond: Double(rows) / interval.seconds,
                         files: fresh.count,
-                        freshnessP50: nil,
-                        freshnessP99: nil
+                        freshnessP50: summary.count > 0 ? summary.p50 : nil,
+                        freshnessP99: summary.count > 0 ? summary.p99 : nil
                     ),
                     to: &state
                 )
