@@ -26,6 +26,10 @@ public struct IngestStatistics: Sendable, Hashable {
     public var retries = 0
     /// Files uploading now.
     public var inFlight = 0
+    /// When the latest retried attempt failed (UTC, as Firn stores times).
+    public var lastRetryAt: String?
+    /// Why it failed: the file and the store's error.
+    public var lastRetryMessage: String?
 }
 
 /// The landing-directory ingest (NiFi's ListFile → FetchFile → PutS3Object) as a service.
@@ -410,7 +414,11 @@ public final class Ingestor: Service, Sendable {
                         "\(entry.name): upload attempt \(attempts) failed (\(message)); retrying in \(delay)"
                     )
                 }
-                stats.withLockedValue { $0.retries += 1 }
+                stats.withLockedValue { stats in
+                    stats.retries += 1
+                    stats.lastRetryAt = Timestamp.now().description
+                    stats.lastRetryMessage = "\(entry.name): \(message)"
+                }
                 FirnMetrics.storeRetried(stage: "ingest")
                 do { try await Task.sleep(for: delay) } catch { return nil }
             }

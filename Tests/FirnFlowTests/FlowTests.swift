@@ -135,6 +135,11 @@ struct FlowTests {
             #expect(loaded() == 1, "nothing can load while S3 is down")
             let claimed = try FileManager.default.contentsOfDirectory(atPath: root + "/ingest-processing")
             #expect(claimed.contains { $0.hasSuffix("-a-2.csv") }, "kept (claimed, not archived) until uploaded")
+            // The outage is there for the dashboard's error feed: which file, what the store said.
+            let stats = try #require(flow.ingestor?.statistics)
+            #expect(stats.retries > 0 && stats.lastRetryAt != nil)
+            let message = stats.lastRetryMessage ?? ""
+            #expect(message.contains(".csv: ") && message.contains("cannot reach"), "\(message)")
             try await moto.start()
             try await bucket.createBucket()  // a restarted moto is empty
             #expect(await waitFor(60) { loaded() == 3 }, "\(flow.statusLine())")

@@ -253,6 +253,16 @@ struct DashboardAPI: Sendable {
             if let error = flow.pipe?.statistics.lastError {
                 bulletins.append(API.Bulletin(at: Timestamp.now().description, source: "pipe", message: error, loadId: nil))
             }
+            if let ingest = flow.ingestor?.statistics, let at = ingest.lastRetryAt {
+                bulletins.append(
+                    API.Bulletin(
+                        at: at,
+                        source: "store",
+                        message: "upload retried (\(ingest.retries) in all): \(ingest.lastRetryMessage ?? "")",
+                        loadId: nil
+                    )
+                )
+            }
             if let ingest = flow.ingestor?.statistics, ingest.filesFailed > 0 {
                 bulletins.append(
                     API.Bulletin(
