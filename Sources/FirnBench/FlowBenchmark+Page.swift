@@ -35,12 +35,13 @@ final class OpenPage: Sendable {
         self.process = process
     }
 
-    /// Closes the browser.
-    func close() {
+    /// Closes the browser: SIGTERM, then SIGKILL after five seconds (waiting without
+    /// holding a thread of the cooperative pool).
+    func close() async {
         guard process.isRunning else { return }
         process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -170,43 +170,51 @@ public enum FlowBenchmark {
             )
             let histogramBefore = FreshnessHistogram.now()
             let page = NIOLockedValueBox<OpenPage?>(nil)
-            defer { page.withLockedValue { $0 }?.close() }
+            do {
+                try await run(flow: flow, dashboard: dashboard, page: page)
+            } catch {
+                await page.withLockedValue { $0 }?.close()
+                throw error
+            }
+            await page.withLockedValue { $0 }?.close()
 
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await flow.run(watchers: [dashboard]) { line in progress(line) } }
-                if configuration.page == .chromium {
-                    // The page is open and connected before the first file is written.
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while dashboard.port == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-                    let url = "http://127.0.0.1:\(dashboard.port ?? 0)/"
-                    page.withLockedValue { $0 = try? OpenPage(url: url, profile: path("chromium")) }
-                    if page.withLockedValue({ $0 }) == nil { throw FlowBenchmarkError.noBrowser("/usr/bin/chromium") }
-                    while dashboard.openEventStreams == 0 && ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                    if dashboard.openEventStreams == 0 { throw FlowBenchmarkError.pageDidNotConnect(url) }
-                }
-                group.addTask {
-                    // The generator runs outside the flow's group so its end (not a signal) ends the run.
-                    try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
-                    _ = try await writer.run { file in
-                        flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
-                        files.withLockedValue { state in
-                            if state.count == 0 { state.first = file.renamedAtNanoseconds }
-                            state.count += 1
+            func run(flow: Flow, dashboard: DashboardServer, page: NIOLockedValueBox<OpenPage?>) async throws {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await flow.run(watchers: [dashboard]) { line in progress(line) } }
+                    if configuration.page == .chromium {
+                        // The page is open and connected before the first file is written.
+                        let deadline = ContinuousClock.now + .seconds(30)
+                        while dashboard.port == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                        let url = "http://127.0.0.1:\(dashboard.port ?? 0)/"
+                        let opened = try OpenPage(url: url, profile: path("chromium"))
+                        page.withLockedValue { $0 = opened }
+                        while dashboard.openEventStreams == 0 && ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(50))
                         }
+                        if dashboard.openEventStreams == 0 { throw FlowBenchmarkError.pageDidNotConnect(url) }
                     }
-                    let written = files.withLockedValue { $0.count }
-                    if configuration.page == .chromium && dashboard.openEventStreams == 0 {
-                        throw FlowBenchmarkError.pageDidNotConnect("the dashboard (the page closed during the run)")
+                    group.addTask {
+                        // The generator runs outside the flow's group so its end (not a signal) ends the run.
+                        try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
+                        _ = try await writer.run { file in
+                            flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
+                            files.withLockedValue { state in
+                                if state.count == 0 { state.first = file.renamedAtNanoseconds }
+                                state.count += 1
+                            }
+                        }
+                        let written = files.withLockedValue { $0.count }
+                        if configuration.page == .chromium && dashboard.openEventStreams == 0 {
+                            throw FlowBenchmarkError.pageDidNotConnect("the dashboard (the page closed during the run)")
+                        }
+                        let deadline = ContinuousClock.now + .seconds(120)
+                        while (flow.pipe?.statistics.objectsLoaded ?? 0) < written && ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        await flow.shutDownGracefully()
                     }
-                    let deadline = ContinuousClock.now + .seconds(120)
-                    while (flow.pipe?.statistics.objectsLoaded ?? 0) < written && ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
-                    await flow.shutDownGracefully()
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
             let written = files.withLockedValue { $0 }
             result = FlowBenchmarkResult(
