@@ -121,6 +121,9 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// delete with none), kept so that late records can be placed without reading staging.
     /// `<name>_unchanged`.
     public var unchangedTable: Identifier { name.suffixed("_unchanged") }
+    /// Records that arrived after a record of their key with a later event time, by key, so
+    /// that a key's history can show them as late. `<name>_late`.
+    public var lateTable: Identifier { name.suffixed("_late") }
     /// The change log behind the stream on the SCD1 table. `<name>_changes`.
     public var changesTable: Identifier { name.suffixed("_changes") }
     /// The stream's name, as `firn stream show` prints it. `<name>_stream`.

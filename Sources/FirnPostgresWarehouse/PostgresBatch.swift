@@ -89,6 +89,12 @@ struct PostgresBatch {
             }
             counts.inOrderKeys += 1
             Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
+            if group.range.count > 1 {
+                writes.appendLate(
+                    BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
+                    counts: &counts
+                )
+            }
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Time spent on parts (and gathering after the first) counts as writing.
@@ -110,6 +116,10 @@ struct PostgresBatch {
             counts.inOrderKeys += 1
             let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order)
             collect(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, stored: &stored, counts: &counts)
+            writes.appendLate(
+                BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
+                counts: &counts
+            )
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Keys with late records: their stored rows read for all at once, then replayed.
@@ -130,6 +140,16 @@ struct PostgresBatch {
                 replacingUnchangedFrom: group.from,
                 into: &writes,
                 stored: &stored,
+                counts: &counts
+            )
+            writes.appendLate(
+                BatchPlan.lateRecords(
+                    group: group,
+                    records: records,
+                    order: order,
+                    latestStored: BatchPlan.latestStored(existing: existing[position], unchanged: unchanged[position]),
+                    loadID: loadID
+                ),
                 counts: &counts
             )
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
@@ -267,10 +287,25 @@ struct PostgresBatch {
         var updates = PostgresCopyRows()
         var deletes: [Key] = []
         var unchanged = PostgresCopyRows()
+        var late = PostgresCopyRows()
 
         /// Whether there is nothing to write.
         var isEmpty: Bool {
-            closed.isEmpty && inserts.isEmpty && updates.isEmpty && deletes.isEmpty && unchanged.isEmpty
+            closed.isEmpty && inserts.isEmpty && updates.isEmpty && deletes.isEmpty && unchanged.isEmpty && late.isEmpty
+        }
+
+        /// Appends a key's late records.
+        mutating func appendLate(_ records: [LateRecord], counts: inout ApplyCounts) {
+            for record in records {
+                late.append(record.key.values)
+                late.append(timestamp: record.eventTime)
+                late.append(text: record.operation.rawValue)
+                late.append(integer: record.loadID)
+                late.append(integer: record.row)
+                late.append(timestamp: record.latestBefore)
+                late.endRow()
+            }
+            counts.lateRecords += records.count
         }
 
         /// Appends a version as a row of closed history.
@@ -358,6 +393,14 @@ struct PostgresBatch {
                 into: entity.unchangedTable.normalized,
                 columns: keyNames + [entity.eventTimeColumn.normalized, entity.operationColumn.normalized] + attributeNames
                     + ["chunk_id", "source_row"]
+            )
+        }
+        if !writes.late.isEmpty {
+            try await copy(
+                writes.late,
+                into: entity.lateTable.normalized,
+                columns: keyNames + [entity.eventTimeColumn.normalized, entity.operationColumn.normalized]
+                    + ["load_id", "source_row", "latest_before"]
             )
         }
         if !writes.deletes.isEmpty {

@@ -131,6 +131,19 @@ struct PostgresSchema: Sendable, EntitySQLNames {
     /// index (a HOT update).
     static let currentFillFactor = 75
 
+    /// The late records (``LateRecord``), by key; idempotent. Warehouses made before they
+    /// were kept get the table when the entity opens.
+    var lateTableStatements: [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS \(late) (
+                \(definitions(entity.keyColumns, notNull: true).joined(separator: ", ")), \(eventTime) text NOT NULL,
+                \(op) text NOT NULL, load_id bigint NOT NULL, source_row bigint NOT NULL, latest_before text NOT NULL,
+                PRIMARY KEY (\(keyList), load_id, source_row))
+            """
+        ]
+    }
+
     /// The entity's tables, view and triggers; idempotent.
     var creationStatements: [String] {
         let keyDefinitions = definitions(entity.keyColumns, notNull: true)
@@ -166,6 +179,7 @@ struct PostgresSchema: Sendable, EntitySQLNames {
                 _firn_absent bigint NOT NULL, PRIMARY KEY (\(keyList)))
             """,
             "CREATE OR REPLACE VIEW \(history) AS " + historyView,
+        ] + lateTableStatements + [
             """
             CREATE TABLE IF NOT EXISTS \(changes) (
                 seq bigserial PRIMARY KEY, action text NOT NULL, changed_at text NOT NULL,

@@ -92,6 +92,43 @@ extension PostgresWarehouse {
         }
     }
 
+    public func lateRecords(of key: Key, _ page: PageRequest) async throws(WarehouseError) -> Page<LateRecord> {
+        let schema = self.schema
+        let logger = self.logger
+        let after = page.after?.position ?? []
+        let (load, row): (Int64, Int64) =
+            if after.count == 2, case .integer(let load) = after[0], case .integer(let row) = after[1] {
+                (load, row)
+            } else {
+                (0, 0)
+            }
+        return try await reading { connection in
+            var binds = PostgresBindings(values: key.values)
+            binds.append(load)
+            binds.append(row)
+            binds.append(Int64(page.limit + 1))
+            let count = key.values.count
+            let records = try await connection.rows(
+                "SELECT \(schema.eventTime), \(schema.op), load_id, source_row, latest_before FROM \(schema.late) "
+                    + "WHERE \(schema.keyMatch(from: 1)) AND (load_id, source_row) > ($\(count + 1), $\(count + 2)) "
+                    + "ORDER BY load_id, source_row LIMIT $\(count + 3)",
+                binds,
+                logger: logger
+            ).map { row in
+                let (time, operation, loadID, sourceRow, before) = try row.decode((String, String, Int64, Int64, String).self)
+                return LateRecord(
+                    key: key,
+                    eventTime: Timestamp(canonical: time) ?? Timestamp(microseconds: 0),
+                    operation: operation == Operation.delete.rawValue ? .delete : .upsert,
+                    loadID: loadID,
+                    row: sourceRow,
+                    latestBefore: Timestamp(canonical: before) ?? Timestamp(microseconds: 0)
+                )
+            }
+            return Page(reading: records, for: page) { [.integer($0.loadID), .integer($0.row)] }
+        }
+    }
+
     public func asOf(_ time: Timestamp, _ page: PageRequest) async throws(WarehouseError) -> Page<Version> {
         let schema = self.schema
         let logger = self.logger

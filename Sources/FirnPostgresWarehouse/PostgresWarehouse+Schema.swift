@@ -18,6 +18,8 @@ extension PostgresWarehouse {
             [PostgresSchema.epochKeysTable, "ALTER TABLE firn_epoch_keys ALTER COLUMN keys SET STORAGE EXTERNAL"]),
         (5, "load history keeps when each file landed, for freshness",
             ["ALTER TABLE firn_loads ADD COLUMN IF NOT EXISTS landed_at text"]),
+        // The tables are the entity's: made as each entity opens (below).
+        (6, "each entity keeps its late records by key, for its history's timeline", []),
     ]
 
     /// The version a warehouse is at once every migration is applied.
@@ -79,6 +81,7 @@ extension PostgresWarehouse {
                 }
                 let differences = mine.differences(from: definition)
                 if !differences.isEmpty { throw WarehouseError.definitionChanged(entity, differences) }
+                for statement in schema.lateTableStatements { try await connection.execute(statement, logger: logger) }
                 // An entity made before version 2 gets its epoch row, the triggers that count, and
                 // the stream's triggers as version 2 makes them.
                 let counted = try await connection.rows(

@@ -23,7 +23,7 @@ extension PostgresWarehouse {
             "firn_chunks", "firn_rejects", "firn_streams", "firn_leases",
         ] + [
             entity.rawTable, entity.unchangedTable, entity.currentTable, entity.closedHistoryTable,
-            entity.beforeDMLTable, entity.historyTable, entity.changesTable,
+            entity.beforeDMLTable, entity.historyTable, entity.changesTable, entity.lateTable,
         ].map(\.normalized)
     }
 

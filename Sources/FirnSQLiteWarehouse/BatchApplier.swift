@@ -119,17 +119,36 @@ struct BatchApplier {
                     known.takeChanges(at: index)
                     ?? BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order)
                 try writer.write(changes, storedOpen: open?.start, replacingUnchangedFrom: nil, counts: &counts)
+                if range.count > 1 {
+                    try writer.writeLate(
+                        BatchPlan.lateRecords(
+                            group: groups[index], records: records, order: order, latestStored: nil, loadID: batch.loadID
+                        ),
+                        counts: &counts
+                    )
+                }
                 // The key's latest staged record is now its latest new one.
                 states.store(KeyState(latest: latest, open: changes.open), for: key)
             } else {
                 counts.recomputedKeys += 1
                 let existing = try reader.versions(of: key, endingFrom: from)
+                let unchanged = try reader.unchangedRecords(of: key, from: from)
                 let (changes, latest) = BatchPlan.replay(
                     key: key,
                     existing: existing,
-                    unchanged: try reader.unchangedRecords(of: key, from: from),
+                    unchanged: unchanged,
                     records: range.map { records[order[$0]] },
                     from: from
+                )
+                try writer.writeLate(
+                    BatchPlan.lateRecords(
+                        group: groups[index],
+                        records: records,
+                        order: order,
+                        latestStored: BatchPlan.latestStored(existing: existing, unchanged: unchanged),
+                        loadID: batch.loadID
+                    ),
+                    counts: &counts
                 )
                 try writer.write(
                     changes,

@@ -94,6 +94,7 @@ struct EntitySchema: Sendable, EntitySQLNames {
             )
         }
         statements += historyStatements(keyDefs: keyDefs, attrDefs: attrDefs)
+        statements.append(lateTable)
         let oldDefs = columnDefinitions(imageColumns, prefix: "old_")
         let newDefs = columnDefinitions(imageColumns, prefix: "new_")
         statements.append(
@@ -112,6 +113,21 @@ struct EntitySchema: Sendable, EntitySQLNames {
                 + "('\(entity.streamName.normalized)', '\(entity.currentTable.normalized)', 0, \(Self.nowSQL))"
         )
         return statements
+    }
+
+    /// The late records (``LateRecord``), by key.
+    var lateTable: String {
+        """
+        CREATE TABLE IF NOT EXISTS \(late) (
+            \((columnDefinitions(entity.keyColumns).map { $0 + " NOT NULL" }).joined(separator: ",\n    ")),
+            \(eventTime) TEXT NOT NULL,
+            \(op) TEXT NOT NULL,
+            load_id INTEGER NOT NULL,
+            source_row INTEGER NOT NULL,
+            latest_before TEXT NOT NULL,
+            PRIMARY KEY (\(keyList), load_id, source_row)
+        ) WITHOUT ROWID
+        """
     }
 
     /// DDL for Firn's shared tables: load history, rejects, streams and the origin flag.
@@ -237,6 +253,11 @@ struct EntitySchema: Sendable, EntitySQLNames {
     var insertUnchanged: String {
         let columns = keys + [eventTime, op] + attributes + ["chunk_id", "source_row"]
         return "INSERT INTO \(unchanged) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
+    }
+
+    var insertLate: String {
+        let columns = keys + [eventTime, op, "load_id", "source_row", "latest_before"]
+        return "INSERT INTO \(late) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
     }
 
     var deleteCurrent: String { "DELETE FROM \(current) WHERE \(keyMatch)" }

@@ -77,6 +77,7 @@ struct HistoryWriter {
     let insertUnchanged: FastStatement
     let deleteUnchangedFrom: FastStatement
     let deleteCurrent: FastStatement
+    let insertLate: FastStatement
 
     init(schema: EntitySchema, db: Database) throws {
         updateClosed = try FastStatement(db, sql: schema.updateClosed)
@@ -89,6 +90,7 @@ struct HistoryWriter {
         insertUnchanged = try FastStatement(db, sql: schema.insertUnchanged)
         deleteUnchangedFrom = try FastStatement(db, sql: schema.deleteUnchangedFrom)
         deleteCurrent = try FastStatement(db, sql: schema.deleteCurrent)
+        insertLate = try FastStatement(db, sql: schema.insertLate)
     }
 
     /// - Parameters:
@@ -178,6 +180,21 @@ struct HistoryWriter {
             )
         }
         try closedRows.append(.version(version))
+    }
+
+    /// Records a key's late records (rare: one statement each).
+    func writeLate(_ records: [LateRecord], counts: inout ApplyCounts) throws {
+        for record in records {
+            var next = insertLate.bind(record.key, from: 1)
+            insertLate.bind(record.eventTime, at: next)
+            insertLate.bind(record.operation.rawValue, at: next + 1)
+            insertLate.bind(record.loadID, at: next + 2)
+            insertLate.bind(record.row, at: next + 3)
+            next += 4
+            insertLate.bind(record.latestBefore, at: next)
+            try insertLate.run()
+        }
+        counts.lateRecords += records.count
     }
 
     private func writeUnchanged(_ changes: HistoryChanges) throws {

@@ -48,6 +48,39 @@ extension SQLiteWarehouse {
         }
     }
 
+    /// One page of a key's late records, in arrival order.
+    func lateRecords(of key: Key, _ page: PageRequest) throws(WarehouseError) -> Page<LateRecord> {
+        let schema = self.schema
+        let after = page.after?.position ?? []
+        let (load, row): (Int64, Int64) =
+            if after.count == 2, case .integer(let load) = after[0], case .integer(let row) = after[1] {
+                (load, row)
+            } else {
+                (0, 0)
+            }
+        return try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(schema.eventTime), \(schema.op), load_id, source_row, latest_before FROM \(schema.late)
+                    WHERE \(schema.keyMatch) AND (load_id, source_row) > (?, ?) ORDER BY load_id, source_row LIMIT ?
+                    """,
+                arguments: StatementArguments(key.values.map(\.databaseValue)) + [load, row, page.limit + 1]
+            )
+            let records = rows.map { row in
+                LateRecord(
+                    key: key,
+                    eventTime: Timestamp(canonical: row[0]) ?? Timestamp(microseconds: 0),
+                    operation: (row[1] as String) == Operation.delete.rawValue ? .delete : .upsert,
+                    loadID: row[2],
+                    row: row[3],
+                    latestBefore: Timestamp(canonical: row[4]) ?? Timestamp(microseconds: 0)
+                )
+            }
+            return Page(reading: records, for: page) { [.integer($0.loadID), .integer($0.row)] }
+        }
+    }
+
     /// One page of the versions in force at `time` (`start <= time < end`), by key.
     func asOf(_ time: Timestamp, _ page: PageRequest) throws(WarehouseError) -> Page<Version> {
         let schema = self.schema

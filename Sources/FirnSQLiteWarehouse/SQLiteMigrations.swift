@@ -54,6 +54,11 @@ enum SQLiteMigrations {
             let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('firn_loads')")
             if !columns.contains("landed_at") { try db.execute(sql: "ALTER TABLE firn_loads ADD COLUMN landed_at TEXT") }
         },
+        Migration(version: 6, description: "each entity keeps its late records by key, for its history's timeline") {
+            db,
+            schema in
+            try db.execute(sql: schema.lateTable)
+        },
     ]
 
     /// The version a warehouse is at once every migration is applied.

@@ -107,6 +107,10 @@ extension SQLiteWarehouse {
         try await offPool { () throws(WarehouseError) in try self.history(of: key, page) }
     }
 
+    public func lateRecords(of key: Key, _ page: PageRequest) async throws(WarehouseError) -> Page<LateRecord> {
+        try await offPool { () throws(WarehouseError) in try self.lateRecords(of: key, page) }
+    }
+
     public func asOf(_ time: Timestamp, _ page: PageRequest) async throws(WarehouseError) -> Page<Version> {
         try await offPool { () throws(WarehouseError) in try self.asOf(time, page) }
     }

@@ -208,6 +208,6 @@ extension SQLiteWarehouse {
 extension EntityConfiguration {
     /// Suffixes of the tables and views Firn derives from an entity's name, besides SCD1.
     static let derivedTableSuffixes = [
-        "_raw", "_unchanged", "_history", "_history_closed", "_before_dml", "_changes",
+        "_raw", "_unchanged", "_history", "_history_closed", "_before_dml", "_changes", "_late",
     ]
 }

@@ -37,6 +37,8 @@ public struct ApplyCounts: Sendable, Hashable {
     public var recomputedKeys = 0
     /// Keys whose state came from the writer's memory instead of the database.
     public var cachedKeys = 0
+    /// Records that arrived after a record of their key with a later event time (``LateRecord``).
+    public var lateRecords = 0
     /// Where the time went. Measurements, not outcomes: they take no part in equality.
     public var timings = ApplyTimings()
 
@@ -47,14 +49,14 @@ public struct ApplyCounts: Sendable, Hashable {
     public static func == (lhs: ApplyCounts, rhs: ApplyCounts) -> Bool {
         (lhs.staged, lhs.versionsOpened, lhs.versionsClosed, lhs.versionsRemoved, lhs.currentUpserted)
             == (rhs.staged, rhs.versionsOpened, rhs.versionsClosed, rhs.versionsRemoved, rhs.currentUpserted)
-            && (lhs.currentDeleted, lhs.inOrderKeys, lhs.recomputedKeys, lhs.cachedKeys)
-                == (rhs.currentDeleted, rhs.inOrderKeys, rhs.recomputedKeys, rhs.cachedKeys)
+            && (lhs.currentDeleted, lhs.inOrderKeys, lhs.recomputedKeys, lhs.cachedKeys, lhs.lateRecords)
+                == (rhs.currentDeleted, rhs.inOrderKeys, rhs.recomputedKeys, rhs.cachedKeys, rhs.lateRecords)
     }
 
     public func hash(into hasher: inout Hasher) {
         for value in [
             staged, versionsOpened, versionsClosed, versionsRemoved, currentUpserted, currentDeleted, inOrderKeys,
-            recomputedKeys, cachedKeys,
+            recomputedKeys, cachedKeys, lateRecords,
         ] {
             hasher.combine(value)
         }
@@ -71,6 +73,7 @@ public struct ApplyCounts: Sendable, Hashable {
         lhs.inOrderKeys += rhs.inOrderKeys
         lhs.recomputedKeys += rhs.recomputedKeys
         lhs.cachedKeys += rhs.cachedKeys
+        lhs.lateRecords += rhs.lateRecords
         lhs.timings.group += rhs.timings.group
         lhs.timings.probe += rhs.timings.probe
         lhs.timings.stage += rhs.timings.stage

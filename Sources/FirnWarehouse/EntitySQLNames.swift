@@ -19,6 +19,7 @@ extension EntitySQLNames {
     public var beforeDML: String { entity.beforeDMLTable.quoted }
     public var changes: String { entity.changesTable.quoted }
     public var unchanged: String { entity.unchangedTable.quoted }
+    public var late: String { entity.lateTable.quoted }
     /// The key columns, comma-separated.
     public var keyList: String { keys.joined(separator: ", ") }
     /// The attribute columns, comma-separated.

@@ -125,6 +125,9 @@ public protocol Warehouse: PipeLedger, TaskLedger {
     /// Every version of one key, oldest first (by start).
     func history(of key: Key, _ page: PageRequest) async throws(WarehouseError) -> Page<Version>
 
+    /// One key's late records (``LateRecord``), in arrival order (load, then row).
+    func lateRecords(of key: Key, _ page: PageRequest) async throws(WarehouseError) -> Page<LateRecord>
+
     /// The SCD1 table as it stood at `time`, from history: the version of each key in force
     /// then (`start <= time < end`), by key.
     func asOf(_ time: Timestamp, _ page: PageRequest) async throws(WarehouseError) -> Page<Version>
@@ -194,6 +197,18 @@ extension Warehouse {
             let page = try await history(of: key, request)
             versions += page.items
             guard let next = page.next else { return versions }
+            request.after = next
+        }
+    }
+
+    /// One key's late records, in arrival order, all pages.
+    public func lateRecords(of key: Key) async throws(WarehouseError) -> [LateRecord] {
+        var records: [LateRecord] = []
+        var request = PageRequest.first(10_000)
+        while true {
+            let page = try await lateRecords(of: key, request)
+            records += page.items
+            guard let next = page.next else { return records }
             request.after = next
         }
     }

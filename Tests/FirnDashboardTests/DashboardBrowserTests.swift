@@ -79,6 +79,7 @@ import Testing
         customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op
         900001,Bad,Row,b@x,1 St,Oslo,,NO,yesterday-ish,U
         900002,Good,Row,g@x,2 St,Oslo,,NO,2026-01-01 10:00:00+00:00,U
+        900002,Late,Row,l@x,2 St,Bergen,,NO,2025-12-31 10:00:00+00:00,U
 
         """
         try bad.write(to: landing.appendingPathComponent(".bad-rows.csv"), atomically: true, encoding: .utf8)
@@ -102,13 +103,27 @@ import Testing
             try await browser.elements("#provenance li")
         } until: { $0.count >= 3 }
 
-        // A key's timeline shows the versions the API reports.
+        // A late record is marked in its key's timeline: 900002's Bergen row came after its
+        // later Oslo row, in the same file.
         let key = try #require(try await browser.element("#customer-key"))
+        try await browser.type("900002", into: key)
+        try await browser.click(try #require(try await browser.element("#customer-form button")))
+        _ = try await browser.wait("900002's late record marked") {
+            try await browser.elements("#timeline polygon.late").count
+        } until: { $0 == 1 }
+        let lateCells = try await browser.elements("#versions td.late")
+        #expect(lateCells.count == 1)
+        if let cell = lateCells.first { #expect(try await browser.text(cell).contains("opened late")) }
+
+        // A key's timeline shows the versions the API reports.
+        _ = try await browser.script("document.getElementById('customer-key').value = ''")
         try await browser.type("7", into: key)
         try await browser.click(try #require(try await browser.element("#customer-form button")))
-        let rows = try await browser.wait("key 7's versions") {
-            try await browser.elements("#versions tbody tr")
-        } until: { !$0.isEmpty }
+        // The table's fifth column is the key.
+        _ = try await browser.wait("key 7's versions") {
+            try await browser.script("return document.querySelector('#versions tbody tr td:nth-child(5)')?.textContent") as? String
+        } until: { $0 == "7" }
+        let rows = try await browser.elements("#versions tbody tr")
         let api = try await Self.json(url + "api/history?key=7")
         let versions = try #require(api["versions"] as? [[String: Any]])
         // The flow keeps loading: the page may show the versions of a moment ago, never more.

@@ -25,7 +25,7 @@ import Testing
             let items = try #require(try loads.object()["items"] as? [[String: Any]])
             #expect(items.count == 1)
             #expect(items.first?["status"] as? String == "loaded")
-            #expect(items.first?["rowsLoaded"] as? Int == 4)
+            #expect(items.first?["rowsLoaded"] as? Int == 5)
             #expect(items.first?["rowsRejected"] as? Int == 1)
             let id = try #require(items.first?["id"] as? Int)
 
@@ -46,6 +46,19 @@ import Testing
             #expect(versions.map { ($0["values"] as? [String: Any])?["city"] as? String } == ["Oslo", "Bergen", "Bergen"])
             #expect(versions.last?["isCurrent"] as? Bool == true)
             #expect(versions.last?["end"] == nil)
+            #expect((try history.object()["late"] as? [Any])?.isEmpty == true)
+
+            // Key 2's Milan record (row 6) arrived after its Rome one (row 2), which is later.
+            let late = try await server.get("/api/history?key=2").object()
+            let lateVersions = try #require(late["versions"] as? [[String: Any]])
+            #expect(lateVersions.map { ($0["values"] as? [String: Any])?["city"] as? String } == ["Milan", "Rome"])
+            let lateRecords = try #require(late["late"] as? [[String: Any]])
+            #expect(lateRecords.count == 1)
+            #expect(lateRecords.first?["sourceRow"] as? Int == 6)
+            #expect(lateRecords.first?["loadId"] as? Int == id)
+            #expect(lateRecords.first?["operation"] as? String == "upsert")
+            #expect(lateRecords.first?["eventTime"] as? String == lateVersions.first?["start"] as? String)
+            #expect(lateRecords.first?["latestBefore"] as? String == lateVersions.last?["start"] as? String)
 
             let asOf = try await server.get("/api/as-of?time=2026-01-01T10:30:00Z")
             let live = try #require(try asOf.object()["items"] as? [[String: Any]])

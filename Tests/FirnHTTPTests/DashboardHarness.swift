@@ -55,6 +55,7 @@ struct DashboardHarness {
         1,Ann,Lee,a@x,1 St,Bergen,,NO,2026-01-01 11:00:00+00:00,U
         3,Cy,Ng,c@x,3 St,Lima,,PE,not-a-time,U
         1,Ann,Lee,a@y,1 St,Bergen,,NO,2026-01-01 12:00:00+00:00,U
+        2,Bo,Kim,b@x,2 St,Milan,,IT,2026-01-01 09:00:00+00:00,U
 
         """.write(to: file, atomically: true, encoding: .utf8)
         let warehouse = try SQLiteWarehouse(path: directory.appendingPathComponent("firn.sqlite").path)

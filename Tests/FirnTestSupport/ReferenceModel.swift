@@ -1,9 +1,10 @@
 import FirnCore
+import FirnWarehouse
 
 /// DESIGN.md section 3, written out as plainly as possible, independently of
 /// `SlowlyChangingHistory`: the history every backend must produce from a set of records.
 ///
-/// Only FirnCore's data types are shared; the rules are re-derived here from the contract.
+/// Only data types are shared (FirnCore's, and ``LateRecord``); the rules are re-derived here from the contract.
 /// Text is compared byte for byte (as SQL compares it), not by Swift's canonical equivalence.
 public enum ReferenceModel {
     /// Every version of every key, ordered by key, then start.
@@ -35,6 +36,30 @@ public enum ReferenceModel {
             result += versions
         }
         return result
+    }
+
+    /// The late records, by key, then arrival: each record whose event time is earlier than
+    /// that of a record of its key that arrived before it.
+    public static func lateRecords(_ records: [ChangeRecord]) -> [LateRecord] {
+        var latest: [Key: Timestamp] = [:]
+        var late: [LateRecord] = []
+        for record in records.sorted(by: { $0.arrival < $1.arrival }) {
+            if let before = latest[record.key], record.eventTime < before {
+                late.append(
+                    LateRecord(
+                        key: record.key,
+                        eventTime: record.eventTime,
+                        operation: record.operation,
+                        loadID: record.arrival.load,
+                        row: record.arrival.row,
+                        latestBefore: before
+                    )
+                )
+            } else {
+                latest[record.key] = record.eventTime
+            }
+        }
+        return late.sorted { ($0.key, $0.loadID, $0.row) < ($1.key, $1.loadID, $1.row) }
     }
 
     /// SCD1: the open versions (their start is the row's `update_timestamp`).

@@ -104,14 +104,44 @@ import Testing
         try await store.load(TestFile(name: "next.csv", checksum: "n", rows: [Self.upsert(3, Self.c, at: at(20))]))
         await #expect(try Self.versions(of: 1, in: store).count == 2)
         await #expect(try store.historyRows().filter { $0[0] == .integer(1) } == snapshot.filter { $0[0] == .integer(1) })
-        try await store.load(TestFile(name: "late.csv", checksum: "l", rows: [Self.upsert(1, Self.b, at: at(15))]))
+        let lateLoad = try #require(
+            try await store.load(TestFile(name: "late.csv", checksum: "l", rows: [Self.upsert(1, Self.b, at: at(15))]))
+        )
         try await Self.expectModel(store)
+        // It arrived after the manual change, which is later: it is late.
+        await #expect(
+            try store.warehouse.lateRecords(of: Key(1))
+                == [
+                    LateRecord(
+                        key: Key(1), eventTime: at(15), operation: .upsert, loadID: lateLoad.id, row: 1, latestBefore: changedAt
+                    )
+                ]
+        )
         await #expect(try Self.versions(of: 1, in: store).map { Self.time($0[8]) } == [at(10), at(15), changedAt])
         await #expect(
             try store.currentRows().first
                 == Version(key: Key(1), attributes: x, start: changedAt, end: nil)
                 .currentRow
         )
+    }
+
+    /// A manual change at the statement's time, before a time a file already gave the key, is a
+    /// late record of the stream's consumption (its load in load history).
+    @Test(arguments: TestBackend.allCases) func aManualChangeCanBeLate(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
+        let future = Timestamp(year: 2099, month: 1, day: 1)!
+        try await store.load(TestFile(name: "future.csv", checksum: "f", rows: [Self.upsert(2, Self.c, at: future)]))
+        let window = try await Self.run("UPDATE customer SET city = 'X' WHERE customer_id = 2", on: store)
+        try await store.warehouse.consumeStream()
+        let consumption = try #require(try await store.warehouse.loadHistory(.first(1)).items.first)
+        #expect(consumption.fileName == "manual DML")
+        let late = try await store.warehouse.lateRecords(of: Key(2))
+        try #require(late.count == 1)
+        #expect(window.contains(late[0].eventTime))
+        #expect(late[0].loadID == consumption.id)
+        #expect(late[0].row == 1)
+        #expect(late[0].latestBefore == future)
+        await #expect(try store.warehouse.lateRecords(of: Key(1)).isEmpty)
     }
 
     @Test(arguments: TestBackend.allCases) func deleteReachesHistoryAtStatementTime(backend: TestBackend) async throws {

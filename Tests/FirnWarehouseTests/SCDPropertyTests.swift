@@ -55,13 +55,29 @@ import Testing
         try await store.warehouse.finishLoad(ticket)
     }
 
-    /// Compares both tables with the model and checks the invariants.
-    static func verify(_ store: TestWarehouse, seed: UInt64, files: [TestFile]) async throws -> Bool {
+    /// Compares both tables with the model and checks the invariants, and the late records
+    /// when `lateRecords` (the model takes records in the order of their arrivals, which
+    /// manual records only have once the stream is consumed, inside a chunk or on its own:
+    /// ManualDMLTests check theirs by example).
+    static func verify(
+        _ store: TestWarehouse,
+        seed: UInt64,
+        files: [TestFile],
+        lateRecords: Bool = true
+    ) async throws -> Bool {
         let history = try await store.historyRows()
         let current = try await store.currentRows()
         let expectedHistory = ReferenceModel.history(store.loaded).map(\.historyRow)
         let expectedCurrent = ReferenceModel.current(store.loaded).map(\.currentRow)
-        let problems = invariantViolations(history: history, current: current)
+        var problems = invariantViolations(history: history, current: current)
+        var late: [LateRecord] = []
+        for key in Set(store.loaded.map(\.key)).sorted() where lateRecords {
+            late += try await store.warehouse.lateRecords(of: key)
+        }
+        let expectedLate = lateRecords ? ReferenceModel.lateRecords(store.loaded) : []
+        if late != expectedLate {
+            problems.append("late records: \(late.map(Self.describe)) expected \(expectedLate.map(Self.describe))")
+        }
         guard history != expectedHistory || current != expectedCurrent || !problems.isEmpty else { return true }
         let records = store.loaded.map {
             "\($0.arrival.load).\($0.arrival.row) \($0.operation.rawValue) "
@@ -80,6 +96,10 @@ import Testing
             """
         )
         return false
+    }
+
+    static func describe(_ late: LateRecord) -> String {
+        "\(late.loadID).\(late.row) key=\(late.key) t=\(late.eventTime) after \(late.latestBefore)"
     }
 
     @Test(arguments: TestBackend.allCases) func historyMatchesReferenceModel(backend: TestBackend) async throws {

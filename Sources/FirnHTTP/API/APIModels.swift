@@ -134,13 +134,34 @@ public enum API {
         }
     }
 
-    /// A key's history: its versions oldest first, with the entity's columns in order.
+    /// A key's history: its versions oldest first, with the entity's columns in order, and
+    /// its late records in arrival order.
     public struct History: Codable, Sendable, Hashable {
         public var entity: String
         public var key: String
         public var keyColumns: [String]
         public var attributeColumns: [String]
         public var versions: [Version]
+        public var late: [Late]
+    }
+
+    /// A record that arrived after a record of its key with a later event time.
+    public struct Late: Codable, Sendable, Hashable {
+        public var eventTime: String
+        /// `upsert` or `delete`.
+        public var operation: String
+        public var loadId: Int64
+        public var sourceRow: Int64
+        /// The latest event time of the key among the records that arrived before it.
+        public var latestBefore: String
+
+        init(_ record: LateRecord) {
+            eventTime = record.eventTime.description
+            operation = record.operation == .delete ? "delete" : "upsert"
+            loadId = record.loadID
+            sourceRow = record.row
+            latestBefore = record.latestBefore.description
+        }
     }
 
     /// A task, its state and its latest run.

@@ -136,12 +136,14 @@ struct DashboardAPI: Sendable {
         let key: Key
         do { key = try entity.key(parsing: keyText) } catch { throw .badRequest(error.description) }
         let versions = try await read { () async throws(WarehouseError) in try await warehouse.history(of: key) }
+        let late = try await read { () async throws(WarehouseError) in try await warehouse.lateRecords(of: key) }
         return API.History(
             entity: entity.name.normalized,
             key: key.description,
             keyColumns: entity.keyColumns.map(\.name.normalized),
             attributeColumns: entity.attributeColumns.map(\.name.normalized),
-            versions: versions.map { API.Version($0, entity: entity) }
+            versions: versions.map { API.Version($0, entity: entity) },
+            late: late.map(API.Late.init)
         )
     }
 

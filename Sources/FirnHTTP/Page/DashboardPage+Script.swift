@@ -190,7 +190,8 @@ extension DashboardPage {
           const columns = h.keyColumns.concat(h.attributeColumns);
           // From the first start to the last change, plus a tenth for the open version.
           const parse = (text) => Date.parse(text.replace(" ", "T") + (text.endsWith("Z") ? "" : "Z"));
-          const t0 = parse(h.versions[0].start);
+          const late = h.late || [];
+          const t0 = Math.min(parse(h.versions[0].start), ...late.map((l) => parse(l.eventTime)));
           const last = Math.max(...h.versions.map((v) => parse(v.end || v.start)));
           const t1 = last + Math.max(1, (last - t0) / 10);
           const t = (text) => text ? parse(text) : t1;
@@ -201,12 +202,28 @@ extension DashboardPage {
               el("svg:title", {}, `version ${k + 1}: ${v.start} → ${v.end || "open"}`)));
             if (b - a >= 14) svg.append(el("svg:text", { x: a + 3, y: 54 }, String(k + 1)));
           });
+          // Late records: a marker at their event time, below the versions.
+          const arrival = (l) => `load ${l.loadId} row ${l.sourceRow}`;
+          for (const l of late) {
+            const a = x(parse(l.eventTime));
+            svg.append(el("svg:polygon", { class: "late", points: `${a},58 ${a - 5},68 ${a + 5},68` },
+              el("svg:title", {}, `late ${l.operation} at ${l.eventTime}: arrived in ${arrival(l)}, after a record of ${l.latestBefore}`)));
+          }
+          const note = $("late-note");
+          note.textContent = late.length === 0 ? "No late records." :
+            `${late.length} late record${late.length === 1 ? "" : "s"} (▲): each arrived after a record of this key with a later event time, and took its place in history.`;
+          note.hidden = false;
           svg.hidden = false;
           const head = clear(table.tHead), body = clear(table.tBodies[0]);
-          head.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "start"), el("th", {}, "end"), ...columns.map((c) => el("th", {}, c))));
+          head.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "start"), el("th", {}, "end"), el("th", {}, "arrival"), ...columns.map((c) => el("th", {}, c))));
           h.versions.forEach((v, k) => {
             const before = k > 0 ? h.versions[k - 1].values : null;
+            // A version opened by a late upsert, or closed by a late delete.
+            const opened = late.find((l) => l.operation === "upsert" && l.eventTime === v.start);
+            const closed = v.end && late.find((l) => l.operation === "delete" && l.eventTime === v.end);
+            const marks = [opened ? `opened late (${arrival(opened)})` : "", closed ? `closed by a late delete (${arrival(closed)})` : ""].filter((m) => m);
             body.append(el("tr", { class: v.isCurrent ? "current" : "" }, el("td", {}, k + 1), el("td", {}, v.start), el("td", {}, v.end || "open"),
+              el("td", { class: marks.length ? "late" : "" }, marks.length ? marks.join("; ") : "in order"),
               ...columns.map((c) => el("td", { class: before && JSON.stringify(before[c]) !== JSON.stringify(v.values[c]) ? "changed" : "" },
                 v.values[c] === null ? "NULL" : v.values[c]))));
           });

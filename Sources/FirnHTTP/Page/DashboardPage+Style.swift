@@ -37,6 +37,7 @@ extension DashboardPage {
         tr.selected { background: #e1ecfb; }
         .status-loaded { color: var(--ok); } .status-failed { color: var(--full); font-weight: 600; } .status-loading { color: var(--accent); }
         td.changed { background: #fff3bf; }
+        svg .late { fill: var(--warn, #e8a33d); stroke: #8a5a00; } td.late { color: #8a5a00; font-weight: 600; }
         .error { color: var(--full); min-height: 1em; margin: .2rem 0; }
         .note { color: var(--muted); font-size: .85rem; margin: .2rem 0; }
         #bulletins { list-style: none; padding: 0; margin: 0; font-size: .85rem; max-height: 18rem; overflow: auto; }

@@ -48,7 +48,8 @@ enum DashboardPage {
             <button type="submit">Show history</button>
           </form>
           <p id="customer-error" class="error" role="alert"></p>
-          <svg id="timeline" role="img" aria-label="the key's versions over time" viewBox="0 0 1100 60" hidden></svg>
+          <svg id="timeline" role="img" aria-label="the key's versions over time" viewBox="0 0 1100 72" hidden></svg>
+          <p id="late-note" class="note" hidden></p>
           <table id="versions" hidden><thead></thead><tbody></tbody></table>
           <form id="asof-form">
             <label for="asof-time">SCD1 as of</label>
