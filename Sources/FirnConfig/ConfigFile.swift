@@ -15,7 +15,8 @@
 ///   event_time: updated_at   # default update_timestamp
 ///   op: op                   # default op
 /// reader:
-///   chunk_rows: 10000
+///   chunk_rows: 100000           # rows per transaction, at most
+///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
 ///   max_field_bytes: 1048576
 /// ingest:                        # see IngestSettings
 ///   after_upload: delete
@@ -104,10 +105,12 @@ struct ConfigFile: Decodable {
 
     struct Reader: Decodable {
         var chunkRows: Int?
+        var chunkBytes: Int?
         var maxFieldBytes: Int?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case chunkRows = "chunk_rows"
+            case chunkBytes = "chunk_bytes"
             case maxFieldBytes = "max_field_bytes"
         }
 
@@ -115,6 +118,7 @@ struct ConfigFile: Decodable {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let values = try decoder.container(keyedBy: CodingKeys.self)
             chunkRows = try values.decodeIfPresent(Int.self, forKey: .chunkRows)
+            chunkBytes = try values.decodeIfPresent(Int.self, forKey: .chunkBytes)
             maxFieldBytes = try values.decodeIfPresent(Int.self, forKey: .maxFieldBytes)
         }
     }

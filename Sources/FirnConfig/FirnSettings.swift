@@ -134,6 +134,9 @@ extension FirnSettings {
             if let rows = reader.chunkRows {
                 settings.reader.chunkRows = try bounded(NumericBounds.chunkRows, rows, "reader.chunk_rows", source)
             }
+            if let bytes = reader.chunkBytes {
+                settings.reader.chunkBytes = try bounded(NumericBounds.chunkBytes, bytes, "reader.chunk_bytes", source)
+            }
             if let bytes = reader.maxFieldBytes {
                 settings.reader.maxFieldBytes = try bounded(
                     NumericBounds.maxFieldBytes,

@@ -86,6 +86,8 @@ public struct OutOfRangeError: Error, Sendable, Hashable, CustomStringConvertibl
 public enum NumericBounds {
     /// `reader.chunk_rows`: rows per transaction.
     public static let chunkRows = NumericBound(1...1_000_000, "rows")
+    /// `reader.chunk_bytes`: file bytes per transaction (1 GiB at most).
+    public static let chunkBytes = NumericBound(1...(1 << 30), "bytes")
     /// `reader.max_field_bytes`: the longest field (1 GiB).
     public static let maxFieldBytes = NumericBound(1...(1 << 30), "bytes")
     /// Retention `days`.

@@ -27,7 +27,7 @@ import Testing
                     - { name: checked_at, type: timestamp }
                   event_time: changed_at
                   op: action
-                reader: { chunk_rows: 500, max_field_bytes: 4096 }
+                reader: { chunk_rows: 500, chunk_bytes: 65536, max_field_bytes: 4096 }
                 """
         )
         #expect(settings.dataDirectory == "/tmp/products")
@@ -39,6 +39,7 @@ import Testing
         #expect(settings.entity.rawTable.normalized == "product_raw")
         #expect(settings.entity.historyTable.normalized == "product_history")
         #expect(settings.reader.chunkRows == 500)
+        #expect(settings.reader.chunkBytes == 65536)
         #expect(settings.reader.maxFieldBytes == 4096)
     }
 
@@ -176,7 +177,7 @@ import Testing
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
             "entity.key", "attributes, event_time, keys, name, op"
         ),
-        ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_rows, max_field_bytes"),
+        ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (
             "tasks:\n  - name: t\n    schedule: 1 minute\n    sql: SELECT 1\n    retry: 3", "tasks.0.retry",
             "after, days, name, on_data, retries, schedule, sql, suspend_after_failures, when"

@@ -226,6 +226,42 @@ struct RecordFileReaderTests {
         #expect(contents.records.last?.key == Key(25_000))
     }
 
+    @Test("a chunk ends after the row that reaches its byte bound, in CSV and JSON Lines")
+    func chunkingByBytes() throws {
+        // Ten rows of equal length (four-digit keys): a bound just over two rows makes chunks of three.
+        let rows = (1000..<1010).map { customerRow($0) }
+        let rowBytes = rows[0].utf8.count + 1
+        let configuration = ReaderConfiguration(chunkRows: 1_000, chunkBytes: 2 * rowBytes + 1)
+        let csv = try readFile(
+            try directory.write(customerHeader + "\n" + rows.map { $0 + "\n" }.joined()),
+            configuration: configuration
+        )
+        #expect(csv.chunkSizes == [3, 3, 3, 1])
+        #expect(csv.lastRows == [3, 6, 9, 10])
+        #expect(csv.records.map(\.key) == (1000..<1010).map { Key(Int64($0)) })
+
+        let lines = (1000..<1010).map { #"{"customer_id": \#($0), "first_name": "Ada", "op": "I"}"# }
+        let lineBytes = lines[0].utf8.count + 1
+        let json = try readFile(
+            try directory.write(lines.map { $0 + "\n" }.joined(), to: "changes.jsonl"),
+            configuration: ReaderConfiguration(chunkRows: 1_000, chunkBytes: 4 * lineBytes)
+        )
+        #expect(json.chunkSizes == [4, 4, 2])
+        #expect(json.records.count + json.rejects.count == 10)
+
+        // The row bound still holds when it comes first; a bound of one byte gives one row each.
+        let small = try readFile(
+            try directory.write(customerHeader + "\n" + rows.map { $0 + "\n" }.joined(), to: "small.csv"),
+            configuration: ReaderConfiguration(chunkRows: 2, chunkBytes: 1 << 20)
+        )
+        #expect(small.chunkSizes == [2, 2, 2, 2, 2])
+        let single = try readFile(
+            try directory.write(customerHeader + "\n" + rows.map { $0 + "\n" }.joined(), to: "single.csv"),
+            configuration: ReaderConfiguration(chunkBytes: 1)
+        )
+        #expect(single.chunkSizes == Array(repeating: 1, count: 10))
+    }
+
     @Test("a file with a header only has no chunks")
     func headerOnly() throws {
         var reader = try RecordFileReader(

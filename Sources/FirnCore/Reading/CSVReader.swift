@@ -80,6 +80,9 @@ final class CSVReader {
     private var quoteOpenOffset: Int64 = 0
     private var isRawCapped = false
 
+    /// The offset in the file of the next byte to scan: past the last row read.
+    var bytesRead: Int64 { bufferOffset + Int64(position) }
+
     /// Opens a CSV file and reads its header row.
     ///
     /// - Throws: ``FileReadError`` when the file cannot be opened or read, is empty or binary,

@@ -30,6 +30,9 @@ final class JSONLinesReader {
     private var position = 0
     private var bufferOffset: Int64 = 0
 
+    /// The offset in the file of the next byte to scan: past the last line read.
+    var bytesRead: Int64 { bufferOffset + Int64(position) }
+
     /// Opens a JSON Lines file.
     ///
     /// - Throws: ``FileReadError`` when the file cannot be opened or read, or is empty or binary.

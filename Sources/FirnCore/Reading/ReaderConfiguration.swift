@@ -24,27 +24,45 @@ public struct ReaderConfiguration: Sendable, Hashable {
     /// A CSV row may hold at most this many bytes per header column (so memory stays bounded
     /// however long a broken row runs); a JSON Lines line at most eight times this.
     public var maxFieldBytes: Int
-    /// The most rows (records and rejects) one ``RecordChunk`` holds. Defaults to `10_000`.
+    /// The most rows (records and rejects) one ``RecordChunk`` holds. Defaults to `100_000`.
+    ///
+    /// A chunk is one transaction: larger chunks commit less often and load faster, at the
+    /// cost of the memory of the chunks held (up to three), which ``chunkBytes`` also bounds.
     public var chunkRows: Int
+    /// The most bytes of the file one chunk is read from: a chunk ends after the row that
+    /// reaches it, or at ``chunkRows``, whichever comes first. Defaults to `16 << 20` (16 MiB).
+    ///
+    /// So wide rows make chunks of fewer rows, and the memory a chunk takes stays bounded
+    /// whatever the rows' width.
+    public var chunkBytes: Int
     /// How many bytes are read from the file at a time. Defaults to `1 << 20` (1 MiB); at least 16.
     ///
     /// Peak memory is a few times this plus one chunk of records, whatever the file's size.
     public var readBufferBytes: Int
 
-    /// Creates a configuration; values below the minimums (1 byte, 1 row, 16 bytes) are raised to them.
+    /// Creates a configuration; values below the minimums (1 byte, 1 row, 1 byte, 16 bytes)
+    /// are raised to them.
     ///
     /// - Parameters:
     ///   - maxFieldBytes: The field size limit. Defaults to 1 MiB.
-    ///   - chunkRows: Rows per chunk. Defaults to `10_000`.
+    ///   - chunkRows: Rows per chunk. Defaults to `100_000`.
+    ///   - chunkBytes: File bytes per chunk. Defaults to 16 MiB.
     ///   - readBufferBytes: The read size. Defaults to 1 MiB.
-    public init(maxFieldBytes: Int = 1 << 20, chunkRows: Int = 10_000, readBufferBytes: Int = 1 << 20) {
+    public init(
+        maxFieldBytes: Int = 1 << 20,
+        chunkRows: Int = 100_000,
+        chunkBytes: Int = 16 << 20,
+        readBufferBytes: Int = 1 << 20
+    ) {
         self.maxFieldBytes = max(1, maxFieldBytes)
         self.chunkRows = max(1, chunkRows)
+        self.chunkBytes = max(1, chunkBytes)
         self.readBufferBytes = max(16, readBufferBytes)
     }
 }
 
-/// Up to ``ReaderConfiguration/chunkRows`` consecutive rows of a file, as records and rejects.
+/// Up to ``ReaderConfiguration/chunkRows`` consecutive rows of a file (fewer when they span
+/// ``ReaderConfiguration/chunkBytes``), as records and rejects.
 public struct RecordChunk: Sendable, Hashable {
     /// The rows that became records, in file order.
     public var records: [ChangeRecord]

@@ -52,6 +52,7 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
 
     private let source: Source
     private let chunkRows: Int
+    private let chunkBytes: Int64
     private let builder: RecordBuilder
     /// The file's path.
     public let path: String
@@ -113,6 +114,7 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         self.format = format
         self.builder = builder
         chunkRows = configuration.chunkRows
+        chunkBytes = Int64(configuration.chunkBytes)
     }
 
     /// Columns in the file that the entity does not know, as written; they are ignored.
@@ -177,21 +179,31 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         return warnings
     }
 
-    /// Reads the next chunk of at most ``ReaderConfiguration/chunkRows`` rows.
+    /// Reads the next chunk of at most ``ReaderConfiguration/chunkRows`` rows, ending early
+    /// after the row that takes it to ``ReaderConfiguration/chunkBytes`` bytes of the file.
     ///
     /// Rows come in file order; every row read lands in exactly one chunk, as a record or a
-    /// reject.
+    /// reject; a chunk holds at least one row.
     ///
     /// - Returns: The chunk, or `nil` at the end of the file.
     /// - Throws: ``FileReadError`` when reading fails. (A NUL byte past the file's first 64 KiB
     ///   rejects its row; one in the first 64 KiB fails the file when it is opened.)
+    /// Bytes of the file read up to the end of the last row read.
+    private var bytesRead: Int64 {
+        switch source {
+        case .csv(let csv): csv.bytesRead
+        case .jsonLines(let json): json.bytesRead
+        }
+    }
+
     public mutating func nextChunk() throws(FileReadError) -> RecordChunk? {
         var records: [ChangeRecord] = []
         var rejects: [RejectedRow] = []
         records.reserveCapacity(min(chunkRows, 16_384))
         var lastRow: Int64?
         var count = 0
-        while count < chunkRows {
+        let start = bytesRead
+        while count < chunkRows, bytesRead - start < chunkBytes {
             let row: Int64?
             switch source {
             case .csv(let csv): row = try csv.readRow(records: &records, rejects: &rejects)

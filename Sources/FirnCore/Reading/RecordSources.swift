@@ -51,6 +51,10 @@ final class CSVRecordSource {
         hasOperation = roles.contains(.operation)
     }
 
+    /// Bytes of the file consumed so far (the header and the rows read, as far as the reader
+    /// has scanned).
+    var bytesRead: Int64 { reader.bytesRead }
+
     /// Reads the next row into `records` or `rejects`.
     ///
     /// - Returns: The row's number, or `nil` at the end of the file.
@@ -146,6 +150,9 @@ final class JSONLinesRecordSource {
         maxFieldBytes = configuration.maxFieldBytes
         readBufferBytes = configuration.readBufferBytes
     }
+
+    /// Bytes of the file consumed so far (the lines read).
+    var bytesRead: Int64 { reader.bytesRead }
 
     /// Reads the next non-blank line into `records` or `rejects`.
     ///
