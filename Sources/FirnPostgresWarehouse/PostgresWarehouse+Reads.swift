@@ -95,13 +95,7 @@ extension PostgresWarehouse {
     public func lateRecords(of key: Key, _ page: PageRequest) async throws(WarehouseError) -> Page<LateRecord> {
         let schema = self.schema
         let logger = self.logger
-        let after = page.after?.position ?? []
-        let (load, row): (Int64, Int64) =
-            if after.count == 2, case .integer(let load) = after[0], case .integer(let row) = after[1] {
-                (load, row)
-            } else {
-                (0, 0)
-            }
+        let (load, row) = page.arrivalAfter
         return try await reading { connection in
             var binds = PostgresBindings(values: key.values)
             binds.append(load)

@@ -51,13 +51,7 @@ extension SQLiteWarehouse {
     /// One page of a key's late records, in arrival order.
     func lateRecords(of key: Key, _ page: PageRequest) throws(WarehouseError) -> Page<LateRecord> {
         let schema = self.schema
-        let after = page.after?.position ?? []
-        let (load, row): (Int64, Int64) =
-            if after.count == 2, case .integer(let load) = after[0], case .integer(let row) = after[1] {
-                (load, row)
-            } else {
-                (0, 0)
-            }
+        let (load, row) = page.arrivalAfter
         return try read { db in
             let rows = try Row.fetchAll(
                 db,

@@ -20,6 +20,15 @@ public struct PageRequest: Sendable, Hashable {
 
     /// The first `limit` items.
     public static func first(_ limit: Int) -> PageRequest { PageRequest(limit: limit) }
+
+    /// For a listing in arrival order (load, then row): the position the page starts after;
+    /// `(0, 0)`, before every arrival, for the first page or a cursor of another listing.
+    public var arrivalAfter: (load: Int64, row: Int64) {
+        guard let position = after?.position, position.count == 2, case .integer(let load) = position[0],
+            case .integer(let row) = position[1]
+        else { return (0, 0) }
+        return (load, row)
+    }
 }
 
 /// A position in a listing: the sort values of an item, opaque to callers.
