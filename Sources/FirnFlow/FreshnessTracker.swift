@@ -27,16 +27,27 @@ public struct FreshnessSummary: Sendable, Hashable, CustomStringConvertible {
 
 /// Measures freshness: the time from a file's landing (its rename into the landing directory,
 /// told by the generator; else the moment ingest took it) to the commit of its load.
+///
+/// Memory is bounded however long the flow runs: percentiles are over the latest ``capacity``
+/// files, and older samples are dropped (at most twice that many are held).
 public final class FreshnessTracker: Sendable {
     struct State {
         var landed: [String: Int64] = [:]
         var keyToName: [String: String] = [:]
+        /// The latest samples, in commit order.
         var samples: [Double] = []
+        /// Samples dropped from the front of ``samples``.
+        var dropped = 0
     }
     let state = NIOLockedValueBox(State())
+    /// How many of the latest files the percentiles are over.
+    public let capacity: Int
 
-    /// Creates an empty tracker.
-    public init() {}
+    /// Creates an empty tracker whose percentiles are over the latest `capacity` files
+    /// (100,000 by default).
+    public init(capacity: Int = 100_000) {
+        self.capacity = max(1, capacity)
+    }
 
     /// A file was renamed into the landing directory at this wall-clock time.
     public func landed(name: String, atNanoseconds nanoseconds: Int64) {
@@ -64,22 +75,30 @@ public final class FreshnessTracker: Sendable {
             else { return nil }
             let seconds = Double(nanoseconds - landed) / 1e9
             state.samples.append(seconds)
+            // Drop the oldest in one go once twice the capacity is held (amortised: one copy per
+            // `capacity` samples).
+            if state.samples.count >= 2 * capacity {
+                let excess = state.samples.count - capacity
+                state.samples.removeFirst(excess)
+                state.dropped += excess
+            }
             return seconds
         }
     }
 
     /// The samples recorded after the first `index` ones, in commit order, and how many there
-    /// are in all (the next call's `index`): what one interval of a plot needs.
+    /// are in all (the next call's `index`): what one interval of a plot needs. Samples already
+    /// dropped are not returned.
     public func samples(after index: Int) -> (samples: [Double], count: Int) {
         state.withLockedValue { state in
-            let start = Swift.min(Swift.max(0, index), state.samples.count)
-            return (Array(state.samples[start...]), state.samples.count)
+            let start = Swift.min(Swift.max(0, index - state.dropped), state.samples.count)
+            return (Array(state.samples[start...]), state.dropped + state.samples.count)
         }
     }
 
-    /// Percentiles over every file measured so far.
+    /// Percentiles over the latest ``capacity`` files measured.
     public func summary() -> FreshnessSummary {
-        FreshnessSummary(of: state.withLockedValue { $0.samples })
+        FreshnessSummary(of: state.withLockedValue { Array($0.samples.suffix(capacity)) })
     }
 }
 
