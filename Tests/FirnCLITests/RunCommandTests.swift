@@ -129,8 +129,12 @@ import Testing
         while Date() < deadline {
             output = try FirnProcess.run(["provenance", "--data-dir", work.path, "customers-1.csv"])
             // The pipe's listing may load the object a moment before the journal records the
-            // upload; wait for the whole journey.
-            if output.stdout.contains("loaded ") && output.stdout.contains("archived ") { break }
+            // upload; wait for the whole journey (a line that starts with "loaded": "uploaded"
+            // contains the word too).
+            let steps = output.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            if steps.contains(where: { $0.hasPrefix("loaded ") }) && steps.contains(where: { $0.hasPrefix("archived ") }) {
+                break
+            }
             usleep(100_000)
         }
         kill(process.processIdentifier, SIGINT)
