@@ -89,12 +89,10 @@ struct PostgresBatch {
             }
             counts.inOrderKeys += 1
             Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
-            if group.range.count > 1 {
-                writes.appendLate(
-                    BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
-                    counts: &counts
-                )
-            }
+            writes.appendLate(
+                BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
+                counts: &counts
+            )
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Time spent on parts (and gathering after the first) counts as writing.

@@ -119,14 +119,13 @@ struct BatchApplier {
                     known.takeChanges(at: index)
                     ?? BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order)
                 try writer.write(changes, storedOpen: open?.start, replacingUnchangedFrom: nil, counts: &counts)
-                if range.count > 1 {
-                    try writer.writeLate(
-                        BatchPlan.lateRecords(
-                            group: groups[index], records: records, order: order, latestStored: nil, loadID: batch.loadID
-                        ),
-                        counts: &counts
-                    )
-                }
+                // Only inside the batch: every stored record of an in-order key is earlier.
+                try writer.writeLate(
+                    BatchPlan.lateRecords(
+                        group: groups[index], records: records, order: order, latestStored: nil, loadID: batch.loadID
+                    ),
+                    counts: &counts
+                )
                 // The key's latest staged record is now its latest new one.
                 states.store(KeyState(latest: latest, open: changes.open), for: key)
             } else {

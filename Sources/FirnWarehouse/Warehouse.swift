@@ -191,36 +191,29 @@ extension Warehouse {
 
     /// Every version of one key, oldest first, all pages.
     public func history(of key: Key) async throws(WarehouseError) -> [Version] {
-        var versions: [Version] = []
-        var request = PageRequest.first(10_000)
-        while true {
-            let page = try await history(of: key, request)
-            versions += page.items
-            guard let next = page.next else { return versions }
-            request.after = next
-        }
+        try await Self.allPages { (request) async throws(WarehouseError) in try await history(of: key, request) }
     }
 
     /// One key's late records, in arrival order, all pages.
     public func lateRecords(of key: Key) async throws(WarehouseError) -> [LateRecord] {
-        var records: [LateRecord] = []
-        var request = PageRequest.first(10_000)
-        while true {
-            let page = try await lateRecords(of: key, request)
-            records += page.items
-            guard let next = page.next else { return records }
-            request.after = next
-        }
+        try await Self.allPages { (request) async throws(WarehouseError) in try await lateRecords(of: key, request) }
     }
 
     /// The SCD1 table as it stood at `time`, all pages.
     public func asOf(_ time: Timestamp) async throws(WarehouseError) -> [Version] {
-        var versions: [Version] = []
+        try await Self.allPages { (request) async throws(WarehouseError) in try await asOf(time, request) }
+    }
+
+    /// Every item of a listing, read 10,000 at a time.
+    private static func allPages<Item>(
+        _ read: (PageRequest) async throws(WarehouseError) -> Page<Item>
+    ) async throws(WarehouseError) -> [Item] {
+        var items: [Item] = []
         var request = PageRequest.first(10_000)
         while true {
-            let page = try await asOf(time, request)
-            versions += page.items
-            guard let next = page.next else { return versions }
+            let page = try await read(request)
+            items += page.items
+            guard let next = page.next else { return items }
             request.after = next
         }
     }
