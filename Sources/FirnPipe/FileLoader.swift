@@ -163,38 +163,94 @@ public struct FileLoader: Sendable {
             return try await failure(content, error.description)
         }
         defer { chunks.stop() }
+        return try await stream(
+            FileInLoad(path: path, snapshot: snapshot, content: content, ticket: ticket, started: started),
+            chunks,
+            read: [],
+            progress: progress
+        )
+    }
+
+    /// A file whose load has begun.
+    struct FileInLoad: Sendable {
+        var path: String
+        var snapshot: FileSnapshot
+        var content: FileContent
+        var ticket: LoadTicket
+        /// When its load started (for the report's elapsed time).
+        var started: ContinuousClock.Instant
+
+        var elapsedSeconds: Double {
+            let duration = ContinuousClock.now - started
+            return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+
+        /// The report of a file that could not be read or changed while it loaded.
+        func failed(_ summary: LoadSummary, _ message: String) -> FileLoadReport {
+            FileLoadReport(
+                path: path,
+                status: .failed,
+                summary: summary,
+                counts: ApplyCounts(),
+                rejected: 0,
+                ignoredColumns: [],
+                error: message,
+                elapsedSeconds: elapsedSeconds
+            )
+        }
+
+        /// Why the file must not load under its checksum, if it changed since it was opened.
+        func changed() async -> String? {
+            let snapshot = self.snapshot
+            guard let change = await runBlocking({ snapshot.change() }) else { return nil }
+            return "\(path): the file changed while it was being loaded (\(change)); load it again once it "
+                + "is complete (rows already loaded are not loaded again)"
+        }
+    }
+
+    /// Applies a begun file's chunks, each in its own transaction: first those already `read`,
+    /// then the rest from `chunks`.
+    func stream(
+        _ file: FileInLoad,
+        _ chunks: ChunkReadAhead,
+        read: [RecordChunk],
+        progress: (LoadProgress) -> Void
+    ) async throws(WarehouseError) -> FileLoadReport {
+        let ticket = file.ticket
+        var read = read[...]
+        func next() async throws(FileReadError) -> RecordChunk? {
+            if let chunk = read.popFirst() { return chunk }
+            return try await runBlocking { () throws(FileReadError) in try chunks.next() }
+        }
+        func failure(_ message: String) async throws(WarehouseError) -> FileLoadReport {
+            file.failed(try await warehouse.recordFailure(file.content, error: message), message)
+        }
         var counts = ApplyCounts()
         var rejected = 0
         // Read one chunk ahead, so the last chunk also marks the load finished (one commit).
         // From the third chunk on, the next one is read on another thread while this one applies.
         var current: RecordChunk?
         do {
-            current = try await runBlocking { () throws(FileReadError) in try chunks.next() }
+            current = try await next()
         } catch {
-            return try await failure(content, error.description)
+            return try await failure(error.description)
         }
         var finished = false
         while let chunk = current {
-            let next: RecordChunk?
+            let following: RecordChunk?
             do {
-                next = try await runBlocking { () throws(FileReadError) in try chunks.next() }
+                following = try await next()
             } catch {
-                return try await failure(content, error.description)
+                return try await failure(error.description)
             }
-            let isLast = next == nil
+            let isLast = following == nil
             let lastRow = chunk.lastRow
             // The chunk is handed over whole (not also held in `current`), so that applying it
             // copies none of its records.
-            current = next
+            current = following
             if lastRow > ticket.resumeAfterRow || isLast {
                 // Rows of a file still being written must not commit under this checksum.
-                if let change = await runBlocking({ snapshot.change() }) {
-                    return try await failure(
-                        content,
-                        "\(path): the file changed while it was being loaded (\(change)); load it again once it "
-                            + "is complete (rows already loaded are not loaded again)"
-                    )
-                }
+                if let change = await file.changed() { return try await failure(change) }
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
                 let warnings = isLast ? chunks.warnings : []
                 let applying = ContinuousClock.now
@@ -202,14 +258,14 @@ public struct FileLoader: Sendable {
                 FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount)
                 finished = isLast
             }
-            progress(LoadProgress(path: path, rowsRead: lastRow))
+            progress(LoadProgress(path: file.path, rowsRead: lastRow))
         }
         let warnings = chunks.warnings
         let summary =
             finished
             ? try await warehouse.loadSummary(ticket.id) : try await warehouse.finishLoad(ticket, warnings: warnings)
         return FileLoadReport(
-            path: path,
+            path: file.path,
             status: .loaded,
             summary: summary,
             counts: counts,
@@ -217,7 +273,7 @@ public struct FileLoader: Sendable {
             ignoredColumns: chunks.ignoredColumns,
             warnings: warnings,
             error: nil,
-            elapsedSeconds: elapsed()
+            elapsedSeconds: file.elapsedSeconds
         )
     }
 

@@ -27,6 +27,8 @@ struct BatchApplier {
     /// The stored open end, `9999-12-31 00:00:00.000000`.
     static let openEndText = Timestamp.openEnd.description
 
+    /// Applies one load's records.
+    ///
     /// - Parameters:
     ///   - records: The batch, each with its arrival already set (the applying chunk's
     ///     `firn_chunks` id, then its row).
@@ -39,29 +41,67 @@ struct BatchApplier {
         sourceFile: String,
         loadedAt: Timestamp
     ) throws -> ApplyCounts {
-        guard !records.isEmpty else { return ApplyCounts() }
-        let batch = Batch(records: records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt)
-        if let cache {
-            return try cache.withStates { states in try apply(batch, states: &states) }
+        let part = Part(loadID: loadID, sourceFile: sourceFile, range: records.indices, chunk: 0)
+        return try apply(records, parts: [part], loadedAt: loadedAt).total
+    }
+
+    /// Applies several loads' records (a batch of files) together.
+    ///
+    /// - Parameters:
+    ///   - records: Every part's records, part after part, each with its arrival set.
+    ///   - parts: Where each part's records are in `records`, and its load (chunk ids ascending).
+    ///   - loadedAt: The `loaded_at` written to staging.
+    func apply(_ records: [ChangeRecord], parts: [Part], loadedAt: Timestamp) throws -> BatchApplyCounts {
+        let batchParts = BatchParts(chunks: parts.map(\.chunk), loadIDs: parts.map(\.loadID))
+        guard !records.isEmpty else {
+            return BatchApplyCounts(total: ApplyCounts(), parts: batchParts.counts)
         }
+        let batch = Batch(records: records, parts: parts, loadedAt: loadedAt)
         var none = KeyStateCache.States(capacity: 0)
-        return try apply(batch, states: &none)
+        let (total, counted) =
+            if let cache {
+                try cache.withStates { states in try apply(batch, parts: batchParts, states: &states) }
+            } else {
+                try apply(batch, parts: batchParts, states: &none)
+            }
+        var perPart = counted
+        if parts.count == 1 {
+            perPart = [ApplyCounts()]
+            perPart[0].staged = total.staged
+            perPart[0].versionsOpened = total.versionsOpened
+            perPart[0].versionsClosed = total.versionsClosed
+            perPart[0].lateRecords = total.lateRecords
+        }
+        return BatchApplyCounts(total: total, parts: perPart)
+    }
+
+    /// One load's records in a batch, and where its rows go in staging.
+    struct Part {
+        var loadID: Int64
+        var sourceFile: String
+        /// Its records' positions in the batch.
+        var range: Range<Int>
+        /// Its records' arrival load (`firn_chunks` id).
+        var chunk: Int64
     }
 
     /// A batch and where its rows go in staging.
     struct Batch {
         var records: [ChangeRecord]
-        var loadID: Int64
-        var sourceFile: String
+        var parts: [Part]
         var loadedAt: Timestamp
     }
 
     private func apply(
         _ batch: Batch,
+        parts batchParts: BatchParts,
         states: inout KeyStateCache.States
-    ) throws -> ApplyCounts {
+    ) throws -> (ApplyCounts, [ApplyCounts]) {
         let records = batch.records
         var counts = ApplyCounts()
+        var parts = batchParts
+        let isSeveral = batch.parts.count > 1
+        let loadID = { (record: ChangeRecord) in batchParts.loadID(of: record) }
         let clock = ContinuousClock()
         var mark = clock.now
         func lap() -> Double {
@@ -82,12 +122,16 @@ struct BatchApplier {
         }
         do {
             defer { done.wait() }
-            let staging = schema.bufferedStaging(
-                db,
-                .init(loadID: batch.loadID, sourceFile: batch.sourceFile, loadedAt: batch.loadedAt.description)
-            )
-            for record in records { try staging.append(.staged(record)) }
-            try staging.flush()
+            let loadedAt = batch.loadedAt.description
+            for (index, part) in batch.parts.enumerated() {
+                let staging = schema.bufferedStaging(
+                    db,
+                    .init(loadID: part.loadID, sourceFile: part.sourceFile, loadedAt: loadedAt)
+                )
+                for record in records[part.range] { try staging.append(.staged(record)) }
+                try staging.flush()
+                if isSeveral { parts.staged(part.range.count, part: index) }
+            }
         }
         let order = known.order
         counts.timings.group = known.groupSeconds
@@ -118,14 +162,16 @@ struct BatchApplier {
                 let (changes, latest) =
                     known.takeChanges(at: index)
                     ?? BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order)
+                if isSeveral {
+                    parts.attribute(changes, storedOpen: open?.start, group: groups[index], records: records, order: order)
+                }
                 try writer.write(changes, storedOpen: open?.start, replacingUnchangedFrom: nil, counts: &counts)
                 // Only inside the batch: every stored record of an in-order key is earlier.
-                try writer.writeLate(
-                    BatchPlan.lateRecords(
-                        group: groups[index], records: records, order: order, latestStored: nil, loadID: batch.loadID
-                    ),
-                    counts: &counts
+                let late = BatchPlan.lateRecords(
+                    group: groups[index], records: records, order: order, latestStored: nil, loadID: loadID
                 )
+                if isSeveral, !late.isEmpty { parts.late(late) }
+                try writer.writeLate(late, counts: &counts)
                 // The key's latest staged record is now its latest new one.
                 states.store(KeyState(latest: latest, open: changes.open), for: key)
             } else {
@@ -139,19 +185,22 @@ struct BatchApplier {
                     records: range.map { records[order[$0]] },
                     from: from
                 )
-                try writer.writeLate(
-                    BatchPlan.lateRecords(
-                        group: groups[index],
-                        records: records,
-                        order: order,
-                        latestStored: BatchPlan.latestStored(existing: existing, unchanged: unchanged),
-                        loadID: batch.loadID
-                    ),
-                    counts: &counts
+                let late = BatchPlan.lateRecords(
+                    group: groups[index],
+                    records: records,
+                    order: order,
+                    latestStored: BatchPlan.latestStored(existing: existing, unchanged: unchanged),
+                    loadID: loadID
                 )
+                if isSeveral, !late.isEmpty { parts.late(late) }
+                try writer.writeLate(late, counts: &counts)
+                let storedOpen = existing.last.flatMap { $0.isCurrent ? $0.start : nil }
+                if isSeveral {
+                    parts.attribute(changes, storedOpen: storedOpen, group: groups[index], records: records, order: order)
+                }
                 try writer.write(
                     changes,
-                    storedOpen: existing.last.flatMap { $0.isCurrent ? $0.start : nil },
+                    storedOpen: storedOpen,
                     replacingUnchangedFrom: from,
                     counts: &counts
                 )
@@ -166,6 +215,6 @@ struct BatchApplier {
         groups = []
         DispatchQueue.global(qos: .utility).async { withExtendedLifetime(known) {} }
         counts.timings.write = lap()
-        return counts
+        return (counts, parts.counts)
     }
 }

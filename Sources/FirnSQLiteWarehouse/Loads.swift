@@ -22,89 +22,92 @@ extension SQLiteWarehouse {
     /// - Throws: ``WarehouseError``.
     func beginLoad(_ content: FileContent, continuing: UnfinishedLoad? = nil) throws(WarehouseError) -> LoadStart
     {
+        try write { db -> LoadStart in try beginLoad(db, content, continuing: continuing) }
+    }
+
+    /// ``beginLoad(_:continuing:)`` inside the caller's write transaction.
+    func beginLoad(_ db: Database, _ content: FileContent, continuing: UnfinishedLoad?) throws -> LoadStart {
         let entityName = entity.name.normalized
-        return try write { db -> LoadStart in
-            let existing = try Row.fetchAll(
+        let existing = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT load_id, status, rows_done, event_time_default FROM firn_loads
+                WHERE entity = ? AND file_name = ? AND checksum = ?
+                    AND (status IN ('loaded', 'loading') OR (status = 'failed' AND rows_done > 0))
+                ORDER BY load_id DESC LIMIT 1
+                """,
+            arguments: [entityName, content.name, content.checksum]
+        )
+        if let row = existing.first {
+            let id: Int64 = row[0]
+            if (row[1] as String) == "loaded" {
+                return .alreadyLoaded(try Self.summary(db, id: id)!)
+            }
+            if (row[1] as String) == "failed" {
+                try db.execute(
+                    sql:
+                        "UPDATE firn_loads SET status = 'loading', finished_at = NULL, error = NULL WHERE load_id = ?",
+                    arguments: [id]
+                )
+            }
+            let defaultTime: String = row[3]
+            return .load(
+                LoadTicket(
+                    id: id,
+                    content: content,
+                    resumeAfterRow: row[2],
+                    defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
+                )
+            )
+        }
+        if let continuing, continuing.content.name == content.name {
+            let resumed = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT load_id, status, rows_done, event_time_default FROM firn_loads
-                    WHERE entity = ? AND file_name = ? AND checksum = ?
-                        AND (status IN ('loaded', 'loading') OR (status = 'failed' AND rows_done > 0))
-                    ORDER BY load_id DESC LIMIT 1
+                    SELECT rows_done, event_time_default FROM firn_loads
+                    WHERE load_id = ? AND entity = ? AND file_name = ? AND checksum = ? AND size_bytes = ?
+                        AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
                     """,
-                arguments: [entityName, content.name, content.checksum]
+                arguments: [
+                    continuing.id, entityName, content.name, continuing.content.checksum,
+                    continuing.content.sizeBytes,
+                ]
             )
-            if let row = existing.first {
-                let id: Int64 = row[0]
-                if (row[1] as String) == "loaded" {
-                    return .alreadyLoaded(try Self.summary(db, id: id)!)
-                }
-                if (row[1] as String) == "failed" {
-                    try db.execute(
-                        sql:
-                            "UPDATE firn_loads SET status = 'loading', finished_at = NULL, error = NULL WHERE load_id = ?",
-                        arguments: [id]
-                    )
-                }
-                let defaultTime: String = row[3]
+            if let resumed {
+                try db.execute(
+                    sql: """
+                        UPDATE firn_loads SET checksum = ?, size_bytes = ?, status = 'loading', finished_at = NULL,
+                            error = NULL
+                        WHERE load_id = ?
+                        """,
+                    arguments: [content.checksum, content.sizeBytes, continuing.id]
+                )
+                let defaultTime: String = resumed[1]
                 return .load(
                     LoadTicket(
-                        id: id,
+                        id: continuing.id,
                         content: content,
-                        resumeAfterRow: row[2],
+                        resumeAfterRow: resumed[0],
                         defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
                     )
                 )
             }
-            if let continuing, continuing.content.name == content.name {
-                let resumed = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT rows_done, event_time_default FROM firn_loads
-                        WHERE load_id = ? AND entity = ? AND file_name = ? AND checksum = ? AND size_bytes = ?
-                            AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
-                        """,
-                    arguments: [
-                        continuing.id, entityName, content.name, continuing.content.checksum,
-                        continuing.content.sizeBytes,
-                    ]
-                )
-                if let resumed {
-                    try db.execute(
-                        sql: """
-                            UPDATE firn_loads SET checksum = ?, size_bytes = ?, status = 'loading', finished_at = NULL,
-                                error = NULL
-                            WHERE load_id = ?
-                            """,
-                        arguments: [content.checksum, content.sizeBytes, continuing.id]
-                    )
-                    let defaultTime: String = resumed[1]
-                    return .load(
-                        LoadTicket(
-                            id: continuing.id,
-                            content: content,
-                            resumeAfterRow: resumed[0],
-                            defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
-                        )
-                    )
-                }
-            }
-            let now = Timestamp.now()
-            try db.execute(
-                sql: """
-                    INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
-                        event_time_default, started_at, landed_at)
-                    VALUES (?, ?, ?, ?, ?, 'loading', ?, ?, ?)
-                    """,
-                arguments: [
-                    entityName, content.source, content.name, content.checksum, content.sizeBytes, now.description,
-                    now.description, content.landedAt?.description,
-                ]
-            )
-            return .load(
-                LoadTicket(id: db.lastInsertedRowID, content: content, resumeAfterRow: 0, defaultEventTime: now)
-            )
         }
+        let now = Timestamp.now()
+        try db.execute(
+            sql: """
+                INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status,
+                    event_time_default, started_at, landed_at)
+                VALUES (?, ?, ?, ?, ?, 'loading', ?, ?, ?)
+                """,
+            arguments: [
+                entityName, content.source, content.name, content.checksum, content.sizeBytes, now.description,
+                now.description, content.landedAt?.description,
+            ]
+        )
+        return .load(
+            LoadTicket(id: db.lastInsertedRowID, content: content, resumeAfterRow: 0, defaultEventTime: now)
+        )
     }
 
     /// Applies one chunk of a file in one transaction: its records to staging, history and
@@ -131,79 +134,7 @@ extension SQLiteWarehouse {
         finishing: Bool = false,
         warnings: [String] = []
     ) throws(WarehouseError) -> ApplyCounts {
-        // The records are moved out of the chunk, so that setting their arrivals below copies
-        // nothing when no one else holds them.
-        var records = chunk.records
-        chunk.records = []
-        let schema = self.schema
-        let entityName = entity.name.normalized
-        let cache = keyStates
-        let clock = ContinuousClock()
-        var bodyEnd = clock.now
-        var counts = try applying { db -> ApplyCounts in
-            defer { bodyEnd = clock.now }
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT status, rows_done FROM firn_loads WHERE load_id = ?",
-                    arguments: [ticket.id]
-                )
-            else { throw WarehouseError.unknownLoad(ticket.id) }
-            let done: Int64 = row[1]
-            let status: String = row[0]
-            // Another process may have failed this load meanwhile: stop, so that it is not
-            // reported as loaded; loading the file again resumes it.
-            guard status != "failed" else { throw WarehouseError.loadNotInProgress(ticket.id, status: status) }
-            guard status == "loading" else { return ApplyCounts() }
-            guard chunk.lastRow > done else {
-                if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id, warnings: warnings) }
-                return ApplyCounts()
-            }
-            let rejects = chunk.rejects.filter { $0.row > done }
-            let now = Timestamp.now()
-            // Records arrive in the order their chunks commit: a load resumed after another load
-            // arrives after it, whatever its load id (see SQLiteWarehouse.nextChunk).
-            let chunkID = try SQLiteWarehouse.nextChunk(db, load: ticket.id, rows: (done + 1)...chunk.lastRow, at: now)
-            if records.contains(where: { $0.arrival.row <= done }) { records.removeAll { $0.arrival.row <= done } }
-            for index in records.indices { records[index].arrival.load = chunkID }
-            let counts = try asPipeline(db) { () throws -> ApplyCounts in
-                _ = try consumeStream(db)
-                return try BatchApplier(schema: schema, db: db, cache: cache).apply(
-                    records,
-                    loadID: ticket.id,
-                    sourceFile: ticket.content.name,
-                    loadedAt: now
-                )
-            }
-            let insertReject = try db.cachedStatement(
-                sql: """
-                    INSERT INTO firn_rejects (load_id, entity, source_file, source_row, raw_text, reason, rejected_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """
-            )
-            for reject in rejects {
-                try insertReject.execute(arguments: [
-                    ticket.id, entityName, ticket.content.name, reject.row, reject.rawText, reject.reason,
-                    now.description,
-                ])
-            }
-            try db.execute(
-                sql: """
-                    UPDATE firn_loads SET rows_done = ?, rows_loaded = rows_loaded + ?,
-                        rows_rejected = rows_rejected + ?, versions_opened = versions_opened + ?,
-                        versions_closed = versions_closed + ?
-                    WHERE load_id = ?
-                    """,
-                arguments: [
-                    chunk.lastRow, records.count, rejects.count, counts.versionsOpened,
-                    counts.versionsClosed, ticket.id,
-                ]
-            )
-            if finishing { try SQLiteWarehouse.markLoaded(db, ticket.id, warnings: warnings) }
-            return counts
-        }
-        counts.timings.commit = (clock.now - bodyEnd).seconds
-        return counts
+        try applyChunks([ChunkApplication(ticket: ticket, chunk: chunk, finishing: finishing, warnings: warnings)]).total
     }
 
     /// Marks a load finished and returns its load history row.

@@ -46,10 +46,21 @@ extension SQLiteWarehouse {
         warnings: [String]
     ) async throws(WarehouseError) -> ApplyCounts {
         // Handed over whole, so the records are not copied on the way.
-        let handOver = ChunkHandOver(chunk)
+        let handOver = HandOver(chunk)
         return try await offPool { () throws(WarehouseError) in
             try self.applyChunk(ticket, handOver.take(), finishing: finishing, warnings: warnings)
         }
+    }
+
+    public func applyChunks(_ parts: consuming [ChunkApplication]) async throws(WarehouseError) -> BatchApplyCounts {
+        let handOver = HandOver(parts)
+        return try await offPool { () throws(WarehouseError) in try self.applyChunks(handOver.take()) }
+    }
+
+    public func beginLoads(
+        _ contents: [(content: FileContent, continuing: UnfinishedLoad?)]
+    ) async throws(WarehouseError) -> [LoadStart] {
+        try await offPool { () throws(WarehouseError) in try self.beginLoads(contents) }
     }
 
     @discardableResult
@@ -215,19 +226,20 @@ extension SQLiteWarehouse {
     }
 }
 
-/// A chunk handed to the thread that applies it, taken out exactly once.
+/// A value (a chunk, or a batch's parts) handed to the thread that applies it, taken out
+/// exactly once.
 ///
 /// `@unchecked Sendable`: the caller stops using it once it is handed over, and one thread
 /// takes it.
-final class ChunkHandOver: @unchecked Sendable {
-    private var chunk: RecordChunk?
+final class HandOver<Value>: @unchecked Sendable {
+    private var value: Value?
 
-    init(_ chunk: consuming RecordChunk) {
-        self.chunk = chunk
+    init(_ value: consuming Value) {
+        self.value = value
     }
 
-    /// The chunk, moved out (so its records are not copied).
-    func take() -> RecordChunk {
-        chunk.take()!
+    /// The value, moved out (so its records are not copied).
+    func take() -> Value {
+        value.take()!
     }
 }

@@ -52,6 +52,19 @@ extension BatchPlan {
         latestStored: Timestamp?,
         loadID: Int64
     ) -> [LateRecord] {
+        lateRecords(group: group, records: records, order: order, latestStored: latestStored) { _ in loadID }
+    }
+
+    /// The late records among one key's records in a batch of several loads' records (see
+    /// ``lateRecords(group:records:order:latestStored:loadID:)``), `loadID` giving each
+    /// record's load history id.
+    public static func lateRecords(
+        group: KeyGroup,
+        records: [ChangeRecord],
+        order: [Int],
+        latestStored: Timestamp?,
+        loadID: (ChangeRecord) -> Int64
+    ) -> [LateRecord] {
         // One record that is later than everything stored cannot be late.
         if latestStored == nil, group.range.count == 1 { return [] }
         var late: [LateRecord] = []
@@ -65,7 +78,7 @@ extension BatchPlan {
                         key: record.key,
                         eventTime: record.eventTime,
                         operation: record.operation,
-                        loadID: loadID,
+                        loadID: loadID(record),
                         row: record.arrival.row,
                         latestBefore: before
                     )

@@ -73,6 +73,24 @@ public protocol Warehouse: PipeLedger, TaskLedger {
         warnings: [String]
     ) async throws(WarehouseError) -> ApplyCounts
 
+    /// Applies the chunks of several files in one transaction, in order: each file's records
+    /// arrive after the previous file's, and each file's load history row, rejects and progress
+    /// are its own, as if ``applyChunk(_:_:finishing:warnings:)`` had applied them one by one
+    /// (commits all or none).
+    ///
+    /// A backend that cannot combine them applies them one transaction each (the default).
+    ///
+    /// - Returns: What the batch did, in all and per part.
+    /// - Throws: ``WarehouseError/loadNotInProgress(_:status:)`` when another process failed one
+    ///   of the loads meanwhile (nothing of the batch is applied).
+    func applyChunks(_ parts: consuming [ChunkApplication]) async throws(WarehouseError) -> BatchApplyCounts
+
+    /// Starts, resumes or skips loading several files (see ``beginLoad(_:continuing:)``), in
+    /// one transaction when the backend can.
+    func beginLoads(
+        _ contents: [(content: FileContent, continuing: UnfinishedLoad?)]
+    ) async throws(WarehouseError) -> [LoadStart]
+
     /// Marks a load finished and returns its load history row.
     @discardableResult
     func finishLoad(_ ticket: LoadTicket, warnings: [String]) async throws(WarehouseError) -> LoadSummary
@@ -176,6 +194,31 @@ extension Warehouse {
         finishing: Bool
     ) async throws(WarehouseError) -> ApplyCounts {
         try await applyChunk(ticket, chunk, finishing: finishing, warnings: [])
+    }
+
+    /// Applies the parts one transaction each.
+    public func applyChunks(_ parts: consuming [ChunkApplication]) async throws(WarehouseError) -> BatchApplyCounts {
+        var result = BatchApplyCounts(total: ApplyCounts(), parts: [])
+        for part in parts {
+            let counts = try await applyChunk(part.ticket, part.chunk, finishing: part.finishing, warnings: part.warnings)
+            result.total += counts
+            var own = ApplyCounts()
+            own.staged = counts.staged
+            own.versionsOpened = counts.versionsOpened
+            own.versionsClosed = counts.versionsClosed
+            own.lateRecords = counts.lateRecords
+            result.parts.append(own)
+        }
+        return result
+    }
+
+    /// Begins each load in turn.
+    public func beginLoads(
+        _ contents: [(content: FileContent, continuing: UnfinishedLoad?)]
+    ) async throws(WarehouseError) -> [LoadStart] {
+        var starts: [LoadStart] = []
+        for (content, continuing) in contents { starts.append(try await beginLoad(content, continuing: continuing)) }
+        return starts
     }
 
     /// Marks a load finished, with no warnings.

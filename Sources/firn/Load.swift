@@ -62,13 +62,15 @@ struct Load: AsyncParsableCommand {
         )
         let interactive = isatty(STDERR_FILENO) != 0
         var failed: [String] = []
-        for file in files {
-            let report = try await loader.load(file) { progress in
-                if interactive { FileHandle.standardError.write(Data("\r\(file): \(progress.rowsRead) rows…".utf8)) }
+        // Consecutive small files are applied together, one transaction per chunk's worth of rows.
+        _ = try await loader.load(files.map { FileToLoad(path: $0) }) { progress in
+            if interactive {
+                FileHandle.standardError.write(Data("\r\(progress.path): \(progress.rowsRead) rows…".utf8))
             }
+        } loaded: { _, report in
             if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             print(Self.describe(report))
-            if report.status == .failed { failed.append(file) }
+            if report.status == .failed { failed.append(report.path) }
         }
         if !failed.isEmpty {
             printError("error: could not load \(failed.joined(separator: ", ")) (see `firn copy-history`)")

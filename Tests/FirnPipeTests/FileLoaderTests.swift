@@ -13,12 +13,14 @@ import Testing
         return url
     }
 
-    static func writeFile(_ url: URL, rows: Int, keys: Int) throws {
+    /// A file of `rows` rows over `keys` keys, at times from `offset` seconds on (every 17th row
+    /// 40 seconds late, every 13th a delete).
+    static func writeFile(_ url: URL, rows: Int, keys: Int, offset: Int = 0) throws {
         var text = "customer_id,first_name,last_name,email,street,city,state,country,update_timestamp,op\n"
         for row in 1...rows {
             let key = row % keys + 1
             let op = row % 13 == 0 ? "D" : "U"
-            let minute = row % 17 == 0 ? row - 40 : row
+            let minute = (row % 17 == 0 ? row - 40 : row) + offset
             text += "\(key),F\(row % 5),L,e\(row % 3)@x,\(row) St,City,,C,"
             text += "2026-01-01 00:00:00+00:00".replacingOccurrences(of: "00:00:00", with: clock(minute)) + ",\(op)\n"
         }

@@ -131,6 +131,42 @@ public final class TestWarehouse {
         return ticket
     }
 
+    /// Loads files as one batch (``Warehouse/applyChunks(_:)``), each whole in one part, after
+    /// applying the first `prefix` rows of the first file alone (a load resumed inside a
+    /// batch: the part's rows up to there are skipped). Files already loaded are skipped;
+    /// returns the batch's counts and the tickets of the files it loaded.
+    @discardableResult
+    public func loadTogether(_ files: [TestFile], prefix: Int = 0) async throws -> (BatchApplyCounts, [LoadTicket]) {
+        let starts = try await warehouse.beginLoads(files.map { ($0.content, nil) })
+        var parts: [ChunkApplication] = []
+        var tickets: [LoadTicket] = []
+        var arriving: [ChangeRecord] = []
+        for (file, start) in zip(files, starts) {
+            guard case .load(let ticket) = start, !tickets.contains(where: { $0.id == ticket.id }) else { continue }
+            let records = file.records(load: ticket.id)
+            let cut = tickets.isEmpty ? min(prefix, records.count) : 0
+            if cut > 0 {
+                try await warehouse.applyChunk(
+                    ticket,
+                    RecordChunk(records: Array(records[..<cut]), rejects: [], lastRow: Int64(cut))
+                )
+                loaded += records[..<cut]
+            }
+            arriving += records[cut...]
+            parts.append(
+                ChunkApplication(
+                    ticket: ticket,
+                    chunk: RecordChunk(records: records, rejects: [], lastRow: Int64(records.count)),
+                    finishing: true
+                )
+            )
+            tickets.append(ticket)
+        }
+        let counts = try await warehouse.applyChunks(parts)
+        loaded += arriving
+        return (counts, tickets)
+    }
+
     /// Splits records into chunks of the given sizes, the remainder in a last chunk.
     public static func chunks(_ records: [ChangeRecord], sizes: [Int]) -> [RecordChunk] {
         var result: [RecordChunk] = []

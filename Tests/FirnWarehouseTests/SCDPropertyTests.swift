@@ -13,7 +13,16 @@ import Testing
     /// chunk twice, re-delivering a file, or delivering a changed file under the same name.
     static func loadAll(_ files: [TestFile], into store: TestWarehouse, _ rng: inout SeededGenerator) async throws {
         var delivered: [TestFile] = []
-        for var file in files {
+        var remaining = files[...]
+        while var file = remaining.popFirst() {
+            if !remaining.isEmpty, rng.chance(0.25) {
+                // Several files in one transaction, the first perhaps resumed part way.
+                let batch = [file] + remaining.prefix(rng.int(1...3))
+                remaining = remaining.dropFirst(batch.count - 1)
+                try await loadTogether(batch, into: store, prefix: rng.chance(0.5) ? rng.int(0...file.rows.count) : 0)
+                delivered += batch
+                continue
+            }
             if let previous = delivered.randomElement(using: &rng), rng.chance(0.15) {
                 // A changed file under an earlier name: new content, loaded in full.
                 file.name = previous.name
@@ -32,6 +41,23 @@ import Testing
                 await #expect(try store.snapshot() == before, "re-delivered \(again.name) changed the tables")
             }
         }
+    }
+
+    /// Loads files as one batch and checks that each keeps its own load history row, and that
+    /// the per-file counts add up to the batch's.
+    static func loadTogether(_ batch: [TestFile], into store: TestWarehouse, prefix: Int) async throws {
+        let (counts, tickets) = try await store.loadTogether(batch, prefix: prefix)
+        #expect(tickets.count == batch.count, "a fresh file of a batch was skipped")
+        for (file, ticket) in zip(batch, tickets) {
+            let summary = try await store.warehouse.loadSummary(ticket.id)
+            #expect(summary?.status == "loaded", "\(file.name) in a batch: \(String(describing: summary))")
+            #expect(summary?.rowsLoaded == Int64(file.rows.count), "\(file.name) in a batch: rows loaded")
+        }
+        #expect(counts.parts.count == tickets.count)
+        #expect(counts.parts.map(\.staged).reduce(0, +) == counts.total.staged)
+        #expect(counts.parts.map(\.versionsOpened).reduce(0, +) == counts.total.versionsOpened)
+        #expect(counts.parts.map(\.versionsClosed).reduce(0, +) == counts.total.versionsClosed)
+        #expect(counts.parts.map(\.lateRecords).reduce(0, +) == counts.total.lateRecords)
     }
 
     /// Loads a file chunk by chunk, re-applying an already applied chunk along the way, as a

@@ -1,0 +1,344 @@
+import FirnCore
+import FirnMetrics
+import FirnWarehouse
+import Foundation
+
+/// A file to load, with what load history records about it.
+public struct FileToLoad: Sendable, Hashable {
+    /// The file.
+    public var path: String
+    /// The name that identifies the content in load history (with its checksum).
+    public var name: String
+    /// Where the file came from, for load history.
+    public var source: String
+    /// When the file landed, when known (see ``FileContent/landedAt``).
+    public var landedAt: Timestamp?
+
+    /// A file named by its path's last component, from `file` unless said otherwise.
+    public init(path: String, name: String? = nil, source: String = "file", landedAt: Timestamp? = nil) {
+        self.path = path
+        self.name = name ?? (path as NSString).lastPathComponent
+        self.source = source
+        self.landedAt = landedAt
+    }
+}
+
+extension FileLoader {
+    /// Files opened together, at most: bounds the descriptors a batch holds.
+    static let filesPerBatch = 256
+
+    /// Loads files in order, exactly once each, applying files that fit in one chunk together:
+    /// one transaction for as many consecutive files as one chunk holds
+    /// (``ReaderConfiguration/chunkRows`` rows and ``ReaderConfiguration/chunkBytes`` bytes), so a
+    /// backlog of small files costs one commit per chunk's worth of rows, not one per file.
+    ///
+    /// Each file keeps its own load history row, rejects, progress and report, as if loaded
+    /// alone with ``load(_:name:source:landedAt:progress:)``; a larger file is loaded alone, chunk
+    /// by chunk, in its turn. Records arrive in file order, so history is what loading the files
+    /// one by one gives. A crash at any point leaves every file either loaded (its batch
+    /// committed) or resumable from its last committed chunk.
+    ///
+    /// - Parameters:
+    ///   - files: The files, in the order they apply.
+    ///   - progress: Called after each chunk of a file loaded alone.
+    ///   - loaded: Called with each file's position and report once its load is committed (or
+    ///     skipped, or failed), in file order.
+    /// - Returns: One report per file, in order.
+    /// - Throws: ``WarehouseError`` when the warehouse itself fails (files committed before are
+    ///   loaded; the rest resume when loaded again).
+    public func load(
+        _ files: [FileToLoad],
+        progress: (LoadProgress) -> Void = { _ in },
+        loaded: (Int, FileLoadReport) -> Void = { _, _ in }
+    ) async throws(WarehouseError) -> [FileLoadReport] {
+        var reports: [FileLoadReport] = []
+        reports.reserveCapacity(files.count)
+        var next = 0
+        while next < files.count {
+            let group = Array(files[next..<min(files.count, next + Self.filesPerBatch)].enumerated())
+            let done = try await loadTogether(group.map { (next + $0.offset, $0.element) }, progress: progress) {
+                index, report in
+                reports.append(report)
+                loaded(index, report)
+            }
+            next += done
+        }
+        return reports
+    }
+
+    /// Loads a prefix of `files` (at least one), batching those that fit in one chunk; returns
+    /// how many it loaded.
+    private func loadTogether(
+        _ files: [(index: Int, file: FileToLoad)],
+        progress: (LoadProgress) -> Void,
+        report: (Int, FileLoadReport) -> Void
+    ) async throws(WarehouseError) -> Int {
+        // Open the files, up to a chunk's worth of bytes (at least one file).
+        var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
+        var bytes: Int64 = 0
+        for (index, file) in files {
+            let result = await runBlocking { () -> Result<FileSnapshot, FileReadError> in
+                do throws(FileReadError) { return .success(try FileSnapshot(path: file.path)) } catch {
+                    return .failure(error)
+                }
+            }
+            switch result {
+            case .success(let snapshot):
+                if !opened.isEmpty, bytes + snapshot.sizeBytes > Int64(reader.chunkBytes) { break }
+                bytes += snapshot.sizeBytes
+                opened.append((index, file, snapshot, nil))
+            case .failure(let error):
+                opened.append((index, file, nil, error.description))
+            }
+            if bytes >= Int64(reader.chunkBytes) { break }
+        }
+        // A file of a chunk or more loads alone, streamed.
+        if opened.count == 1, let snapshot = opened[0].snapshot, snapshot.sizeBytes >= Int64(reader.chunkBytes) {
+            let (index, file) = (opened[0].index, opened[0].file)
+            report(
+                index,
+                try await load(file.path, name: file.name, source: file.source, landedAt: file.landedAt, progress: progress)
+            )
+            return 1
+        }
+        let started = ContinuousClock.now
+        // Identify them (checksums), and begin their loads in one transaction.
+        var identified: [(index: Int, file: FileToLoad, snapshot: FileSnapshot, content: FileContent, continuing: UnfinishedLoad?)] = []
+        var failures: [Int: String] = [:]
+        for entry in opened {
+            guard let snapshot = entry.snapshot else {
+                failures[entry.index] = entry.error
+                continue
+            }
+            let unfinished = try await warehouse.unfinishedLoads(named: entry.file.name).filter {
+                $0.content.sizeBytes < snapshot.sizeBytes
+            }
+            let sizes = Set(unfinished.map(\.content.sizeBytes))
+            let file = entry.file
+            let identity = await runBlocking { () -> Result<(FileContent, [Int64: String]), FileReadError> in
+                do throws(FileReadError) {
+                    return .success(
+                        try Self.identify(snapshot, name: file.name, source: file.source, prefixes: sizes)
+                    )
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch identity {
+            case .success(let (identifiedContent, prefixes)):
+                var content = identifiedContent
+                content.landedAt = file.landedAt
+                let continuing = unfinished.first { prefixes[$0.content.sizeBytes] == $0.content.checksum }
+                identified.append((entry.index, file, snapshot, content, continuing))
+            case .failure(let error):
+                failures[entry.index] = error.description
+            }
+        }
+        let starts = try await warehouse.beginLoads(identified.map { ($0.content, $0.continuing) })
+        var begun: [Int: (FileInLoad, LoadStart)] = [:]
+        for (entry, start) in zip(identified, starts) {
+            let file = FileInLoad(
+                path: entry.file.path,
+                snapshot: entry.snapshot,
+                content: entry.content,
+                ticket: LoadTicket(id: 0, content: entry.content, resumeAfterRow: 0, defaultEventTime: .now()),
+                started: started
+            )
+            begun[entry.index] = (file, start)
+        }
+        // Read each file and apply the ones of one chunk together, in order.
+        var batch = PendingBatch()
+        var begunIDs: Set<Int64> = []
+        for entry in opened {
+            let index = entry.index
+            if let message = failures[index] {
+                try await flush(&batch, report: report)
+                let summary = try await warehouse.recordFailure(
+                    FileContent(name: entry.file.name, checksum: "", sizeBytes: 0, source: entry.file.source),
+                    error: message
+                )
+                report(
+                    index,
+                    FileLoadReport(
+                        path: entry.file.path,
+                        status: .failed,
+                        summary: summary,
+                        counts: ApplyCounts(),
+                        rejected: 0,
+                        ignoredColumns: [],
+                        error: message,
+                        elapsedSeconds: 0
+                    )
+                )
+                continue
+            }
+            guard var (file, start) = begun[index] else { continue }
+            if case .load(let ticket) = start, !begunIDs.insert(ticket.id).inserted {
+                // The same content twice (a file given twice): once the first commits, the
+                // second is skipped, as loading them one by one would.
+                try await flush(&batch, report: report)
+                start = try await warehouse.beginLoad(file.content)
+            }
+            let ticket: LoadTicket
+            switch start {
+            case .alreadyLoaded(let summary):
+                try await flush(&batch, report: report)
+                report(
+                    index,
+                    FileLoadReport(
+                        path: file.path,
+                        status: .skipped,
+                        summary: summary,
+                        counts: ApplyCounts(),
+                        rejected: 0,
+                        ignoredColumns: [],
+                        error: nil,
+                        elapsedSeconds: file.elapsedSeconds
+                    )
+                )
+                continue
+            case .load(let begun):
+                ticket = begun
+            }
+            file.ticket = ticket
+            let read = await Self.read(file, entity: warehouse.entity, configuration: reader)
+            switch read {
+            case .failed(let message):
+                try await flush(&batch, report: report)
+                report(index, file.failed(try await warehouse.recordFailure(file.content, error: message), message))
+            case .several(let chunks, let first, let second):
+                // Too many rows for one chunk: loaded alone, in its turn.
+                try await flush(&batch, report: report)
+                defer { chunks.stop() }
+                report(index, try await stream(file, chunks, read: [first, second], progress: progress))
+            case .one(let chunk, let ignoredColumns, let warnings):
+                if batch.rows + chunk.records.count > reader.chunkRows { try await flush(&batch, report: report) }
+                batch.rows += chunk.records.count
+                batch.files.append(
+                    PendingFile(index: index, file: file, chunk: chunk, ignoredColumns: ignoredColumns, warnings: warnings)
+                )
+            }
+        }
+        try await flush(&batch, report: report)
+        return opened.count
+    }
+
+    /// Files read whole, waiting to be applied together.
+    private struct PendingBatch {
+        var files: [PendingFile] = []
+        var rows = 0
+    }
+
+    private struct PendingFile {
+        var index: Int
+        var file: FileInLoad
+        var chunk: RecordChunk
+        var ignoredColumns: [String]
+        var warnings: [String]
+    }
+
+    /// What reading a begun file gave.
+    private enum ReadFile {
+        /// The whole file, in one chunk.
+        case one(RecordChunk, ignoredColumns: [String], warnings: [String])
+        /// The first two chunks, and the reader for the rest.
+        case several(ChunkReadAhead, RecordChunk, RecordChunk)
+        /// It could not be read.
+        case failed(String)
+    }
+
+    private static func read(
+        _ file: FileInLoad,
+        entity: EntityConfiguration,
+        configuration: ReaderConfiguration
+    ) async -> ReadFile {
+        await runBlocking { () -> ReadFile in
+            do throws(FileReadError) {
+                let chunks = ChunkReadAhead(
+                    try RecordFileReader(
+                        snapshot: file.snapshot,
+                        entity: entity,
+                        load: file.ticket.id,
+                        defaultEventTime: file.ticket.defaultEventTime,
+                        configuration: configuration
+                    )
+                )
+                guard let first = try chunks.next() else {
+                    // An empty file has one empty chunk: its load still finishes.
+                    return .one(
+                        RecordChunk(records: [], rejects: [], lastRow: 0),
+                        ignoredColumns: chunks.ignoredColumns,
+                        warnings: chunks.warnings
+                    )
+                }
+                guard let second = try chunks.next() else {
+                    return .one(first, ignoredColumns: chunks.ignoredColumns, warnings: chunks.warnings)
+                }
+                return .several(chunks, first, second)
+            } catch {
+                return .failed(error.description)
+            }
+        }
+    }
+
+    /// Applies the pending files in one transaction and reports each.
+    private func flush(
+        _ batch: inout PendingBatch,
+        report: (Int, FileLoadReport) -> Void
+    ) async throws(WarehouseError) {
+        guard !batch.files.isEmpty else { return }
+        var pending = batch.files
+        batch = PendingBatch()
+        // Rows of a file still being written must not commit under its checksum.
+        var changed: [(PendingFile, String)] = []
+        var index = 0
+        while index < pending.count {
+            if let change = await pending[index].file.changed() {
+                changed.append((pending.remove(at: index), change))
+            } else {
+                index += 1
+            }
+        }
+        var parts: [ChunkApplication] = []
+        parts.reserveCapacity(pending.count)
+        var rejected: [Int] = []
+        for index in pending.indices {
+            let ticket = pending[index].file.ticket
+            rejected.append(pending[index].chunk.rejects.count { $0.row > ticket.resumeAfterRow })
+            let chunk = pending[index].chunk
+            pending[index].chunk = RecordChunk(records: [], rejects: [], lastRow: chunk.lastRow)
+            parts.append(
+                ChunkApplication(ticket: ticket, chunk: chunk, finishing: true, warnings: pending[index].warnings)
+            )
+        }
+        let applying = ContinuousClock.now
+        let counts = parts.isEmpty ? nil : try await warehouse.applyChunks(consume parts)
+        if counts != nil { FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount) }
+        var reports: [(Int, FileLoadReport)] = []
+        for (position, entry) in pending.enumerated() {
+            let summary = try await warehouse.loadSummary(entry.file.ticket.id)
+            reports.append((
+                entry.index,
+                FileLoadReport(
+                    path: entry.file.path,
+                    status: .loaded,
+                    summary: summary,
+                    counts: counts?.parts[position] ?? ApplyCounts(),
+                    rejected: rejected[position],
+                    ignoredColumns: entry.ignoredColumns,
+                    warnings: entry.warnings,
+                    error: nil,
+                    elapsedSeconds: entry.file.elapsedSeconds
+                )
+            ))
+        }
+        for (entry, message) in changed {
+            reports.append((
+                entry.index,
+                entry.file.failed(try await warehouse.recordFailure(entry.file.content, error: message), message)
+            ))
+        }
+        // In file order.
+        for (index, fileReport) in reports.sorted(by: { $0.0 < $1.0 }) { report(index, fileReport) }
+    }
+}
