@@ -123,8 +123,8 @@ public actor MotoServer {
     }
 
     /// Starts a program in a process group of its own, with no signals blocked or ignored
-    /// (a child inherits the test runner's blocked signals otherwise, and could not be stopped)
-    /// and with standard input and output on `/dev/null`.
+    /// (a child inherits the test runner's blocked signals otherwise, and could not be stopped),
+    /// with standard input and output on `/dev/null` and no other descriptor of the parent.
     static func spawn(_ arguments: [String]) throws -> pid_t {
         #if canImport(Darwin)
         var attributes: posix_spawnattr_t? = nil
@@ -152,6 +152,11 @@ public actor MotoServer {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing else of the parent's: a pipe another thread made for a child of its own
+        // would otherwise stay open in the server, and that child's reader never see its end.
+        for descriptor in Self.openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid = pid_t()
@@ -160,6 +165,13 @@ public actor MotoServer {
             throw MotoServerError("cannot start \(arguments[0]): \(String(cString: strerror(result)))")
         }
         return pid
+    }
+
+    /// This process's open file descriptors (none where `/proc/self/fd` cannot be read).
+    static func openDescriptors() -> [Int32] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
+        // The listing's own descriptor is closed again by the time this returns.
+        return names.compactMap(Int32.init).filter { fcntl($0, F_GETFD) != -1 }
     }
 
     /// The exit status of a child once it has exited (reaping it), `nil` while it runs.

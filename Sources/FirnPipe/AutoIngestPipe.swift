@@ -102,7 +102,8 @@ public final class AutoIngestPipe: Service, Sendable {
     let continuation: AsyncStream<Trigger>.Continuation
     let stats = NIOLockedValueBox(PipeStatistics())
     let claims = NIOLockedValueBox(0)
-    let waiting = NIOLockedValueBox(0)
+    /// Objects announced and not yet taken up, in order: taken together at the next wake-up.
+    let announced = NIOLockedValueBox<[ObjectInfo]>([])
     let suspended = NIOLockedValueBox(false)
     /// Whether a `.poll` is already queued: polls coalesce instead of piling up behind a slow load.
     let pollQueued = NIOLockedValueBox(false)
@@ -110,7 +111,8 @@ public final class AutoIngestPipe: Service, Sendable {
     let lastFullListing = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     enum Trigger: Sendable {
-        case object(ObjectInfo)
+        /// Objects were announced.
+        case announced
         case poll
     }
 
@@ -141,12 +143,12 @@ public final class AutoIngestPipe: Service, Sendable {
     public var statistics: PipeStatistics { stats.withLockedValue { $0 } }
 
     /// Objects announced and not yet taken up (the queue between ingest and the pipe).
-    public var waitingObjects: Int { waiting.withLockedValue { $0 } }
+    public var waitingObjects: Int { announced.withLockedValue { $0.count } }
 
     /// Tells the pipe about a new object (ingest calls this after a confirmed upload).
     public func announce(_ object: ObjectInfo) {
-        waiting.withLockedValue { $0 += 1 }
-        continuation.yield(.object(object))
+        announced.withLockedValue { $0.append(object) }
+        continuation.yield(.announced)
     }
 
     /// Whether automatic loading is paused (the `load` task suspended).
@@ -208,11 +210,23 @@ public final class AutoIngestPipe: Service, Sendable {
                     group.addTask { await self.follow(queue) }
                 }
                 for await trigger in triggers {
-                    if case .object = trigger { waiting.withLockedValue { $0 -= 1 } }
+                    // Everything announced so far is taken together (several files in one
+                    // transaction when they queued up while the last ones loaded).
+                    let objects: [ObjectInfo] =
+                        if case .announced = trigger {
+                            announced.withLockedValue { queue in
+                                defer { queue = [] }
+                                return queue
+                            }
+                        } else { [] }
                     if !isAutomatic || suspended.withLockedValue({ $0 }) { continue }
                     switch trigger {
-                    case .object(let object):
-                        await take(object)
+                    case .announced:
+                        var rest = objects[...]
+                        while !rest.isEmpty {
+                            await take(Array(rest.prefix(FileLoader.filesPerBatch)))
+                            rest = rest.dropFirst(FileLoader.filesPerBatch)
+                        }
                     case .poll:
                         pollQueued.withLockedValue { $0 = false }
                         _ = await poll()
@@ -252,9 +266,11 @@ public final class AutoIngestPipe: Service, Sendable {
             if isFull { lastFullListing.withLockedValue { $0 = started } }
             guard !objects.isEmpty else { return outcome }
             let taken = try await warehouse.takenPipeObjects(after: start)
-            for object in objects where !taken.contains(object.key.rawValue + "\u{0}" + object.etag) {
-                if Task.isCancelled { break }
-                let result = await take(object)
+            var fresh = objects.filter { !taken.contains(Self.claimName($0)) }[...]
+            // A slice at a time, so that a shutdown stops between them.
+            while !fresh.isEmpty, !Task.isCancelled {
+                let result = await take(Array(fresh.prefix(FileLoader.filesPerBatch)))
+                fresh = fresh.dropFirst(FileLoader.filesPerBatch)
                 outcome.objects += result.objects
                 outcome.rows += result.rows
                 outcome.errors += result.errors
@@ -265,46 +281,96 @@ public final class AutoIngestPipe: Service, Sendable {
         return outcome
     }
 
-    /// Loads one object unless it was taken before, or another worker sharing the warehouse
-    /// holds its claim (then that worker loads it; see ``PipeLedger/withClaim(on:_:)``).
+    /// Loads the objects not taken before, in order, several in one transaction when they fit
+    /// (``FileLoader/load(_:progress:loaded:)``), except those whose claim another worker
+    /// sharing the warehouse holds (then that worker loads them; see
+    /// ``PipeLedger/withClaims(on:_:)``).
     @discardableResult
-    func take(_ object: ObjectInfo) async -> PollOutcome {
-        claims.withLockedValue { $0 += 1 }
-        defer { claims.withLockedValue { $0 -= 1 } }
+    func take(_ objects: [ObjectInfo]) async -> PollOutcome {
+        var seen: Set<String> = []
+        let objects = objects.filter { seen.insert(Self.claimName($0)).inserted }
+        guard !objects.isEmpty else { return PollOutcome() }
+        claims.withLockedValue { $0 += objects.count }
+        defer { claims.withLockedValue { $0 -= objects.count } }
+        let byName = Dictionary(objects.map { (Self.claimName($0), $0) }, uniquingKeysWith: { first, _ in first })
         do {
-            return try await warehouse.withClaim(on: object.key.rawValue + "\u{0}" + object.etag) {
-                await takeClaimed(object)
+            return try await warehouse.withClaims(on: objects.map(Self.claimName)) { names in
+                await takeClaimed(names.compactMap { byName[$0] })
             } ?? PollOutcome()
         } catch {
-            return PollOutcome(errors: [note(error: "\(object.key): \(error)")])
+            let keys = objects.count == 1 ? objects[0].key.rawValue : "\(objects.count) objects"
+            return PollOutcome(errors: [note(error: "\(keys): \(error)")])
         }
+    }
+
+    static func claimName(_ object: ObjectInfo) -> String {
+        object.key.rawValue + "\u{0}" + object.etag
     }
 
     /// Objects this pipe is taking now (claims held or being asked for).
     public var claimedObjects: Int { claims.withLockedValue { $0 } }
 
-    /// ``take(_:)`` once the object's claim is held.
-    func takeClaimed(_ object: ObjectInfo) async -> PollOutcome {
-        do {
-            if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { return PollOutcome() }
-            let started = ContinuousClock.now
-            let report: FileLoadReport
-            if let bucket = store as? DirectoryBucket {
-                report = try await load(bucket.path(of: object.key), object)
-            } else {
-                let path = (configuration.downloadDirectory as NSString).appendingPathComponent(UUID().uuidString)
-                defer { unlink(path) }
-                _ = try await store.download(object.key, to: path)
-                report = try await load(path, object)
+    /// ``take(_:)`` once the objects' claims are held.
+    func takeClaimed(_ objects: [ObjectInfo]) async -> PollOutcome {
+        var outcome = PollOutcome()
+        let started = ContinuousClock.now
+        // The objects to load, as local files: the bucket's own, or downloads.
+        var loading: [ObjectInfo] = []
+        var files: [FileToLoad] = []
+        var downloads: [String] = []
+        defer { for path in downloads { unlink(path) } }
+        for object in objects {
+            do {
+                if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { continue }
+                let path: String
+                if let bucket = store as? DirectoryBucket {
+                    path = bucket.path(of: object.key)
+                } else {
+                    path = (configuration.downloadDirectory as NSString).appendingPathComponent(UUID().uuidString)
+                    downloads.append(path)
+                    _ = try await store.download(object.key, to: path)
+                }
+                loading.append(object)
+                files.append(
+                    FileToLoad(
+                        path: path,
+                        name: object.key.rawValue,
+                        source: store.location.description,
+                        landedAt: object.landedAt
+                    )
+                )
+            } catch {
+                outcome.errors.append(note(error: "\(object.key): \(error)"))
             }
-            let committed = Int64(Date().timeIntervalSince1970 * 1e9)
-            try await warehouse.recordPipeObject(
-                key: object.key.rawValue,
-                etag: object.etag,
-                sizeBytes: object.size,
-                loadID: report.summary?.id,
-                status: report.status.rawValue
+        }
+        guard !files.isEmpty else { return outcome }
+        var committed: [Int64] = []
+        let reports: [FileLoadReport]
+        do {
+            let loader = FileLoader(warehouse: warehouse, reader: configuration.reader)
+            reports = try await loader.load(
+                files,
+                loaded: { _, _ in committed.append(Int64(Date().timeIntervalSince1970 * 1e9)) }
             )
+            // Objects whose loads committed above are taken again at the next poll (and
+            // skipped as loaded) if this fails.
+            try await warehouse.recordPipeObjects(
+                zip(loading, reports).map { object, report in
+                    PipeObjectTaken(
+                        key: object.key.rawValue,
+                        etag: object.etag,
+                        sizeBytes: object.size,
+                        loadID: report.summary?.id,
+                        status: report.status.rawValue
+                    )
+                }
+            )
+        } catch {
+            let keys = loading.count == 1 ? loading[0].key.rawValue : "\(loading.count) objects"
+            outcome.errors.append(note(error: "\(keys): \(error)"))
+            return outcome
+        }
+        for (index, (object, report)) in zip(loading, reports).enumerated() {
             stats.withLockedValue { stats in
                 switch report.status {
                 case .loaded: stats.objectsLoaded += 1
@@ -328,27 +394,13 @@ public final class AutoIngestPipe: Service, Sendable {
             if report.status == .failed {
                 logger.error("\(object.key): not loaded: \(report.error ?? "unknown error") (see firn copy-history)")
             }
-            onLoaded(PipeLoad(object: object, report: report, committedAtNanoseconds: committed))
-            var outcome = PollOutcome()
+            onLoaded(PipeLoad(object: object, report: report, committedAtNanoseconds: committed[index]))
             if report.status == .loaded {
-                outcome.objects = 1
-                outcome.rows = Int64(report.counts.staged)
+                outcome.objects += 1
+                outcome.rows += Int64(report.counts.staged)
             }
-            return outcome
-        } catch {
-            return PollOutcome(errors: [note(error: "\(object.key): \(error)")])
         }
-    }
-
-    /// Loads a file (its blocking reads and the warehouse's work run off the cooperative pool).
-    func load(_ path: String, _ object: ObjectInfo) async throws(WarehouseError) -> FileLoadReport {
-        let loader = FileLoader(warehouse: warehouse, reader: configuration.reader)
-        return try await loader.load(
-            path,
-            name: object.key.rawValue,
-            source: store.location.description,
-            landedAt: object.landedAt
-        )
+        return outcome
     }
 
     @discardableResult

@@ -19,23 +19,41 @@ extension PostgresWarehouse {
         on name: String,
         _ body: () async throws(WarehouseError) -> T
     ) async throws(WarehouseError) -> T? {
+        try await withClaims(on: [name]) { (_) async throws(WarehouseError) -> T in try await body() }
+    }
+
+    /// The claims of ``withClaim(on:_:)``, all held on one connection.
+    public func withClaims<T: Sendable>(
+        on names: [String],
+        _ body: ([String]) async throws(WarehouseError) -> T
+    ) async throws(WarehouseError) -> T? {
         let logger = self.logger
-        var key = PostgresBindings()
-        key.append(Self.lockKey("claim:\(server.schema):\(name)"))
+        let schema = server.schema
         do {
             return try await client.withConnection { connection -> T? in
-                guard
-                    try await connection.rows("SELECT pg_try_advisory_lock($1)", key, logger: logger).first?
+                var held: [(name: String, key: PostgresBindings)] = []
+                for name in names {
+                    var key = PostgresBindings()
+                    key.append(Self.lockKey("claim:\(schema):\(name)"))
+                    if try await connection.rows("SELECT pg_try_advisory_lock($1)", key, logger: logger).first?
                         .decode(Bool.self) == true
-                else { return nil }
+                    {
+                        held.append((name, key))
+                    }
+                }
+                guard !held.isEmpty else { return nil }
                 let result: Result<T, WarehouseError>
                 do throws(WarehouseError) {
-                    result = .success(try await body())
+                    result = .success(try await body(held.map(\.name)))
                 } catch {
                     result = .failure(error)
                 }
-                // A connection that broke took the lock with it; the pool drops it.
-                _ = try? await connection.rows("SELECT pg_advisory_unlock($1)", key, logger: logger)
+                // A connection that broke took the locks with it; the pool drops it. A query on a
+                // connection the client has closed never answers (postgres-nio 1.33), so none is
+                // sent to one.
+                for (_, key) in held where !connection.isClosed {
+                    _ = try? await connection.rows("SELECT pg_advisory_unlock($1)", key, logger: logger)
+                }
                 return try result.get()
             }
         } catch {

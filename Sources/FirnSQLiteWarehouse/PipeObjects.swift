@@ -41,17 +41,28 @@ extension SQLiteWarehouse {
         loadID: Int64?,
         status: String
     ) throws(WarehouseError) {
+        try recordPipeObjects([
+            PipeObjectTaken(key: key, etag: etag, sizeBytes: sizeBytes, loadID: loadID, status: status)
+        ])
+    }
+
+    /// Records that the pipe took these objects, in one transaction.
+    func recordPipeObjects(_ objects: [PipeObjectTaken]) throws(WarehouseError) {
         try write { db in
             let now = Timestamp.now().description
-            try db.execute(
+            let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO firn_pipe_objects (object_key, etag, size_bytes, load_id, status, seen_at, loaded_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (object_key, etag) DO UPDATE SET load_id = excluded.load_id,
                         status = excluded.status, loaded_at = excluded.loaded_at
-                    """,
-                arguments: [key, etag, sizeBytes, loadID, status, now, now]
+                    """
             )
+            for object in objects {
+                try statement.execute(arguments: [
+                    object.key, object.etag, object.sizeBytes, object.loadID, object.status, now, now,
+                ])
+            }
         }
     }
 }

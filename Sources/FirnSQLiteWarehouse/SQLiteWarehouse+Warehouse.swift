@@ -156,6 +156,10 @@ extension SQLiteWarehouse {
         }
     }
 
+    public func recordPipeObjects(_ objects: [PipeObjectTaken]) async throws(WarehouseError) {
+        try await offPool { () throws(WarehouseError) in try self.recordPipeObjects(objects) }
+    }
+
     public func pipeObjects(_ page: PageRequest) async throws(WarehouseError) -> Page<PipeObject> {
         try await offPool { () throws(WarehouseError) in try self.pipeObjects(page) }
     }

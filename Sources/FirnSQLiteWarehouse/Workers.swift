@@ -28,6 +28,14 @@ extension SQLiteWarehouse {
         try await body()
     }
 
+    /// One process writes a SQLite file's pipe at a time: every claim is this process's.
+    public func withClaims<T: Sendable>(
+        on names: [String],
+        _ body: ([String]) async throws(WarehouseError) -> T
+    ) async throws(WarehouseError) -> T? {
+        names.isEmpty ? nil : try await body(names)
+    }
+
     public func recordHeartbeat(_ worker: WorkerRecord) async throws(WarehouseError) {
         try await offPool { () throws(WarehouseError) in
             try self.write { db in

@@ -297,6 +297,18 @@ public protocol PipeLedger: AnyObject, Sendable {
         _ body: () async throws(WarehouseError) -> T
     ) async throws(WarehouseError) -> T?
 
+    /// Runs `body` with the names (from `names`, in order) whose claims this process holds,
+    /// as ``withClaim(on:_:)`` does for one: names another worker holds are left out, and
+    /// `body` is not run when that leaves none. Every claim ends with `body` or its holder.
+    func withClaims<T: Sendable>(
+        on names: [String],
+        _ body: ([String]) async throws(WarehouseError) -> T
+    ) async throws(WarehouseError) -> T?
+
+    /// Records that the pipe took several objects (see ``recordPipeObject(key:etag:sizeBytes:loadID:status:)``),
+    /// in one transaction when the backend can.
+    func recordPipeObjects(_ objects: [PipeObjectTaken]) async throws(WarehouseError)
+
     /// Records a worker's heartbeat (creating or replacing its row).
     func recordHeartbeat(_ worker: WorkerRecord) async throws(WarehouseError)
 
@@ -305,6 +317,44 @@ public protocol PipeLedger: AnyObject, Sendable {
 
     /// Every worker's last heartbeat, latest first.
     func workers() async throws(WarehouseError) -> [WorkerRecord]
+}
+
+/// An object the pipe took, as ``PipeLedger/recordPipeObjects(_:)`` records it.
+public struct PipeObjectTaken: Sendable, Hashable {
+    /// The object's key.
+    public var key: String
+    /// Its ETag.
+    public var etag: String
+    /// Its size in bytes.
+    public var sizeBytes: Int64
+    /// The load that took it (`nil` when none was recorded).
+    public var loadID: Int64?
+    /// The load's outcome: `loaded`, `skipped` or `failed`.
+    public var status: String
+
+    /// Creates a record of a taken object.
+    public init(key: String, etag: String, sizeBytes: Int64, loadID: Int64?, status: String) {
+        self.key = key
+        self.etag = etag
+        self.sizeBytes = sizeBytes
+        self.loadID = loadID
+        self.status = status
+    }
+}
+
+extension PipeLedger {
+    /// Records each object in turn.
+    public func recordPipeObjects(_ objects: [PipeObjectTaken]) async throws(WarehouseError) {
+        for object in objects {
+            try await recordPipeObject(
+                key: object.key,
+                etag: object.etag,
+                sizeBytes: object.sizeBytes,
+                loadID: object.loadID,
+                status: object.status
+            )
+        }
+    }
 }
 
 /// Task definitions, their state and run history, and the lease that lets one process at a

@@ -114,4 +114,79 @@ import Testing
             #expect(want == got, "snapshot query \(index) differs after \(killsMidLoad) kills")
         }
     }
+
+    /// `firn pipe` applying a backlog of small files several to a transaction, killed with
+    /// SIGKILL at random moments and restarted: the tables equal `firn load` of the same files,
+    /// and load history has one row per file.
+    @Test func sigkillDuringMultiFileTransactionsThenRestartEqualsFirnLoad() throws {
+        let work = try FirnProcess.temporaryDirectory("crash-batch")
+        defer { FirnProcess.remove(work) }
+        let whole = work.appendingPathComponent("whole.csv")
+        try Self.writeWorkload(to: whole, rows: 30_000, keys: 2_000, seed: 11)
+        let lines = try String(contentsOf: whole, encoding: .utf8).split(separator: "\n")
+        let bucket = work.appendingPathComponent("bucket")
+        try FileManager.default.createDirectory(at: bucket, withIntermediateDirectories: true)
+        var files: [String] = []
+        for start in stride(from: 1, to: lines.count, by: 500) {
+            let name = String(format: "changes-%03d.csv", files.count)
+            let rows = lines[start..<min(lines.count, start + 500)]
+            try ([lines[0]] + rows).joined(separator: "\n").appending("\n")
+                .write(to: bucket.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            files.append(bucket.appendingPathComponent(name).path)
+        }
+        let config = work.appendingPathComponent("firn.yaml")
+        // Ten files to a transaction.
+        try "reader:\n  chunk_rows: 5000\n".write(to: config, atomically: true, encoding: .utf8)
+        let clean = ["--data-dir", work.appendingPathComponent("clean").path]
+        let loaded = try FirnProcess.run(["load", "--config", config.path] + clean + files)
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+
+        let crashed = ["--data-dir", work.appendingPathComponent("crashed").path]
+        func startPipe() throws -> Process {
+            let process = Process()
+            process.executableURL = FirnProcess.executable
+            process.arguments =
+                ["pipe", "--config", config.path, "--bucket", "file:" + bucket.path, "--no-http"] + crashed
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        func loadedFiles() throws -> Int {
+            Int(try FirnProcess.value(crashed, "SELECT count(*) FROM firn_loads WHERE status = 'loaded'")) ?? 0
+        }
+        var generator = SystemRandomNumberGenerator()
+        var killsMidBacklog = 0
+        for _ in 0..<5 {
+            let process = try startPipe()
+            usleep(UInt32.random(in: 300_000...1_500_000, using: &generator))
+            if process.isRunning, try loadedFiles() < files.count {
+                killsMidBacklog += 1
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let last = try startPipe()
+        let deadline = Date().addingTimeInterval(120)
+        while try loadedFiles() < files.count, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        kill(last.processIdentifier, SIGTERM)
+        last.waitUntilExit()
+        #expect(killsMidBacklog > 0, "the backlog was loaded before any kill; make it larger")
+
+        let tables = [
+            "SELECT * FROM customer ORDER BY customer_id",
+            "SELECT * FROM customer_history ORDER BY customer_id, start_time",
+            """
+            SELECT source_file, source_row, customer_id, first_name, city, update_timestamp, op
+            FROM customer_raw ORDER BY source_file, source_row
+            """,
+            "SELECT customer_id, update_timestamp, source_row, latest_before FROM customer_late ORDER BY 1, 2, 3",
+        ]
+        for sql in tables {
+            #expect(try FirnProcess.csv(crashed, sql) == FirnProcess.csv(clean, sql), "\(sql)")
+        }
+        let history = "SELECT count(*), count(DISTINCT file_name), sum(rows_loaded) FROM firn_loads WHERE status = 'loaded'"
+        #expect(try FirnProcess.csv(crashed, history) == FirnProcess.csv(clean, history))
+        #expect(try FirnProcess.value(crashed, "SELECT count(*) FROM firn_loads") == "\(files.count)", "one row per file")
+    }
 }
