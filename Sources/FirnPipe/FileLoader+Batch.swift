@@ -76,7 +76,7 @@ extension FileLoader {
         // Open the files, up to a chunk's worth of bytes (at least one file).
         var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
         var bytes: Int64 = 0
-        for (index, file) in files {
+        opening: for (index, file) in files {
             let result = await runBlocking { () -> Result<FileSnapshot, FileReadError> in
                 do throws(FileReadError) { return .success(try FileSnapshot(path: file.path)) } catch {
                     return .failure(error)
@@ -84,13 +84,14 @@ extension FileLoader {
             }
             switch result {
             case .success(let snapshot):
-                if !opened.isEmpty, bytes + snapshot.sizeBytes > Int64(reader.chunkBytes) { break }
+                // The next group starts with this file.
+                if !opened.isEmpty, bytes + snapshot.sizeBytes > Int64(reader.chunkBytes) { break opening }
                 bytes += snapshot.sizeBytes
                 opened.append((index, file, snapshot, nil))
             case .failure(let error):
                 opened.append((index, file, nil, error.description))
             }
-            if bytes >= Int64(reader.chunkBytes) { break }
+            if bytes >= Int64(reader.chunkBytes) { break opening }
         }
         // A file of a chunk or more loads alone, streamed.
         if opened.count == 1, let snapshot = opened[0].snapshot, snapshot.sizeBytes >= Int64(reader.chunkBytes) {

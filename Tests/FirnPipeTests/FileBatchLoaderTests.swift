@@ -102,6 +102,31 @@ import Testing
         #expect(try await FileLoaderTests.tables(batched.warehouse) == FileLoaderTests.tables(single.warehouse))
     }
 
+    /// Groups bounded by bytes: with a chunk of a few files' bytes, files are grouped as they
+    /// fit, a file of a chunk or more loads alone, and every file loads exactly once, in order.
+    @Test func groupsBoundedByBytesLoadEveryFileOnce() async throws {
+        let dir = try FileLoaderTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var paths: [String] = []
+        for (index, rows) in [30, 60, 10, 200, 20, 45, 15, 90].enumerated() {
+            let url = dir.appendingPathComponent("b\(index).csv")
+            try FileLoaderTests.writeFile(url, rows: rows, keys: 40, offset: index * 1_000)
+            paths.append(url.path)
+        }
+        let reader = ReaderConfiguration(chunkRows: 1_000, chunkBytes: 4_000)
+        let single = try await TestWarehouse.open(.sqlite)
+        for path in paths { _ = try await FileLoader(warehouse: single.warehouse, reader: reader).load(path) }
+        let batched = try await TestWarehouse.open(.sqlite)
+        let reports = try await FileLoader(warehouse: batched.warehouse, reader: reader).load(
+            paths.map { FileToLoad(path: $0) }
+        )
+        #expect(reports.map(\.path) == paths)
+        #expect(reports.allSatisfy { $0.status == .loaded })
+        let history = try await Self.loadHistory(batched.warehouse, versions: true)
+        #expect(history == (try await Self.loadHistory(single.warehouse, versions: true)))
+        #expect(try await FileLoaderTests.tables(batched.warehouse) == FileLoaderTests.tables(single.warehouse))
+    }
+
     @Test func smallFilesShareTransactions() async throws {
         let dir = try FileLoaderTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
