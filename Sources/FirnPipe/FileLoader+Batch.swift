@@ -158,19 +158,7 @@ extension FileLoader {
                     FileContent(name: entry.file.name, checksum: "", sizeBytes: 0, source: entry.file.source),
                     error: message
                 )
-                report(
-                    index,
-                    FileLoadReport(
-                        path: entry.file.path,
-                        status: .failed,
-                        summary: summary,
-                        counts: ApplyCounts(),
-                        rejected: 0,
-                        ignoredColumns: [],
-                        error: message,
-                        elapsedSeconds: 0
-                    )
-                )
+                report(index, .failed(path: entry.file.path, summary: summary, error: message, elapsedSeconds: 0))
                 continue
             }
             guard var (file, start) = begun[index] else { continue }

@@ -37,6 +37,22 @@ public struct FileLoadReport: Sendable, Hashable {
     public var elapsedSeconds: Double
 }
 
+extension FileLoadReport {
+    /// The report of a file that was not loaded, with why.
+    static func failed(path: String, summary: LoadSummary, error: String, elapsedSeconds: Double) -> FileLoadReport {
+        FileLoadReport(
+            path: path,
+            status: .failed,
+            summary: summary,
+            counts: ApplyCounts(),
+            rejected: 0,
+            ignoredColumns: [],
+            error: error,
+            elapsedSeconds: elapsedSeconds
+        )
+    }
+}
+
 /// Progress of a load in flight, for a progress line.
 public struct LoadProgress: Sendable, Hashable {
     /// The file.
@@ -100,16 +116,7 @@ public struct FileLoader: Sendable {
         }
         func failure(_ content: FileContent, _ message: String) async throws(WarehouseError) -> FileLoadReport {
             let summary = try await warehouse.recordFailure(content, error: message)
-            return FileLoadReport(
-                path: path,
-                status: .failed,
-                summary: summary,
-                counts: ApplyCounts(),
-                rejected: 0,
-                ignoredColumns: [],
-                error: message,
-                elapsedSeconds: elapsed()
-            )
+            return .failed(path: path, summary: summary, error: message, elapsedSeconds: elapsed())
         }
         let unreadable = FileContent(name: name, checksum: "", sizeBytes: 0, source: source)
         let snapshot: FileSnapshot
@@ -187,16 +194,7 @@ public struct FileLoader: Sendable {
 
         /// The report of a file that could not be read or changed while it loaded.
         func failed(_ summary: LoadSummary, _ message: String) -> FileLoadReport {
-            FileLoadReport(
-                path: path,
-                status: .failed,
-                summary: summary,
-                counts: ApplyCounts(),
-                rejected: 0,
-                ignoredColumns: [],
-                error: message,
-                elapsedSeconds: elapsedSeconds
-            )
+            .failed(path: path, summary: summary, error: message, elapsedSeconds: elapsedSeconds)
         }
 
         /// Why the file must not load under its checksum, if it changed since it was opened.
