@@ -161,7 +161,8 @@ extension FileLoader {
                 report(index, .failed(path: entry.file.path, summary: summary, error: message, elapsedSeconds: 0))
                 continue
             }
-            guard var (file, start) = begun[index] else { continue }
+            // Every file opened was either begun or has a failure.
+            guard var (file, start) = begun[index] else { preconditionFailure("file \(index) neither begun nor failed") }
             if case .load(let ticket) = start, !begunIDs.insert(ticket.id).inserted {
                 // The same content twice (a file given twice): once the first commits, the
                 // second is skipped, as loading them one by one would.
@@ -172,19 +173,7 @@ extension FileLoader {
             switch start {
             case .alreadyLoaded(let summary):
                 try await flush(&batch, report: report)
-                report(
-                    index,
-                    FileLoadReport(
-                        path: file.path,
-                        status: .skipped,
-                        summary: summary,
-                        counts: ApplyCounts(),
-                        rejected: 0,
-                        ignoredColumns: [],
-                        error: nil,
-                        elapsedSeconds: file.elapsedSeconds
-                    )
-                )
+                report(index, .skipped(path: file.path, summary: summary, elapsedSeconds: file.elapsedSeconds))
                 continue
             case .load(let begun):
                 ticket = begun

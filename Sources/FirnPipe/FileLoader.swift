@@ -51,6 +51,20 @@ extension FileLoadReport {
             elapsedSeconds: elapsedSeconds
         )
     }
+
+    /// The report of a file skipped because its content was loaded before, by `summary`'s load.
+    static func skipped(path: String, summary: LoadSummary, elapsedSeconds: Double) -> FileLoadReport {
+        FileLoadReport(
+            path: path,
+            status: .skipped,
+            summary: summary,
+            counts: ApplyCounts(),
+            rejected: 0,
+            ignoredColumns: [],
+            error: nil,
+            elapsedSeconds: elapsedSeconds
+        )
+    }
 }
 
 /// Progress of a load in flight, for a progress line.
@@ -142,16 +156,7 @@ public struct FileLoader: Sendable {
         let ticket: LoadTicket
         switch try await warehouse.beginLoad(content, continuing: continuing) {
         case .alreadyLoaded(let summary):
-            return FileLoadReport(
-                path: path,
-                status: .skipped,
-                summary: summary,
-                counts: ApplyCounts(),
-                rejected: 0,
-                ignoredColumns: [],
-                error: nil,
-                elapsedSeconds: elapsed()
-            )
+            return .skipped(path: path, summary: summary, elapsedSeconds: elapsed())
         case .load(let started):
             ticket = started
         }
