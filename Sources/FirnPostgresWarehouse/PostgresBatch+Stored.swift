@@ -96,7 +96,7 @@ extension PostgresBatch {
         // with its attributes and end (unchanged attributes are written back as they were).
         for version in changes.updated + changes.ended where version.start != storedOpen {
             if let end = version.end {
-                stored.closedUpdated.append(version.key.values)
+                stored.closedUpdated.append(key: version.key)
                 stored.closedUpdated.append(version.attributes, paddedTo: stored.width)
                 stored.closedUpdated.append(timestamp: version.start)
                 stored.closedUpdated.append(timestamp: end)

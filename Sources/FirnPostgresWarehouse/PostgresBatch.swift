@@ -44,7 +44,9 @@ struct PostgresBatch {
         let width = schema.entity.attributeColumns.count
         let staging = Task { [records] in
             if !isStaged { try await stage(records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt) }
+            return clock.now
         }
+        let start = mark
         await grouping.value
         counts.staged = records.count
         counts.timings.group = known.groupSeconds
@@ -57,10 +59,11 @@ struct PostgresBatch {
         var stored = StoredWrites(width: width)
         var waiting: [Int] = []
         // A large batch's known keys are written in parts: each part's statements run on the
-        // server while the next part is gathered (one after another: the connection has one
-        // transaction); the first is small, so the server starts on it soon after staging.
-        // Nothing between starting a part and awaiting the last throws, so no part is left
-        // running when the transaction ends.
+        // server after staging and the parts before it (one after another: the connection has
+        // one transaction), while the next part is gathered. The first is small, so the server
+        // starts on it soon after staging; the next are gathered while staging runs. Nothing
+        // between starting a part and awaiting the last throws, so no part is left running
+        // when the transaction ends.
         var boundary = groups.count > Self.partKeys ? Self.firstPartKeys : Int.max
         let step = max(Self.partKeys, groups.count / 4)
         var flushing: Task<Void, any Error>?
@@ -68,14 +71,10 @@ struct PostgresBatch {
             if index == boundary {
                 boundary += step
                 if !writes.isEmpty {
-                    if flushing == nil {
-                        try await staging.value
-                        counts.timings.stage = lap() - known.groupSeconds
-                    }
                     let ready = writes
                     writes = Writes(width: width)
                     flushing = Task { [flushing] in
-                        try await flushing?.value
+                        if let flushing { try await flushing.value } else { _ = try await staging.value }
                         try await flush(ready)
                     }
                 }
@@ -95,13 +94,11 @@ struct PostgresBatch {
             )
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
-        // Time spent on parts (and gathering after the first) counts as writing.
-        if flushing == nil {
-            try await staging.value
-            counts.timings.stage = lap() - known.groupSeconds
-        }
+        // Time after staging counts as writing.
         try await flushing?.value
-        counts.timings.write = lap()
+        let staged = (try await staging.value - start).seconds
+        counts.timings.stage = staged - known.groupSeconds
+        counts.timings.write = lap() - staged
         try await probe(&groups)
         counts.timings.probe = lap()
         var late: [KeyGroup] = []
@@ -152,6 +149,9 @@ struct PostgresBatch {
             )
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
+        // The batch's working state is a few small allocations per key: free it on another
+        // core while the last writes run, off the transaction's path (as on SQLite).
+        known.releaseElsewhere(consume groups)
         try await flushStored(stored)
         try await flush(writes)
         counts.timings.write += lap()
@@ -204,7 +204,7 @@ struct PostgresBatch {
         for record in records {
             rows.append(integer: loadID)
             rows.append(integer: record.arrival.row)
-            rows.append(record.key.values)
+            rows.append(key: record.key)
             rows.append(record.attributes, paddedTo: width)
             rows.append(timestamp: record.eventTime)
             rows.append(text: record.operation.rawValue)
@@ -295,7 +295,7 @@ struct PostgresBatch {
         /// Appends a key's late records.
         mutating func appendLate(_ records: [LateRecord], counts: inout ApplyCounts) {
             for record in records {
-                late.append(record.key.values)
+                late.append(key: record.key)
                 late.append(timestamp: record.eventTime)
                 late.append(text: record.operation.rawValue)
                 late.append(integer: record.loadID)
@@ -308,7 +308,7 @@ struct PostgresBatch {
 
         /// Appends a version as a row of closed history.
         mutating func appendClosed(_ version: Version) {
-            closed.append(version.key.values)
+            closed.append(key: version.key)
             closed.append(version.attributes, paddedTo: width)
             closed.append(timestamp: version.start)
             closed.append(timestamp: version.end ?? .openEnd)
@@ -333,7 +333,7 @@ struct PostgresBatch {
         counts: inout ApplyCounts
     ) {
         for record in changes.unchanged {
-            writes.unchanged.append(record.key.values)
+            writes.unchanged.append(key: record.key)
             writes.unchanged.append(timestamp: record.eventTime)
             writes.unchanged.append(text: record.operation.rawValue)
             writes.unchanged.append(record.attributes, paddedTo: writes.width)
@@ -358,12 +358,12 @@ struct PostgresBatch {
         case .upsert(let version):
             // A key has an SCD1 row exactly when it had an open version.
             if storedOpen == nil {
-                writes.inserts.append(version.key.values)
+                writes.inserts.append(key: version.key)
                 writes.inserts.append(version.attributes, paddedTo: writes.width)
                 writes.inserts.append(timestamp: version.start)
                 writes.inserts.endRow()
             } else {
-                writes.updates.append(version.key.values)
+                writes.updates.append(key: version.key)
                 writes.updates.append(version.attributes, paddedTo: writes.width)
                 writes.updates.append(timestamp: version.start)
                 writes.updates.endRow()
@@ -453,6 +453,7 @@ struct PostgresBatch {
         for (column, definition) in columns.enumerated() {
             if definition.type == .integer || definition.type == .boolean {
                 binds.append(keys.map { key -> Int64 in
+                    if columns.count == 1, let number = key.integer { return number }
                     if case .integer(let number) = key.values[column] { return number }
                     return 0
                 })

@@ -34,6 +34,15 @@ public struct PostgresCopyRows: Sendable {
         for index in 0..<width { append(index < values.count ? values[index] : .null) }
     }
 
+    /// Appends the key's values as fields (a single integer without making an array of it).
+    public mutating func append(key: Key) {
+        if let integer = key.integer {
+            append(integer: integer)
+        } else {
+            append(key.values)
+        }
+    }
+
     /// Appends the values as fields.
     public mutating func append(_ values: [Value]) {
         for value in values { append(value) }
@@ -48,8 +57,24 @@ public struct PostgresCopyRows: Sendable {
     /// Appends an integer field.
     public mutating func append(integer: Int64) {
         separate()
-        // A decimal integer is at most 20 bytes: a small string, no allocation.
-        buffer.writeString(String(integer))
+        // Digits written straight into the buffer: a decimal Int64 is at most 20 bytes.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { raw in
+            var rest = integer.magnitude
+            var length = integer < 0 ? 1 : 0
+            var probe = rest
+            repeat {
+                length += 1
+                probe /= 10
+            } while probe > 0
+            var index = length
+            repeat {
+                index -= 1
+                raw[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if integer < 0 { raw[0] = UInt8(ascii: "-") }
+            return length
+        }
     }
 
     /// Appends a timestamp field in Firn's canonical text form.

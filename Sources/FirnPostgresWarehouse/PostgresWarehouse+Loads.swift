@@ -162,7 +162,7 @@ extension PostgresWarehouse {
         finishing: Bool,
         warnings: [String]
     ) async throws(WarehouseError) -> ApplyCounts {
-        let chunk = chunk
+        var chunk = chunk
         let logger = self.logger
         let entityName = entity.name.normalized
         let clock = ContinuousClock()
@@ -189,7 +189,11 @@ extension PostgresWarehouse {
             // Chunks of this entity commit one at a time from here: arrival is commit order.
             // While another worker's chunk has the turn, this one is staged (staging rows carry
             // their load and row, not their arrival).
-            let fresh = chunk.records.filter { $0.arrival.row > done }
+            // The records are moved out of the chunk (no copy), and the rows committed before
+            // dropped when there are any (the chunk's rows are in order).
+            var fresh = chunk.records
+            chunk.records = []
+            if let first = fresh.first, first.arrival.row <= done { fresh.removeAll { $0.arrival.row <= done } }
             let stagedAt = Timestamp.now()
             var isStaged = false
             var turn = try await self.takeApplyTurn(connection) {
@@ -211,7 +215,7 @@ extension PostgresWarehouse {
                 at: now,
                 logger: logger
             )
-            var records = fresh
+            var records = consume fresh
             for index in records.indices { records[index].arrival.load = chunkID }
             let rejects = chunk.rejects.filter { $0.row > done }
             var changed: [Key] = []
@@ -224,6 +228,8 @@ extension PostgresWarehouse {
                 states: &turn.states,
                 changed: &changed
             )
+            let applied = records.count
+            releaseElsewhere(consume records)
             // Not after consuming the stream here: its keys are not all in `changed`.
             if !turn.streamPending { try await self.recordKeysChanged(connection, epoch: turn.epoch, keys: changed) }
             for reject in rejects {
@@ -246,7 +252,7 @@ extension PostgresWarehouse {
             }
             var progress = PostgresBindings()
             progress.append(chunk.lastRow)
-            progress.append(Int64(records.count))
+            progress.append(Int64(applied))
             progress.append(Int64(rejects.count))
             progress.append(Int64(counts.versionsOpened))
             progress.append(Int64(counts.versionsClosed))

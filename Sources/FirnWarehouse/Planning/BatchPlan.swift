@@ -167,6 +167,15 @@ public final class KnownKeys: @unchecked Sendable {
         self.groups = groups
     }
 
+    /// Frees `groups` (handed back by the writer) and the changes on another thread, off the
+    /// writer's path (see ``releaseElsewhere(_:)``): they are a few small allocations per key.
+    public func releaseElsewhere(_ groups: consuming [KeyGroup]) {
+        var changes: [(HistoryChanges, Timestamp)?] = []
+        swap(&changes, &self.changes)
+        self.groups = []
+        FirnWarehouse.releaseElsewhere((consume groups, consume changes))
+    }
+
     /// Drops the states (so that the writer's copy, which it goes on to change, is the only one).
     public func releaseStates() {
         states = KeyStateCache.States(capacity: 0)
