@@ -89,10 +89,10 @@ import Testing
         )
 
         // A load's rejects open with a click.
-        let badRow = try await browser.wait("the bad file's load in the table", seconds: 40) {
+        _ = try await browser.wait("the bad file's load in the table", seconds: 40) {
             try await browser.element("#loads tbody tr[data-file='bad-rows.csv']")
         }
-        try await browser.click(badRow)
+        try await browser.click(selector: "#loads tbody tr[data-file='bad-rows.csv']")
         let rejects = try await browser.wait("the load's rejected rows") {
             try await browser.elements("#rejects tbody tr")
         } until: { !$0.isEmpty }
@@ -107,7 +107,7 @@ import Testing
         // later Oslo row, in the same file.
         let key = try #require(try await browser.element("#customer-key"))
         try await browser.type("900002", into: key)
-        try await browser.click(try #require(try await browser.element("#customer-form button")))
+        try await browser.click(selector: "#customer-form button")
         _ = try await browser.wait("900002's late record marked") {
             try await browser.elements("#timeline polygon.late").count
         } until: { $0 == 1 }
@@ -118,7 +118,7 @@ import Testing
         // A key's timeline shows the versions the API reports.
         _ = try await browser.script("document.getElementById('customer-key').value = ''")
         try await browser.type("7", into: key)
-        try await browser.click(try #require(try await browser.element("#customer-form button")))
+        try await browser.click(selector: "#customer-form button")
         // The table's fifth column is the key.
         _ = try await browser.wait("key 7's versions") {
             try await browser.script("return document.querySelector('#versions tbody tr td:nth-child(5)')?.textContent") as? String
@@ -137,9 +137,9 @@ import Testing
             return try await browser.text(cell)
         }
         _ = try await browser.wait("the task in the table", taskState) { $0 == "started" }
-        try await browser.click(try #require(try await browser.element("#tasks tr[data-task='tidy_counts'] button.toggle")))
+        try await browser.click(selector: "#tasks tr[data-task='tidy_counts'] button.toggle")
         _ = try await browser.wait("the task to be suspended", taskState) { $0 == "suspended" }
-        try await browser.click(try #require(try await browser.element("#tasks tr[data-task='tidy_counts'] button.toggle")))
+        try await browser.click(selector: "#tasks tr[data-task='tidy_counts'] button.toggle")
         _ = try await browser.wait("the task to be resumed", taskState) { $0 == "started" }
 
         // The screenshot shows the page as a user leaves it: the flow moving, key 7's history open.

@@ -71,6 +71,23 @@ struct WebDriver {
         _ = try await Self.call(base + "/element/\(element)/click", method: .POST, body: [:])
     }
 
+    /// Clicks the first element matching `selector`, found again when the page re-rendered it
+    /// between finding and clicking (the dashboard redraws its tables every few seconds, and a
+    /// click on a replaced element fails with "stale element reference").
+    func click(selector: String, attempts: Int = 5) async throws {
+        for attempt in 1...attempts {
+            guard let element = try await element(selector) else {
+                throw Failure(description: "no element matches \(selector)")
+            }
+            do {
+                try await click(element)
+                return
+            } catch where attempt < attempts && "\(error)".contains("stale element reference") {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     func type(_ text: String, into element: String) async throws {
         _ = try await Self.call(base + "/element/\(element)/value", method: .POST, body: ["text": text])
     }
