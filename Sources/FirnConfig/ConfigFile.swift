@@ -14,6 +14,7 @@
 ///     - { name: price, type: decimal }
 ///   event_time: updated_at   # default update_timestamp
 ///   op: op                   # default op
+///   open_end: sentinel       # or null: the end_time history shows for open versions
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -32,26 +33,35 @@
 ///     sql: DELETE FROM counts WHERE at < datetime('now', '-7 days')
 /// ```
 struct ConfigFile: Decodable {
+    /// An entity, or (with no name, keys or attributes) options of the built-in customer.
     struct Entity: Decodable {
-        var name: String
-        var keys: [Column]
-        var attributes: [Column]
+        var name: String?
+        var keys: [Column]?
+        var attributes: [Column]?
         var eventTime: String?
         var op: String?
+        var openEnd: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, keys, attributes, op
             case eventTime = "event_time"
+            case openEnd = "open_end"
         }
 
         init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let values = try decoder.container(keyedBy: CodingKeys.self)
-            name = try values.decode(String.self, forKey: .name)
-            keys = try values.decode([Column].self, forKey: .keys)
-            attributes = try values.decode([Column].self, forKey: .attributes)
+            name = try values.decodeIfPresent(String.self, forKey: .name)
+            keys = try values.decodeIfPresent([Column].self, forKey: .keys)
+            attributes = try values.decodeIfPresent([Column].self, forKey: .attributes)
             eventTime = try values.decodeIfPresent(String.self, forKey: .eventTime)
             op = try values.decodeIfPresent(String.self, forKey: .op)
+            // YAML reads a bare `null` as no value: here it is the option's value.
+            if values.contains(.openEnd), try values.decodeNil(forKey: .openEnd) {
+                openEnd = "null"
+            } else {
+                openEnd = try values.decodeIfPresent(String.self, forKey: .openEnd)
+            }
         }
     }
 

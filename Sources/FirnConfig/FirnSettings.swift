@@ -161,17 +161,46 @@ extension FirnSettings {
             }
             return FirnCore.Column(name, type)
         }
-        var keys: [FirnCore.Column] = []
-        for key in entity.keys { keys.append(try column(key)) }
-        var attributes: [FirnCore.Column] = []
-        for attribute in entity.attributes { attributes.append(try column(attribute)) }
-        return try EntityConfiguration(
-            name: try Identifier(validating: entity.name),
-            keyColumns: keys,
-            attributeColumns: attributes,
-            eventTimeColumn: try Identifier(validating: entity.eventTime ?? "update_timestamp"),
-            operationColumn: try Identifier(validating: entity.op ?? "op")
-        )
+        var openEnd = OpenEnd.sentinel
+        if let text = entity.openEnd {
+            guard let parsed = OpenEnd(rawValue: text.lowercased()) else {
+                let known = OpenEnd.allCases.map(\.rawValue).joined(separator: " or ")
+                throw .invalid("\(source): entity.open_end: unknown value \(text.debugDescription) (use \(known))")
+            }
+            openEnd = parsed
+        }
+        var configuration: EntityConfiguration
+        switch (entity.name, entity.keys, entity.attributes) {
+        case (nil, nil, nil):
+            // Options of the built-in customer.
+            guard entity.eventTime == nil, entity.op == nil else {
+                throw .invalid(
+                    "\(source): entity: event_time and op belong to an entity's definition: give its name, keys and attributes too"
+                )
+            }
+            configuration = .customer
+        case (let name?, let keyEntries?, let attributeEntries?):
+            var keys: [FirnCore.Column] = []
+            for key in keyEntries { keys.append(try column(key)) }
+            var attributes: [FirnCore.Column] = []
+            for attribute in attributeEntries { attributes.append(try column(attribute)) }
+            configuration = try EntityConfiguration(
+                name: try Identifier(validating: name),
+                keyColumns: keys,
+                attributeColumns: attributes,
+                eventTimeColumn: try Identifier(validating: entity.eventTime ?? "update_timestamp"),
+                operationColumn: try Identifier(validating: entity.op ?? "op")
+            )
+        default:
+            let missing = [("name", entity.name == nil), ("keys", entity.keys == nil), ("attributes", entity.attributes == nil)]
+                .filter(\.1).map(\.0)
+            throw .invalid(
+                "\(source): entity: \(missing.joined(separator: " and ")) missing: an entity is defined by its name, keys "
+                    + "and attributes together (leave all three out to set options of the built-in customer)"
+            )
+        }
+        configuration.openEnd = openEnd
+        return configuration
     }
 
     /// The built-in tasks (overridden where the file names them) followed by the user's tasks.

@@ -15,6 +15,15 @@ public enum ColumnType: String, Sendable, Hashable, Codable, CaseIterable {
     case timestamp
 }
 
+/// What the history table shows as the end of an open version (config `open_end`).
+public enum OpenEnd: String, Sendable, Hashable, Codable, CaseIterable {
+    /// `9999-12-31 00:00:00`, the seed's convention (the default): open versions compare
+    /// after every real time, so `end_time > t` finds the version in force at `t`.
+    case sentinel
+    /// NULL, as tools that treat a missing end as "still open" expect (dbt snapshots).
+    case null
+}
+
 /// A named, typed column of an entity.
 public struct Column: Sendable, Hashable, Codable {
     /// The column name: a validated SQL identifier, matched case-insensitively against file headers.
@@ -47,6 +56,9 @@ public struct EntityConfiguration: Sendable, Hashable {
     public var eventTimeColumn: Identifier
     /// The operation column in input files (`I`, `U` or `D`). Defaults to `op`.
     public var operationColumn: Identifier
+    /// The end the history table shows for open versions. Only what the history table shows:
+    /// Firn's own tables and reads keep the sentinel, so it can change between runs.
+    public var openEnd: OpenEnd = .sentinel
 
     /// Creates an entity configuration, checking that column names are distinct and that
     /// derived table names are valid identifiers.

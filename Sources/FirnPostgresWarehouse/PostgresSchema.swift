@@ -197,17 +197,20 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         return statements
     }
 
+    /// What the history view shows as the end of an open version (``EntityConfiguration/openEnd``).
+    var openEndInView: String { entity.openEnd == .null ? "NULL" : Self.openEndSQL }
+
     /// Closed versions, then SCD1's rows as open versions, except those of keys that manual DML
     /// has changed since the stream was consumed, whose rows as history had them are saved.
     var historyView: String {
         """
         SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0::bigint AS is_current FROM \(closed)
         UNION ALL
-        SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(Self.openEndSQL)::text AS end_time,
+        SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(openEndInView)::text AS end_time,
             1::bigint AS is_current
         FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
         UNION ALL
-        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(Self.openEndSQL)::text, 1::bigint FROM \(beforeDML)
+        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(openEndInView)::text, 1::bigint FROM \(beforeDML)
         WHERE _firn_absent = 0
         """
     }

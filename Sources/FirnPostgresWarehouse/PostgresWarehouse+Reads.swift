@@ -139,7 +139,7 @@ extension PostgresWarehouse {
             let versions = try await Self.versions(
                 connection,
                 schema: schema,
-                sql: "SELECT * FROM \(schema.history) WHERE start_time <= $1 AND end_time > $1 \(keyAfter) "
+                sql: "SELECT * FROM \(schema.history) WHERE start_time <= $1 AND (is_current = 1 OR end_time > $1) \(keyAfter) "
                     + "ORDER BY \(schema.keyList) LIMIT $\(keyAfter.isEmpty ? 2 : keyCount + 2)",
                 binds: binds,
                 logger: logger
@@ -161,13 +161,14 @@ extension PostgresWarehouse {
         return try await connection.rows(sql, binds, logger: logger).map { row in
             let cells = Array(row)
             let start = try cells[keyCount + width].decode(String.self)
-            let end = try cells[keyCount + width + 1].decode(String.self)
+            // NULL for an open version under `open_end: null`.
+            let end = try cells[keyCount + width + 1].decode(String?.self)
             let isCurrent = try cells[keyCount + width + 2].decode(Int64.self) == 1
             return Version(
                 key: Key((0..<keyCount).map { cells[$0].value }),
                 attributes: (keyCount..<(keyCount + width)).map { cells[$0].value },
                 start: Timestamp(canonical: start) ?? Timestamp(microseconds: 0),
-                end: isCurrent ? nil : Timestamp(canonical: end)
+                end: isCurrent ? nil : end.flatMap(Timestamp.init(canonical:))
             )
         }
     }

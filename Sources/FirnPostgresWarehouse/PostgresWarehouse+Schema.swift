@@ -82,6 +82,19 @@ extension PostgresWarehouse {
                 let differences = mine.differences(from: definition)
                 if !differences.isEmpty { throw WarehouseError.definitionChanged(entity, differences) }
                 for statement in schema.lateTableStatements { try await connection.execute(statement, logger: logger) }
+                // The history view shows the open end the entity asks for now (it may change
+                // between runs: closed versions and SCD1 do not depend on it).
+                var view = PostgresBindings()
+                view.append(schema.history)
+                if let definition = try await connection.rows(
+                    "SELECT pg_get_viewdef($1::regclass)",
+                    view,
+                    logger: logger
+                ).first?.decode(String.self),
+                    definition.contains(PostgresSchema.openEndSQL) != (entity.openEnd == .sentinel)
+                {
+                    try await connection.execute("CREATE OR REPLACE VIEW \(schema.history) AS " + schema.historyView, logger: logger)
+                }
                 // An entity made before version 2 gets its epoch row, the triggers that count, and
                 // the stream's triggers as version 2 makes them.
                 let counted = try await connection.rows(

@@ -29,6 +29,22 @@ extension EntitySchema {
     /// The open end as an SQL literal.
     static let openEndSQL = "'\(BatchApplier.openEndText)'"
 
+    /// What the history view shows as the end of an open version (``EntityConfiguration/openEnd``).
+    var openEndInView: String { entity.openEnd == .null ? "NULL" : Self.openEndSQL }
+
+    /// Makes the history view show the entity's ``EntityConfiguration/openEnd``: a warehouse
+    /// made with the other one gets its view redefined (closed versions and SCD1 are kept as
+    /// they are, so the option can change between runs).
+    func matchHistoryView(_ db: Database) throws {
+        guard let sql = try String.fetchOne(
+            db,
+            sql: "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?",
+            arguments: [entity.historyTable.normalized]
+        ) else { return }
+        guard sql.contains(Self.openEndSQL) != (entity.openEnd == .sentinel) else { return }
+        try db.execute(sql: "DROP VIEW \(history)")
+        try db.execute(sql: "CREATE VIEW \(history) AS " + historyView)
+    }
 
     /// `a.k = b.k AND …` over the key columns.
     func keysEqual(_ left: String, _ right: String) -> String {
@@ -69,11 +85,11 @@ extension EntitySchema {
         """
         SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0 AS is_current FROM \(closed)
         UNION ALL
-        SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(Self.openEndSQL) AS end_time,
+        SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(openEndInView) AS end_time,
             1 AS is_current
         FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
         UNION ALL
-        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(Self.openEndSQL), 1 FROM \(beforeDML)
+        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(openEndInView), 1 FROM \(beforeDML)
         WHERE _firn_absent = 0
         """
     }

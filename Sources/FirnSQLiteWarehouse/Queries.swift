@@ -88,7 +88,7 @@ extension SQLiteWarehouse {
                 db,
                 schema: schema,
                 sql: """
-                    SELECT * FROM \(schema.history) WHERE start_time <= ? AND end_time > ? \(keyAfter)
+                    SELECT * FROM \(schema.history) WHERE start_time <= ? AND (is_current = 1 OR end_time > ?) \(keyAfter)
                     ORDER BY \(schema.keyList) LIMIT ?
                     """,
                 arguments: [time.description, time.description]
@@ -110,13 +110,14 @@ extension SQLiteWarehouse {
         let width = schema.attributes.count
         return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
             let start: String = row[keyCount + width]
-            let end: String = row[keyCount + width + 1]
+            // NULL for an open version under `open_end: null`.
+            let end: String? = row[keyCount + width + 1]
             let isCurrent: Bool = row[keyCount + width + 2]
             return Version(
                 key: Key((0..<keyCount).map { row.value(at: $0) }),
                 attributes: (keyCount..<(keyCount + width)).map { row.value(at: $0) },
                 start: Timestamp(canonical: start) ?? Timestamp(microseconds: 0),
-                end: isCurrent ? nil : Timestamp(canonical: end)
+                end: isCurrent ? nil : end.flatMap(Timestamp.init(canonical:))
             )
         }
     }

@@ -93,5 +93,6 @@ enum SQLiteMigrations {
         if current >= 1 {
             for statement in schema.creationStatements { try db.execute(sql: statement) }
         }
+        try schema.matchHistoryView(db)
     }
 }

@@ -35,18 +35,27 @@ extension QueryResult {
     }
 
     /// Versions as the history table shows them: keys, attributes, `start_time`, `end_time`
-    /// (the open end for an open version) and `is_current`.
+    /// (for an open version the entity's ``EntityConfiguration/openEnd``) and `is_current`.
     public init(history versions: [Version], of entity: EntityConfiguration) {
         self.init(
             columns: entity.keyColumns.map(\.name.normalized) + entity.attributeColumns.map(\.name.normalized)
                 + ["start_time", "end_time", "is_current"],
             rows: versions.map { version in
                 version.key.values + version.attributes + [
-                    .text(version.start.description), .text((version.end ?? .openEnd).description),
+                    .text(version.start.description), Self.end(of: version, entity.openEnd),
                     .integer(version.isCurrent ? 1 : 0),
                 ]
             }
         )
+    }
+
+    /// A version's `end_time` as the history table shows it.
+    static func end(of version: Version, _ openEnd: OpenEnd) -> Value {
+        if let end = version.end { return .text(end.description) }
+        switch openEnd {
+        case .sentinel: return .text(Timestamp.openEnd.description)
+        case .null: return .null
+        }
     }
 
     /// Versions in force at a time as SCD1 rows: keys, attributes and the event-time column

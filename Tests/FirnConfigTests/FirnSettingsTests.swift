@@ -84,6 +84,24 @@ import Testing
         #expect(throws: ConfigurationError.self) { try WarehouseLocation(parsing: "sqlite:") }
     }
 
+    /// `open_end` on the built-in customer (no definition needed) or on a declared entity;
+    /// anything else, or half a definition, is refused saying what to write.
+    @Test func openEndOption() throws {
+        #expect(try FirnSettings.parse(yaml: "entity:\n  open_end: null\n").entity.openEnd == .null)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  open_end: NULL\n").entity.name == "customer")
+        #expect(try FirnSettings.parse(yaml: "entity:\n  open_end: sentinel\n").entity == .customer)
+        let declared = try FirnSettings.parse(
+            yaml: "entity:\n  name: p\n  keys: [{ name: id }]\n  attributes: [{ name: a }]\n  open_end: 'null'\n"
+        )
+        #expect(declared.entity.name == "p" && declared.entity.openEnd == .null)
+        let unknown = ConfigStrictnessTests().error("entity:\n  open_end: never\n")
+        #expect(unknown?.contains("firn.yaml: entity.open_end: unknown value \"never\" (use sentinel or null)") == true)
+        let withoutDefinition = ConfigStrictnessTests().error("entity:\n  open_end: null\n  op: action\n")
+        #expect(withoutDefinition?.contains("give its name, keys and attributes too") == true)
+        let half = ConfigStrictnessTests().error("entity:\n  keys: [{ name: id }]\n")
+        #expect(half?.contains("entity: name and attributes missing") == true)
+    }
+
     @Test func badYamlNamesTheProblem() {
         do {
             _ = try FirnSettings.parse(yaml: "entity:\n  name: p\n", source: "firn.yaml")
@@ -175,7 +193,7 @@ import Testing
         ),
         (
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
-            "entity.key", "attributes, event_time, keys, name, op"
+            "entity.key", "attributes, event_time, keys, name, op, open_end"
         ),
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (

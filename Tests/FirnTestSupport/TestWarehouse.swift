@@ -98,6 +98,18 @@ public final class TestWarehouse {
         self.backend = backend
     }
 
+    /// A warehouse the caller opened (and whose files it removes): one of several openings of
+    /// the same warehouse, say.
+    public convenience init(wrapping warehouse: any Warehouse, backend: TestBackend) {
+        let unused = FileManager.default.temporaryDirectory.appendingPathComponent("firn-unused-\(UUID().uuidString)")
+        self.init(directory: unused, warehouse: warehouse, backend: backend)
+    }
+
+    /// Closes the warehouse's connections now (PostgreSQL), rather than when it is freed.
+    public func close() async {
+        if let postgres = warehouse as? PostgresWarehouse { await postgres.close() }
+    }
+
     /// A fresh warehouse on `backend`: a new SQLite file, or a new schema on the test run's
     /// PostgreSQL server (``PostgresTestServer``).
     public static func open(_ backend: TestBackend, entity: EntityConfiguration = .customer) async throws -> TestWarehouse {
