@@ -52,8 +52,6 @@ struct PostgresSchema: Sendable, EntitySQLNames {
 
     /// The current time as stored.
     static let nowSQL = "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-    /// The open end as an SQL literal.
-    static let openEndSQL = "'\(Timestamp.openEnd.description)'"
 
     // MARK: Tables
 
@@ -196,9 +194,6 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         )
         return statements
     }
-
-    /// What the history view shows as the end of an open version (``EntityConfiguration/openEnd``).
-    var openEndInView: String { entity.openEnd == .null ? "NULL" : Self.openEndSQL }
 
     /// Closed versions, then SCD1's rows as open versions, except those of keys that manual DML
     /// has changed since the stream was consumed, whose rows as history had them are saved.

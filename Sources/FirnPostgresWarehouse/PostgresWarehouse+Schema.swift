@@ -91,7 +91,7 @@ extension PostgresWarehouse {
                     view,
                     logger: logger
                 ).first?.decode(String.self),
-                    definition.contains(PostgresSchema.openEndSQL) != (entity.openEnd == .sentinel)
+                    schema.historyViewShowsOtherOpenEnd(definition)
                 {
                     try await connection.execute("CREATE OR REPLACE VIEW \(schema.history) AS " + schema.historyView, logger: logger)
                 }

@@ -26,12 +26,6 @@ extension EntitySchema {
     /// The current time as SQL, in the stored form.
     static let nowSQL = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
 
-    /// The open end as an SQL literal.
-    static let openEndSQL = "'\(BatchApplier.openEndText)'"
-
-    /// What the history view shows as the end of an open version (``EntityConfiguration/openEnd``).
-    var openEndInView: String { entity.openEnd == .null ? "NULL" : Self.openEndSQL }
-
     /// Makes the history view show the entity's ``EntityConfiguration/openEnd``: a warehouse
     /// made with the other one gets its view redefined (closed versions and SCD1 are kept as
     /// they are, so the option can change between runs).
@@ -41,7 +35,7 @@ extension EntitySchema {
             sql: "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?",
             arguments: [entity.historyTable.normalized]
         ) else { return }
-        guard sql.contains(Self.openEndSQL) != (entity.openEnd == .sentinel) else { return }
+        guard historyViewShowsOtherOpenEnd(sql) else { return }
         try db.execute(sql: "DROP VIEW \(history)")
         try db.execute(sql: "CREATE VIEW \(history) AS " + historyView)
     }

@@ -26,4 +26,16 @@ extension EntitySQLNames {
     public var attributeList: String { attributes.joined(separator: ", ") }
     /// The attribute columns and a comma, or nothing when the entity has none.
     public var attributesThenComma: String { attributes.isEmpty ? "" : attributeList + ", " }
+
+    /// The open end as an SQL literal: what Firn's own tables and reads keep for an open version.
+    public static var openEndSQL: String { "'\(Timestamp.openEnd.description)'" }
+
+    /// What the history view shows as the end of an open version (``EntityConfiguration/openEnd``).
+    public var openEndInView: String { entity.openEnd == .null ? "NULL" : Self.openEndSQL }
+
+    /// Whether a history view whose SQL (as the database returns it) is `definition` shows the
+    /// other open end than the entity asks for, and so must be redefined.
+    public func historyViewShowsOtherOpenEnd(_ definition: String) -> Bool {
+        definition.contains(Self.openEndSQL) != (entity.openEnd == .sentinel)
+    }
 }
