@@ -15,6 +15,8 @@
 ///   event_time: updated_at   # default update_timestamp
 ///   op: op                   # default op
 ///   open_end: sentinel       # or null: the end_time history shows for open versions
+///   track_history_except: [title]   # or track_history: [price]; default: every attribute
+///   null_updates: apply      # or ignore: a NULL keeps the value in force (partial images)
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -41,11 +43,17 @@ struct ConfigFile: Decodable {
         var eventTime: String?
         var op: String?
         var openEnd: String?
+        var trackHistory: [String]?
+        var trackHistoryExcept: [String]?
+        var nullUpdates: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, keys, attributes, op
             case eventTime = "event_time"
             case openEnd = "open_end"
+            case trackHistory = "track_history"
+            case trackHistoryExcept = "track_history_except"
+            case nullUpdates = "null_updates"
         }
 
         init(from decoder: any Decoder) throws {
@@ -62,6 +70,9 @@ struct ConfigFile: Decodable {
             } else {
                 openEnd = try values.decodeIfPresent(String.self, forKey: .openEnd)
             }
+            trackHistory = try values.decodeIfPresent([String].self, forKey: .trackHistory)
+            trackHistoryExcept = try values.decodeIfPresent([String].self, forKey: .trackHistoryExcept)
+            nullUpdates = try values.decodeIfPresent(String.self, forKey: .nullUpdates)
         }
     }
 

@@ -200,7 +200,49 @@ extension FirnSettings {
             )
         }
         configuration.openEnd = openEnd
+        try historyPolicy(of: entity, into: &configuration, source: source)
         return configuration
+    }
+
+    /// `track_history`, `track_history_except` and `null_updates`: names checked against the
+    /// entity's attributes, so a misspelt column is an error rather than a silently tracked one.
+    static func historyPolicy(
+        of entity: ConfigFile.Entity,
+        into configuration: inout EntityConfiguration,
+        source: String
+    ) throws(ConfigurationError) {
+        if let text = entity.nullUpdates {
+            guard let parsed = NullUpdates(rawValue: text.lowercased()) else {
+                let known = NullUpdates.allCases.map(\.rawValue).joined(separator: " or ")
+                throw .invalid("\(source): entity.null_updates: unknown value \(text.debugDescription) (use \(known))")
+            }
+            configuration.nullUpdates = parsed
+        }
+        let attributes = configuration.attributeColumns.map(\.name)
+        func names(_ list: [String], _ option: String) throws(ConfigurationError) -> Set<Identifier> {
+            var found = Set<Identifier>()
+            for name in list {
+                guard let identifier = try? Identifier(validating: name), attributes.contains(identifier) else {
+                    let known = attributes.map(\.normalized).joined(separator: ", ")
+                    throw .invalid(
+                        "\(source): entity.\(option): \(name.debugDescription) is not an attribute of \(configuration.name) (attributes: \(known))"
+                    )
+                }
+                found.insert(identifier)
+            }
+            return found
+        }
+        switch (entity.trackHistory, entity.trackHistoryExcept) {
+        case (nil, nil):
+            break
+        case (let tracked?, nil):
+            let kept = try names(tracked, "track_history")
+            configuration.untrackedAttributes = Set(attributes.filter { !kept.contains($0) })
+        case (nil, let untracked?):
+            configuration.untrackedAttributes = try names(untracked, "track_history_except")
+        case (.some, .some):
+            throw .invalid("\(source): entity: give track_history or track_history_except, not both")
+        }
     }
 
     /// The built-in tasks (overridden where the file names them) followed by the user's tasks.

@@ -59,6 +59,22 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// The end the history table shows for open versions. Only what the history table shows:
     /// Firn's own tables and reads keep the sentinel, so it can change between runs.
     public var openEnd: OpenEnd = .sentinel
+    /// Attributes whose changes update the version in force in place instead of opening a
+    /// version (config `track_history`, `track_history_except`); names not among
+    /// ``attributeColumns`` are ignored. Part of the entity's definition: history is kept
+    /// under one policy.
+    public var untrackedAttributes: Set<Identifier> = []
+    /// What a NULL attribute of an upsert means (config `null_updates`). Part of the entity's
+    /// definition.
+    public var nullUpdates: NullUpdates = .apply
+
+    /// The policy history is kept under (``untrackedAttributes``, ``nullUpdates``).
+    public var historyPolicy: HistoryPolicy {
+        HistoryPolicy(
+            untracked: attributeColumns.indices.filter { untrackedAttributes.contains(attributeColumns[$0].name) },
+            nullUpdates: nullUpdates
+        )
+    }
 
     /// Creates an entity configuration, checking that column names are distinct and that
     /// derived table names are valid identifiers.

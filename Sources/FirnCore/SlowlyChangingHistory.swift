@@ -5,12 +5,18 @@
 /// Walk them in order: an upsert whose attributes equal (NULL-safely) those of the version in
 /// force changes nothing; any other upsert opens a version at its time, ending the version in
 /// force there; a delete closes the version in force and opens nothing (a no-op when none is
-/// in force). SCD1 is the set of open versions.
+/// in force). SCD1 is the set of open versions. An entity's ``HistoryPolicy`` refines the
+/// upsert rule (partial images, untracked attributes updated in place).
 ///
-/// Both warehouses use ``reconcile(key:existing:records:from:)``: given the stored versions
-/// that a batch can affect and every record from the batch's earliest event time on, it
-/// returns the exact rows to insert, update and delete. Storage differs per backend; the
-/// rules live only here.
+/// Both warehouses use ``reconcile(key:existing:records:from:policy:)``: given the stored
+/// versions that a batch can affect and every record from the batch's earliest event time
+/// on, it returns the exact rows to insert, update and delete. Storage differs per backend;
+/// the rules live only here.
+///
+/// Besides history, a backend keeps the records that the versions alone do not reproduce
+/// (``HistoryChanges/unchanged``): those that changed nothing, and under a policy those whose
+/// attributes differ from the version they opened or updated. Those and the version
+/// boundaries are every record that counts, so a key can be replayed without staging.
 public enum SlowlyChangingHistory {
     /// Replays records over the state in force before them.
     ///
@@ -20,20 +26,25 @@ public enum SlowlyChangingHistory {
     ///   - records: Records of one key, in any order; all must be after `prior.start`.
     /// - Returns: The versions from `prior` on, oldest first; the last is open unless the key
     ///   ends deleted.
-    public static func replay(prior: Version?, records: [ChangeRecord]) -> [Version] {
-        replayKeepingUnchanged(prior: prior, records: records).versions
+    public static func replay(prior: Version?, records: [ChangeRecord], policy: HistoryPolicy = .standard) -> [Version] {
+        replayKeepingUnchanged(prior: prior, records: records, policy: policy).versions
     }
 
-    /// ``replay(prior:records:)``, also returning the records that counted but changed
-    /// nothing: an upsert equal to the version in force, a delete with none in force.
+    /// ``replay(prior:records:policy:)``, also returning the records the versions do not
+    /// reproduce: an upsert equal to the version in force, a delete with none in force, and
+    /// under `policy` an upsert whose attributes are not those of the version it opened (a
+    /// partial image), every upsert that opened a version (when versions update in place) and
+    /// every upsert that updated one in place.
     ///
     /// Together with the versions they determine every record that counts (of several at one
     /// event time, the last arrival): version starts are upserts, version ends that no version
-    /// starts at are deletes (see ``countingRecords(of:from:)``). A backend that stores them
-    /// can replay a key from any time without keeping its staging rows indexed by key.
+    /// starts at are deletes (see ``countingRecords(of:from:)``); a kept record at a version's
+    /// start counts instead of the version's own. A backend that stores them can replay a key from any time without
+    /// keeping its staging rows indexed by key.
     public static func replayKeepingUnchanged(
         prior: Version?,
-        records: [ChangeRecord]
+        records: [ChangeRecord],
+        policy: HistoryPolicy = .standard
     ) -> (versions: [Version], unchanged: [ChangeRecord]) {
         var versions: [Version] = []
         var unchanged: [ChangeRecord] = []
@@ -48,7 +59,13 @@ public enum SlowlyChangingHistory {
             index = last + 1
             switch record.operation {
             case .upsert:
-                if let open = current, open.attributes == record.attributes {
+                let attributes = policy.effective(record.attributes, over: current?.attributes)
+                if let open = current, open.attributes == attributes {
+                    unchanged.append(record)
+                    continue
+                }
+                if let open = current, policy.differsOnlyInUntracked(open.attributes, attributes) {
+                    current?.attributes = attributes
                     unchanged.append(record)
                     continue
                 }
@@ -56,7 +73,8 @@ public enum SlowlyChangingHistory {
                     open.end = record.eventTime
                     versions.append(open)
                 }
-                current = Version(key: record.key, attributes: record.attributes, start: record.eventTime, end: nil)
+                current = Version(key: record.key, attributes: attributes, start: record.eventTime, end: nil)
+                if policy.keepsOpening(record, as: attributes) { unchanged.append(record) }
             case .delete:
                 if var open = current {
                     open.end = record.eventTime
@@ -72,7 +90,9 @@ public enum SlowlyChangingHistory {
     }
 
     /// The records that made stored versions, at or after `from`: an upsert at each version
-    /// start, and a delete at each version end that no version starts at.
+    /// start, and a delete at each version end that no version starts at. Where a kept record
+    /// (``HistoryChanges/unchanged``) has the same event time it counts instead, being a
+    /// later arrival.
     ///
     /// With the stored unchanged records (``HistoryChanges/unchanged``) these are every record
     /// of the key that counts from `from` on. They arrive before anything new (arrival 0, 0),
@@ -120,20 +140,25 @@ public enum SlowlyChangingHistory {
     ///     first. At most the first starts before `from` (the version in force just before it).
     ///   - records: Every record of the key with event time at or after `from`: the new ones
     ///     and those already loaded (records that changed nothing count too).
-    ///   - from: The earliest event time among the new records.
+    ///   - from: The earliest event time among the new records. When versions update in place
+    ///     (``HistoryPolicy/updatesInPlace``), a version's stored attributes are its latest, not
+    ///     those in force at `from`: then `from` must be the start of a version, or precede
+    ///     every version of the key (see `BatchPlan.replayStart`).
+    ///   - policy: The entity's policy.
     /// - Returns: Versions to insert, update (matched by key and start) and delete, and the
     ///   change to the SCD1 row.
     public static func reconcile(
         key: Key,
         existing: [Version],
         records: [ChangeRecord],
-        from: Timestamp
+        from: Timestamp,
+        policy: HistoryPolicy
     ) -> HistoryChanges {
         if records.count == 1, existing.count <= 1, existing.first.map({ $0.isCurrent && $0.start < from }) != false {
-            return reconcileOne(key: key, open: existing.first, record: records[0])
+            return reconcileOne(key: key, open: existing.first, record: records[0], policy: policy)
         }
         let prior = existing.first.flatMap { $0.start < from ? $0 : nil }
-        let (rebuilt, unchanged) = replayKeepingUnchanged(prior: prior, records: records)
+        let (rebuilt, unchanged) = replayKeepingUnchanged(prior: prior, records: records, policy: policy)
         var changes = HistoryChanges(key: key)
         changes.unchanged = unchanged
         changes.open = rebuilt.last.flatMap { $0.isCurrent ? $0 : nil }
@@ -172,17 +197,37 @@ public enum SlowlyChangingHistory {
 }
 
 extension SlowlyChangingHistory {
-    /// ``reconcile(key:existing:records:from:)`` for the most common case, one new record after
-    /// the key's open version (or after none), without the general replay's intermediate
-    /// arrays. The same rules, spelled out: the property tests hold both to the reference model.
-    public static func reconcileOne(key: Key, open: Version?, record: ChangeRecord) -> HistoryChanges {
+    /// ``reconcile(key:existing:records:from:policy:)`` for the most common case, one new
+    /// record after the key's open version (or after none), without the general replay's
+    /// intermediate arrays. The same rules, spelled out: the property tests hold both to the
+    /// reference model.
+    public static func reconcileOne(
+        key: Key,
+        open: Version?,
+        record: ChangeRecord,
+        policy: HistoryPolicy
+    ) -> HistoryChanges {
         var changes = HistoryChanges(key: key)
         switch (record.operation, open) {
         case (.upsert, let open?) where open.attributes == record.attributes:
             changes.unchanged = [record]
             changes.open = open
         case (.upsert, let open):
-            let opened = Version(key: key, attributes: record.attributes, start: record.eventTime, end: nil)
+            let attributes = policy.isStandard ? record.attributes : policy.effective(record.attributes, over: open?.attributes)
+            if !policy.isStandard, var updated = open,
+                updated.attributes == attributes || policy.differsOnlyInUntracked(updated.attributes, attributes)
+            {
+                // Nothing changes, or untracked attributes only: the open version in place.
+                changes.unchanged = [record]
+                if updated.attributes != attributes {
+                    updated.attributes = attributes
+                    changes.updated = [updated]
+                    changes.current = .upsert(updated)
+                }
+                changes.open = updated
+                return changes
+            }
+            let opened = Version(key: key, attributes: attributes, start: record.eventTime, end: nil)
             if var closed = open {
                 closed.end = record.eventTime
                 changes.ended = [closed]
@@ -191,6 +236,7 @@ extension SlowlyChangingHistory {
             changes.inserted = [opened]
             changes.open = opened
             changes.current = .upsert(opened)
+            if policy.keepsOpening(record, as: attributes) { changes.unchanged = [record] }
         case (.delete, var closed?):
             closed.end = record.eventTime
             changes.ended = [closed]
@@ -213,7 +259,7 @@ public enum CurrentChange: Sendable, Hashable {
     case delete(Key)
 }
 
-/// Stored-row changes for one key, from ``SlowlyChangingHistory/reconcile(key:existing:records:from:)``.
+/// Stored-row changes for one key, from ``SlowlyChangingHistory/reconcile(key:existing:records:from:policy:)``.
 public struct HistoryChanges: Sendable, Hashable {
     /// The key these changes are for.
     public var key: Key
@@ -230,8 +276,10 @@ public struct HistoryChanges: Sendable, Hashable {
     public var deleted: [Version] = []
     /// The SCD1 row's change.
     public var current: CurrentChange = .unchanged
-    /// Every record from `from` on that counted but changed nothing (replacing any stored
-    /// before for that span), so that later replays can be rebuilt without staging.
+    /// Every record from `from` on that the versions do not reproduce (replacing any stored
+    /// before for that span), so that later replays can be rebuilt without staging: those
+    /// that changed nothing and, under a ``HistoryPolicy``, those whose attributes differ from
+    /// the version they opened or updated.
     public var unchanged: [ChangeRecord] = []
     /// How many versions went from open to closed, or were written already closed.
     public var closedCount = 0

@@ -39,7 +39,8 @@ struct PostgresBatch {
         // the remembered states tell (see `KnownKeys`); then, while the server takes the COPY,
         // the in-order keys the states knew are written into the set-based writes (no
         // statement needed). The rest wait for the connection: probed, replayed, written.
-        let known = KnownKeys(states: states)
+        let policy = schema.entity.historyPolicy
+        let known = KnownKeys(states: states, policy: policy)
         let grouping = Task.detached { [records] in known.work(records: records) }
         let width = schema.entity.attributeColumns.count
         let staging = Task { [records] in
@@ -109,7 +110,7 @@ struct PostgresBatch {
                 continue
             }
             counts.inOrderKeys += 1
-            let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order)
+            let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order, policy: policy)
             collect(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, stored: &stored, counts: &counts)
             writes.appendLate(
                 BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
@@ -117,9 +118,20 @@ struct PostgresBatch {
             )
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
-        // Keys with late records: their stored rows read for all at once, then replayed.
-        let existing = try await versions(of: late)
-        let unchanged = try await unchangedRecords(of: late)
+        // Keys with late records: their stored rows read for all at once, then replayed, each
+        // from its replay start (read again for the keys whose start moved back).
+        var existing = try await versions(of: late)
+        var since = late
+        for position in late.indices {
+            since[position].from = BatchPlan.replayStart(existing: existing[position], from: late[position].from, policy: policy)
+        }
+        let moved = late.indices.filter { since[$0].from < late[$0].from }
+        if !moved.isEmpty {
+            for (position, versions) in zip(moved, try await versions(of: moved.map { since[$0] })) {
+                existing[position] = versions
+            }
+        }
+        let unchanged = try await unchangedRecords(of: since)
         for (position, group) in late.enumerated() {
             counts.recomputedKeys += 1
             let (changes, latest) = BatchPlan.replay(
@@ -127,12 +139,13 @@ struct PostgresBatch {
                 existing: existing[position],
                 unchanged: unchanged[position],
                 records: group.range.map { records[order[$0]] },
-                from: group.from
+                from: since[position].from,
+                policy: policy
             )
             collect(
                 changes,
                 storedOpen: existing[position].last.flatMap { $0.isCurrent ? $0.start : nil },
-                replacingUnchangedFrom: group.from,
+                replacingUnchangedFrom: since[position].from,
                 into: &writes,
                 stored: &stored,
                 counts: &counts

@@ -114,7 +114,8 @@ struct BatchApplier {
         // log, no index by key), another groups the records by key, in key order (consecutive
         // B-tree accesses then fall on neighbouring pages), and works out what the remembered
         // key states tell: which keys are in order and, for those, their changes.
-        let known = KnownKeys(states: states)
+        let policy = schema.entity.historyPolicy
+        let known = KnownKeys(states: states, policy: policy)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global(qos: .userInitiated).async { [records] in
             known.work(records: records)
@@ -161,7 +162,7 @@ struct BatchApplier {
                 let open = groups[index].open
                 let (changes, latest) =
                     known.takeChanges(at: index)
-                    ?? BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order)
+                    ?? BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order, policy: policy)
                 if isSeveral {
                     parts.attribute(changes, storedOpen: open?.start, group: groups[index], records: records, order: order)
                 }
@@ -176,14 +177,17 @@ struct BatchApplier {
                 states.store(KeyState(latest: latest, open: changes.open), for: key)
             } else {
                 counts.recomputedKeys += 1
-                let existing = try reader.versions(of: key, endingFrom: from)
-                let unchanged = try reader.unchangedRecords(of: key, from: from)
+                var existing = try reader.versions(of: key, endingFrom: from)
+                let since = BatchPlan.replayStart(existing: existing, from: from, policy: policy)
+                if since < from { existing = try reader.versions(of: key, endingFrom: since) }
+                let unchanged = try reader.unchangedRecords(of: key, from: since)
                 let (changes, latest) = BatchPlan.replay(
                     key: key,
                     existing: existing,
                     unchanged: unchanged,
                     records: range.map { records[order[$0]] },
-                    from: from
+                    from: since,
+                    policy: policy
                 )
                 let late = BatchPlan.lateRecords(
                     group: groups[index],
@@ -201,7 +205,7 @@ struct BatchApplier {
                 try writer.write(
                     changes,
                     storedOpen: storedOpen,
-                    replacingUnchangedFrom: from,
+                    replacingUnchangedFrom: since,
                     counts: &counts
                 )
                 // Every record of the key from `from` on was replayed, its latest among them.

@@ -6,12 +6,19 @@ import Foundation
 ///
 /// Entity and column names compare case-insensitively, as SQL's do: `Customer` and `customer`
 /// are one entity, with one set of tables. The order of attributes does not matter (Firn names
-/// every column it writes); names, types, keys, and the event-time and op columns do.
+/// every column it writes); names, types, keys, and the event-time and op columns do, and so
+/// does the history policy (untracked attributes, `null_updates`): history is a function of
+/// the records under one policy, so one kept under another would not be what the config says.
 public struct StoredEntityDefinition: Codable, Equatable, Sendable {
     var keys: [StoredColumn]
     var attributes: [StoredColumn]
     var eventTime: String
     var op: String
+    /// Untracked attributes, sorted; absent when every attribute is tracked (as in definitions
+    /// stored before the option).
+    var untracked: [String]?
+    /// `null_updates`; absent for `apply`.
+    var nullUpdates: String?
 
     public struct StoredColumn: Codable, Equatable, Sendable {
         var name: String
@@ -24,6 +31,9 @@ public struct StoredEntityDefinition: Codable, Equatable, Sendable {
         attributes = entity.attributeColumns.map { StoredColumn(name: $0.name.normalized, type: $0.type.rawValue) }
         eventTime = entity.eventTimeColumn.normalized
         op = entity.operationColumn.normalized
+        let untrackedNames = entity.attributeColumns.map(\.name).filter(entity.untrackedAttributes.contains).map(\.normalized)
+        untracked = untrackedNames.isEmpty ? nil : untrackedNames.sorted()
+        nullUpdates = entity.nullUpdates == .apply ? nil : entity.nullUpdates.rawValue
     }
 
     /// The definition as stored: JSON with sorted keys.
@@ -58,6 +68,13 @@ public struct StoredEntityDefinition: Codable, Equatable, Sendable {
         }
         if eventTime != stored.eventTime { found.append("event time column was \(stored.eventTime), now \(eventTime)") }
         if op != stored.op { found.append("op column was \(stored.op), now \(op)") }
+        if untracked != stored.untracked {
+            let describe = { (names: [String]?) in names.map { "(\($0.joined(separator: ", ")))" } ?? "none" }
+            found.append("untracked attributes were \(describe(stored.untracked)), now \(describe(untracked))")
+        }
+        if nullUpdates != stored.nullUpdates {
+            found.append("null_updates was \(stored.nullUpdates ?? "apply"), now \(nullUpdates ?? "apply")")
+        }
         return found
     }
 }
@@ -70,7 +87,7 @@ extension WarehouseError {
             table: entity.currentTable.normalized,
             reason: "the warehouse was made for another definition of entity \(entity.name.normalized): "
                 + differences.joined(separator: "; ")
-                + ". Firn cannot change an entity's columns yet: put the config back as it was, "
+                + ". Firn cannot change an entity's definition yet: put the config back as it was, "
                 + "or point --data-dir (or --warehouse) at a new warehouse"
         )
     }

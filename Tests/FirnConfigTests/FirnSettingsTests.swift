@@ -102,6 +102,32 @@ import Testing
         #expect(half?.contains("entity: name and attributes missing") == true)
     }
 
+    /// `track_history` (what is tracked), `track_history_except` (what is not) and
+    /// `null_updates`; a name that is not an attribute, both lists, or an unknown value is
+    /// refused naming it.
+    @Test func historyPolicyOptions() throws {
+        let tracked = try FirnSettings.parse(yaml: "entity:\n  track_history: [first_name, Last_Name]\n").entity
+        #expect(tracked.untrackedAttributes == ["email", "street", "city", "state", "country"])
+        #expect(tracked.historyPolicy.untracked == [2, 3, 4, 5, 6])
+        let except = try FirnSettings.parse(yaml: "entity:\n  track_history_except: [email]\n  null_updates: IGNORE\n").entity
+        #expect(except.untrackedAttributes == ["email"] && except.nullUpdates == .ignore)
+        #expect(except.historyPolicy == HistoryPolicy(untracked: [2], nullUpdates: .ignore))
+        #expect(try FirnSettings.parse(yaml: "entity:\n  null_updates: apply\n").entity == .customer)
+        let unknownColumn = ConfigStrictnessTests().error("entity:\n  track_history_except: [e_mail]\n")
+        #expect(
+            unknownColumn?.contains(
+                "firn.yaml: entity.track_history_except: \"e_mail\" is not an attribute of customer (attributes: first_name,"
+            ) == true,
+            "\(unknownColumn ?? "")"
+        )
+        let key = ConfigStrictnessTests().error("entity:\n  track_history: [customer_id]\n")
+        #expect(key?.contains("\"customer_id\" is not an attribute of customer") == true)
+        let both = ConfigStrictnessTests().error("entity:\n  track_history: [email]\n  track_history_except: [city]\n")
+        #expect(both?.contains("give track_history or track_history_except, not both") == true)
+        let value = ConfigStrictnessTests().error("entity:\n  null_updates: skip\n")
+        #expect(value?.contains("entity.null_updates: unknown value \"skip\" (use apply or ignore)") == true)
+    }
+
     @Test func badYamlNamesTheProblem() {
         do {
             _ = try FirnSettings.parse(yaml: "entity:\n  name: p\n", source: "firn.yaml")
@@ -193,7 +219,7 @@ import Testing
         ),
         (
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
-            "entity.key", "attributes, event_time, keys, name, op, open_end"
+            "entity.key", "attributes, event_time, keys, name, null_updates, op, open_end, track_history, track_history_except"
         ),
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (

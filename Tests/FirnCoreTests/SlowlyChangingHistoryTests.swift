@@ -105,7 +105,8 @@ import Testing
                 key: Self.key,
                 existing: existing,
                 records: replayed,
-                from: from
+                from: from,
+                policy: .standard
             )
             var byStart = [Timestamp: Version](uniqueKeysWithValues: stored.map { ($0.start, $0) })
             for version in changes.deleted { byStart[version.start] = nil }
@@ -141,6 +142,29 @@ import Testing
                 case .delete: nil
                 }
             #expect(current.map(\.currentRow) == newOpen.map(\.currentRow), "\(context)")
+        }
+    }
+
+    /// Under a random policy (untracked attributes, NULLs ignored), `replay` gives the model's
+    /// history; the kept records plus the version boundaries replay to the same history.
+    @Test func replayUnderPoliciesMatchesModel() {
+        var failures = 0
+        for seed in Self.seeds(4000, salt: 14) where failures < 3 {
+            var rng = SeededGenerator(seed: seed)
+            let untracked = Set((0..<2).filter { _ in rng.chance(0.5) })
+            let ignoreNulls = rng.chance(0.5)
+            let policy = HistoryPolicy(untracked: untracked, nullUpdates: ignoreNulls ? .ignore : .apply)
+            let records = Self.records(&rng).shuffled(using: &rng)
+            let (versions, kept) = SlowlyChangingHistory.replayKeepingUnchanged(prior: nil, records: records, policy: policy)
+            let expected = Self.rows(ReferenceModel.history(records, untracked: untracked, ignoreNulls: ignoreNulls))
+            var same = Self.rows(versions) == expected
+            #expect(same, "seed \(seed): \(policy) \(records)")
+            // What a backend stores (versions and kept records) replays to the same history.
+            let boundaries = SlowlyChangingHistory.countingRecords(of: versions, from: Self.time(0))
+            let again = SlowlyChangingHistory.replay(prior: nil, records: boundaries + kept, policy: policy)
+            #expect(Self.rows(again) == expected, "seed \(seed): stored rows replay differently: \(policy) \(records)")
+            same = same && Self.rows(again) == expected
+            if !same { failures += 1 }
         }
     }
 }

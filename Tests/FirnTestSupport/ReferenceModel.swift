@@ -4,11 +4,20 @@ import FirnWarehouse
 /// DESIGN.md section 3, written out as plainly as possible, independently of
 /// `SlowlyChangingHistory`: the history every backend must produce from a set of records.
 ///
+/// The entity's policies (issue 13) are spelled out here too, from their definitions:
+/// `null_updates: ignore` fills an upsert's NULLs from the version in force; an upsert that
+/// then differs from the version in force only in untracked attributes changes that version
+/// (and SCD1) in place.
+///
 /// Only data types are shared (FirnCore's, and ``LateRecord``); the rules are re-derived here from the contract.
 /// Text is compared byte for byte (as SQL compares it), not by Swift's canonical equivalence.
 public enum ReferenceModel {
     /// Every version of every key, ordered by key, then start.
-    public static func history(_ records: [ChangeRecord]) -> [Version] {
+    ///
+    /// - Parameters:
+    ///   - untracked: Attribute positions whose changes open no version.
+    ///   - ignoreNulls: Whether a NULL attribute of an upsert keeps the value in force.
+    public static func history(_ records: [ChangeRecord], untracked: Set<Int> = [], ignoreNulls: Bool = false) -> [Version] {
         var result: [Version] = []
         let byKey = Dictionary(grouping: records, by: \.key)
         for key in byKey.keys.sorted() {
@@ -26,9 +35,24 @@ public enum ReferenceModel {
                 let inForce = versions.last.flatMap { $0.end == nil ? $0 : nil }
                 switch record.operation {
                 case .upsert:
-                    if let inForce, sameAttributes(inForce.attributes, record.attributes) { continue }
-                    if inForce != nil { versions[versions.count - 1].end = record.eventTime }
-                    versions.append(Version(key: key, attributes: record.attributes, start: record.eventTime, end: nil))
+                    var attributes = record.attributes
+                    if ignoreNulls, let inForce {
+                        for index in attributes.indices where attributes[index] == .null {
+                            attributes[index] = inForce.attributes[index]
+                        }
+                    }
+                    if let inForce, sameAttributes(inForce.attributes, attributes) { continue }
+                    if let inForce {
+                        let trackedSame = attributes.indices.allSatisfy {
+                            untracked.contains($0) || Cell(inForce.attributes[$0]) == Cell(attributes[$0])
+                        }
+                        if trackedSame {
+                            versions[versions.count - 1].attributes = attributes
+                            continue
+                        }
+                        versions[versions.count - 1].end = record.eventTime
+                    }
+                    versions.append(Version(key: key, attributes: attributes, start: record.eventTime, end: nil))
                 case .delete:
                     if inForce != nil { versions[versions.count - 1].end = record.eventTime }
                 }
@@ -63,8 +87,8 @@ public enum ReferenceModel {
     }
 
     /// SCD1: the open versions (their start is the row's `update_timestamp`).
-    public static func current(_ records: [ChangeRecord]) -> [Version] {
-        history(records).filter { $0.end == nil }
+    public static func current(_ records: [ChangeRecord], untracked: Set<Int> = [], ignoreNulls: Bool = false) -> [Version] {
+        history(records, untracked: untracked, ignoreNulls: ignoreNulls).filter { $0.end == nil }
     }
 
     /// NULL-safe, byte-exact equality of attribute lists.

@@ -93,8 +93,13 @@ import Testing
     ) async throws -> Bool {
         let history = try await store.historyRows()
         let current = try await store.currentRows()
-        let expectedHistory = ReferenceModel.history(store.loaded).map(\.historyRow)
-        let expectedCurrent = ReferenceModel.current(store.loaded).map(\.currentRow)
+        // The entity's policy, as positions and a flag: the model spells the rules out itself.
+        let policy = store.warehouse.entity.historyPolicy
+        let (untracked, ignoreNulls) = (Set(policy.untracked), policy.nullUpdates == .ignore)
+        let expectedHistory = ReferenceModel.history(store.loaded, untracked: untracked, ignoreNulls: ignoreNulls)
+            .map(\.historyRow)
+        let expectedCurrent = ReferenceModel.current(store.loaded, untracked: untracked, ignoreNulls: ignoreNulls)
+            .map(\.currentRow)
         var problems = invariantViolations(history: history, current: current)
         var late: [LateRecord] = []
         for key in Set(store.loaded.map(\.key)).sorted() where lateRecords {
@@ -117,6 +122,7 @@ import Testing
             expected: \(expectedHistory.map(\.description).joined(separator: "\n    "))
             current:  \(current.map(\.description).joined(separator: "\n    "))
             expected: \(expectedCurrent.map(\.description).joined(separator: "\n    "))
+            policy: \(policy)
             invariants: \(problems)
             files: \(files.map(\.description).joined(separator: "\n"))
             """
@@ -134,6 +140,22 @@ import Testing
             var rng = SeededGenerator(seed: seed)
             let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
             let store = try await TestWarehouse.open(backend)
+            try await Self.loadAll(files, into: store, &rng)
+            if try await !Self.verify(store, seed: seed, files: files) { failures += 1 }
+        }
+    }
+
+    /// The same, for an entity with a random history policy: some attributes untracked
+    /// (`track_history_except`), NULLs applied or ignored (`null_updates`).
+    @Test(arguments: TestBackend.allCases) func historyUnderRandomPoliciesMatchesReferenceModel(backend: TestBackend) async throws {
+        var failures = 0
+        for seed in caseSeeds(count: backend.cases(300), salt: 3) where failures < 3 {
+            var rng = SeededGenerator(seed: seed)
+            var entity = EntityConfiguration.customer
+            entity.untrackedAttributes = Set(entity.attributeColumns.map(\.name).filter { _ in rng.chance(0.4) })
+            entity.nullUpdates = rng.chance(0.5) ? .ignore : .apply
+            let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
+            let store = try await TestWarehouse.open(backend, entity: entity)
             try await Self.loadAll(files, into: store, &rng)
             if try await !Self.verify(store, seed: seed, files: files) { failures += 1 }
         }

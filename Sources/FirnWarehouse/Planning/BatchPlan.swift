@@ -13,9 +13,11 @@ import FirnCore
 ///    every new record later than every record of the key that counted before
 ///    (``KeyGroup/isInOrder``), and what is its open version (``KeyGroup/open``)?
 /// 3. for an in-order key, its changes are ``KnownKeys/takeChanges(at:)`` or
-///    ``BatchPlan/reconcileInOrder(group:records:order:)``; for any other, the backend reads
-///    the key's versions ending at or after ``KeyGroup/from`` and its unchanged records from
-///    then on, and ``BatchPlan/replay(key:existing:unchanged:records:from:)`` gives the changes;
+///    ``BatchPlan/reconcileInOrder(group:records:order:policy:)``; for any other, the backend
+///    reads the key's versions ending at or after ``KeyGroup/from``, moves back to
+///    ``BatchPlan/replayStart(existing:from:policy:)`` (reading versions again if it moved),
+///    reads its unchanged records from then on, and
+///    ``BatchPlan/replay(key:existing:unchanged:records:from:policy:)`` gives the changes;
 /// 4. the backend writes the changes and stores each key's new state.
 ///
 /// So history is a pure function of the records, whatever the backend: only step 2 and the
@@ -63,13 +65,15 @@ public enum BatchPlan {
     public static func reconcileInOrder(
         group: KeyGroup,
         records: [ChangeRecord],
-        order: [Int]
+        order: [Int],
+        policy: HistoryPolicy
     ) -> (HistoryChanges, Timestamp) {
         let range = group.range
         if range.count == 1 {
             let record = records[order[range.lowerBound]]
             return (
-                SlowlyChangingHistory.reconcileOne(key: group.key, open: group.open, record: record), record.eventTime
+                SlowlyChangingHistory.reconcileOne(key: group.key, open: group.open, record: record, policy: policy),
+                record.eventTime
             )
         }
         let replayed = range.map { records[order[$0]] }
@@ -78,9 +82,22 @@ public enum BatchPlan {
             key: group.key,
             existing: group.open.map { [$0] } ?? [],
             records: replayed,
-            from: group.from
+            from: group.from,
+            policy: policy
         )
         return (changes, latest)
+    }
+
+    /// Where a key with late records is replayed from: `from`, or when versions update in
+    /// place (``HistoryPolicy/updatesInPlace``) the start of the version in force at `from`,
+    /// since a stored version's attributes are its latest, not those in force at `from`.
+    /// When it is earlier than `from`, the backend reads the versions ending at or after it
+    /// (which adds the version that ended where it starts, the state in force before it).
+    ///
+    /// - Parameter existing: The key's versions that end at or after `from` (or are open), by start.
+    public static func replayStart(existing: [Version], from: Timestamp, policy: HistoryPolicy) -> Timestamp {
+        guard policy.updatesInPlace, let first = existing.first, first.start < from else { return from }
+        return first.start
     }
 
     /// A key with late records: every record of it that counts from `from` on (the version
@@ -89,18 +106,23 @@ public enum BatchPlan {
     ///
     /// - Parameters:
     ///   - existing: The key's versions that end at or after `from` (or are open), by start.
-    ///   - unchanged: The key's stored records from `from` on that changed nothing.
+    ///   - unchanged: The key's stored records from `from` on that the versions do not
+    ///     reproduce (``HistoryChanges/unchanged``). One at a version's start is a later
+    ///     arrival than the boundary's record, so it is the one that counts.
     ///   - records: The batch's records of the key.
-    ///   - from: The earliest event time among `records`.
+    ///   - from: The earliest event time among `records`, or ``replayStart(existing:from:policy:)``.
     public static func replay(
         key: Key,
         existing: [Version],
         unchanged: [ChangeRecord],
         records: [ChangeRecord],
-        from: Timestamp
+        from: Timestamp,
+        policy: HistoryPolicy
     ) -> (HistoryChanges, Timestamp) {
         let replayed = SlowlyChangingHistory.countingRecords(of: existing, from: from) + unchanged + records
-        let changes = SlowlyChangingHistory.reconcile(key: key, existing: existing, records: replayed, from: from)
+        let changes = SlowlyChangingHistory.reconcile(
+            key: key, existing: existing, records: replayed, from: from, policy: policy
+        )
         return (changes, replayed.lazy.map(\.eventTime).max()!)
     }
 }
@@ -145,10 +167,12 @@ public final class KnownKeys: @unchecked Sendable {
     /// Seconds spent grouping (a part of the time the writer stages).
     public private(set) var groupSeconds = 0.0
     private var states: KeyStateCache.States
+    private let policy: HistoryPolicy
 
-    /// Works from a copy of the states.
-    public init(states: KeyStateCache.States) {
+    /// Works from a copy of the states, under the entity's policy.
+    public init(states: KeyStateCache.States, policy: HistoryPolicy) {
         self.states = states
+        self.policy = policy
     }
 
     /// Moves out the changes worked out for group `index` (without copying them).
@@ -197,7 +221,9 @@ public final class KnownKeys: @unchecked Sendable {
             groups[index].isInOrder = state.latest < groups[index].from
             groups[index].open = state.open
             if groups[index].isInOrder {
-                changes[index] = BatchPlan.reconcileInOrder(group: groups[index], records: records, order: order)
+                changes[index] = BatchPlan.reconcileInOrder(
+                    group: groups[index], records: records, order: order, policy: policy
+                )
             }
         }
     }
