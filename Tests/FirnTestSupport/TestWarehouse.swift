@@ -276,3 +276,35 @@ extension [Version] {
     /// Customer versions as the history table holds them.
     public var rows: [[Value]] { QueryResult(history: self, of: .customer).rows }
 }
+
+/// One warehouse on `backend` that a test opens several times, with an entity definition each
+/// time (a SQLite file in a folder of its own, or one schema on the test server), as
+/// successive runs of Firn would. Call `cleanUp` when done.
+public struct ReopenableWarehouse: Sendable {
+    public let open: @Sendable (EntityConfiguration) async throws -> TestWarehouse
+    public let cleanUp: @Sendable () -> Void
+
+    public static func make(_ backend: TestBackend) async throws -> ReopenableWarehouse {
+        switch backend {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-reopen-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let path = directory.appendingPathComponent("firn.sqlite").path
+            return ReopenableWarehouse(
+                open: { entity in TestWarehouse(wrapping: try SQLiteWarehouse(path: path, entity: entity), backend: .sqlite) },
+                cleanUp: { try? FileManager.default.removeItem(at: directory) }
+            )
+        case .postgres:
+            let location = try await PostgresTestServer.freshSchema()
+            return ReopenableWarehouse(
+                open: { entity in
+                    TestWarehouse(
+                        wrapping: try await PostgresWarehouse.open(location, entity: entity, maximumConnections: 2),
+                        backend: .postgres
+                    )
+                },
+                cleanUp: {}
+            )
+        }
+    }
+}

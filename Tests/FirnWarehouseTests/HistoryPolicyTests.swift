@@ -109,29 +109,9 @@ import Testing
     /// The policy is part of the entity's definition: a warehouse kept under one refuses to
     /// open under another, saying what changed (history would not be what the config says).
     @Test(arguments: TestBackend.allCases) func aWarehouseRefusesAnotherPolicy(backend: TestBackend) async throws {
-        let open: (EntityConfiguration) async throws -> TestWarehouse
-        var cleanUp: () -> Void = {}
-        defer { cleanUp() }
-        switch backend {
-        case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-policy-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            cleanUp = { try? FileManager.default.removeItem(at: directory) }
-            open = { entity in
-                TestWarehouse(
-                    wrapping: try SQLiteWarehouse(path: directory.appendingPathComponent("firn.sqlite").path, entity: entity),
-                    backend: .sqlite
-                )
-            }
-        case .postgres:
-            let location = try await PostgresTestServer.freshSchema()
-            open = { entity in
-                TestWarehouse(
-                    wrapping: try await PostgresWarehouse.open(location, entity: entity, maximumConnections: 2),
-                    backend: .postgres
-                )
-            }
-        }
+        let warehouse = try await ReopenableWarehouse.make(backend)
+        defer { warehouse.cleanUp() }
+        let open = warehouse.open
         let first = try await open(Self.entity(untracked: ["email", "street"], nullUpdates: .ignore))
         await first.close()
         let same = try await open(Self.entity(untracked: ["Street", "email"], nullUpdates: .ignore))

@@ -59,29 +59,9 @@ import Testing
     /// The option can change between runs: the same warehouse opened with the other one shows
     /// it, and the tables under the view are what they were.
     @Test(arguments: TestBackend.allCases) func theOpenEndCanChangeBetweenRuns(backend: TestBackend) async throws {
-        let reopen: (OpenEnd) async throws -> TestWarehouse
-        var cleanUp: () -> Void = {}
-        defer { cleanUp() }
-        switch backend {
-        case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-open-end-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            cleanUp = { try? FileManager.default.removeItem(at: directory) }
-            reopen = { openEnd in
-                TestWarehouse(
-                    wrapping: try SQLiteWarehouse(path: directory.appendingPathComponent("firn.sqlite").path, entity: Self.entity(openEnd)),
-                    backend: .sqlite
-                )
-            }
-        case .postgres:
-            let location = try await PostgresTestServer.freshSchema()
-            reopen = { openEnd in
-                TestWarehouse(
-                    wrapping: try await PostgresWarehouse.open(location, entity: Self.entity(openEnd), maximumConnections: 2),
-                    backend: .postgres
-                )
-            }
-        }
+        let warehouse = try await ReopenableWarehouse.make(backend)
+        defer { warehouse.cleanUp() }
+        let reopen = { (openEnd: OpenEnd) in try await warehouse.open(Self.entity(openEnd)) }
         let first = try await reopen(.sentinel)
         try await first.load(Self.file)
         let expected = ReferenceModel.history(first.loaded).map(\.historyRow)
