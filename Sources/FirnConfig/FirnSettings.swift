@@ -161,14 +161,7 @@ extension FirnSettings {
             }
             return FirnCore.Column(name, type)
         }
-        var openEnd = OpenEnd.sentinel
-        if let text = entity.openEnd {
-            guard let parsed = OpenEnd(rawValue: text.lowercased()) else {
-                let known = OpenEnd.allCases.map(\.rawValue).joined(separator: " or ")
-                throw .invalid("\(source): entity.open_end: unknown value \(text.debugDescription) (use \(known))")
-            }
-            openEnd = parsed
-        }
+        let openEnd = try choice(entity.openEnd, "open_end", source: source) ?? OpenEnd.sentinel
         var configuration: EntityConfiguration
         switch (entity.name, entity.keys, entity.attributes) {
         case (nil, nil, nil):
@@ -211,11 +204,7 @@ extension FirnSettings {
         into configuration: inout EntityConfiguration,
         source: String
     ) throws(ConfigurationError) {
-        if let text = entity.nullUpdates {
-            guard let parsed = NullUpdates(rawValue: text.lowercased()) else {
-                let known = NullUpdates.allCases.map(\.rawValue).joined(separator: " or ")
-                throw .invalid("\(source): entity.null_updates: unknown value \(text.debugDescription) (use \(known))")
-            }
+        if let parsed = try choice(entity.nullUpdates, "null_updates", as: NullUpdates.self, source: source) {
             configuration.nullUpdates = parsed
         }
         let attributes = configuration.attributeColumns.map(\.name)
@@ -243,6 +232,22 @@ extension FirnSettings {
         case (.some, .some):
             throw .invalid("\(source): entity: give track_history or track_history_except, not both")
         }
+    }
+
+    /// An entity option with a fixed set of values (`entity.<option>`), case-insensitive;
+    /// `nil` when absent, an error listing the values when unknown.
+    static func choice<Option: RawRepresentable & CaseIterable>(
+        _ text: String?,
+        _ option: String,
+        as type: Option.Type = Option.self,
+        source: String
+    ) throws(ConfigurationError) -> Option? where Option.RawValue == String {
+        guard let text else { return nil }
+        guard let parsed = Option(rawValue: text.lowercased()) else {
+            let known = Option.allCases.map(\.rawValue).joined(separator: " or ")
+            throw .invalid("\(source): entity.\(option): unknown value \(text.debugDescription) (use \(known))")
+        }
+        return parsed
     }
 
     /// The built-in tasks (overridden where the file names them) followed by the user's tasks.
