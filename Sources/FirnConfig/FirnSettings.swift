@@ -232,6 +232,12 @@ extension FirnSettings {
         case (.some, .some):
             throw .invalid("\(source): entity: give track_history or track_history_except, not both")
         }
+        guard configuration.untrackedAttributes.count < attributes.count || attributes.isEmpty else {
+            throw .invalid(
+                "\(source): entity: track_history leaves no attribute tracked, so no change would ever open a version; "
+                    + "track at least one"
+            )
+        }
     }
 
     /// An entity option with a fixed set of values (`entity.<option>`), case-insensitive;

@@ -124,6 +124,12 @@ import Testing
         #expect(key?.contains("\"customer_id\" is not an attribute of customer") == true)
         let both = ConfigStrictnessTests().error("entity:\n  track_history: [email]\n  track_history_except: [city]\n")
         #expect(both?.contains("give track_history or track_history_except, not both") == true)
+        let nothingTracked = ConfigStrictnessTests().error("entity:\n  track_history: []\n")
+        #expect(nothingTracked?.contains("track_history leaves no attribute tracked") == true)
+        let allExcepted = ConfigStrictnessTests().error(
+            "entity:\n  track_history_except: [first_name, last_name, email, street, city, state, country]\n"
+        )
+        #expect(allExcepted?.contains("track_history leaves no attribute tracked") == true)
         let value = ConfigStrictnessTests().error("entity:\n  null_updates: skip\n")
         #expect(value?.contains("entity.null_updates: unknown value \"skip\" (use apply or ignore)") == true)
     }
