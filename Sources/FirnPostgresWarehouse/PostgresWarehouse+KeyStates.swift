@@ -61,9 +61,11 @@ extension PostgresWarehouse {
             }
         }
         if states.isEmpty, !states.isComplete, states.capacity > 0 {
+            // No key has a state: no version (closed, open, or open before manual DML that the
+            // stream has not taken in yet: SCD1 alone may be empty then) and nothing kept.
             let empty = try await connection.rows(
                 "SELECT NOT EXISTS (SELECT 1 FROM \(schema.current)) AND NOT EXISTS (SELECT 1 FROM \(schema.closed)) "
-                    + "AND NOT EXISTS (SELECT 1 FROM \(schema.unchanged))",
+                    + "AND NOT EXISTS (SELECT 1 FROM \(schema.beforeDML)) AND NOT EXISTS (SELECT 1 FROM \(schema.unchanged))",
                 logger: logger
             ).first?.decode(Bool.self) ?? false
             if empty { states.beginComplete() }

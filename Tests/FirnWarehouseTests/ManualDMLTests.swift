@@ -144,6 +144,24 @@ import Testing
         await #expect(try store.warehouse.lateRecords(of: Key(1)).isEmpty)
     }
 
+    /// Deleting every key of a warehouse that has only open versions leaves SCD1 empty until
+    /// the stream is consumed: the writer must not take that for a warehouse with no keys (it
+    /// once did on PostgreSQL, and dropped the deletes).
+    @Test(arguments: TestBackend.allCases) func deletingEveryLiveKeyReachesHistory(backend: TestBackend) async throws {
+        let store = try await Self.seeded(backend)
+        let window = try await Self.run("DELETE FROM customer", on: store)
+        let consumed = try await store.warehouse.consumeStream()
+        #expect(consumed.counts.versionsClosed == 2)
+        for key in [Int64(1), 2] {
+            // Each row's own time (PostgreSQL's triggers read the clock per row).
+            let deletedAt = try #require(Self.time(try await Self.versions(of: key, in: store)[0][9]))
+            #expect(window.contains(deletedAt))
+            store.noteLoaded([Self.manual(key, Array(repeating: .null, count: 7), at: deletedAt, .delete)])
+        }
+        try await Self.expectModel(store)
+        await #expect(try store.currentRows() == [])
+    }
+
     @Test(arguments: TestBackend.allCases) func deleteReachesHistoryAtStatementTime(backend: TestBackend) async throws {
         let store = try await Self.seeded(backend)
         let window = try await Self.run("DELETE FROM customer WHERE customer_id = 2", on: store)
