@@ -17,6 +17,7 @@
 ///   open_end: sentinel       # or null: the end_time history shows for open versions
 ///   track_history_except: [title]   # or track_history: [price]; default: every attribute
 ///   null_updates: apply      # or ignore: a NULL keeps the value in force (partial images)
+///   deletes: close           # or record: a delete also shows as a row, is_deleted 1
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -46,6 +47,7 @@ struct ConfigFile: Decodable {
         var trackHistory: [String]?
         var trackHistoryExcept: [String]?
         var nullUpdates: String?
+        var deletes: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, keys, attributes, op
@@ -54,6 +56,7 @@ struct ConfigFile: Decodable {
             case trackHistory = "track_history"
             case trackHistoryExcept = "track_history_except"
             case nullUpdates = "null_updates"
+            case deletes
         }
 
         init(from decoder: any Decoder) throws {
@@ -73,6 +76,7 @@ struct ConfigFile: Decodable {
             trackHistory = try values.decodeIfPresent([String].self, forKey: .trackHistory)
             trackHistoryExcept = try values.decodeIfPresent([String].self, forKey: .trackHistoryExcept)
             nullUpdates = try values.decodeIfPresent(String.self, forKey: .nullUpdates)
+            deletes = try values.decodeIfPresent(String.self, forKey: .deletes)
         }
     }
 

@@ -162,6 +162,7 @@ extension FirnSettings {
             return FirnCore.Column(name, type)
         }
         let openEnd = try choice(entity.openEnd, "open_end", source: source) ?? OpenEnd.sentinel
+        let deletes = try choice(entity.deletes, "deletes", source: source) ?? DeletePolicy.close
         var configuration: EntityConfiguration
         switch (entity.name, entity.keys, entity.attributes) {
         case (nil, nil, nil):
@@ -193,6 +194,7 @@ extension FirnSettings {
             )
         }
         configuration.openEnd = openEnd
+        configuration.deletes = deletes
         try historyPolicy(of: entity, into: &configuration, source: source)
         return configuration
     }

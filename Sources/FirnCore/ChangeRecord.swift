@@ -68,16 +68,22 @@ public struct Version: Sendable, Hashable {
     /// The event time at which the next version started or a delete closed this one
     /// (exclusive); `nil` while the version is open (stored as ``Timestamp/openEnd``).
     public var end: Timestamp?
+    /// `true` for a span in which the key was deleted, as history shows it under
+    /// ``DeletePolicy/record`` (with the attributes of the version the delete ended). Replay
+    /// never makes one: such spans are derived from the versions when history is read.
+    public var isDeleted: Bool
 
     /// Creates a version.
-    public init(key: Key, attributes: [Value], start: Timestamp, end: Timestamp?) {
+    public init(key: Key, attributes: [Value], start: Timestamp, end: Timestamp?, isDeleted: Bool = false) {
         self.key = key
         self.attributes = attributes
         self.start = start
         self.end = end
+        self.isDeleted = isDeleted
     }
 
-    /// `true` while the version is open (the key's current state, its SCD1 row).
+    /// `true` while the version is open: the key's current state (its SCD1 row, unless
+    /// ``isDeleted``).
     public var isCurrent: Bool { end == nil }
 }
 

@@ -24,6 +24,18 @@ public enum OpenEnd: String, Sendable, Hashable, Codable, CaseIterable {
     case null
 }
 
+/// What history shows after a delete (config `deletes`).
+public enum DeletePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The version in force ends at the delete and the key has no row until it comes back
+    /// (the default; dbt's `invalidate`).
+    case close
+    /// The delete also shows as a row of its own, `is_deleted` 1, from the delete until the
+    /// key comes back (or open), with the attributes of the version it ended, so a key's
+    /// history has no gaps (dbt's `new_record`). Only what the history table shows: derived
+    /// from the stored versions, so it can change between runs.
+    case record
+}
+
 /// A named, typed column of an entity.
 public struct Column: Sendable, Hashable, Codable {
     /// The column name: a validated SQL identifier, matched case-insensitively against file headers.
@@ -59,6 +71,9 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// The end the history table shows for open versions. Only what the history table shows:
     /// Firn's own tables and reads keep the sentinel, so it can change between runs.
     public var openEnd: OpenEnd = .sentinel
+    /// Whether history shows deleted spans as rows of their own (config `deletes`). Only what
+    /// the history table shows, so it can change between runs.
+    public var deletes: DeletePolicy = .close
     /// Attributes whose changes update the version in force in place instead of opening a
     /// version (config `track_history`, `track_history_except`); names not among
     /// ``attributeColumns`` are ignored. Part of the entity's definition: history is kept
@@ -132,6 +147,13 @@ public struct EntityConfiguration: Sendable, Hashable {
             Column(Identifier(stringLiteral: $0), .text)
         }
     )
+
+    /// Whether the entity has `other`'s name and columns, whatever its options (``openEnd``,
+    /// ``deletes``, the history policy): files written for one are the other's.
+    public func hasShape(of other: EntityConfiguration) -> Bool {
+        name == other.name && keyColumns == other.keyColumns && attributeColumns == other.attributeColumns
+            && eventTimeColumn == other.eventTimeColumn && operationColumn == other.operationColumn
+    }
 
     /// Staging: every accepted row with its source. `<name>_raw`.
     public var rawTable: Identifier { name.suffixed("_raw") }

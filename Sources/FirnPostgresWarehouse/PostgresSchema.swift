@@ -37,11 +37,6 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         entity.keyColumns + entity.attributeColumns + [Column(entity.eventTimeColumn, .timestamp)]
     }
 
-    /// `a.k = b.k AND …` over the key columns.
-    func keysEqual(_ left: String, _ right: String) -> String {
-        keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
-    }
-
     /// `k1 = $n AND k2 = $n+1 …` from parameter `first` on.
     func keyMatch(from first: Int) -> String {
         keys.enumerated().map { "\($1) = $\(first + $0)" }.joined(separator: " AND ")
@@ -196,16 +191,22 @@ struct PostgresSchema: Sendable, EntitySQLNames {
     }
 
     /// Closed versions, then SCD1's rows as open versions, except those of keys that manual DML
-    /// has changed since the stream was consumed, whose rows as history had them are saved.
+    /// has changed since the stream was consumed, whose rows as history had them are saved;
+    /// under `deletes: record`, deleted spans too.
     var historyView: String {
+        versions(live: notDeletedColumn(integer: "::bigint")) + deletedSpansArm(integer: "::bigint", text: "::text")
+    }
+
+    /// The view's versions alone (what `as-of` reads): `live` ends each arm's columns.
+    func versions(live: String) -> String {
         """
-        SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0::bigint AS is_current FROM \(closed)
+        SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0::bigint AS is_current\(live) FROM \(closed)
         UNION ALL
         SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(openEndInView)::text AS end_time,
-            1::bigint AS is_current
+            1::bigint AS is_current\(live)
         FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
         UNION ALL
-        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(openEndInView)::text, 1::bigint FROM \(beforeDML)
+        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(openEndInView)::text, 1::bigint\(live) FROM \(beforeDML)
         WHERE _firn_absent = 0
         """
     }

@@ -139,7 +139,8 @@ extension PostgresWarehouse {
             let versions = try await Self.versions(
                 connection,
                 schema: schema,
-                sql: "SELECT * FROM \(schema.history) WHERE start_time <= $1 AND (is_current = 1 OR end_time > $1) \(keyAfter) "
+                sql: "SELECT * FROM (\(schema.versions(live: ""))) AS h "
+                    + "WHERE start_time <= $1 AND (is_current = 1 OR end_time > $1) \(keyAfter) "
                     + "ORDER BY \(schema.keyList) LIMIT $\(keyAfter.isEmpty ? 2 : keyCount + 2)",
                 binds: binds,
                 logger: logger
@@ -148,7 +149,8 @@ extension PostgresWarehouse {
         }
     }
 
-    /// History rows (keys, attributes, `start_time`, `end_time`, `is_current`) as versions.
+    /// History rows (keys, attributes, `start_time`, `end_time`, `is_current`, and under
+    /// `deletes: record` `is_deleted`) as versions.
     static func versions(
         _ connection: PostgresConnection,
         schema: PostgresSchema,
@@ -164,11 +166,13 @@ extension PostgresWarehouse {
             // NULL for an open version under `open_end: null`.
             let end = try cells[keyCount + width + 1].decode(String?.self)
             let isCurrent = try cells[keyCount + width + 2].decode(Int64.self) == 1
+            let isDeleted = try cells.count > keyCount + width + 3 && cells[keyCount + width + 3].decode(Int64.self) == 1
             return Version(
                 key: Key((0..<keyCount).map { cells[$0].value }),
                 attributes: (keyCount..<(keyCount + width)).map { cells[$0].value },
                 start: Timestamp(canonical: start) ?? Timestamp(microseconds: 0),
-                end: isCurrent ? nil : end.flatMap(Timestamp.init(canonical:))
+                end: isCurrent ? nil : end.flatMap(Timestamp.init(canonical:)),
+                isDeleted: isDeleted
             )
         }
     }

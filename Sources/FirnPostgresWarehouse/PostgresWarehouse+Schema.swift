@@ -82,8 +82,10 @@ extension PostgresWarehouse {
                 let differences = mine.differences(from: definition)
                 if !differences.isEmpty { throw WarehouseError.definitionChanged(entity, differences) }
                 for statement in schema.lateTableStatements { try await connection.execute(statement, logger: logger) }
-                // The history view shows the open end the entity asks for now (it may change
-                // between runs: closed versions and SCD1 do not depend on it).
+                // The history view shows the open end and the deleted spans the entity asks for
+                // now (they may change between runs: closed versions and SCD1 do not depend on
+                // them). Leaving `deletes: record` drops a column, which only a new view can do
+                // (and which fails, naming them, while other views depend on it).
                 var view = PostgresBindings()
                 view.append(schema.history)
                 if let definition = try await connection.rows(
@@ -91,8 +93,11 @@ extension PostgresWarehouse {
                     view,
                     logger: logger
                 ).first?.decode(String.self),
-                    schema.historyViewShowsOtherOpenEnd(definition)
+                    schema.historyViewNeedsRedefinition(definition)
                 {
+                    if definition.contains("is_deleted"), entity.deletes == .close {
+                        try await connection.execute("DROP VIEW \(schema.history)", logger: logger)
+                    }
                     try await connection.execute("CREATE OR REPLACE VIEW \(schema.history) AS " + schema.historyView, logger: logger)
                 }
                 // An entity made before version 2 gets its epoch row, the triggers that count, and

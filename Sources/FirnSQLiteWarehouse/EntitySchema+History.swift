@@ -26,23 +26,18 @@ extension EntitySchema {
     /// The current time as SQL, in the stored form.
     static let nowSQL = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
 
-    /// Makes the history view show the entity's ``EntityConfiguration/openEnd``: a warehouse
-    /// made with the other one gets its view redefined (closed versions and SCD1 are kept as
-    /// they are, so the option can change between runs).
+    /// Makes the history view show the entity's ``EntityConfiguration/openEnd`` and
+    /// ``EntityConfiguration/deletes``: a warehouse made with others gets its view redefined
+    /// (closed versions and SCD1 are kept as they are, so the options can change between runs).
     func matchHistoryView(_ db: Database) throws {
         guard let sql = try String.fetchOne(
             db,
             sql: "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?",
             arguments: [entity.historyTable.normalized]
         ) else { return }
-        guard historyViewShowsOtherOpenEnd(sql) else { return }
+        guard historyViewNeedsRedefinition(sql) else { return }
         try db.execute(sql: "DROP VIEW \(history)")
         try db.execute(sql: "CREATE VIEW \(history) AS " + historyView)
-    }
-
-    /// `a.k = b.k AND …` over the key columns.
-    func keysEqual(_ left: String, _ right: String) -> String {
-        keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
     }
 
     /// Columns of the closed-history table, as a buffered insert binds them.
@@ -74,16 +69,21 @@ extension EntitySchema {
 
     /// The history view's query: closed versions, then SCD1's rows as open versions, except
     /// those of keys that manual DML has changed since the stream was consumed, whose rows
-    /// as history had them are saved.
+    /// as history had them are saved; under `deletes: record`, deleted spans too.
     var historyView: String {
+        versions(live: notDeletedColumn(integer: "")) + deletedSpansArm(integer: "", text: "")
+    }
+
+    /// The view's versions alone (what `as-of` reads): `live` ends each arm's columns.
+    func versions(live: String) -> String {
         """
-        SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0 AS is_current FROM \(closed)
+        SELECT \(keyList), \(attributesThenComma)start_time, end_time, 0 AS is_current\(live) FROM \(closed)
         UNION ALL
         SELECT \(keyList), \(attributesThenComma)\(eventTime) AS start_time, \(openEndInView) AS end_time,
-            1 AS is_current
+            1 AS is_current\(live)
         FROM \(current) AS c WHERE NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))
         UNION ALL
-        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(openEndInView), 1 FROM \(beforeDML)
+        SELECT \(keyList), \(attributesThenComma)\(eventTime), \(openEndInView), 1\(live) FROM \(beforeDML)
         WHERE _firn_absent = 0
         """
     }

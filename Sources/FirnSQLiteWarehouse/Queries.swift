@@ -75,7 +75,8 @@ extension SQLiteWarehouse {
         }
     }
 
-    /// One page of the versions in force at `time` (`start <= time < end`), by key.
+    /// One page of the versions in force at `time` (`start <= time < end`), by key: the keys
+    /// that existed then (deleted spans are not versions).
     func asOf(_ time: Timestamp, _ page: PageRequest) throws(WarehouseError) -> Page<Version> {
         let schema = self.schema
         let keyCount = entity.keyColumns.count
@@ -88,7 +89,8 @@ extension SQLiteWarehouse {
                 db,
                 schema: schema,
                 sql: """
-                    SELECT * FROM \(schema.history) WHERE start_time <= ? AND (is_current = 1 OR end_time > ?) \(keyAfter)
+                    SELECT * FROM (\(schema.versions(live: ""))) AS h
+                    WHERE start_time <= ? AND (is_current = 1 OR end_time > ?) \(keyAfter)
                     ORDER BY \(schema.keyList) LIMIT ?
                     """,
                 arguments: [time.description, time.description]
@@ -99,7 +101,8 @@ extension SQLiteWarehouse {
         }
     }
 
-    /// Reads history rows (keys, attributes, `start_time`, `end_time`, `is_current`) as versions.
+    /// Reads history rows (keys, attributes, `start_time`, `end_time`, `is_current`, and under
+    /// `deletes: record` `is_deleted`) as versions.
     static func versions(
         _ db: Database,
         schema: EntitySchema,
@@ -113,11 +116,13 @@ extension SQLiteWarehouse {
             // NULL for an open version under `open_end: null`.
             let end: String? = row[keyCount + width + 1]
             let isCurrent: Bool = row[keyCount + width + 2]
+            let isDeleted: Bool = row.count > keyCount + width + 3 ? row[keyCount + width + 3] : false
             return Version(
                 key: Key((0..<keyCount).map { row.value(at: $0) }),
                 attributes: (keyCount..<(keyCount + width)).map { row.value(at: $0) },
                 start: Timestamp(canonical: start) ?? Timestamp(microseconds: 0),
-                end: isCurrent ? nil : end.flatMap(Timestamp.init(canonical:))
+                end: isCurrent ? nil : end.flatMap(Timestamp.init(canonical:)),
+                isDeleted: isDeleted
             )
         }
     }

@@ -33,9 +33,57 @@ extension EntitySQLNames {
     /// What the history view shows as the end of an open version (``EntityConfiguration/openEnd``).
     public var openEndInView: String { entity.openEnd == .null ? "NULL" : Self.openEndSQL }
 
-    /// Whether a history view whose SQL (as the database returns it) is `definition` shows the
-    /// other open end than the entity asks for, and so must be redefined.
-    public func historyViewShowsOtherOpenEnd(_ definition: String) -> Bool {
+    /// Whether a history view whose SQL (as the database returns it) shows another open end
+    /// or another delete policy than the entity asks for, and so must be redefined.
+    public func historyViewNeedsRedefinition(_ definition: String) -> Bool {
         definition.contains(Self.openEndSQL) != (entity.openEnd == .sentinel)
+            || definition.contains("is_deleted") != (entity.deletes == .record)
+    }
+
+    /// `a.k = b.k AND …` over the key columns.
+    public func keysEqual(_ left: String, _ right: String) -> String {
+        keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
+    }
+
+    /// The history view's last column under ``DeletePolicy/record``, for the arms that show
+    /// versions; nothing otherwise.
+    public func notDeletedColumn(integer: String) -> String {
+        entity.deletes == .record ? ", 0\(integer) AS is_deleted" : ""
+    }
+
+    /// Under ``DeletePolicy/record``, the history view's arm that shows deleted spans;
+    /// nothing otherwise (see ``DeletePolicy``).
+    ///
+    /// Only one record counts per key and event time, so versions never have zero length, and
+    /// a version's end is a delete exactly when no version of its key starts there (as
+    /// `SlowlyChangingHistory.countingRecords` reads it). Each such end starts a span with
+    /// the ended version's attributes, up to the key's next start: the first closed version
+    /// starting at or after it, else the open version (which starts after every closed one),
+    /// as the view shows it (saved from before manual DML, or SCD1's row). No next start
+    /// leaves the span open: it is the key's current row. Every lookup is by key, and a
+    /// closed version that is not followed by a delete costs two (its key's next start, once).
+    ///
+    /// - Parameters:
+    ///   - integer: The cast that makes a literal a 64-bit integer (`::bigint`, or nothing).
+    ///   - text: The cast that makes NULL text (`::text`, or nothing).
+    public func deletedSpansArm(integer: String, text: String) -> String {
+        guard entity.deletes == .record else { return "" }
+        let carried = (keys + attributes).map { "d.\($0)" }.joined(separator: ", ")
+        return """
+
+            UNION ALL
+            SELECT \(keyList), \(attributesThenComma)end_time AS start_time, COALESCE(next_start, \(openEndInView)\(text)) AS end_time,
+                CASE WHEN next_start IS NULL THEN 1 ELSE 0 END\(integer) AS is_current, 1\(integer) AS is_deleted
+            FROM (
+                SELECT \(carried), d.end_time, COALESCE(
+                    (SELECT min(n.start_time) FROM \(closed) AS n WHERE \(keysEqual("n", "d")) AND n.start_time >= d.end_time),
+                    (SELECT c.\(eventTime) FROM \(current) AS c WHERE \(keysEqual("c", "d"))
+                        AND NOT EXISTS (SELECT 1 FROM \(beforeDML) AS b WHERE \(keysEqual("b", "c")))),
+                    (SELECT b.\(eventTime) FROM \(beforeDML) AS b WHERE \(keysEqual("b", "d")) AND b._firn_absent = 0)
+                ) AS next_start
+                FROM \(closed) AS d
+            ) AS spans
+            WHERE COALESCE(next_start > end_time, TRUE)
+            """
     }
 }

@@ -35,16 +35,18 @@ extension QueryResult {
     }
 
     /// Versions as the history table shows them: keys, attributes, `start_time`, `end_time`
-    /// (for an open version the entity's ``EntityConfiguration/openEnd``) and `is_current`.
+    /// (for an open version the entity's ``EntityConfiguration/openEnd``), `is_current`, and
+    /// under ``DeletePolicy/record`` `is_deleted`.
     public init(history versions: [Version], of entity: EntityConfiguration) {
+        let record = entity.deletes == .record
         self.init(
             columns: entity.keyColumns.map(\.name.normalized) + entity.attributeColumns.map(\.name.normalized)
-                + ["start_time", "end_time", "is_current"],
+                + ["start_time", "end_time", "is_current"] + (record ? ["is_deleted"] : []),
             rows: versions.map { version in
                 version.key.values + version.attributes + [
                     .text(version.start.description), Self.end(of: version, entity.openEnd),
                     .integer(version.isCurrent ? 1 : 0),
-                ]
+                ] + (record ? [.integer(version.isDeleted ? 1 : 0)] : [])
             }
         )
     }

@@ -73,7 +73,7 @@ struct Generate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.settings()
-        guard settings.entity == .customer else {
+        guard settings.entity.hasShape(of: .customer) else {
             throw ValidationError(
                 "firn generate writes customer files, but the config declares entity \(settings.entity.name); "
                     + "use a config without an entity section, or none"

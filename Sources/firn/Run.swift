@@ -175,7 +175,7 @@ struct Run: AsyncParsableCommand {
     /// The generator for --generate: continues a saved state with the same settings, else
     /// starts fresh at file 0 with event times from now.
     func generator(rate: Double, settings: FirnSettings) throws -> GeneratedFileWriter {
-        guard settings.entity == .customer else {
+        guard settings.entity.hasShape(of: .customer) else {
             throw ValidationError(
                 "--generate writes customer files, but the config declares entity \(settings.entity.name)"
             )

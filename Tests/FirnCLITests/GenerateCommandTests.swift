@@ -42,4 +42,22 @@ import Testing
         #expect(lastLine(rejects.stdout) == "0", "\(rejects.stdout)")
         #expect(lastLine(staged.stdout) == "1500", "\(staged.stdout)")
     }
+
+    /// A config with options of the built-in customer (`deletes`, `open_end`, policies) still
+    /// writes customer files; one declaring another entity is refused, naming it.
+    @Test func generateFollowsTheCustomerShapeNotItsOptions() throws {
+        let work = try FirnProcess.temporaryDirectory("generate-config")
+        defer { FirnProcess.remove(work) }
+        let options = work.appendingPathComponent("options.yaml")
+        try "entity:\n  deletes: record\n  open_end: null\n  null_updates: ignore\n".write(to: options, atomically: true, encoding: .utf8)
+        let declared = work.appendingPathComponent("declared.yaml")
+        try "entity:\n  name: product\n  keys: [{ name: sku }]\n  attributes: [{ name: title }]\n"
+            .write(to: declared, atomically: true, encoding: .utf8)
+        let common = ["generate", "--data-dir", work.appendingPathComponent("data").path, "--files", "1", "--unpaced"]
+        let written = try FirnProcess.run(common + ["--config", options.path])
+        #expect(written.status == 0, "\(written.stdout)\(written.stderr)")
+        let refused = try FirnProcess.run(common + ["--config", declared.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("declares entity product"), "\(refused.stderr)")
+    }
 }

@@ -84,8 +84,8 @@ import Testing
         #expect(throws: ConfigurationError.self) { try WarehouseLocation(parsing: "sqlite:") }
     }
 
-    /// `open_end` on the built-in customer (no definition needed) or on a declared entity;
-    /// anything else, or half a definition, is refused saying what to write.
+    /// `open_end` and `deletes` on the built-in customer (no definition needed) or on a
+    /// declared entity; anything else, or half a definition, is refused saying what to write.
     @Test func openEndOption() throws {
         #expect(try FirnSettings.parse(yaml: "entity:\n  open_end: null\n").entity.openEnd == .null)
         #expect(try FirnSettings.parse(yaml: "entity:\n  open_end: NULL\n").entity.name == "customer")
@@ -96,6 +96,10 @@ import Testing
         #expect(declared.entity.name == "p" && declared.entity.openEnd == .null)
         let unknown = ConfigStrictnessTests().error("entity:\n  open_end: never\n")
         #expect(unknown?.contains("firn.yaml: entity.open_end: unknown value \"never\" (use sentinel or null)") == true)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  deletes: record\n").entity.deletes == .record)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  deletes: close\n").entity == .customer)
+        let deletes = ConfigStrictnessTests().error("entity:\n  deletes: invalidate\n")
+        #expect(deletes?.contains("firn.yaml: entity.deletes: unknown value \"invalidate\" (use close or record)") == true)
         let withoutDefinition = ConfigStrictnessTests().error("entity:\n  open_end: null\n  op: action\n")
         #expect(withoutDefinition?.contains("give its name, keys and attributes too") == true)
         let half = ConfigStrictnessTests().error("entity:\n  keys: [{ name: id }]\n")
@@ -225,7 +229,7 @@ import Testing
         ),
         (
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
-            "entity.key", "attributes, event_time, keys, name, null_updates, op, open_end, track_history, track_history_except"
+            "entity.key", "attributes, deletes, event_time, keys, name, null_updates, op, open_end, track_history, track_history_except"
         ),
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (

@@ -7,7 +7,8 @@ import FirnWarehouse
 /// The entity's policies (issue 13) are spelled out here too, from their definitions:
 /// `null_updates: ignore` fills an upsert's NULLs from the version in force; an upsert that
 /// then differs from the version in force only in untracked attributes changes that version
-/// (and SCD1) in place.
+/// (and SCD1) in place. Under `deletes: record`, a delete that ends a version also opens a
+/// deleted span with that version's attributes, which the key's next upsert ends.
 ///
 /// Only data types are shared (FirnCore's, and ``LateRecord``); the rules are re-derived here from the contract.
 /// Text is compared byte for byte (as SQL compares it), not by Swift's canonical equivalence.
@@ -17,7 +18,13 @@ public enum ReferenceModel {
     /// - Parameters:
     ///   - untracked: Attribute positions whose changes open no version.
     ///   - ignoreNulls: Whether a NULL attribute of an upsert keeps the value in force.
-    public static func history(_ records: [ChangeRecord], untracked: Set<Int> = [], ignoreNulls: Bool = false) -> [Version] {
+    ///   - recordDeletes: Whether deleted spans are rows of history (`deletes: record`).
+    public static func history(
+        _ records: [ChangeRecord],
+        untracked: Set<Int> = [],
+        ignoreNulls: Bool = false,
+        recordDeletes: Bool = false
+    ) -> [Version] {
         var result: [Version] = []
         let byKey = Dictionary(grouping: records, by: \.key)
         for key in byKey.keys.sorted() {
@@ -32,9 +39,13 @@ public enum ReferenceModel {
             // Walk them in order.
             var versions: [Version] = []
             for record in effective {
-                let inForce = versions.last.flatMap { $0.end == nil ? $0 : nil }
+                let inForce = versions.last.flatMap { $0.end == nil && !$0.isDeleted ? $0 : nil }
                 switch record.operation {
                 case .upsert:
+                    // A key that comes back ends its deleted span, and opens a version below.
+                    if let last = versions.last, last.isDeleted, last.end == nil {
+                        versions[versions.count - 1].end = record.eventTime
+                    }
                     var attributes = record.attributes
                     if ignoreNulls, let inForce {
                         for index in attributes.indices where attributes[index] == .null {
@@ -54,7 +65,13 @@ public enum ReferenceModel {
                     }
                     versions.append(Version(key: key, attributes: attributes, start: record.eventTime, end: nil))
                 case .delete:
-                    if inForce != nil { versions[versions.count - 1].end = record.eventTime }
+                    guard let inForce else { continue }
+                    versions[versions.count - 1].end = record.eventTime
+                    if recordDeletes {
+                        versions.append(
+                            Version(key: key, attributes: inForce.attributes, start: record.eventTime, end: nil, isDeleted: true)
+                        )
+                    }
                 }
             }
             result += versions
@@ -125,6 +142,11 @@ extension Version {
     /// The version as a `customer_history` row: key, attributes, start_time, end_time, is_current.
     public var historyRow: [Cell] {
         (key.values + attributes + [start.value, (end ?? .openEnd).value, .integer(end == nil ? 1 : 0)]).map(Cell.init)
+    }
+
+    /// The row under `deletes: record`: ``historyRow`` then is_deleted.
+    public var historyRowWithDeletes: [Cell] {
+        historyRow + [.integer(isDeleted ? 1 : 0)]
     }
 
     /// The version as a `customer` (SCD1) row: key, attributes, update_timestamp.

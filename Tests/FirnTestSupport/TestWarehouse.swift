@@ -63,6 +63,10 @@ public final class TestWarehouse {
     public static let historySQL =
         "SELECT customer_id, \(attributeNames.joined(separator: ", ")), start_time, end_time, is_current "
         + "FROM customer_history ORDER BY customer_id, start_time"
+    /// ``historySQL`` with `is_deleted` last, for an entity under `deletes: record`.
+    public static let historyWithDeletesSQL =
+        "SELECT customer_id, \(attributeNames.joined(separator: ", ")), start_time, end_time, is_current, is_deleted "
+        + "FROM customer_history ORDER BY customer_id, start_time"
     public static let currentSQL =
         "SELECT customer_id, \(attributeNames.joined(separator: ", ")), update_timestamp "
         + "FROM customer ORDER BY customer_id"
@@ -211,7 +215,8 @@ public final class TestWarehouse {
     }
 
     public func historyRows() async throws -> [[Cell]] {
-        try await warehouse.query(Self.historySQL).result.rows.map { $0.map(Cell.init) }
+        let sql = warehouse.entity.deletes == .record ? Self.historyWithDeletesSQL : Self.historySQL
+        return try await warehouse.query(sql).result.rows.map { $0.map(Cell.init) }
     }
 
     public func currentRows() async throws -> [[Cell]] {
@@ -226,19 +231,24 @@ public final class TestWarehouse {
 
 /// Contract violations visible in the tables alone: overlapping versions, several current
 /// versions, `is_current` disagreeing with `end_time`, SCD1 differing from the open versions.
+/// Rows with `is_deleted` (a 12th column, under `deletes: record`) are not SCD1's, and there
+/// a key's rows must also leave no gap, and never show two deleted spans in a row.
 public func invariantViolations(history: [[Cell]], current: [[Cell]]) -> [String] {
     let open = Cell(Timestamp.openEnd.value)
     var problems: [String] = []
     var expectedCurrent: [[Cell]] = []
     for (index, row) in history.enumerated() {
         let isCurrent = row[10] == .integer(1)
+        let isDeleted = row.count > 11 && row[11] == .integer(1)
         if isCurrent != (row[9] == open) { problems.append("is_current disagrees with end_time: \(row)") }
         if row[8].description >= row[9].description { problems.append("version ends before it starts: \(row)") }
-        if isCurrent { expectedCurrent.append(Array(row[0..<9])) }
+        if isCurrent, !isDeleted { expectedCurrent.append(Array(row[0..<9])) }
         guard index > 0, history[index - 1][0] == row[0] else { continue }
         let previous = history[index - 1]
         if previous[9].description > row[8].description { problems.append("overlap: \(previous) and \(row)") }
         if previous[10] == .integer(1) { problems.append("two current versions: \(previous) and \(row)") }
+        if row.count > 11, previous[9] != row[8] { problems.append("a gap under deletes: record: \(previous) and \(row)") }
+        if isDeleted, previous[11] == .integer(1) { problems.append("two deleted spans in a row: \(previous) and \(row)") }
     }
     if expectedCurrent != current { problems.append("SCD1 \(current) is not the open versions \(expectedCurrent)") }
     return problems

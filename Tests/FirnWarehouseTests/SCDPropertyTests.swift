@@ -96,8 +96,13 @@ import Testing
         // The entity's policy, as positions and a flag: the model spells the rules out itself.
         let policy = store.warehouse.entity.historyPolicy
         let (untracked, ignoreNulls) = (Set(policy.untracked), policy.nullUpdates == .ignore)
-        let expectedHistory = ReferenceModel.history(store.loaded, untracked: untracked, ignoreNulls: ignoreNulls)
-            .map(\.historyRow)
+        let recordDeletes = store.warehouse.entity.deletes == .record
+        let expectedHistory = ReferenceModel.history(
+            store.loaded,
+            untracked: untracked,
+            ignoreNulls: ignoreNulls,
+            recordDeletes: recordDeletes
+        ).map { recordDeletes ? $0.historyRowWithDeletes : $0.historyRow }
         let expectedCurrent = ReferenceModel.current(store.loaded, untracked: untracked, ignoreNulls: ignoreNulls)
             .map(\.currentRow)
         var problems = invariantViolations(history: history, current: current)
@@ -122,7 +127,7 @@ import Testing
             expected: \(expectedHistory.map(\.description).joined(separator: "\n    "))
             current:  \(current.map(\.description).joined(separator: "\n    "))
             expected: \(expectedCurrent.map(\.description).joined(separator: "\n    "))
-            policy: \(policy)
+            policy: \(policy), deletes: \(store.warehouse.entity.deletes)
             invariants: \(problems)
             files: \(files.map(\.description).joined(separator: "\n"))
             """
@@ -146,7 +151,8 @@ import Testing
     }
 
     /// The same, for an entity with a random history policy: some attributes untracked
-    /// (`track_history_except`), NULLs applied or ignored (`null_updates`).
+    /// (`track_history_except`), NULLs applied or ignored (`null_updates`), deleted spans
+    /// shown or not (`deletes`).
     @Test(arguments: TestBackend.allCases) func historyUnderRandomPoliciesMatchesReferenceModel(backend: TestBackend) async throws {
         var failures = 0
         for seed in caseSeeds(count: backend.cases(300), salt: 3) where failures < 3 {
@@ -154,6 +160,7 @@ import Testing
             var entity = EntityConfiguration.customer
             entity.untrackedAttributes = Set(entity.attributeColumns.map(\.name).filter { _ in rng.chance(0.4) })
             entity.nullUpdates = rng.chance(0.5) ? .ignore : .apply
+            entity.deletes = rng.chance(0.5) ? .record : .close
             let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
             let store = try await TestWarehouse.open(backend, entity: entity)
             try await Self.loadAll(files, into: store, &rng)

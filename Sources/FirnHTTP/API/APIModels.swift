@@ -77,13 +77,15 @@ public enum API {
     }
 
     /// One SCD2 version: the key's and attributes' values by column name (JSON numbers,
-    /// strings or null), its start and its end (absent while open).
+    /// strings or null), its start and its end (absent while open); under `deletes: record`
+    /// also the spans in which the key was deleted (``isDeleted``).
     public struct Version: Codable, Sendable, Hashable {
         public var key: String
         public var values: [String: Field]
         public var start: String
         public var end: String?
         public var isCurrent: Bool
+        public var isDeleted: Bool
 
         init(_ version: FirnCore.Version, entity: EntityConfiguration) {
             key = version.key.description
@@ -96,6 +98,7 @@ public enum API {
             start = version.start.description
             end = version.end?.description
             isCurrent = version.isCurrent
+            isDeleted = version.isDeleted
         }
     }
 

@@ -198,8 +198,8 @@ extension DashboardPage {
           const x = (v) => 10 + 1080 * (v - t0) / Math.max(1, t1 - t0);
           h.versions.forEach((v, k) => {
             const a = x(t(v.start)), b = Math.max(a + 2, x(t(v.end)));
-            svg.append(el("svg:rect", { class: "version" + (v.isCurrent ? " open" : ""), x: a, y: 14, width: b - a, height: 26 },
-              el("svg:title", {}, `version ${k + 1}: ${v.start} → ${v.end || "open"}`)));
+            svg.append(el("svg:rect", { class: "version" + (v.isDeleted ? " deleted" : v.isCurrent ? " open" : ""), x: a, y: 14, width: b - a, height: 26 },
+              el("svg:title", {}, `${v.isDeleted ? "deleted" : "version"} ${k + 1}: ${v.start} → ${v.end || "open"}`)));
             if (b - a >= 14) svg.append(el("svg:text", { x: a + 3, y: 54 }, String(k + 1)));
           });
           // Late records: a marker at their event time, below the versions.
@@ -222,7 +222,8 @@ extension DashboardPage {
             const opened = late.find((l) => l.operation === "upsert" && l.eventTime === v.start);
             const closed = v.end && late.find((l) => l.operation === "delete" && l.eventTime === v.end);
             const marks = [opened ? `opened late (${arrival(opened)})` : "", closed ? `closed by a late delete (${arrival(closed)})` : ""].filter((m) => m);
-            body.append(el("tr", { class: v.isCurrent ? "current" : "" }, el("td", {}, k + 1), el("td", {}, v.start), el("td", {}, v.end || "open"),
+            body.append(el("tr", { class: v.isDeleted ? "deleted" : v.isCurrent ? "current" : "" }, el("td", {}, v.isDeleted ? `${k + 1} (deleted)` : k + 1),
+              el("td", {}, v.start), el("td", {}, v.end || "open"),
               el("td", { class: marks.length ? "late" : "" }, marks.length ? marks.join("; ") : "in order"),
               ...columns.map((c) => el("td", { class: before && JSON.stringify(before[c]) !== JSON.stringify(v.values[c]) ? "changed" : "" },
                 v.values[c] === null ? "NULL" : v.values[c]))));

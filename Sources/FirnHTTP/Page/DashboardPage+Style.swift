@@ -27,6 +27,7 @@ extension DashboardPage {
         svg .axis { stroke: var(--line); } svg .rows { stroke: var(--accent); fill: none; stroke-width: 1.5; }
         svg .p50 { stroke: var(--ok); fill: none; stroke-width: 1.5; } svg .p99 { stroke: var(--full); fill: none; stroke-width: 1.5; }
         svg .version { fill: #d0e2ff; stroke: #4a6fa5; } svg .version.open { fill: #c3f0ca; stroke: var(--ok); }
+        svg .version.deleted { fill: #f1f1f1; stroke: #9aa7b8; stroke-dasharray: 4 3; } tr.deleted td { color: var(--muted); }
         .legend { font-size: .85rem; color: var(--muted); }
         .key { display: inline-block; width: 1rem; height: .2rem; margin: 0 .3rem .2rem .8rem; }
         .key.rows { background: var(--accent); } .key.p50 { background: var(--ok); } .key.p99 { background: var(--full); }
