@@ -18,6 +18,7 @@
 ///   track_history_except: [title]   # or track_history: [price]; default: every attribute
 ///   null_updates: apply      # or ignore: a NULL keeps the value in force (partial images)
 ///   deletes: close           # or record: a delete also shows as a row, is_deleted 1
+///   schema_evolution: ignore # or reject: a file with columns the entity lacks fails whole
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -48,6 +49,7 @@ struct ConfigFile: Decodable {
         var trackHistoryExcept: [String]?
         var nullUpdates: String?
         var deletes: String?
+        var schemaEvolution: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, keys, attributes, op
@@ -57,6 +59,7 @@ struct ConfigFile: Decodable {
             case trackHistoryExcept = "track_history_except"
             case nullUpdates = "null_updates"
             case deletes
+            case schemaEvolution = "schema_evolution"
         }
 
         init(from decoder: any Decoder) throws {
@@ -77,6 +80,7 @@ struct ConfigFile: Decodable {
             trackHistoryExcept = try values.decodeIfPresent([String].self, forKey: .trackHistoryExcept)
             nullUpdates = try values.decodeIfPresent(String.self, forKey: .nullUpdates)
             deletes = try values.decodeIfPresent(String.self, forKey: .deletes)
+            schemaEvolution = try values.decodeIfPresent(String.self, forKey: .schemaEvolution)
         }
     }
 

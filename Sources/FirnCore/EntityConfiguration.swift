@@ -36,6 +36,16 @@ public enum DeletePolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case record
 }
 
+/// What a file with columns the entity does not have does (config `schema_evolution`).
+public enum SchemaEvolution: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The columns are dropped, and named in the load's `warnings` in load history (the
+    /// default).
+    case ignore
+    /// The file is refused as a whole, before any of its rows loads: the load fails with a
+    /// reason naming the columns (JSON Lines: members, in any line).
+    case reject
+}
+
 /// A named, typed column of an entity.
 public struct Column: Sendable, Hashable, Codable {
     /// The column name: a validated SQL identifier, matched case-insensitively against file headers.
@@ -74,6 +84,9 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// Whether history shows deleted spans as rows of their own (config `deletes`). Only what
     /// the history table shows, so it can change between runs.
     public var deletes: DeletePolicy = .close
+    /// What a file with columns the entity does not have does (config `schema_evolution`).
+    /// How files are read, not how history is kept, so it can change between runs.
+    public var schemaEvolution: SchemaEvolution = .ignore
     /// Attributes whose changes update the version in force in place instead of opening a
     /// version (config `track_history`, `track_history_except`); names not among
     /// ``attributeColumns`` are ignored. Part of the entity's definition: history is kept

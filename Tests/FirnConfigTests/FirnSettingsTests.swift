@@ -84,7 +84,7 @@ import Testing
         #expect(throws: ConfigurationError.self) { try WarehouseLocation(parsing: "sqlite:") }
     }
 
-    /// `open_end` and `deletes` on the built-in customer (no definition needed) or on a
+    /// `open_end`, `deletes` and `schema_evolution` on the built-in customer (no definition needed) or on a
     /// declared entity; anything else, or half a definition, is refused saying what to write.
     @Test func openEndOption() throws {
         #expect(try FirnSettings.parse(yaml: "entity:\n  open_end: null\n").entity.openEnd == .null)
@@ -98,6 +98,10 @@ import Testing
         #expect(unknown?.contains("firn.yaml: entity.open_end: unknown value \"never\" (use sentinel or null)") == true)
         #expect(try FirnSettings.parse(yaml: "entity:\n  deletes: record\n").entity.deletes == .record)
         #expect(try FirnSettings.parse(yaml: "entity:\n  deletes: close\n").entity == .customer)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: reject\n").entity.schemaEvolution == .reject)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: ignore\n").entity == .customer)
+        let evolve = ConfigStrictnessTests().error("entity:\n  schema_evolution: evolve\n")
+        #expect(evolve?.contains("entity.schema_evolution: evolve (adding a file's new columns to the tables) is not built yet") == true)
         let deletes = ConfigStrictnessTests().error("entity:\n  deletes: invalidate\n")
         #expect(deletes?.contains("firn.yaml: entity.deletes: unknown value \"invalidate\" (use close or record)") == true)
         let withoutDefinition = ConfigStrictnessTests().error("entity:\n  open_end: null\n  op: action\n")
@@ -229,7 +233,7 @@ import Testing
         ),
         (
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
-            "entity.key", "attributes, deletes, event_time, keys, name, null_updates, op, open_end, track_history, track_history_except"
+            "entity.key", "attributes, deletes, event_time, keys, name, null_updates, op, open_end, schema_evolution, track_history, track_history_except"
         ),
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (

@@ -50,6 +50,42 @@ import Testing
         )
     }
 
+    /// `schema_evolution: reject`: a file with a column the entity lacks fails as a whole, its
+    /// reason naming the columns, whether loaded alone or in a batch; a JSON Lines file too when
+    /// only its last line has an unknown member (no earlier line loads); a file with none loads.
+    @Test func underRejectAFileWithUnknownColumnsLoadsNothing() async throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var entity = EntityConfiguration.customer
+        entity.schemaEvolution = .reject
+        let csv = dir.appendingPathComponent("extra.csv")
+        try Self.misnamedColumns.write(to: csv, atomically: true, encoding: .utf8)
+        let json = dir.appendingPathComponent("late-member.jsonl")
+        let line = { (time: String, extra: String) in
+            #"{"customer_id": 1, "first_name": "Ada", "last_name": "L", "email": "a@x", "street": "1 Main St", "#
+                + #""city": "Oslo", "state": null, "country": "NO", "update_timestamp": "\#(time)"\#(extra)}"#
+        }
+        try [line("2026-01-01 10:00:00", ""), line("2026-01-01 11:00:00", #", "loyalty_tier": "gold""#)]
+            .joined(separator: "\n").write(to: json, atomically: true, encoding: .utf8)
+        let clean = dir.appendingPathComponent("clean.jsonl")
+        try line("2026-01-01 09:00:00", "").write(to: clean, atomically: true, encoding: .utf8)
+        let warehouse = try SQLiteWarehouse(path: dir.appendingPathComponent("w.sqlite").path, entity: entity)
+        let loader = FileLoader(warehouse: warehouse)
+
+        let alone = try await loader.load(csv.path)
+        #expect(alone.status == .failed)
+        #expect(
+            alone.error?.contains("column(s) updated, operation not in entity customer, which says schema_evolution: reject")
+                == true,
+            "\(String(describing: alone.error))"
+        )
+        let batch = try await loader.load([FileToLoad(path: json.path), FileToLoad(path: clean.path)])
+        #expect(batch.map(\.status) == [.failed, .loaded])
+        #expect(batch[0].error?.contains("column(s) loyalty_tier not in entity customer") == true, "\(batch[0])")
+        await #expect(try warehouse.query("SELECT count(*) FROM customer_raw").result.rows == [[.integer(1)]])
+        let failed = try await warehouse.query("SELECT count(*) FROM firn_loads WHERE status = 'failed'").result
+        #expect(failed.rows == [[.integer(2)]])
+    }
+
     @Test func misnamedOpAndEventTimeColumnsAreWarnedAboutInLoadHistory() async throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("misnamed.csv")

@@ -20,13 +20,16 @@ public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
     case missingAttributeColumns(path: String, columns: [String])
     /// The CSV header names a column twice (compared case-insensitively).
     case duplicateColumn(path: String, column: String)
+    /// The file has columns (JSON Lines: members) the entity does not, and the entity says
+    /// `schema_evolution: reject`.
+    case unknownColumns(path: String, columns: [String], entity: String)
 
     /// The file the error is about.
     public var path: String {
         switch self {
         case .cannotOpen(let path, _), .cannotRead(let path, _), .empty(let path), .binary(let path, _),
             .malformedHeader(let path, _), .missingKeyColumns(let path, _), .missingAttributeColumns(let path, _),
-            .duplicateColumn(let path, _):
+            .duplicateColumn(let path, _), .unknownColumns(let path, _, _):
             path
         }
     }
@@ -51,6 +54,9 @@ public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "snapshot, so add them (an empty field is NULL)"
         case let .duplicateColumn(path, column):
             "\(path): header names column \(column) twice; keep one"
+        case let .unknownColumns(path, columns, entity):
+            "\(path): column(s) \(columns.joined(separator: ", ")) not in entity \(entity), which says "
+                + "schema_evolution: reject; nothing was loaded: remove them from the file, or set schema_evolution: ignore"
         }
     }
 }

@@ -2,7 +2,9 @@
 ///
 /// Columns are matched by name, in any order, case-insensitively, against the entity's key
 /// columns, attribute columns, ``EntityConfiguration/eventTimeColumn`` and
-/// ``EntityConfiguration/operationColumn``; other columns are ignored (``ignoredColumns``).
+/// ``EntityConfiguration/operationColumn``; other columns are ignored (``ignoredColumns``), or
+/// under ``SchemaEvolution/reject`` refuse the file when it is opened (JSON Lines: every line
+/// is scanned for members first, a second pass over the file).
 /// Each record's ``ChangeRecord/arrival`` is the load and the row number. The rules
 /// (DESIGN.md sections 2 and 3):
 ///
@@ -104,11 +106,20 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         let builder = RecordBuilder(entity: entity, load: load, defaultEventTime: defaultEventTime)
         switch format {
         case .csv:
-            source = .csv(try CSVRecordSource(file: snapshot.file, builder: builder, configuration: configuration))
+            let csv = try CSVRecordSource(file: snapshot.file, builder: builder, configuration: configuration)
+            if entity.schemaEvolution == .reject, !csv.ignoredColumns.isEmpty {
+                throw .unknownColumns(path: path, columns: csv.ignoredColumns, entity: entity.name.normalized)
+            }
+            source = .csv(csv)
         case .jsonLines:
-            source = .jsonLines(
-                try JSONLinesRecordSource(file: snapshot.file, builder: builder, configuration: configuration)
-            )
+            let json = try JSONLinesRecordSource(file: snapshot.file, builder: builder, configuration: configuration)
+            if entity.schemaEvolution == .reject {
+                let unknown = try json.unknownMembers()
+                if !unknown.isEmpty {
+                    throw .unknownColumns(path: path, columns: unknown, entity: entity.name.normalized)
+                }
+            }
+            source = .jsonLines(json)
         }
         self.path = path
         self.format = format

@@ -241,6 +241,23 @@ final class JSONLinesRecordSource {
         return false
     }
 
+    /// Every member of the file's lines that the entity does not know, as first written, in
+    /// order of first appearance: a pass over the whole file, before reading it.
+    func unknownMembers() throws(FileReadError) -> [String] {
+        let scan = try JSONLinesReader(file: reader.file, maxLineBytes: reader.maxLineBytes, readBufferBytes: readBufferBytes)
+        var seen = Set<String>()
+        var unknown: [String] = []
+        while try scan.nextLine() {
+            guard !scan.isOversized else { continue }
+            let parsed = scan.line.withUnsafeBufferPointer { JSONObjectLine.parse($0) }
+            guard case .success(let members) = parsed else { continue }
+            for member in members where role(of: member.name).role == .ignored {
+                if seen.insert(role(of: member.name).normalized).inserted { unknown.append(member.name) }
+            }
+        }
+        return unknown
+    }
+
     /// A member's normalized name and role, cached by the name as written.
     private func role(of name: String) -> (normalized: String, role: ColumnRole) {
         if let known = roleCache[name] { return known }
