@@ -65,7 +65,19 @@ struct FlowBench: AsyncParsableCommand {
     )
     var page = "none"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Step the rate up from --rate (by a quarter a step) until the flow no longer sustains it; report the highest it sustained.",
+            discussion: "A rate is sustained when the flow loads at least 95% of it over the run (from the first file landing to the last commit) with freshness p99 at most --max-p99. One run of --seconds per step, on the first bucket of --buckets; at most 20 steps."
+        )
+    )
+    var findMax = false
+
+    @Option(help: "With --find-max: the highest freshness p99, in seconds, that a sustained rate may have.")
+    var maxP99: Double = 1
+
     func validate() throws {
+        guard maxP99 > 0, maxP99.isFinite else { throw ValidationError("--max-p99 is a number of seconds above 0") }
         try NumericBounds.generatorRate.check(rate, "--rate")
         try NumericBounds.benchSeconds.check(seconds, "--seconds")
         try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file")
@@ -115,6 +127,11 @@ struct FlowBench: AsyncParsableCommand {
             "firn bench flow: \(Generate.number(rate)) rows/s for \(Generate.number(seconds)) s, \(rowsPerFile) rows per file, "
                 + "late fraction \(lateFraction), \(runs) run(s) per bucket, warehouse \(target)"
         )
+        if findMax, let kind = kinds.first {
+            try await findMaximum(configuration, bucket: kind, warehouse: target)
+            await moto?.stop()
+            return
+        }
         let pages: [FlowBenchmarkPage] =
             switch page {
             case "chromium": [.chromium]
@@ -165,6 +182,57 @@ struct FlowBench: AsyncParsableCommand {
         }
         printNow("seed design (Snowpipe + Snowflake Tasks on a 1-minute schedule): 60 to 120 s")
         if table.contains(where: { $0.last == "NO" || $0[9].hasSuffix("DISAGREES") }) { throw ExitCode.failure }
+    }
+
+    /// `--find-max`: runs at rising rates until one is not sustained, then prints each step and
+    /// the highest sustained rate.
+    func findMaximum(
+        _ configuration: FlowBenchmarkConfiguration,
+        bucket: FlowBenchmarkBucket,
+        warehouse: FlowBenchmarkWarehouse
+    ) async throws {
+        var steps: [(offered: Double, result: FlowBenchmarkResult, sustained: Bool)] = []
+        var rate = configuration.rate
+        while steps.count < 20, rate <= NumericBounds.generatorRate.range.upperBound {
+            var settings = configuration
+            settings.rate = rate.rounded()
+            let work =
+                directory.map { ($0 as NSString).appendingPathComponent("step-\(steps.count)") }
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-flow-\(UUID().uuidString)").path
+            let label = "\(bucket) at \(Generate.number(settings.rate)) rows/s"
+            let result = try await FlowBenchmark.run(
+                settings,
+                bucket: bucket,
+                warehouse: warehouse,
+                directory: work,
+                keep: directory != nil
+            ) { line in printNow("  \(label): \(line)") }
+            let sustained = result.rowsPerSecond >= 0.95 * settings.rate && result.freshness.p99 <= maxP99
+            printNow("  \(label): " + Self.row(result).joined(separator: "  ") + (sustained ? "  sustained" : "  NOT sustained"))
+            steps.append((settings.rate, result, sustained))
+            if !sustained || result.tablesMatchFirnLoad == false { break }
+            rate *= 1.25
+        }
+        printNow("")
+        printNow("offered rows/s  loaded rows/s  p50  p99  sustained")
+        for step in steps {
+            printNow(
+                [
+                    String(format: "%.0f", step.offered), String(format: "%.0f", step.result.rowsPerSecond),
+                    FreshnessSummary.format(step.result.freshness.p50), FreshnessSummary.format(step.result.freshness.p99),
+                    step.sustained ? "yes" : "no",
+                ].joined(separator: "  ")
+            )
+        }
+        if let best = steps.last(where: \.sustained) {
+            printNow(
+                "highest sustained: \(Generate.number(best.offered)) rows/s (loaded \(String(format: "%.0f", best.result.rowsPerSecond)), "
+                    + "p99 \(FreshnessSummary.format(best.result.freshness.p99))), \(rowsPerFile) rows per file, \(bucket) bucket, \(warehouse)"
+            )
+        } else {
+            printNow("highest sustained: none; even \(Generate.number(configuration.rate)) rows/s was not sustained (try a lower --rate)")
+        }
+        if steps.contains(where: { $0.result.tablesMatchFirnLoad == false }) { throw ExitCode.failure }
     }
 
     static func row(_ result: FlowBenchmarkResult) -> [String] {
