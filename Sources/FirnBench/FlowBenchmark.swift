@@ -87,8 +87,18 @@ public struct FlowBenchmarkResult: Sendable {
     /// Whether `/metrics`' p50 and p99 buckets are those of the measured freshness, or next to them.
     public var metricsAgree = false
 
+    /// CPU seconds the generator used (rows, CSV text, writing, syncing and renaming files).
+    public var generatorCPUSeconds: Double = 0
+    /// CPU seconds the whole process used over the run (every thread; the check afterwards
+    /// not counted).
+    public var processCPUSeconds: Double = 0
+
     /// Sustained change rows per second, landing to SCD2.
     public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
+
+    /// The generator's share of the process's CPU over the run (0 to 1): what the flow itself
+    /// did not get of the machine. (A PostgreSQL server's CPU is not the process's.)
+    public var generatorShare: Double { processCPUSeconds > 0 ? generatorCPUSeconds / processCPUSeconds : 0 }
 }
 
 /// `firn bench flow`: the whole flow in process (generator → landing → ingest → bucket → pipe →
@@ -169,6 +179,8 @@ public enum FlowBenchmark {
                 logger: logger
             )
             let histogramBefore = FreshnessHistogram.now()
+            let cpuBefore = ThreadCPUTime.processSeconds()
+            let generatorCPU = NIOLockedValueBox<Double>(0)
             let page = NIOLockedValueBox<OpenPage?>(nil)
             do {
                 try await run(flow: flow, dashboard: dashboard, page: page)
@@ -196,13 +208,14 @@ public enum FlowBenchmark {
                     group.addTask {
                         // The generator runs outside the flow's group so its end (not a signal) ends the run.
                         try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
-                        _ = try await writer.run { file in
+                        let summary = try await writer.run { file in
                             flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
                             files.withLockedValue { state in
                                 if state.count == 0 { state.first = file.renamedAtNanoseconds }
                                 state.count += 1
                             }
                         }
+                        generatorCPU.withLockedValue { $0 = summary.cpuSeconds }
                         let written = files.withLockedValue { $0.count }
                         if configuration.page == .chromium && dashboard.openEventStreams == 0 {
                             throw FlowBenchmarkError.pageDidNotConnect("the dashboard (the page closed during the run)")
@@ -225,6 +238,8 @@ public enum FlowBenchmark {
                 freshness: flow.freshness.summary(),
                 tablesMatchFirnLoad: nil
             )
+            result.processCPUSeconds = ThreadCPUTime.processSeconds() - cpuBefore
+            result.generatorCPUSeconds = generatorCPU.withLockedValue { $0 }
             let histogram = FreshnessHistogram.now().since(histogramBefore)
             result.page = configuration.page
             result.metricsFreshness = histogram.summary

@@ -98,6 +98,9 @@ public struct GeneratedFileWriter: Sendable {
         public var wasCancelled = false
         /// Seconds spent regenerating files `0..<firstFile` to resume.
         public var resumeSeconds: Double = 0
+        /// CPU seconds the run used, on whichever threads it ran: generating rows, writing CSV
+        /// text, writing, syncing and renaming files (its waits between files not counted).
+        public var cpuSeconds: Double = 0
     }
 
     /// The rows' settings.
@@ -153,11 +156,13 @@ public struct GeneratedFileWriter: Sendable {
         let resumeStart = clock.now
         let settings = generator
         let resumeAt = firstFile
-        var changes = try await AtomicFile.offload { () throws(GenerateError) in
-            try ChangeGenerator(configuration: settings, resumingAt: resumeAt)
+        var (changes, resumeCPU) = try await AtomicFile.offload { () throws(GenerateError) in
+            let before = ThreadCPUTime.seconds()
+            return (try ChangeGenerator(configuration: settings, resumingAt: resumeAt), ThreadCPUTime.seconds() - before)
         }
         var summary = Summary(firstFile: firstFile, filesWritten: 0)
         summary.resumeSeconds = Self.seconds(clock.now - resumeStart)
+        summary.cpuSeconds = resumeCPU
 
         let interval = Duration.nanoseconds(Int64((generator.secondsPerFile * 1e9).rounded()))
         let start = clock.now
@@ -169,12 +174,18 @@ public struct GeneratedFileWriter: Sendable {
                 summary.wasCancelled = true
                 break
             }
+            // No suspension from here to `csv()`: the thread's CPU time is the generator's.
+            let generating = ThreadCPUTime.seconds()
             let file = changes.nextFile()
             let name = file.name(prefix: configuration.filePrefix)
             let path = (directory as NSString).appendingPathComponent(name)
             let temporary = (directory as NSString).appendingPathComponent(AtomicFile.temporaryName(for: name))
             let bytes = file.csv()
-            try await AtomicFile.offload { () throws(GenerateError) in try AtomicFile.writeDurably(bytes, to: temporary)
+            summary.cpuSeconds += ThreadCPUTime.seconds() - generating
+            summary.cpuSeconds += try await AtomicFile.offload { () throws(GenerateError) in
+                let before = ThreadCPUTime.seconds()
+                try AtomicFile.writeDurably(bytes, to: temporary)
+                return ThreadCPUTime.seconds() - before
             }
             if configuration.isPaced { try? await Task.sleep(until: start + offset, clock: clock) }
             if Task.isCancelled {
@@ -184,12 +195,14 @@ public struct GeneratedFileWriter: Sendable {
             }
             let state = GeneratorState(configuration: generator, nextFile: file.index + 1)
             let stateFile = configuration.stateFile
-            let renamedAt = try await AtomicFile.offload { () throws(GenerateError) in
+            let (renamedAt, publishCPU) = try await AtomicFile.offload { () throws(GenerateError) in
+                let before = ThreadCPUTime.seconds()
                 try AtomicFile.publish(temporary, as: path)
                 let renamedAt = AtomicFile.wallClockNanoseconds()
                 if let stateFile { try state.save(to: stateFile) }
-                return renamedAt
+                return (renamedAt, ThreadCPUTime.seconds() - before)
             }
+            summary.cpuSeconds += publishCPU
             let counts = file.counts
             summary.filesWritten += 1
             summary.counts += counts

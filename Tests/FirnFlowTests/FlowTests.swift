@@ -39,6 +39,9 @@ struct FlowTests {
         #expect(result.rows == Int64(result.files * 1000), "every generated row loaded once")
         #expect(result.freshness.count == result.files)
         #expect(result.tablesMatchFirnLoad == true)
+        // The generator's CPU is counted, and is part of the process's.
+        #expect(result.generatorCPUSeconds > 0)
+        #expect(result.generatorShare > 0 && result.generatorShare < 1, "\(result.generatorCPUSeconds) of \(result.processCPUSeconds)")
     }
 
     /// `firn bench flow --warehouse postgres://…`: the same flow into a PostgreSQL schema,

@@ -133,6 +133,10 @@ import Testing
     /// A pool on `path` through the `firn` VFS whose writing connections run `PRAGMA writerPragma`.
     static func coalescedPool(at path: String, writerPragma: String) throws -> DatabasePool {
         var configuration = Configuration()
+        // As the warehouse does: a reader connection opening while the writer begins can hold
+        // a WAL lock for a moment (SQLite's WAL-index recovery), which without a timeout fails
+        // the writer's `BEGIN IMMEDIATE` with "database is locked" (seen once under CI's load).
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA \(writerPragma)") }
         }
