@@ -69,7 +69,7 @@ struct FlowBench: AsyncParsableCommand {
     @Flag(
         help: ArgumentHelp(
             "Step the rate up from --rate (by a quarter a step) until the flow no longer sustains it; report the highest it sustained.",
-            discussion: "A rate is sustained when the flow loads at least 95% of it over the run (from the first file landing to the last commit) with freshness p99 at most --max-p99. One run of --seconds per step, on the first bucket of --buckets; at most 20 steps."
+            discussion: "A rate is sustained when the flow loads at least 95% of it over the run (from the first file landing to the last commit) with freshness p99 at most --max-p99. One run of --seconds per step, on the first bucket of --buckets; a rate not sustained is run once more, and the search stops when it fails twice in a row; at most 20 runs."
         )
     )
     var findMax = false
@@ -186,8 +186,8 @@ struct FlowBench: AsyncParsableCommand {
         if table.contains(where: { $0.last == "NO" || $0[10].hasSuffix("DISAGREES") }) { throw ExitCode.failure }
     }
 
-    /// `--find-max`: runs at rising rates until one is not sustained, then prints each step and
-    /// the highest sustained rate.
+    /// `--find-max`: runs at rising rates until one is not sustained twice in a row, then
+    /// prints each run and the highest sustained rate.
     func findMaximum(
         _ configuration: FlowBenchmarkConfiguration,
         bucket: FlowBenchmarkBucket,
@@ -212,8 +212,12 @@ struct FlowBench: AsyncParsableCommand {
             let sustained = result.rowsPerSecond >= 0.95 * settings.rate && result.freshness.p99 <= maxP99
             printNow("  \(label): " + Self.row(result).joined(separator: "  ") + (sustained ? "  sustained" : "  NOT sustained"))
             steps.append((settings.rate, result, sustained))
-            if !sustained || result.tablesMatchFirnLoad == false { break }
-            rate *= 1.25
+            if result.tablesMatchFirnLoad == false { break }
+            // One stall (a checkpoint, another process) must not end the search: a rate not
+            // sustained is tried once more, and the search stops only when it fails again.
+            let failedBefore = steps.count >= 2 && steps[steps.count - 2].offered == settings.rate
+            if !sustained && failedBefore { break }
+            if sustained { rate *= 1.25 }
         }
         printNow("")
         printNow("offered rows/s  loaded rows/s  p50  p99  generator CPU  sustained")
@@ -226,7 +230,7 @@ struct FlowBench: AsyncParsableCommand {
                 ].joined(separator: "  ")
             )
         }
-        if let best = steps.last(where: \.sustained) {
+        if let best = steps.filter(\.sustained).max(by: { $0.offered < $1.offered }) {
             printNow(
                 "highest sustained: \(Generate.number(best.offered)) rows/s (loaded \(String(format: "%.0f", best.result.rowsPerSecond)), "
                     + "p99 \(FreshnessSummary.format(best.result.freshness.p99))), \(rowsPerFile) rows per file, \(bucket) bucket, \(warehouse)"
