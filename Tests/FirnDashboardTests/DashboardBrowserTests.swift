@@ -22,7 +22,11 @@ import Testing
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let config = work.appendingPathComponent("firn.yaml")
+        // `deletes: record` (with the generator, which takes options of the built-in customer):
+        // a deleted key's span shows in its timeline.
         try """
+        entity:
+          deletes: record
         tasks:
           - name: tidy_counts
             schedule: 1 hour
@@ -80,6 +84,8 @@ import Testing
         900001,Bad,Row,b@x,1 St,Oslo,,NO,yesterday-ish,U
         900002,Good,Row,g@x,2 St,Oslo,,NO,2026-01-01 10:00:00+00:00,U
         900002,Late,Row,l@x,2 St,Bergen,,NO,2025-12-31 10:00:00+00:00,U
+        900003,Gone,Row,g@x,3 St,Oslo,,NO,2026-01-01 09:00:00+00:00,U
+        900003,Gone,Row,g@x,3 St,Oslo,,NO,2026-01-01 11:00:00+00:00,D
 
         """
         try bad.write(to: landing.appendingPathComponent(".bad-rows.csv"), atomically: true, encoding: .utf8)
@@ -114,6 +120,17 @@ import Testing
         let lateCells = try await browser.elements("#versions td.late")
         #expect(lateCells.count == 1)
         if let cell = lateCells.first { #expect(try await browser.text(cell).contains("opened late")) }
+
+        // A deleted key's span is drawn dashed and its row marked (`deletes: record`).
+        _ = try await browser.script("document.getElementById('customer-key').value = ''")
+        try await browser.type("900003", into: key)
+        try await browser.click(selector: "#customer-form button")
+        _ = try await browser.wait("900003's deleted span") {
+            try await browser.elements("#timeline rect.deleted").count
+        } until: { $0 == 1 }
+        let deletedRows = try await browser.elements("#versions tbody tr.deleted")
+        #expect(deletedRows.count == 1)
+        if let row = deletedRows.first { #expect(try await browser.text(row).contains("(deleted)")) }
 
         // A key's timeline shows the versions the API reports.
         _ = try await browser.script("document.getElementById('customer-key').value = ''")
