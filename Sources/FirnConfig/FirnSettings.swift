@@ -201,6 +201,12 @@ extension FirnSettings {
             )
         }
         configuration.openEnd = openEnd
+        if deletes == .record, configuration.attributeColumns.contains(where: { $0.name == "is_deleted" }) {
+            throw .invalid(
+                "\(source): entity.deletes: record adds a column is_deleted to \(configuration.historyTable), "
+                    + "which attribute is_deleted of \(configuration.name) already is; rename the attribute or use deletes: close"
+            )
+        }
         configuration.deletes = deletes
         configuration.schemaEvolution = evolution
         try historyPolicy(of: entity, into: &configuration, source: source)

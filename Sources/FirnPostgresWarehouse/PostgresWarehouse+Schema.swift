@@ -95,7 +95,7 @@ extension PostgresWarehouse {
                 ).first?.decode(String.self),
                     schema.historyViewNeedsRedefinition(definition)
                 {
-                    if definition.contains("is_deleted"), entity.deletes == .close {
+                    if definition.contains("AS is_deleted"), entity.deletes == .close {
                         try await connection.execute("DROP VIEW \(schema.history)", logger: logger)
                     }
                     try await connection.execute("CREATE OR REPLACE VIEW \(schema.history) AS " + schema.historyView, logger: logger)

@@ -37,7 +37,7 @@ extension EntitySQLNames {
     /// or another delete policy than the entity asks for, and so must be redefined.
     public func historyViewNeedsRedefinition(_ definition: String) -> Bool {
         definition.contains(Self.openEndSQL) != (entity.openEnd == .sentinel)
-            || definition.contains("is_deleted") != (entity.deletes == .record)
+            || definition.contains("AS is_deleted") != (entity.deletes == .record)
     }
 
     /// `a.k = b.k AND …` over the key columns.

@@ -102,6 +102,10 @@ import Testing
         #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: ignore\n").entity == .customer)
         let evolve = ConfigStrictnessTests().error("entity:\n  schema_evolution: evolve\n")
         #expect(evolve?.contains("entity.schema_evolution: evolve (adding a file's new columns to the tables) is not built yet") == true)
+        let clash = ConfigStrictnessTests().error(
+            "entity:\n  name: p\n  keys: [{ name: id }]\n  attributes: [{ name: is_deleted }]\n  deletes: record\n"
+        )
+        #expect(clash?.contains("entity.deletes: record adds a column is_deleted to p_history") == true, "\(String(describing: clash))")
         let deletes = ConfigStrictnessTests().error("entity:\n  deletes: invalidate\n")
         #expect(deletes?.contains("firn.yaml: entity.deletes: unknown value \"invalidate\" (use close or record)") == true)
         let withoutDefinition = ConfigStrictnessTests().error("entity:\n  open_end: null\n  op: action\n")
