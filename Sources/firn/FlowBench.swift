@@ -147,20 +147,14 @@ struct FlowBench: AsyncParsableCommand {
                 for shown in pages {
                     var settings = configuration
                     settings.page = shown
-                    let work =
-                        directory.map { ($0 as NSString).appendingPathComponent("run-\(kind)-\(shown.rawValue)-\(index)") }
-                        ?? FileManager.default.temporaryDirectory.appendingPathComponent(
-                            "firn-bench-flow-\(UUID().uuidString)"
-                        )
-                        .path
                     let label = "\(kind) \(shown) run \(index + 1)"
-                    let result = try await FlowBenchmark.run(
+                    let result = try await runOnce(
                         settings,
                         bucket: kind,
                         warehouse: target,
-                        directory: work,
-                        keep: directory != nil
-                    ) { line in printNow("  \(label): \(line)") }
+                        in: "run-\(kind)-\(shown.rawValue)-\(index)",
+                        label: label
+                    )
                     printNow("  \(label): " + Self.row(result).joined(separator: "  "))
                     results[shown, default: []].append(result)
                 }
@@ -186,6 +180,23 @@ struct FlowBench: AsyncParsableCommand {
         if table.contains(where: { $0.last == "NO" || $0[10].hasSuffix("DISAGREES") }) { throw ExitCode.failure }
     }
 
+    /// One run, in `--directory`/`name` (kept) or a temporary directory (removed), its progress
+    /// lines prefixed with `label`.
+    func runOnce(
+        _ settings: FlowBenchmarkConfiguration,
+        bucket: FlowBenchmarkBucket,
+        warehouse: FlowBenchmarkWarehouse,
+        in name: String,
+        label: String
+    ) async throws -> FlowBenchmarkResult {
+        let work =
+            directory.map { ($0 as NSString).appendingPathComponent(name) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-flow-\(UUID().uuidString)").path
+        return try await FlowBenchmark.run(settings, bucket: bucket, warehouse: warehouse, directory: work, keep: directory != nil) {
+            line in printNow("  \(label): \(line)")
+        }
+    }
+
     /// `--find-max`: runs at rising rates until one is not sustained twice in a row, then
     /// prints each run and the highest sustained rate.
     func findMaximum(
@@ -198,17 +209,8 @@ struct FlowBench: AsyncParsableCommand {
         while steps.count < 20, rate <= NumericBounds.generatorRate.range.upperBound {
             var settings = configuration
             settings.rate = rate.rounded()
-            let work =
-                directory.map { ($0 as NSString).appendingPathComponent("step-\(steps.count)") }
-                ?? FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-flow-\(UUID().uuidString)").path
             let label = "\(bucket) at \(Generate.number(settings.rate)) rows/s"
-            let result = try await FlowBenchmark.run(
-                settings,
-                bucket: bucket,
-                warehouse: warehouse,
-                directory: work,
-                keep: directory != nil
-            ) { line in printNow("  \(label): \(line)") }
+            let result = try await runOnce(settings, bucket: bucket, warehouse: warehouse, in: "step-\(steps.count)", label: label)
             let sustained = result.rowsPerSecond >= 0.95 * settings.rate && result.freshness.p99 <= maxP99
             printNow("  \(label): " + Self.row(result).joined(separator: "  ") + (sustained ? "  sustained" : "  NOT sustained"))
             steps.append((settings.rate, result, sustained))

@@ -112,30 +112,28 @@ import Testing
         // A late record is marked in its key's timeline: 900002's Bergen row came after its
         // later Oslo row, in the same file.
         let key = try #require(try await browser.element("#customer-key"))
-        try await browser.type("900002", into: key)
-        try await browser.click(selector: "#customer-form button")
-        _ = try await browser.wait("900002's late record marked") {
-            try await browser.elements("#timeline polygon.late").count
-        } until: { $0 == 1 }
-        let lateCells = try await browser.elements("#versions td.late")
-        #expect(lateCells.count == 1)
-        if let cell = lateCells.first { #expect(try await browser.text(cell).contains("opened late")) }
-
+        func show(_ customer: String) async throws {
+            _ = try await browser.script("document.getElementById('customer-key').value = ''")
+            try await browser.type(customer, into: key)
+            try await browser.click(selector: "#customer-form button")
+        }
+        /// Opens a customer's history: exactly one of `marks` in its timeline, and one of
+        /// `cells` in its table, saying `text`.
+        func expectOne(_ customer: String, _ marks: String, _ cells: String, saying text: String) async throws {
+            try await show(customer)
+            _ = try await browser.wait("\(customer): one \(marks)") {
+                try await browser.elements(marks).count
+            } until: { $0 == 1 }
+            let found = try await browser.elements(cells)
+            #expect(found.count == 1, "\(customer): \(cells)")
+            if let cell = found.first { #expect(try await browser.text(cell).contains(text)) }
+        }
+        try await expectOne("900002", "#timeline polygon.late", "#versions td.late", saying: "opened late")
         // A deleted key's span is drawn dashed and its row marked (`deletes: record`).
-        _ = try await browser.script("document.getElementById('customer-key').value = ''")
-        try await browser.type("900003", into: key)
-        try await browser.click(selector: "#customer-form button")
-        _ = try await browser.wait("900003's deleted span") {
-            try await browser.elements("#timeline rect.deleted").count
-        } until: { $0 == 1 }
-        let deletedRows = try await browser.elements("#versions tbody tr.deleted")
-        #expect(deletedRows.count == 1)
-        if let row = deletedRows.first { #expect(try await browser.text(row).contains("(deleted)")) }
+        try await expectOne("900003", "#timeline rect.deleted", "#versions tbody tr.deleted", saying: "(deleted)")
 
         // A key's timeline shows the versions the API reports.
-        _ = try await browser.script("document.getElementById('customer-key').value = ''")
-        try await browser.type("7", into: key)
-        try await browser.click(selector: "#customer-form button")
+        try await show("7")
         // The table's fifth column is the key.
         _ = try await browser.wait("key 7's versions") {
             try await browser.script("return document.querySelector('#versions tbody tr td:nth-child(5)')?.textContent") as? String
