@@ -157,8 +157,7 @@ public struct GeneratedFileWriter: Sendable {
         let settings = generator
         let resumeAt = firstFile
         var (changes, resumeCPU) = try await AtomicFile.offload { () throws(GenerateError) in
-            let before = ThreadCPUTime.seconds()
-            return (try ChangeGenerator(configuration: settings, resumingAt: resumeAt), ThreadCPUTime.seconds() - before)
+            try ThreadCPUTime.measuring { () throws(GenerateError) in try ChangeGenerator(configuration: settings, resumingAt: resumeAt) }
         }
         var summary = Summary(firstFile: firstFile, filesWritten: 0)
         summary.resumeSeconds = Self.seconds(clock.now - resumeStart)
@@ -174,18 +173,16 @@ public struct GeneratedFileWriter: Sendable {
                 summary.wasCancelled = true
                 break
             }
-            // No suspension from here to `csv()`: the thread's CPU time is the generator's.
-            let generating = ThreadCPUTime.seconds()
-            let file = changes.nextFile()
+            let ((file, bytes), generating) = ThreadCPUTime.measuring {
+                let file = changes.nextFile()
+                return (file, file.csv())
+            }
             let name = file.name(prefix: configuration.filePrefix)
             let path = (directory as NSString).appendingPathComponent(name)
             let temporary = (directory as NSString).appendingPathComponent(AtomicFile.temporaryName(for: name))
-            let bytes = file.csv()
-            summary.cpuSeconds += ThreadCPUTime.seconds() - generating
+            summary.cpuSeconds += generating
             summary.cpuSeconds += try await AtomicFile.offload { () throws(GenerateError) in
-                let before = ThreadCPUTime.seconds()
-                try AtomicFile.writeDurably(bytes, to: temporary)
-                return ThreadCPUTime.seconds() - before
+                try ThreadCPUTime.measuring { () throws(GenerateError) in try AtomicFile.writeDurably(bytes, to: temporary) }.seconds
             }
             if configuration.isPaced { try? await Task.sleep(until: start + offset, clock: clock) }
             if Task.isCancelled {
@@ -196,11 +193,12 @@ public struct GeneratedFileWriter: Sendable {
             let state = GeneratorState(configuration: generator, nextFile: file.index + 1)
             let stateFile = configuration.stateFile
             let (renamedAt, publishCPU) = try await AtomicFile.offload { () throws(GenerateError) in
-                let before = ThreadCPUTime.seconds()
-                try AtomicFile.publish(temporary, as: path)
-                let renamedAt = AtomicFile.wallClockNanoseconds()
-                if let stateFile { try state.save(to: stateFile) }
-                return (renamedAt, ThreadCPUTime.seconds() - before)
+                try ThreadCPUTime.measuring { () throws(GenerateError) in
+                    try AtomicFile.publish(temporary, as: path)
+                    let renamedAt = AtomicFile.wallClockNanoseconds()
+                    if let stateFile { try state.save(to: stateFile) }
+                    return renamedAt
+                }
             }
             summary.cpuSeconds += publishCPU
             let counts = file.counts

@@ -14,6 +14,14 @@ public enum ThreadCPUTime {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
+    /// Runs `work` and returns its result with the CPU seconds the calling thread spent in it
+    /// (synchronous work only: nothing in it suspends).
+    public static func measuring<T, E: Error>(_ work: () throws(E) -> T) throws(E) -> (T, seconds: Double) {
+        let before = seconds()
+        let result = try work()
+        return (result, seconds() - before)
+    }
+
     /// The whole process's CPU time so far (user and system, every thread), in seconds.
     public static func processSeconds() -> Double {
         var usage = rusage()

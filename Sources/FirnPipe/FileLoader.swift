@@ -161,16 +161,21 @@ public struct FileLoader: Sendable {
             ticket = started
         }
         let chunks: ChunkReadAhead
+        let (entity, configuration) = (warehouse.entity, reader)
         do {
-            chunks = ChunkReadAhead(
-                try RecordFileReader(
-                    snapshot: snapshot,
-                    entity: warehouse.entity,
-                    load: ticket.id,
-                    defaultEventTime: ticket.defaultEventTime,
-                    configuration: reader
+            // Opening reads the header, or under `schema_evolution: reject` a JSON Lines file's
+            // every line: off the cooperative pool.
+            chunks = try await runBlocking { () throws(FileReadError) in
+                ChunkReadAhead(
+                    try RecordFileReader(
+                        snapshot: snapshot,
+                        entity: entity,
+                        load: ticket.id,
+                        defaultEventTime: ticket.defaultEventTime,
+                        configuration: configuration
+                    )
                 )
-            )
+            }
         } catch {
             return try await failure(content, error.description)
         }

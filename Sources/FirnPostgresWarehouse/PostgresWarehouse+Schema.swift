@@ -85,7 +85,7 @@ extension PostgresWarehouse {
                 // The history view shows the open end and the deleted spans the entity asks for
                 // now (they may change between runs: closed versions and SCD1 do not depend on
                 // them). Leaving `deletes: record` drops a column, which only a new view can do
-                // (and which fails, naming them, while other views depend on it).
+                // (and which fails while other views depend on it, saying so).
                 var view = PostgresBindings()
                 view.append(schema.history)
                 if let definition = try await connection.rows(
@@ -95,7 +95,7 @@ extension PostgresWarehouse {
                 ).first?.decode(String.self),
                     schema.historyViewNeedsRedefinition(definition)
                 {
-                    if definition.contains("AS is_deleted"), entity.deletes == .close {
+                    if PostgresSchema.historyViewShowsDeletedSpans(definition), entity.deletes == .close {
                         try await connection.execute("DROP VIEW \(schema.history)", logger: logger)
                     }
                     try await connection.execute("CREATE OR REPLACE VIEW \(schema.history) AS " + schema.historyView, logger: logger)

@@ -37,7 +37,13 @@ extension EntitySQLNames {
     /// or another delete policy than the entity asks for, and so must be redefined.
     public func historyViewNeedsRedefinition(_ definition: String) -> Bool {
         definition.contains(Self.openEndSQL) != (entity.openEnd == .sentinel)
-            || definition.contains("AS is_deleted") != (entity.deletes == .record)
+            || Self.historyViewShowsDeletedSpans(definition) != (entity.deletes == .record)
+    }
+
+    /// Whether a history view's SQL (as the database returns it) is `deletes: record`'s: only
+    /// it names a column `AS is_deleted` (an attribute of that name is refused under record).
+    public static func historyViewShowsDeletedSpans(_ definition: String) -> Bool {
+        definition.contains("AS is_deleted")
     }
 
     /// `a.k = b.k AND …` over the key columns.

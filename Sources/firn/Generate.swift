@@ -76,7 +76,7 @@ struct Generate: AsyncParsableCommand {
         guard settings.entity.hasShape(of: .customer) else {
             throw ValidationError(
                 "firn generate writes customer files, but the config declares entity \(settings.entity.name); "
-                    + "use a config without an entity section, or none"
+                    + "use a config that declares no other entity (options of the built-in customer are fine), or none"
             )
         }
         let output = output ?? settings.resolvedLandingDirectory

@@ -251,8 +251,9 @@ final class JSONLinesRecordSource {
             guard !scan.isOversized else { continue }
             let parsed = scan.line.withUnsafeBufferPointer { JSONObjectLine.parse($0) }
             guard case .success(let members) = parsed else { continue }
-            for member in members where role(of: member.name).role == .ignored {
-                if seen.insert(role(of: member.name).normalized).inserted { unknown.append(member.name) }
+            for member in members {
+                let (normalized, role) = role(of: member.name)
+                if role == .ignored, seen.insert(normalized).inserted { unknown.append(member.name) }
             }
         }
         return unknown
