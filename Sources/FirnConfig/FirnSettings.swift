@@ -163,12 +163,6 @@ extension FirnSettings {
         }
         let openEnd = try choice(entity.openEnd, "open_end", source: source) ?? OpenEnd.sentinel
         let deletes = try choice(entity.deletes, "deletes", source: source) ?? DeletePolicy.close
-        if entity.schemaEvolution?.lowercased() == "evolve" {
-            throw .invalid(
-                "\(source): entity.schema_evolution: evolve (adding a file's new columns to the tables) is not built yet; "
-                    + "use ignore (the default: such columns are dropped and named in load history) or reject"
-            )
-        }
         let evolution = try choice(entity.schemaEvolution, "schema_evolution", source: source) ?? SchemaEvolution.ignore
         var configuration: EntityConfiguration
         switch (entity.name, entity.keys, entity.attributes) {

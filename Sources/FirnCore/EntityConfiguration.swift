@@ -44,6 +44,13 @@ public enum SchemaEvolution: String, Sendable, Hashable, Codable, CaseIterable {
     /// The file is refused as a whole, before any of its rows loads: the load fails with a
     /// reason naming the columns (JSON Lines: members, in any line).
     case reject
+    /// The columns are added to the entity's tables (staging, SCD1, history, the change log)
+    /// before the file's rows load, each typed by the narrowest type that every value of it in
+    /// the file fits (``ColumnType/inferred(from:)``), and recorded in the warehouse's schema
+    /// history. Versions before hold NULL in them, so a later record with NULL there changes
+    /// nothing and one with a value opens a version. A column missing from a file is NULL for
+    /// its records.
+    case evolve
 }
 
 /// A named, typed column of an entity.
@@ -95,6 +102,10 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// What a NULL attribute of an upsert means (config `null_updates`). Part of the entity's
     /// definition.
     public var nullUpdates: NullUpdates = .apply
+    /// Attributes the warehouse added to the configured ones (``SchemaEvolution/evolve``), at
+    /// the end of ``attributeColumns``: files need not have them, whatever the policy (files
+    /// written before a column appeared lack it), and a record without one holds NULL there.
+    public var evolvedAttributes: Set<Identifier> = []
 
     /// The policy history is kept under (``untrackedAttributes``, ``nullUpdates``).
     public var historyPolicy: HistoryPolicy {
@@ -166,6 +177,36 @@ public struct EntityConfiguration: Sendable, Hashable {
     public func hasShape(of other: EntityConfiguration) -> Bool {
         name == other.name && keyColumns == other.keyColumns && attributeColumns == other.attributeColumns
             && eventTimeColumn == other.eventTimeColumn && operationColumn == other.operationColumn
+    }
+
+    /// The entity with `columns` added at the end of its attributes, as evolved ones.
+    ///
+    /// - Throws: ``ConfigurationError`` when a name is taken (by a column or Firn's tables),
+    ///   reserved, or too long, as for configured columns.
+    public func addingEvolved(_ columns: [Column]) throws(ConfigurationError) -> EntityConfiguration {
+        var grown = try EntityConfiguration(
+            name: name,
+            keyColumns: keyColumns,
+            attributeColumns: attributeColumns + columns,
+            eventTimeColumn: eventTimeColumn,
+            operationColumn: operationColumn
+        )
+        grown.openEnd = openEnd
+        grown.deletes = deletes
+        grown.schemaEvolution = schemaEvolution
+        grown.untrackedAttributes = untrackedAttributes
+        grown.nullUpdates = nullUpdates
+        grown.evolvedAttributes = evolvedAttributes.union(columns.map(\.name))
+        if deletes == .record, columns.contains(where: { $0.name.normalized == "is_deleted" }) {
+            throw .invalid("entity \(name): column is_deleted is history's own under deletes: record")
+        }
+        return grown
+    }
+
+    /// Whether a file may lack the attribute (its records then hold NULL in it): every
+    /// attribute under ``SchemaEvolution/evolve``, evolved ones always.
+    public func mayLack(_ attribute: Column) -> Bool {
+        schemaEvolution == .evolve || evolvedAttributes.contains(attribute.name)
     }
 
     /// Staging: every accepted row with its source. `<name>_raw`.

@@ -179,7 +179,14 @@ extension FileLoader {
                 ticket = begun
             }
             file.ticket = ticket
-            let read = await Self.read(file, entity: warehouse.entity, configuration: reader)
+            let read: ReadFile
+            switch try await evolve(file.snapshot, name: file.content.name) {
+            case .failed(let message):
+                read = .failed(message)
+            case .entity(let entity, let note):
+                file.notes = note.map { [$0] } ?? []
+                read = await Self.read(file, entity: entity, configuration: reader)
+            }
             switch read {
             case .failed(let message):
                 try await flush(&batch, report: report)
@@ -193,7 +200,13 @@ extension FileLoader {
                 if batch.rows + chunk.records.count > reader.chunkRows { try await flush(&batch, report: report) }
                 batch.rows += chunk.records.count
                 batch.files.append(
-                    PendingFile(index: index, file: file, chunk: chunk, ignoredColumns: ignoredColumns, warnings: warnings)
+                    PendingFile(
+                        index: index,
+                        file: file,
+                        chunk: chunk,
+                        ignoredColumns: ignoredColumns,
+                        warnings: file.notes + warnings
+                    )
                 )
             }
         }

@@ -160,8 +160,17 @@ public struct FileLoader: Sendable {
         case .load(let started):
             ticket = started
         }
+        let entity: EntityConfiguration
+        var notes: [String] = []
+        switch try await evolve(snapshot, name: name) {
+        case .failed(let message):
+            return try await failure(content, message)
+        case .entity(let evolved, let note):
+            entity = evolved
+            if let note { notes.append(note) }
+        }
         let chunks: ChunkReadAhead
-        let (entity, configuration) = (warehouse.entity, reader)
+        let configuration = reader
         do {
             // Opening reads the header, or under `schema_evolution: reject` a JSON Lines file's
             // every line: off the cooperative pool.
@@ -181,7 +190,7 @@ public struct FileLoader: Sendable {
         }
         defer { chunks.stop() }
         return try await stream(
-            FileInLoad(path: path, snapshot: snapshot, content: content, ticket: ticket, started: started),
+            FileInLoad(path: path, snapshot: snapshot, content: content, ticket: ticket, started: started, notes: notes),
             chunks,
             read: [],
             progress: progress
@@ -196,6 +205,9 @@ public struct FileLoader: Sendable {
         var ticket: LoadTicket
         /// When its load started (for the report's elapsed time).
         var started: ContinuousClock.Instant
+        /// What loading it did besides its rows, for load history's warnings (the columns it
+        /// added to the entity).
+        var notes: [String] = []
 
         var elapsedSeconds: Double {
             let duration = ContinuousClock.now - started
@@ -260,7 +272,7 @@ public struct FileLoader: Sendable {
                 // Rows of a file still being written must not commit under this checksum.
                 if let change = await file.changed() { return try await failure(change) }
                 rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
-                let warnings = isLast ? chunks.warnings : []
+                let warnings = isLast ? file.notes + chunks.warnings : []
                 let applying = ContinuousClock.now
                 counts += try await warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
                 FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount)
@@ -268,7 +280,7 @@ public struct FileLoader: Sendable {
             }
             progress(LoadProgress(path: file.path, rowsRead: lastRow))
         }
-        let warnings = chunks.warnings
+        let warnings = file.notes + chunks.warnings
         let summary =
             finished
             ? try await warehouse.loadSummary(ticket.id) : try await warehouse.finishLoad(ticket, warnings: warnings)
@@ -283,6 +295,42 @@ public struct FileLoader: Sendable {
             error: nil,
             elapsedSeconds: file.elapsedSeconds
         )
+    }
+
+    /// How a file's columns left the entity (``evolve(_:name:)``).
+    enum Evolution {
+        /// Read the file with this entity; `note` says what was added, for load history.
+        case entity(EntityConfiguration, note: String?)
+        /// The file cannot load: why.
+        case failed(String)
+    }
+
+    /// Under `schema_evolution: evolve`, adds the columns of the file that the entity lacks to
+    /// the warehouse, typed by their values, before any row of it is read for loading; the
+    /// entity as it is otherwise.
+    ///
+    /// - Throws: ``WarehouseError`` that may clear on retry (a lost server); one that will not
+    ///   (a column the warehouse refuses) fails the file instead.
+    func evolve(_ snapshot: FileSnapshot, name: String) async throws(WarehouseError) -> Evolution {
+        let entity = warehouse.entity
+        guard entity.schemaEvolution == .evolve else { return .entity(entity, note: nil) }
+        let configuration = reader
+        let columns: [Column]
+        do {
+            columns = try await runBlocking { () throws(FileReadError) in
+                try RecordFileReader.newColumns(in: snapshot, entity: entity, configuration: configuration)
+            }
+        } catch {
+            return .failed(error.description)
+        }
+        guard !columns.isEmpty else { return .entity(entity, note: nil) }
+        do {
+            let grown = try await warehouse.addAttributes(columns, file: name)
+            let added = columns.map { "\($0.name) \($0.type.rawValue)" }.joined(separator: ", ")
+            return .entity(grown, note: "new column(s) added to the entity (schema_evolution: evolve): \(added)")
+        } catch where !error.mayRetry {
+            return .failed("\(snapshot.path): its new column(s) could not be added: \(error)")
+        }
     }
 
     /// The snapshot's content identity (name, SHA-256, size), and the SHA-256 of its first

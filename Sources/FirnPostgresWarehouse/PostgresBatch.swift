@@ -27,6 +27,9 @@ struct PostgresBatch {
         changed: inout [Key]
     ) async throws -> ApplyCounts {
         guard !records.isEmpty else { return ApplyCounts() }
+        // Read before the entity gained attributes: NULL in them.
+        var records = records
+        records.padAttributes(to: schema.attributes.count)
         var counts = ApplyCounts()
         let clock = ContinuousClock()
         var mark = clock.now

@@ -51,6 +51,9 @@ extension PostgresWarehouse {
         }
         let (epoch, pending) = try row.decode((Int64, Bool).self)
         var (states, count) = keyStates.checkOut()
+        // Another worker may have added attributes: this turn applies with them, and what is
+        // remembered of open versions lacks them.
+        if try await reloadShapeIfChanged(connection) { states.removeAll() }
         if count != epoch - 1 {
             if let count, count < epoch - 1, !states.isEmpty,
                 let changed = try await keysChanged(connection, after: count, before: epoch)

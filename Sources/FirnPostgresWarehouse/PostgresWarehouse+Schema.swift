@@ -20,6 +20,7 @@ extension PostgresWarehouse {
             ["ALTER TABLE firn_loads ADD COLUMN IF NOT EXISTS landed_at text"]),
         // The tables are the entity's: made as each entity opens (below).
         (6, "each entity keeps its late records by key, for its history's timeline", []),
+        (7, "schema history: the attributes schema evolution adds to each entity", [PostgresWarehouse.schemaHistoryTable]),
     ]
 
     /// The version a warehouse is at once every migration is applied.
@@ -29,8 +30,9 @@ extension PostgresWarehouse {
     /// makes its tables when it is new.
     func migrate() async throws(WarehouseError) {
         let logger = self.logger
-        let schema = self.schema
-        let entity = self.entity
+        let configured = self.configured
+        let shape = self.shape
+        let applyLock = self.applyLock
         let location = self.location
         let lock = Self.lockKey("migrate:\(server.schema)")
         try await transaction { connection in
@@ -62,10 +64,11 @@ extension PostgresWarehouse {
                     logger: logger
                 )
             }
-            // The entity: its recorded definition must be this one; a new one gets its tables.
-            let mine = StoredEntityDefinition(entity)
+            // The entity: its recorded definition must be this one, but for attributes added
+            // since; a new one gets its tables.
+            let mine = StoredEntityDefinition(configured)
             var name = PostgresBindings()
-            name.append(entity.name.normalized)
+            name.append(configured.name.normalized)
             let stored = try await connection.rows(
                 "SELECT definition FROM firn_entities WHERE name = $1",
                 name,
@@ -75,12 +78,35 @@ extension PostgresWarehouse {
                 guard let definition = try? JSONDecoder().decode(StoredEntityDefinition.self, from: Data(stored.utf8))
                 else {
                     throw WarehouseError.schemaMismatch(
-                        table: entity.name.normalized,
+                        table: configured.name.normalized,
                         reason: "firn_entities holds an unreadable definition"
                     )
                 }
-                let differences = mine.differences(from: definition)
-                if !differences.isEmpty { throw WarehouseError.definitionChanged(entity, differences) }
+                let (effective, toAdd) = try EntityShape.reconcile(
+                    configured: configured,
+                    stored: definition,
+                    evolved: try await Self.evolvedColumns(connection, entity: configured, logger: logger)
+                )
+                var opened = PostgresShape(
+                    schema: PostgresSchema(entity: effective, applyLock: applyLock),
+                    version: try await Self.shapeVersion(connection, entity: configured, logger: logger)
+                )
+                if !toAdd.isEmpty {
+                    var lock = PostgresBindings()
+                    lock.append(applyLock)
+                    try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+                    opened = try await Self.addAttributes(
+                        toAdd,
+                        connection,
+                        file: SchemaChange.fromConfig,
+                        configured: configured,
+                        applyLock: applyLock,
+                        logger: logger
+                    )
+                }
+                shape.withLock { $0 = opened }
+                let entity = effective
+                let schema = opened.schema
                 for statement in schema.lateTableStatements { try await connection.execute(statement, logger: logger) }
                 // The history view shows the open end and the deleted spans the entity asks for
                 // now (they may change between runs: closed versions and SCD1 do not depend on
@@ -126,9 +152,10 @@ extension PostgresWarehouse {
                 }
                 return
             }
+            let schema = PostgresSchema(entity: configured, applyLock: applyLock)
             for statement in schema.creationStatements { try await connection.execute(statement, logger: logger) }
             var record = PostgresBindings()
-            record.append(entity.name.normalized)
+            record.append(configured.name.normalized)
             record.append(mine.json)
             try await connection.execute(
                 "INSERT INTO firn_entities (name, definition, recorded_at) VALUES ($1, $2, \(PostgresSchema.nowSQL))",

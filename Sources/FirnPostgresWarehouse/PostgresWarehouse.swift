@@ -29,13 +29,20 @@ import PostgresNIO
 /// - the task scheduler runs where the `scheduler` lease is held (`firn_leases`, a row with an
 ///   expiry, taken with `INSERT … ON CONFLICT … WHERE expired`).
 public final class PostgresWarehouse: Warehouse {
-    public let entity: EntityConfiguration
+    /// The entity: the configured one with the attributes schema evolution added (by this
+    /// worker or another).
+    public var entity: EntityConfiguration { schema.entity }
+    /// The entity as configured.
+    let configured: EntityConfiguration
     /// The server, database and schema.
     public let server: PostgresLocation
     public var location: String { server.description }
     let client: PostgresClient
     let runner: Task<Void, Never>
-    let schema: PostgresSchema
+    /// The entity's tables and statements as they are now; replaced under the apply lock when
+    /// the entity's shape changes.
+    var schema: PostgresSchema { shape.withLock { $0.schema } }
+    let shape: Locked<PostgresShape>
     let logger: Logger
     /// The advisory lock key that serialises chunk commits of this entity in this schema.
     let applyLock: Int64
@@ -51,14 +58,14 @@ public final class PostgresWarehouse: Warehouse {
         logger: Logger
     ) {
         self.keyStates = KeyStateCache(capacity: keyStateCapacity)
-        self.entity = entity
+        self.configured = entity
         self.server = server
         self.client = client
         self.runner = runner
         self.logger = logger
         let applyLock = Self.lockKey("apply:\(server.schema).\(entity.name.normalized)")
         self.applyLock = applyLock
-        self.schema = PostgresSchema(entity: entity, applyLock: applyLock)
+        self.shape = Locked(PostgresShape(schema: PostgresSchema(entity: entity, applyLock: applyLock), version: 0))
     }
 
     deinit {

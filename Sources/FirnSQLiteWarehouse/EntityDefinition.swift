@@ -12,18 +12,26 @@ extension EntitySchema {
         )
         """
 
+    /// The definition `firn_entities` holds for the entity, or `nil` when it holds none.
+    func storedDefinition(_ db: Database) throws -> StoredEntityDefinition? {
+        try db.execute(sql: Self.entitiesTable)
+        let name = entity.name.normalized
+        guard let json = try String.fetchOne(db, sql: "SELECT definition FROM firn_entities WHERE name = ?", arguments: [name])
+        else { return nil }
+        guard let stored = try? JSONDecoder().decode(StoredEntityDefinition.self, from: Data(json.utf8)) else {
+            throw WarehouseError.schemaMismatch(table: name, reason: "firn_entities holds an unreadable definition")
+        }
+        return stored
+    }
+
     /// Checks that the warehouse's tables were made for this entity definition, and records
     /// the definition when the entity is new (or its tables predate `firn_entities`).
     ///
     /// - Throws: ``WarehouseError/schemaMismatch(table:reason:)`` saying what changed.
     func checkDefinition(_ db: Database) throws {
-        try db.execute(sql: Self.entitiesTable)
         let name = entity.name.normalized
         let mine = StoredEntityDefinition(entity)
-        if let json = try String.fetchOne(db, sql: "SELECT definition FROM firn_entities WHERE name = ?", arguments: [name]) {
-            guard let stored = try? JSONDecoder().decode(StoredEntityDefinition.self, from: Data(json.utf8)) else {
-                throw WarehouseError.schemaMismatch(table: name, reason: "firn_entities holds an unreadable definition")
-            }
+        if let stored = try storedDefinition(db) {
             try refuse(mine.differences(from: stored))
             return
         }

@@ -23,7 +23,6 @@ extension SQLiteWarehouse {
         if Set(parts.map(\.ticket.id)).count < parts.count {
             throw WarehouseError.invalidRequest("a batch names the same load twice; apply its chunks in turn")
         }
-        let schema = self.schema
         let entityName = entity.name.normalized
         let cache = keyStates
         let clock = ContinuousClock()
@@ -85,6 +84,9 @@ extension SQLiteWarehouse {
             }
             var result = BatchApplyCounts(total: ApplyCounts(), parts: Array(repeating: ApplyCounts(), count: parts.count))
             guard !applying.isEmpty else { return result }
+            // Read before the entity gained attributes: NULL in them.
+            let schema = self.schema
+            records.padAttributes(to: schema.attributes.count)
             let applied = try asPipeline(db) { () throws -> BatchApplyCounts in
                 _ = try consumeStream(db)
                 return try BatchApplier(schema: schema, db: db, cache: cache).apply(

@@ -59,6 +59,9 @@ enum SQLiteMigrations {
             schema in
             try db.execute(sql: schema.lateTable)
         },
+        Migration(version: 7, description: "schema history: the attributes schema evolution adds to each entity") { db, _ in
+            try db.execute(sql: SQLiteWarehouse.schemaHistoryTable)
+        },
     ]
 
     /// The version a warehouse is at once every migration is applied.

@@ -134,6 +134,16 @@ extension SQLiteWarehouse {
         try await offPool { () throws(WarehouseError) in try self.latestLoadID() }
     }
 
+    // MARK: The entity's shape
+
+    public func addAttributes(_ columns: [Column], file: String) async throws(WarehouseError) -> EntityConfiguration {
+        try await offPool { () throws(WarehouseError) in try self.addAttributes(columns, file: file) }
+    }
+
+    public func schemaHistory() async throws(WarehouseError) -> [SchemaChange] {
+        try await offPool { () throws(WarehouseError) in try self.schemaHistory() }
+    }
+
     // MARK: PipeLedger
 
     public func takenPipeObjects(after: String?) async throws(WarehouseError) -> Set<String> {

@@ -26,14 +26,20 @@ import GRDB
 /// The API is `async`: each call runs its blocking SQLite work on a GCD thread, off Swift's
 /// cooperative pool (see `SQLiteWarehouse+Warehouse.swift`).
 public final class SQLiteWarehouse: Warehouse {
-    /// The entity this warehouse keeps tables for.
-    public let entity: EntityConfiguration
+    /// The entity this warehouse keeps tables for: the configured one with the attributes
+    /// schema evolution added (``addAttributes(_:file:)``, or another process).
+    public var entity: EntityConfiguration { schema.entity }
+    /// The entity as configured.
+    let configured: EntityConfiguration
     /// The database file.
     public let path: String
     /// The database file, as messages show it.
     public var location: String { path }
     let pool: DatabasePool
-    let schema: EntitySchema
+    /// The entity's tables and statements as they are now; replaced (under the writer) when
+    /// the entity's shape changes.
+    var schema: EntitySchema { shape.withLock { $0.schema } }
+    let shape: Locked<Shape>
     let checkpointer: Checkpointer?
     let keyStates: KeyStateCache
     /// How long user SQL waits for the writer lock (``SQLiteConfiguration/busyTimeoutSeconds``).
@@ -53,9 +59,9 @@ public final class SQLiteWarehouse: Warehouse {
         entity: EntityConfiguration = .customer,
         configuration: SQLiteConfiguration = .init()
     ) throws(WarehouseError) {
-        self.entity = entity
+        self.configured = entity
         self.path = path
-        self.schema = EntitySchema(entity: entity)
+        self.shape = Locked(Shape(schema: EntitySchema(entity: entity), version: 0))
         self.keyStates = KeyStateCache(capacity: configuration.keyStateCapacity)
         self.userSQLBusyTimeout = configuration.busyTimeoutSeconds
         var config = Configuration()
@@ -80,11 +86,17 @@ public final class SQLiteWarehouse: Warehouse {
             let location = configuration.coalescesLogWrites ? WALWriteCoalescing.uri(forPath: path) : path
             let deadline = ContinuousClock.now + .seconds(configuration.busyTimeoutSeconds)
             pool = try Self.retryingWhileBusy(until: deadline) { try DatabasePool(path: location, configuration: config) }
-            let schema = self.schema
+            let shape = self.shape
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    try schema.checkDefinition(db)
-                    try SQLiteMigrations.migrate(db, schema: schema, location: path)
+                    let (effective, toAdd) = try EntitySchema.reconcile(db, configured: entity)
+                    var opened = Shape(schema: EntitySchema(entity: effective), version: 0)
+                    try SQLiteMigrations.migrate(db, schema: opened.schema, location: path)
+                    opened.version = try Self.shapeVersion(db, entity: entity)
+                    if !toAdd.isEmpty {
+                        opened = try Self.addAttributes(toAdd, db, file: SchemaChange.fromConfig, configured: entity)
+                    }
+                    shape.withLock { $0 = opened }
                     return .commit
                 }
             }
@@ -162,9 +174,15 @@ public final class SQLiteWarehouse: Warehouse {
     func applying<T>(_ body: (Database) throws -> T) throws(WarehouseError) -> T {
         let cache = keyStates
         do {
-            let schema = self.schema
             return try write { db in
                 cache.validate(dataVersion: try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+                // Another process may have added attributes: the batch is applied with them.
+                if try Self.shapeVersion(db, entity: configured) != shape.withLock({ $0.version }) {
+                    let reloaded = try Self.currentShape(db, configured: configured)
+                    shape.withLock { $0 = reloaded }
+                    cache.clear()
+                }
+                let schema = self.schema
                 try cache.withStates { states in
                     // A warehouse with no history and no unchanged records has no key with a
                     // state: from here on, the states hold every key there is.

@@ -11,7 +11,8 @@ import Foundation
 /// the records under one policy, so one kept under another would not be what the config says.
 public struct StoredEntityDefinition: Codable, Equatable, Sendable {
     var keys: [StoredColumn]
-    var attributes: [StoredColumn]
+    /// The attributes, in configured order.
+    public internal(set) var attributes: [StoredColumn]
     var eventTime: String
     var op: String
     /// Untracked attributes, sorted; absent when every attribute is tracked (as in definitions
@@ -21,8 +22,10 @@ public struct StoredEntityDefinition: Codable, Equatable, Sendable {
     var nullUpdates: String?
 
     public struct StoredColumn: Codable, Equatable, Sendable {
-        var name: String
-        var type: String
+        /// The normalized name.
+        public var name: String
+        /// The ``ColumnType`` raw value.
+        public var type: String
     }
 
     /// The definition of `entity`.
@@ -87,7 +90,7 @@ extension WarehouseError {
             table: entity.currentTable.normalized,
             reason: "the warehouse was made for another definition of entity \(entity.name.normalized): "
                 + differences.joined(separator: "; ")
-                + ". Firn cannot change an entity's definition yet: put the config back as it was, "
+                + ". Firn can only add attributes (schema_evolution: evolve): put the config back as it was, "
                 + "or point --data-dir (or --warehouse) at a new warehouse"
         )
     }

@@ -117,3 +117,37 @@ extension Value {
         self = text.map { .text($0) } ?? .null
     }
 }
+
+extension QueryResult {
+    /// An entity's columns as its tables have them (`firn schema`): each key, attribute, the
+    /// event-time and op columns, with its type, its role, and for an attribute schema evolution
+    /// added the version, file and time of the change.
+    public init(columnsOf entity: EntityConfiguration, history: [SchemaChange]) {
+        let added = Dictionary(history.map { ($0.column.name, $0) }, uniquingKeysWith: { first, _ in first })
+        func row(_ column: Column, _ role: String) -> [Value] {
+            let change = added[column.name]
+            return [
+                .text(column.name.normalized), .text(column.type.rawValue), .text(role),
+                change.map { .integer(Int64($0.version)) } ?? .null, Value(change?.file), Value(change?.at.description),
+            ]
+        }
+        self.init(
+            columns: ["column", "type", "role", "added_in_version", "added_by", "added_at"],
+            rows: entity.keyColumns.map { row($0, "key") } + entity.attributeColumns.map { row($0, "attribute") }
+                + [row(Column(entity.eventTimeColumn, .timestamp), "event time"), row(Column(entity.operationColumn), "op")]
+        )
+    }
+
+    /// Schema history (`firn schema --history`): one row per change, oldest first.
+    public init(schemaHistory changes: [SchemaChange]) {
+        self.init(
+            columns: ["entity", "version", "change", "file_name", "changed_at"],
+            rows: changes.map { change in
+                [
+                    .text(change.entity), .integer(Int64(change.version)), .text(change.summary), .text(change.file),
+                    .text(change.at.description),
+                ]
+            }
+        )
+    }
+}

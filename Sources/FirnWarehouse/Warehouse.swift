@@ -155,6 +155,25 @@ public protocol Warehouse: PipeLedger, TaskLedger {
 
     /// The newest successful load's id (0 when none).
     func latestLoadID() async throws(WarehouseError) -> Int64
+
+    // MARK: The entity's shape
+
+    /// Adds attributes to the entity's tables (staging, SCD1, history, the change log and its
+    /// triggers) and records each in schema history with `file`, in one transaction; from then
+    /// on ``entity`` has them, at the end of its attributes, as evolved ones
+    /// (``EntityConfiguration/evolvedAttributes``). Existing versions hold NULL in them.
+    ///
+    /// Idempotent and safe against other writers: an attribute the entity already has (added
+    /// by another process meanwhile, whatever its type) is left as it is, so the entity returned
+    /// may differ from the one asked for. Chunks read before the change hold fewer attributes
+    /// than the entity has: they are applied as NULL in the new ones.
+    ///
+    /// - Returns: The entity as it is now.
+    /// - Throws: ``WarehouseError/invalidRequest(_:)`` for a name that cannot be a column.
+    func addAttributes(_ columns: [Column], file: String) async throws(WarehouseError) -> EntityConfiguration
+
+    /// The entity's schema history, oldest first.
+    func schemaHistory() async throws(WarehouseError) -> [SchemaChange]
 }
 
 /// The rows a user's SQL returned and the rows it changed.

@@ -19,7 +19,7 @@ struct Firn: AsyncParsableCommand {
         subcommands: [
             Run.self, Generate.self, Ingest.self, PipeCommand.self, TaskCommand.self, Provenance.self, Load.self,
             Query.self, Status.self, Serve.self,
-            History.self, AsOf.self, Stream.self, CopyHistory.self, Rejects.self, Bench.self,
+            History.self, AsOf.self, Stream.self, CopyHistory.self, Rejects.self, SchemaCommand.self, Bench.self,
         ]
     )
 

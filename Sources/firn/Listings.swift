@@ -20,7 +20,7 @@ struct History: AsyncParsableCommand {
         let parsed: Key
         do { parsed = try settings.entity.key(parsing: key) } catch { throw ValidationError(error.description) }
         let versions = try await warehouse.history(of: parsed)
-        print(QueryResult(history: versions, of: settings.entity).formatted(as: format), terminator: "")
+        print(QueryResult(history: versions, of: warehouse.entity).formatted(as: format), terminator: "")
     }
 }
 
@@ -43,9 +43,9 @@ struct AsOf: AsyncParsableCommand {
         guard let instant = Timestamp(parsing: time) else {
             throw ValidationError("\(time) is not a timestamp; write e.g. 2026-11-24T10:15:30Z")
         }
-        let (warehouse, settings) = try await options.openWarehouse(creating: false)
+        let (warehouse, _) = try await options.openWarehouse(creating: false)
         let versions = try await warehouse.asOf(instant)
-        print(QueryResult(current: versions, of: settings.entity).formatted(as: format), terminator: "")
+        print(QueryResult(current: versions, of: warehouse.entity).formatted(as: format), terminator: "")
     }
 }
 
@@ -67,12 +67,12 @@ struct Stream: AsyncParsableCommand {
         var format: OutputFormat = .table
 
         func run() async throws {
-            let (warehouse, settings) = try await options.openWarehouse(creating: false)
+            let (warehouse, _) = try await options.openWarehouse(creating: false)
             let snapshot = try await warehouse.pendingStream()
             if format == .table {
                 print("stream \(snapshot.name): offset \(snapshot.offset), change log at \(snapshot.latest)")
             }
-            print(QueryResult(stream: snapshot.changes, of: settings.entity).formatted(as: format), terminator: "")
+            print(QueryResult(stream: snapshot.changes, of: warehouse.entity).formatted(as: format), terminator: "")
         }
     }
 

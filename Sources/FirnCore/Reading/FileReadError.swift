@@ -23,13 +23,16 @@ public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file has columns (JSON Lines: members) the entity does not, and the entity says
     /// `schema_evolution: reject`.
     case unknownColumns(path: String, columns: [String], entity: String)
+    /// Under `schema_evolution: evolve`, the file's new columns cannot be added to the entity:
+    /// a name is not an identifier, is reserved, or is too long.
+    case cannotAddColumns(path: String, columns: [String], reason: String)
 
     /// The file the error is about.
     public var path: String {
         switch self {
         case .cannotOpen(let path, _), .cannotRead(let path, _), .empty(let path), .binary(let path, _),
             .malformedHeader(let path, _), .missingKeyColumns(let path, _), .missingAttributeColumns(let path, _),
-            .duplicateColumn(let path, _), .unknownColumns(let path, _, _):
+            .duplicateColumn(let path, _), .unknownColumns(let path, _, _), .cannotAddColumns(let path, _, _):
             path
         }
     }
@@ -57,6 +60,9 @@ public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .unknownColumns(path, columns, entity):
             "\(path): column(s) \(columns.joined(separator: ", ")) not in entity \(entity), which says "
                 + "schema_evolution: reject; nothing was loaded: remove them from the file, or set schema_evolution: ignore"
+        case let .cannotAddColumns(path, columns, reason):
+            "\(path): new column(s) \(columns.joined(separator: ", ")) cannot be added to the entity (\(reason)); "
+                + "nothing was loaded: rename them in the file, or set schema_evolution: ignore"
         }
     }
 }

@@ -18,7 +18,9 @@
 /// - Attributes: an unquoted empty field is NULL; a quoted empty field is the empty string in a
 ///   text column and NULL in a typed one; see ``ColumnType/value(parsing:column:)`` for types.
 /// - CSV: a row with the wrong number of fields is rejected (`row has 7 fields, header has 10`);
-///   every key and attribute column is required in the header.
+///   every key column is required in the header, and every attribute column the entity does not
+///   allow files to lack (``EntityConfiguration/mayLack(_:)``: any under `schema_evolution:
+///   evolve`, evolved ones always; a lacking one is NULL in every record, with a warning).
 /// - JSON Lines: blank lines are skipped; a row number is a line number; a missing member is
 ///   NULL; the event-time member is all or nothing within a file, like a CSV column: when some
 ///   line has it, a line without it is rejected (`missing update_timestamp: …`), when no line
@@ -47,12 +49,12 @@
 public struct RecordFileReader: ~Copyable, @unchecked Sendable {
     // @unchecked: the sources are classes created in `init` and reachable only through this
     // noncopyable value, so two tasks can never use them at once; sending the reader moves them.
-    private enum Source {
+    enum Source {
         case csv(CSVRecordSource)
         case jsonLines(JSONLinesRecordSource)
     }
 
-    private let source: Source
+    let source: Source
     private let chunkRows: Int
     private let chunkBytes: Int64
     private let builder: RecordBuilder
@@ -172,6 +174,11 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
             }
             if !csv.ignoredColumns.isEmpty {
                 warnings.append("columns not in the entity: \(csv.ignoredColumns.joined(separator: ", "))")
+            }
+            if !csv.missingAttributes.isEmpty {
+                warnings.append(
+                    "no column for attribute(s) \(csv.missingAttributes.joined(separator: ", ")): NULL in every row"
+                )
             }
         case .jsonLines(let json):
             if json.hasObjects, !json.hasOperation {

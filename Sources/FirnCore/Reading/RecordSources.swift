@@ -6,6 +6,9 @@ final class CSVRecordSource {
     private var scratch: [UInt8] = []
     /// Header columns the entity does not know, as written.
     let ignoredColumns: [String]
+    /// Attributes the header lacks, which the entity allows (``EntityConfiguration/mayLack(_:)``):
+    /// NULL in every record.
+    let missingAttributes: [String]
     /// Whether the header has the event-time column.
     let hasEventTime: Bool
     /// Whether the header has the op column.
@@ -41,10 +44,12 @@ final class CSVRecordSource {
             throw .missingKeyColumns(path: path, columns: missingKeys.map { entity.keyColumns[$0].name.description })
         }
         let missingAttributes = entity.attributeColumns.indices.filter { !roles.contains(.attribute($0)) }
-        guard missingAttributes.isEmpty else {
-            let names = missingAttributes.map { entity.attributeColumns[$0].name.description }
+        let required = missingAttributes.filter { !entity.mayLack(entity.attributeColumns[$0]) }
+        guard required.isEmpty else {
+            let names = required.map { entity.attributeColumns[$0].name.description }
             throw .missingAttributeColumns(path: path, columns: names)
         }
+        self.missingAttributes = missingAttributes.map { entity.attributeColumns[$0].name.description }
         self.roles = roles
         ignoredColumns = ignored
         hasEventTime = roles.contains(.eventTime)

@@ -1,0 +1,195 @@
+import FirnCore
+import FirnWarehouse
+import Foundation
+import GRDB
+
+/// The entity's shape on SQLite: its tables and statements, and how many attributes schema
+/// history says were added (its version), which tells a writer that another process added some.
+struct Shape: Sendable {
+    var schema: EntitySchema
+    var version: Int
+}
+
+extension SQLiteWarehouse {
+    /// Schema history: one row per attribute added to an entity, numbered per entity.
+    static let schemaHistoryTable = """
+        CREATE TABLE IF NOT EXISTS firn_schema_history (
+            entity TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            change TEXT NOT NULL,
+            column_name TEXT NOT NULL,
+            column_type TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (entity, version)
+        )
+        """
+
+    /// The entity's shape version: the number of its changes in schema history.
+    static func shapeVersion(_ db: Database, entity: EntityConfiguration) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: "SELECT COALESCE(max(version), 0) FROM firn_schema_history WHERE entity = ?",
+            arguments: [entity.name.normalized]
+        ) ?? 0
+    }
+
+    /// The attributes schema history says were added to the entity, in order (none before the
+    /// table exists).
+    static func evolvedColumns(_ db: Database, entity: EntityConfiguration) throws -> [FirnCore.Column] {
+        guard try db.tableExists("firn_schema_history") else { return [] }
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT column_name, column_type FROM firn_schema_history WHERE entity = ? AND change = 'add' "
+                + "ORDER BY version",
+            arguments: [entity.name.normalized]
+        )
+        return try rows.map { row in
+            let name: String = row[0]
+            let typeName: String = row[1]
+            guard let type = ColumnType(rawValue: typeName) else {
+                throw WarehouseError.schemaMismatch(
+                    table: "firn_schema_history",
+                    reason: "column \(name) has unknown type \(typeName)"
+                )
+            }
+            return FirnCore.Column(Identifier(stringLiteral: name), type)
+        }
+    }
+
+    /// The entity as it is now: the configured one with the attributes added since that it does
+    /// not declare.
+    static func currentShape(_ db: Database, configured: EntityConfiguration) throws -> Shape {
+        let evolved = try evolvedColumns(db, entity: configured).filter { column in
+            !configured.attributeColumns.contains { $0.name == column.name }
+        }
+        let entity: EntityConfiguration
+        do {
+            entity = try configured.addingEvolved(evolved)
+        } catch {
+            throw WarehouseError.schemaMismatch(table: configured.currentTable.normalized, reason: error.description)
+        }
+        return Shape(schema: EntitySchema(entity: entity), version: try shapeVersion(db, entity: configured))
+    }
+
+    /// Adds the attributes the entity lacks to its tables and schema history, inside the
+    /// caller's write transaction, and returns the shape after.
+    ///
+    /// Attributes already there (another process added them) are left as they are. The stream's
+    /// triggers and the history view name every column, so they are made again.
+    static func addAttributes(
+        _ columns: [FirnCore.Column],
+        _ db: Database,
+        file: String,
+        configured: EntityConfiguration
+    ) throws -> Shape {
+        let before = try currentShape(db, configured: configured)
+        let present = Set(try db.columns(in: before.schema.entity.currentTable.normalized).map { $0.name.lowercased() })
+        var fresh: [FirnCore.Column] = []
+        for column in columns where !present.contains(column.name.normalized) {
+            if !fresh.contains(where: { $0.name == column.name }) { fresh.append(column) }
+        }
+        guard !fresh.isEmpty else { return before }
+        let grown: EntityConfiguration
+        do {
+            grown = try before.schema.entity.addingEvolved(fresh)
+        } catch {
+            throw WarehouseError.invalidRequest(error.description)
+        }
+        let old = before.schema
+        let new = EntitySchema(entity: grown)
+        for statement in old.dropTriggerStatements { try db.execute(sql: statement) }
+        try db.execute(sql: "DROP VIEW IF EXISTS \(old.history)")
+        for column in fresh {
+            let definition = "\(column.name.quoted) \(EntitySchema.sqlType(column.type))"
+            for table in [old.raw, old.unchanged, old.current, old.closed, old.beforeDML] {
+                try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(definition)")
+            }
+            for prefix in ["old_", "new_"] {
+                let image = Identifier(stringLiteral: prefix + column.name.normalized).quoted
+                try db.execute(sql: "ALTER TABLE \(old.changes) ADD COLUMN \(image) \(EntitySchema.sqlType(column.type))")
+            }
+        }
+        for statement in new.triggerStatements { try db.execute(sql: statement) }
+        try db.execute(sql: "CREATE VIEW \(new.history) AS " + new.historyView)
+        var version = before.version
+        let now = nowText()
+        for column in fresh {
+            version += 1
+            try db.execute(
+                sql: """
+                    INSERT INTO firn_schema_history (entity, version, change, column_name, column_type, file_name, changed_at)
+                    VALUES (?, ?, 'add', ?, ?, ?, ?)
+                    """,
+                arguments: [configured.name.normalized, version, column.name.normalized, column.type.rawValue, file, now]
+            )
+        }
+        return Shape(schema: new, version: version)
+    }
+
+    /// Adds attributes in one write transaction (see ``Warehouse/addAttributes(_:file:)``).
+    func addAttributes(_ columns: [FirnCore.Column], file: String) throws(WarehouseError) -> EntityConfiguration {
+        let configured = self.configured
+        let shape = self.shape
+        let cache = keyStates
+        return try write { db in
+            let after = try SQLiteWarehouse.addAttributes(columns, db, file: file, configured: configured)
+            shape.withLock { $0 = after }
+            // What it remembers of open versions lacks the new attributes.
+            cache.clear()
+            return after.schema.entity
+        }
+    }
+
+    /// The entity's schema history, oldest first.
+    func schemaHistory() throws(WarehouseError) -> [SchemaChange] {
+        let name = configured.name.normalized
+        return try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT version, column_name, column_type, file_name, changed_at FROM firn_schema_history "
+                    + "WHERE entity = ? ORDER BY version",
+                arguments: [name]
+            )
+            return rows.map { row in
+                SchemaChange(
+                    entity: name,
+                    version: row[0],
+                    column: FirnCore.Column(Identifier(stringLiteral: row[1]), ColumnType(rawValue: row[2]) ?? .text),
+                    file: row[3],
+                    at: Timestamp(canonical: row[4] as String) ?? Timestamp(microseconds: 0)
+                )
+            }
+        }
+    }
+}
+
+extension EntitySchema {
+    /// Drops the stream's triggers (to make them again over other columns).
+    var dropTriggerStatements: [String] {
+        ["insert", "update", "delete"].flatMap { event in
+            ["_save_", "_stream_"].map { "DROP TRIGGER IF EXISTS \(entity.name.suffixed($0 + event).quoted)" }
+        }
+    }
+
+    /// Checks the warehouse's definition of the configured entity (recording it when the entity
+    /// is new) and combines it with the attributes added since (``EntityShape``).
+    ///
+    /// - Returns: The entity to work with, and the configured attributes the tables lack.
+    /// - Throws: ``WarehouseError/schemaMismatch(table:reason:)`` saying what changed.
+    static func reconcile(
+        _ db: Database,
+        configured: EntityConfiguration
+    ) throws -> (entity: EntityConfiguration, toAdd: [FirnCore.Column]) {
+        let schema = EntitySchema(entity: configured)
+        guard let stored = try schema.storedDefinition(db) else {
+            try schema.checkDefinition(db)
+            return (configured, [])
+        }
+        return try EntityShape.reconcile(
+            configured: configured,
+            stored: stored,
+            evolved: try SQLiteWarehouse.evolvedColumns(db, entity: configured)
+        )
+    }
+}

@@ -1,0 +1,91 @@
+import FirnCore
+
+/// One change of an entity's shape, as a warehouse's schema history (`firn_schema_history`)
+/// keeps it: an attribute added under ``SchemaEvolution/evolve``, by a file or by the config.
+public struct SchemaChange: Sendable, Hashable {
+    /// The entity.
+    public var entity: String
+    /// The entity's shape version this change made: 1 for its first change, then 2, …
+    /// (0 is the shape its config first had).
+    public var version: Int
+    /// The attribute added.
+    public var column: Column
+    /// The file (or object key) whose columns it added, or ``SchemaChange/fromConfig``.
+    public var file: String
+    /// When it was made.
+    public var at: Timestamp
+
+    /// What ``file`` holds for an attribute the config declared.
+    public static let fromConfig = "(config)"
+
+    /// Creates a change.
+    public init(entity: String, version: Int, column: Column, file: String, at: Timestamp) {
+        self.entity = entity
+        self.version = version
+        self.column = column
+        self.file = file
+        self.at = at
+    }
+
+    /// One line: `added attribute tier integer`.
+    public var summary: String { "added attribute \(column.name) \(column.type.rawValue)" }
+}
+
+/// How an entity's configured definition, its definition as the warehouse first recorded it,
+/// and the attributes added since combine when a warehouse opens.
+public enum EntityShape {
+    /// The entity a warehouse works with, and the attributes its tables still need.
+    ///
+    /// - Parameters:
+    ///   - configured: The entity as the config (or the built-in customer) defines it.
+    ///   - stored: The definition `firn_entities` holds, or `nil` for an entity new to the
+    ///     warehouse.
+    ///   - evolved: The attributes schema history says were added, in order.
+    /// - Returns: The configured entity with the evolved attributes it does not declare
+    ///   appended (as ``EntityConfiguration/evolvedAttributes``), and the attributes the config
+    ///   declares that the tables lack (added under ``SchemaEvolution/evolve`` only).
+    /// - Throws: ``WarehouseError/schemaMismatch(table:reason:)`` for any other difference
+    ///   (keys, a type, an attribute gone, the history policy), or new attributes without
+    ///   `schema_evolution: evolve`.
+    public static func reconcile(
+        configured: EntityConfiguration,
+        stored: StoredEntityDefinition?,
+        evolved: [Column]
+    ) throws(WarehouseError) -> (entity: EntityConfiguration, toAdd: [Column]) {
+        guard var stored else { return (configured, []) }
+        let storedNames = Set(stored.attributes.map(\.name))
+        let extra = evolved.filter { !storedNames.contains($0.name.normalized) }
+        stored.attributes += extra.map { StoredEntityDefinition.StoredColumn(name: $0.name.normalized, type: $0.type.rawValue) }
+        let known = Set(stored.attributes.map(\.name))
+        let toAdd = configured.attributeColumns.filter { !known.contains($0.name.normalized) }
+        let undeclared = extra.filter { column in !configured.attributeColumns.contains { $0.name == column.name } }
+        var compared = StoredEntityDefinition(configured)
+        compared.attributes.removeAll { attribute in toAdd.contains { $0.name.normalized == attribute.name } }
+        compared.attributes += undeclared.map {
+            StoredEntityDefinition.StoredColumn(name: $0.name.normalized, type: $0.type.rawValue)
+        }
+        let differences = compared.differences(from: stored)
+        guard differences.isEmpty else { throw .definitionChanged(configured, differences) }
+        if !toAdd.isEmpty, configured.schemaEvolution != .evolve {
+            throw .definitionChanged(
+                configured,
+                toAdd.map { "attribute \($0.name) \($0.type.rawValue) is new (schema_evolution: evolve adds it)" }
+            )
+        }
+        do {
+            return (try configured.addingEvolved(undeclared), toAdd)
+        } catch {
+            throw .schemaMismatch(table: configured.currentTable.normalized, reason: error.description)
+        }
+    }
+}
+
+extension Array where Element == ChangeRecord {
+    /// Gives records read before attributes were added (they hold fewer than `width`) NULL in
+    /// the new ones: a file without a column is NULL in it, by the contract.
+    public mutating func padAttributes(to width: Int) {
+        for index in indices where self[index].attributes.count < width {
+            self[index].attributes.append(contentsOf: repeatElement(.null, count: width - self[index].attributes.count))
+        }
+    }
+}
