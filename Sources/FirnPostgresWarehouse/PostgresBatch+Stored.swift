@@ -119,7 +119,9 @@ extension PostgresBatch {
         try await deleteMatching(schema.closed, stored.closedDeleted.map { ($0.key, $0.start) }, where: "a.start_time = p.since")
         if stored.closedUpdated.count > 0 {
             let entity = schema.entity
-            let table = "firn_closed_updates_" + entity.name.normalized
+            // Named by the shape too: a connection keeps its temporary tables, and the entity's
+            // attributes only grow.
+            let table = "firn_closed_updates_\(entity.name.normalized)_\(entity.attributeColumns.count)"
             let keyNames = entity.keyColumns.map(\.name.normalized)
             let attributeNames = entity.attributeColumns.map(\.name.normalized)
             try await connection.execute(

@@ -432,7 +432,9 @@ struct PostgresBatch {
             try await copy(writes.inserts, into: entity.currentTable.normalized, columns: columns)
         }
         if !writes.updates.isEmpty {
-            let staging = "firn_updates_" + entity.name.normalized
+            // Named by the shape too: a connection keeps its temporary tables, and the entity's
+            // attributes only grow.
+            let staging = "firn_updates_\(entity.name.normalized)_\(entity.attributeColumns.count)"
             try await connection.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS \"\(staging)\" (LIKE \(schema.current)) ON COMMIT DELETE ROWS",
                 logger: logger

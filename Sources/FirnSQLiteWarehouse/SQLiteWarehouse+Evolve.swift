@@ -92,7 +92,10 @@ extension SQLiteWarehouse {
         guard !fresh.isEmpty else { return before }
         let grown: EntityConfiguration
         do {
-            grown = try before.schema.entity.addingEvolved(fresh)
+            // An attribute the config declares may still lack its columns (added as the
+            // warehouse opens): it is the entity's already.
+            let known = before.schema.entity.attributeColumns
+            grown = try before.schema.entity.addingEvolved(fresh.filter { column in !known.contains { $0.name == column.name } })
         } catch {
             throw WarehouseError.invalidRequest(error.description)
         }

@@ -102,7 +102,7 @@ import Testing
         #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: ignore\n").entity == .customer)
         #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: evolve\n").entity.schemaEvolution == .evolve)
         let evolution = ConfigStrictnessTests().error("entity:\n  schema_evolution: grow\n")
-        #expect(evolution?.contains("entity.schema_evolution: unknown value \"grow\" (use ignore, reject or evolve)") == true)
+        #expect(evolution?.contains("entity.schema_evolution: unknown value \"grow\" (use ignore or reject or evolve)") == true)
         let clash = ConfigStrictnessTests().error(
             "entity:\n  name: p\n  keys: [{ name: id }]\n  attributes: [{ name: is_deleted }]\n  deletes: record\n"
         )
