@@ -114,3 +114,19 @@ struct ColumnValueParsingTests {
         #expect(error.reason == "value \"\(String(repeating: "x", count: 64))…\" in column age is not an integer")
     }
 }
+
+/// Types inferred for new columns (`schema_evolution: evolve`).
+@Suite struct TypeInferenceTests {
+    @Test func theNarrowestTypeEveryValueFits() {
+        #expect(ColumnType.inferred(from: ["1", "-2", ""]) == .integer)
+        #expect(ColumnType.inferred(from: ["1", "2.50"]) == .decimal)
+        #expect(ColumnType.inferred(from: ["yes", "FALSE", "t"]) == .boolean)
+        #expect(ColumnType.inferred(from: ["1", "0", "true"]) == .boolean)
+        #expect(ColumnType.inferred(from: ["2026-03-01", "2026-12-31"]) == .date)
+        #expect(ColumnType.inferred(from: ["2026-03-01", "2026-03-01T10:00:00Z"]) == .timestamp)
+        #expect(ColumnType.inferred(from: ["1", "1e3"]) == .text)
+        #expect(ColumnType.inferred(from: ["12", "gold"]) == .text)
+        #expect(ColumnType.inferred(from: []) == .text)
+        #expect(ColumnType.inferred(from: ["", ""]) == .text)
+    }
+}
