@@ -152,15 +152,11 @@ extension PostgresWarehouse {
         return PostgresShape(schema: new, version: version)
     }
 
-    /// Takes up attributes another worker added, inside an apply turn.
-    ///
-    /// - Returns: Whether the shape changed (remembered key states then lack the new attributes).
-    func reloadShapeIfChanged(_ connection: PostgresConnection) async throws -> Bool {
-        let version = try await Self.shapeVersion(connection, entity: configured, logger: logger)
-        guard version != shape.withLock({ $0.version }) else { return false }
+    /// Takes up attributes another worker added, inside an apply turn (which found schema
+    /// history past this worker's shape version).
+    func reloadShape(_ connection: PostgresConnection) async throws {
         let reloaded = try await Self.currentShape(connection, configured: configured, applyLock: applyLock, logger: logger)
         shape.withLock { $0 = reloaded }
-        return true
     }
 
     /// Attempts at adding attributes before giving up, when chunks keep the tables locked.

@@ -42,18 +42,22 @@ extension PostgresWarehouse {
         name.append(entity.name.normalized)
         guard
             let row = try await connection.rows(
-                "UPDATE firn_epochs SET epoch = epoch + 1 WHERE entity = $1 RETURNING epoch, manual <> consumed",
+                "UPDATE firn_epochs SET epoch = epoch + 1 WHERE entity = $1 RETURNING epoch, manual <> consumed, "
+                    + "(SELECT COALESCE(max(version), 0) FROM firn_schema_history WHERE entity = $1)",
                 name,
                 logger: logger
             ).first
         else {
             throw WarehouseError.schemaMismatch(table: "firn_epochs", reason: "no row for \(entity.name.normalized)")
         }
-        let (epoch, pending) = try row.decode((Int64, Bool).self)
+        let (epoch, pending, shapeVersion) = try row.decode((Int64, Bool, Int64).self)
         var (states, count) = keyStates.checkOut()
         // Another worker may have added attributes: this turn applies with them, and what is
         // remembered of open versions lacks them.
-        if try await reloadShapeIfChanged(connection) { states.removeAll() }
+        if Int(shapeVersion) != shape.withLock({ $0.version }) {
+            try await reloadShape(connection)
+            states.removeAll()
+        }
         if count != epoch - 1 {
             if let count, count < epoch - 1, !states.isEmpty,
                 let changed = try await keysChanged(connection, after: count, before: epoch)
