@@ -59,19 +59,19 @@ public enum EntityShape {
         let known = Set(stored.attributes.map(\.name))
         let toAdd = configured.attributeColumns.filter { !known.contains($0.name.normalized) }
         let undeclared = extra.filter { column in !configured.attributeColumns.contains { $0.name == column.name } }
+        let evolving = configured.schemaEvolution == .evolve
         var compared = StoredEntityDefinition(configured)
-        compared.attributes.removeAll { attribute in toAdd.contains { $0.name.normalized == attribute.name } }
+        if evolving {
+            compared.attributes.removeAll { attribute in toAdd.contains { $0.name.normalized == attribute.name } }
+        }
         compared.attributes += undeclared.map {
             StoredEntityDefinition.StoredColumn(name: $0.name.normalized, type: $0.type.rawValue)
         }
-        let differences = compared.differences(from: stored)
-        guard differences.isEmpty else { throw .definitionChanged(configured, differences) }
-        if !toAdd.isEmpty, configured.schemaEvolution != .evolve {
-            throw .definitionChanged(
-                configured,
-                toAdd.map { "attribute \($0.name) \($0.type.rawValue) is new (schema_evolution: evolve adds it)" }
-            )
+        let differences = compared.differences(from: stored).map { phrase in
+            // A new attribute is a change Firn can make, under evolve.
+            phrase.hasSuffix(" is new") ? phrase + " (schema_evolution: evolve adds it)" : phrase
         }
+        guard differences.isEmpty else { throw .definitionChanged(configured, differences) }
         do {
             return (try configured.addingEvolved(undeclared), toAdd)
         } catch {
