@@ -296,7 +296,7 @@ let package = Package(
             name: "FirnPipeTests",
             dependencies: [
                 "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPipe", "FirnObjectStore", "FirnIngest",
-                "FirnTestSupport", "FirnBench",
+                "FirnTestSupport", "FirnBench", "FirnGenerate",
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,7 +18,7 @@
 ///   track_history_except: [title]   # or track_history: [price]; default: every attribute
 ///   null_updates: apply      # or ignore: a NULL keeps the value in force (partial images)
 ///   deletes: close           # or record: a delete also shows as a row, is_deleted 1
-///   schema_evolution: ignore # or reject: a file with columns the entity lacks fails whole
+///   schema_evolution: evolve # or ignore (new columns dropped) or reject (such a file fails)
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)

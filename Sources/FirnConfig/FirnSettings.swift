@@ -163,7 +163,7 @@ extension FirnSettings {
         }
         let openEnd = try choice(entity.openEnd, "open_end", source: source) ?? OpenEnd.sentinel
         let deletes = try choice(entity.deletes, "deletes", source: source) ?? DeletePolicy.close
-        let evolution = try choice(entity.schemaEvolution, "schema_evolution", source: source) ?? SchemaEvolution.ignore
+        let evolution = try choice(entity.schemaEvolution, "schema_evolution", source: source) ?? SchemaEvolution.evolve
         var configuration: EntityConfiguration
         switch (entity.name, entity.keys, entity.attributes) {
         case (nil, nil, nil):

@@ -116,6 +116,10 @@ public enum NumericBounds {
     public static let generatorDuration = NumericBound(0.001...31_622_400, "seconds")
     /// The share of late updates (`--late-fraction`); late records are updates, 70% of rows.
     public static let lateFraction = NumericBound(0...0.7)
+    /// The share of updates written as partial images (`--partial-images`).
+    public static let partialShare = NumericBound(0.0...1.0)
+    /// The file from which generated files carry a new column (`--evolve-at-file`).
+    public static let evolveAtFile = NumericBound(0...1_000_000_000)
     /// Seconds between status lines (`--status-interval`).
     public static let statusInterval = NumericBound(0.1...86_400, "seconds")
     /// `--full-listing-interval`: how often the pipe lists the whole bucket.

@@ -93,7 +93,7 @@ public struct EntityConfiguration: Sendable, Hashable {
     public var deletes: DeletePolicy = .close
     /// What a file with columns the entity does not have does (config `schema_evolution`).
     /// How files are read, not how history is kept, so it can change between runs.
-    public var schemaEvolution: SchemaEvolution = .ignore
+    public var schemaEvolution: SchemaEvolution = .evolve
     /// Attributes whose changes update the version in force in place instead of opening a
     /// version (config `track_history`, `track_history_except`); names not among
     /// ``attributeColumns`` are ignored. Part of the entity's definition: history is kept

@@ -161,8 +161,10 @@ public struct ChangeGenerator: Sendable {
         let id = live.randomID(using: &random)
         let index = Int(id - 1)
         if draw < configuration.newShare + configuration.updateShare {
-            customers[index].changeFields(using: &random)
-            return GeneratedChange(customerID: id, profile: customers[index], eventTime: time, kind: .update)
+            let changed = customers[index].changedFields(using: &random)
+            var change = GeneratedChange(customerID: id, profile: customers[index], eventTime: time, kind: .update)
+            change.changedFields = changed
+            return change
         }
         live.remove(id)
         return GeneratedChange(customerID: id, profile: customers[index], eventTime: time, kind: .delete)

@@ -58,15 +58,23 @@ public struct CustomerProfile: Sendable, Hashable {
     /// - Returns: How many attributes were changed (1, 2 or 3).
     @discardableResult
     public mutating func changeFields(using random: inout SplitMix64) -> Int {
+        changedFields(using: &random).nonzeroBitCount
+    }
+
+    /// Changes 1–3 attributes, as ``changeFields(using:)`` does (the same draws), and returns
+    /// which: bit `i` set for attribute `i` (0 = first_name … 6 = country).
+    public mutating func changedFields(using random: inout SplitMix64) -> UInt8 {
         // A partial Fisher-Yates shuffle of the field numbers, kept in a vector (no allocation).
         var fields = SIMD8<UInt8>(0, 1, 2, 3, 4, 5, 6, 7)
         let changes = 1 + random.below(3)
+        var mask: UInt8 = 0
         for pick in 0..<changes {
             let other = pick + random.below(Self.fieldCount - pick)
             (fields[pick], fields[other]) = (fields[other], fields[pick])
             change(field: Int(fields[pick]), using: &random)
+            mask |= 1 << fields[pick]
         }
-        return changes
+        return mask
     }
 
     /// Gives `field` (0 = first_name … 6 = country) a value different from its current one.

@@ -22,6 +22,9 @@ public struct GeneratedChange: Sendable, Hashable {
     public var kind: Kind
     /// Whether the row is delivered late: after rows with later event times.
     public var isLate = false
+    /// For an update, the attributes it changed: bit `i` for attribute `i` (0 = first_name …
+    /// 6 = country); 0 for other rows.
+    public var changedFields: UInt8 = 0
 
     /// Creates a row.
     public init(customerID: Int64, profile: CustomerProfile, eventTime: Timestamp, kind: Kind, isLate: Bool = false) {
@@ -132,22 +135,52 @@ public struct GeneratedFile: Sendable, Hashable {
     }
 
     /// The file's bytes: CSV as ``CustomerCSV`` describes, with a header and LF line ends.
-    public func csv() -> [UInt8] {
+    ///
+    /// With a `configuration` that says so, from ``GeneratorConfiguration/evolveAtFile`` on the
+    /// file has a last column `loyalty_tier` (``loyaltyTier(of:)``; empty for deletes), and a
+    /// share of its updates (``GeneratorConfiguration/partialShare``) are partial images: the
+    /// fields they did not change are empty.
+    public func csv(_ configuration: GeneratorConfiguration = GeneratorConfiguration()) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(100 + changes.count * 128)
-        CustomerCSV.appendHeader(to: &out, lineEnding: "\n")
+        let evolved = configuration.evolveAtFile.map { index >= $0 } ?? false
+        out.append(contentsOf: CustomerCSV.header.joined(separator: ",").utf8)
+        if evolved { out.append(contentsOf: ",loyalty_tier".utf8) }
+        out.append(UInt8(ascii: "\n"))
         for change in changes {
             out.append(contentsOf: String(change.customerID).utf8)
-            for value in change.profile.attributes {
+            let partial = change.kind == .update && Self.isPartial(change, configuration)
+            for (field, value) in change.profile.attributes.enumerated() {
                 out.append(UInt8(ascii: ","))
+                if partial, change.changedFields & (1 << field) == 0 { continue }
                 CustomerCSV.appendField(value, to: &out)
             }
             out.append(UInt8(ascii: ","))
             CustomerCSV.appendISOTime(change.eventTime, to: &out)
             out.append(UInt8(ascii: ","))
             out.append(change.operationCode.asciiValue!)
+            if evolved {
+                out.append(UInt8(ascii: ","))
+                if change.kind != .delete { out.append(contentsOf: Self.loyaltyTier(of: change).utf8) }
+            }
             out.append(UInt8(ascii: "\n"))
         }
         return out
+    }
+
+    /// The `loyalty_tier` of a row in an evolved file: `bronze`, `silver` or `gold`, a function
+    /// of the customer and the hour of its event time (so a customer's tier changes now and then).
+    public static func loyaltyTier(of change: GeneratedChange) -> String {
+        let hour = change.eventTime.microseconds / 3_600_000_000
+        return ["bronze", "silver", "gold"][Int((change.customerID &+ hour) % 3 + 3) % 3]
+    }
+
+    /// Whether an update is written as a partial image: a hash of the seed, the customer and
+    /// the event time below the share (no draw from the random stream).
+    static func isPartial(_ change: GeneratedChange, _ configuration: GeneratorConfiguration) -> Bool {
+        guard configuration.partialShare > 0 else { return false }
+        var hash = SplitMix64(seed: configuration.seed ^ UInt64(bitPattern: change.customerID) &* 0x9E37_79B9_7F4A_7C15
+            ^ UInt64(bitPattern: change.eventTime.microseconds))
+        return hash.unit() < configuration.partialShare
     }
 }

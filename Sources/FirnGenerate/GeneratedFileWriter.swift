@@ -175,7 +175,7 @@ public struct GeneratedFileWriter: Sendable {
             }
             let ((file, bytes), generating) = ThreadCPUTime.measuring {
                 let file = changes.nextFile()
-                return (file, file.csv())
+                return (file, file.csv(settings))
             }
             let name = file.name(prefix: configuration.filePrefix)
             let path = (directory as NSString).appendingPathComponent(name)

@@ -41,6 +41,16 @@ public struct GeneratorConfiguration: Sendable, Hashable {
     /// Defaults to `60` (the median delay is an eighth of it, 7.5 s). The delay is also capped at `1_000_000` rows, which bounds the rows a
     /// generator holds back.
     public var maxLateness: Double = 60
+    /// The file from which on files carry a column the customer entity does not have,
+    /// `loyalty_tier` (``GeneratedFile/loyaltyTier(of:)``), so that loading them exercises
+    /// schema evolution; `nil` (the default) for never. The rows are the same either way.
+    public var evolveAtFile: Int?
+    /// The share of updates written as partial images: only the fields the update changed,
+    /// the others empty (NULL), as a source that sends only what changed would. Loaded under
+    /// `null_updates: ignore`, the tables are those of the full images. Defaults to `0`. The
+    /// rows are the same either way: which updates are partial is decided without drawing
+    /// from the random stream.
+    public var partialShare: Double = 0
 
     /// `2024-01-01 00:00:00` UTC.
     public static let defaultStartTime = Timestamp(year: 2024, month: 1, day: 1)!
@@ -92,6 +102,12 @@ public struct GeneratorConfiguration: Sendable, Hashable {
         guard maxLateness > 0, maxLateness.isFinite else {
             throw .invalidConfiguration("the maximum lateness must be a positive number of seconds, not \(maxLateness)")
         }
+        guard partialShare >= 0, partialShare <= 1 else {
+            throw .invalidConfiguration("the partial-image share \(partialShare) must be between 0 and 1")
+        }
+        if let evolveAtFile, evolveAtFile < 0 {
+            throw .invalidConfiguration("the file that adds a column, \(evolveAtFile), must be 0 or more")
+        }
         guard startTime >= Timestamp(year: 1970, month: 1, day: 1)!,
             startTime < Timestamp(year: 9000, month: 1, day: 1)!
         else {
@@ -117,6 +133,8 @@ public struct GeneratorConfiguration: Sendable, Hashable {
         compare("delete share", deleteShare, other.deleteShare)
         compare("late fraction", lateFraction, other.lateFraction)
         compare("max lateness", maxLateness, other.maxLateness)
+        compare("evolve at file", evolveAtFile.map(String.init) ?? "never", other.evolveAtFile.map(String.init) ?? "never")
+        compare("partial share", partialShare, other.partialShare)
         return result
     }
 }
@@ -131,6 +149,8 @@ extension GeneratorConfiguration: Codable {
         case deleteShare = "delete_share"
         case lateFraction = "late_fraction"
         case maxLateness = "max_lateness_seconds"
+        case evolveAtFile = "evolve_at_file"
+        case partialShare = "partial_share"
     }
 
     /// Decodes a configuration saved by ``encode(to:)``; the start time is ISO-8601 text.
@@ -153,6 +173,9 @@ extension GeneratorConfiguration: Codable {
         deleteShare = try container.decode(Double.self, forKey: .deleteShare)
         lateFraction = try container.decode(Double.self, forKey: .lateFraction)
         maxLateness = try container.decode(Double.self, forKey: .maxLateness)
+        // Absent from states saved before the options.
+        evolveAtFile = try container.decodeIfPresent(Int.self, forKey: .evolveAtFile)
+        partialShare = try container.decodeIfPresent(Double.self, forKey: .partialShare) ?? 0
     }
 
     /// Encodes the configuration; the seed is text (JSON numbers lose 64-bit integers in some
@@ -168,6 +191,8 @@ extension GeneratorConfiguration: Codable {
         try container.encode(deleteShare, forKey: .deleteShare)
         try container.encode(lateFraction, forKey: .lateFraction)
         try container.encode(maxLateness, forKey: .maxLateness)
+        try container.encodeIfPresent(evolveAtFile, forKey: .evolveAtFile)
+        if partialShare != 0 { try container.encode(partialShare, forKey: .partialShare) }
     }
 }
 

@@ -59,19 +59,20 @@ public enum EntityShape {
         let known = Set(stored.attributes.map(\.name))
         let toAdd = configured.attributeColumns.filter { !known.contains($0.name.normalized) }
         let undeclared = extra.filter { column in !configured.attributeColumns.contains { $0.name == column.name } }
-        let evolving = configured.schemaEvolution == .evolve
         var compared = StoredEntityDefinition(configured)
-        if evolving {
-            compared.attributes.removeAll { attribute in toAdd.contains { $0.name.normalized == attribute.name } }
-        }
         compared.attributes += undeclared.map {
             StoredEntityDefinition.StoredColumn(name: $0.name.normalized, type: $0.type.rawValue)
         }
-        let differences = compared.differences(from: stored).map { phrase in
-            // A new attribute is a change Firn can make, under evolve.
-            phrase.hasSuffix(" is new") ? phrase + " (schema_evolution: evolve adds it)" : phrase
+        let differences = compared.differences(from: stored)
+        // A new attribute is the one change Firn makes, under evolve.
+        let addable = Set(toAdd.map { "attribute \($0.name.normalized) \($0.type.rawValue) is new" })
+        let blocking = configured.schemaEvolution == .evolve ? differences.filter { !addable.contains($0) } : differences
+        guard blocking.isEmpty else {
+            throw .definitionChanged(
+                configured,
+                differences.map { addable.contains($0) ? $0 + " (schema_evolution: evolve adds it)" : $0 }
+            )
         }
-        guard differences.isEmpty else { throw .definitionChanged(configured, differences) }
         do {
             return (try configured.addingEvolved(undeclared), toAdd)
         } catch {

@@ -45,6 +45,22 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Share of rows that are late updates, 0 to 0.7. Default: 0, or the saved state's.")
     var lateFraction: Double?
 
+    @Option(
+        help: """
+            From this file number on, files carry a column the customer does not have, loyalty_tier \
+            (schema_evolution: evolve adds it). Default: never, or the saved state's.
+            """
+    )
+    var evolveAtFile: Int?
+
+    @Option(
+        help: """
+            Share of updates written as partial images (unchanged fields empty), 0 to 1; load them under \
+            null_updates: ignore. Default: 0, or the saved state's.
+            """
+    )
+    var partialImages: Double?
+
     @Option(help: "Event time of the first row, ISO-8601 (no offset means UTC). Default: now, or the saved state's.")
     var startTime: String?
 
@@ -66,6 +82,8 @@ struct Generate: AsyncParsableCommand {
         if let files { try NumericBounds.generatedFiles.check(files, "--files") }
         if let duration { try NumericBounds.generatorDuration.check(duration, "--duration") }
         if let lateFraction { try NumericBounds.lateFraction.check(lateFraction, "--late-fraction") }
+        if let evolveAtFile { try NumericBounds.evolveAtFile.check(evolveAtFile, "--evolve-at-file") }
+        if let partialImages { try NumericBounds.partialShare.check(partialImages, "--partial-images") }
         if let startTime, Timestamp(parsing: startTime) == nil {
             throw ValidationError("--start-time \(startTime) is not a timestamp; write e.g. 2026-03-01T10:00:00Z")
         }
@@ -88,6 +106,8 @@ struct Generate: AsyncParsableCommand {
         if let rate { generator.rate = rate }
         if let rowsPerFile { generator.rowsPerFile = rowsPerFile }
         if let lateFraction { generator.lateFraction = lateFraction }
+        if let evolveAtFile { generator.evolveAtFile = evolveAtFile }
+        if let partialImages { generator.partialShare = partialImages }
         if let startTime { generator.startTime = Timestamp(parsing: startTime)! }
         do { try generator.validate() } catch { throw ValidationError(error.description) }
 
@@ -102,6 +122,8 @@ struct Generate: AsyncParsableCommand {
             "generating into \(output) from file \(saved?.nextFile ?? 0): seed \(generator.seed), "
                 + "start time \(CustomerCSV.isoTime(generator.startTime)), \(Self.number(generator.rate)) rows/s, "
                 + "\(generator.rowsPerFile) rows per file, late fraction \(Self.number(generator.lateFraction))"
+                + (generator.evolveAtFile.map { ", loyalty_tier from file \($0)" } ?? "")
+                + (generator.partialShare > 0 ? ", partial images \(Self.number(generator.partialShare))" : "")
         )
         let summary = try await GeneratedFileWriter(generator: generator, configuration: writing).run { file in
             print("\(file.name): \(file.counts)")

@@ -16,7 +16,8 @@ import Testing
         #expect(load.status == 0, "stderr: \(load.stderr)")
         for warning in [
             "no `op` column: every row is treated as an upsert", "no `update_timestamp` column",
-            "columns not in the entity: updated, operation",
+            // Under schema_evolution: evolve, the default, the misnamed columns become attributes.
+            "new column(s) added to the entity (schema_evolution: evolve): updated timestamp, operation text",
         ] {
             #expect(load.stdout.contains(warning), "stdout: \(load.stdout)")
         }

@@ -99,8 +99,9 @@ import Testing
         #expect(try FirnSettings.parse(yaml: "entity:\n  deletes: record\n").entity.deletes == .record)
         #expect(try FirnSettings.parse(yaml: "entity:\n  deletes: close\n").entity == .customer)
         #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: reject\n").entity.schemaEvolution == .reject)
-        #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: ignore\n").entity == .customer)
-        #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: evolve\n").entity.schemaEvolution == .evolve)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: ignore\n").entity.schemaEvolution == .ignore)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: evolve\n").entity == .customer)
+        #expect(try FirnSettings.parse(yaml: "data_dir: x\n").entity.schemaEvolution == .evolve)
         let evolution = ConfigStrictnessTests().error("entity:\n  schema_evolution: grow\n")
         #expect(evolution?.contains("entity.schema_evolution: unknown value \"grow\" (use ignore or reject or evolve)") == true)
         let clash = ConfigStrictnessTests().error(

@@ -35,7 +35,13 @@ import Testing
         return nil
     }
 
-    static func expectMisnamedColumnWarnings(_ warnings: String?, sourceLocation: SourceLocation = #_sourceLocation) {
+    /// The warnings of the misnamed file: under `schema_evolution: evolve` (the default) the
+    /// misnamed columns were added as attributes, under `ignore` dropped.
+    static func expectMisnamedColumnWarnings(
+        _ warnings: String?,
+        evolved: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let text = warnings ?? "(none)"
         #expect(
             text.contains("no `op` column: every row is treated as an upsert"),
@@ -44,7 +50,11 @@ import Testing
         )
         #expect(text.contains("no `update_timestamp` column"), "\(text)", sourceLocation: sourceLocation)
         #expect(
-            text.contains("columns not in the entity: updated, operation"),
+            text.contains(
+                evolved
+                    ? "new column(s) added to the entity (schema_evolution: evolve): updated timestamp, operation text"
+                    : "columns not in the entity: updated, operation"
+            ),
             "\(text)",
             sourceLocation: sourceLocation
         )
@@ -84,6 +94,21 @@ import Testing
         await #expect(try warehouse.query("SELECT count(*) FROM customer_raw").result.rows == [[.integer(1)]])
         let failed = try await warehouse.query("SELECT count(*) FROM firn_loads WHERE status = 'failed'").result
         #expect(failed.rows == [[.integer(2)]])
+    }
+
+    /// Under `schema_evolution: ignore` the misnamed columns are dropped, and named.
+    @Test func underIgnoreUnknownColumnsAreNamedInLoadHistory() async throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("misnamed.csv")
+        try Self.misnamedColumns.write(to: file, atomically: true, encoding: .utf8)
+        var entity = EntityConfiguration.customer
+        entity.schemaEvolution = .ignore
+        let warehouse = try SQLiteWarehouse(path: dir.appendingPathComponent("w.sqlite").path, entity: entity)
+        let report = try await FileLoader(warehouse: warehouse).load(file.path)
+        #expect(report.status == .loaded)
+        #expect(report.ignoredColumns == ["updated", "operation"])
+        await Self.expectMisnamedColumnWarnings(try Self.newestWarnings(warehouse), evolved: false)
+        #expect(warehouse.entity.attributeColumns == EntityConfiguration.customer.attributeColumns)
     }
 
     @Test func misnamedOpAndEventTimeColumnsAreWarnedAboutInLoadHistory() async throws {

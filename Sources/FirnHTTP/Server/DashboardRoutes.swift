@@ -35,12 +35,12 @@ struct DashboardRoutes: Sendable {
     }
 
     func addPage(to router: Router<BasicRequestContext>) {
-        let document = OpenAPIDocument.json(for: api.entity)
         router.get("/") { _, _ in Self.asset(DashboardPage.html, type: "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in Self.asset(DashboardPage.script, type: "text/javascript; charset=utf-8") }
         router.get("/app.css") { _, _ in Self.asset(DashboardPage.style, type: "text/css; charset=utf-8") }
-        router.get("/openapi.json") { _, _ in
-            Self.asset(document, type: "application/json; charset=utf-8")
+        // Made for each request: schema evolution may have added attributes since.
+        router.get("/openapi.json") { [api] _, _ in
+            Self.asset(OpenAPIDocument.json(for: api.entity), type: "application/json; charset=utf-8")
         }
     }
 
