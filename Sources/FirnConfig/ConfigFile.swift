@@ -50,9 +50,11 @@ struct ConfigFile: Decodable {
         var nullUpdates: String?
         var deletes: String?
         var schemaEvolution: String?
+        /// Under `entities:`, the routes of the entity's files (one string, or a list).
+        var route: [String]?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, keys, attributes, op
+            case name, keys, attributes, op, route
             case eventTime = "event_time"
             case openEnd = "open_end"
             case trackHistory = "track_history"
@@ -81,6 +83,11 @@ struct ConfigFile: Decodable {
             nullUpdates = try values.decodeIfPresent(String.self, forKey: .nullUpdates)
             deletes = try values.decodeIfPresent(String.self, forKey: .deletes)
             schemaEvolution = try values.decodeIfPresent(String.self, forKey: .schemaEvolution)
+            if let one = try? values.decodeIfPresent(String.self, forKey: .route) {
+                route = [one]
+            } else {
+                route = try values.decodeIfPresent([String].self, forKey: .route)
+            }
         }
     }
 
@@ -189,12 +196,13 @@ struct ConfigFile: Decodable {
     var bucket: String?
     var landing: String?
     var entity: Entity?
+    var entities: [Entity]?
     var reader: Reader?
     var ingest: Ingest?
     var tasks: [Task]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case warehouse, bucket, landing, entity, reader, ingest, tasks
+        case warehouse, bucket, landing, entity, entities, reader, ingest, tasks
         case dataDir = "data_dir"
     }
 
@@ -206,6 +214,7 @@ struct ConfigFile: Decodable {
         bucket = try values.decodeIfPresent(String.self, forKey: .bucket)
         landing = try values.decodeIfPresent(String.self, forKey: .landing)
         entity = try values.decodeIfPresent(Entity.self, forKey: .entity)
+        entities = try values.decodeIfPresent([Entity].self, forKey: .entities)
         reader = try values.decodeIfPresent(Reader.self, forKey: .reader)
         ingest = try values.decodeIfPresent(Ingest.self, forKey: .ingest)
         tasks = try values.decodeIfPresent([Task].self, forKey: .tasks)

@@ -15,8 +15,12 @@ public struct FirnSettings: Sendable, Hashable {
     public var dataDirectory: String = "./firn-data"
     /// The warehouse. Defaults to `sqlite:<data-dir>/firn.sqlite`.
     public var warehouse: WarehouseLocation?
-    /// The entity. Defaults to the built-in ``EntityConfiguration/customer``.
+    /// The entity. Defaults to the built-in ``EntityConfiguration/customer``. When the config
+    /// lists several (``entities``), the first.
     public var entity: EntityConfiguration = .customer
+    /// The entities of a config that lists them (`entities:`), with their files' routes; empty
+    /// for a config with one `entity:` or none.
+    public var entities: [RoutedEntity] = []
     /// Reader settings: chunk size and field size limit.
     public var reader: ReaderConfiguration = .init()
     /// The bucket. Defaults to `file:<data-dir>/bucket`.
@@ -128,7 +132,19 @@ extension FirnSettings {
         }
         if let landing = file.landing { settings.landingDirectory = landing }
         if let tasks = file.tasks { settings.tasks = try Self.tasks(tasks, source: source) }
-        if let entity = file.entity { settings.entity = try Self.entity(entity, source: source) }
+        if let entity = file.entity {
+            guard file.entities == nil else {
+                throw .invalid("\(source): give entity (one) or entities (a list), not both")
+            }
+            guard entity.route == nil else {
+                throw .invalid("\(source): entity.route: routes are for a list of entities (entities:), which they tell apart")
+            }
+            settings.entity = try Self.entity(entity, source: source)
+        }
+        if let entries = file.entities {
+            settings.entities = try Self.entities(entries, source: source)
+            settings.entity = settings.entities[0].entity
+        }
         if let ingest = file.ingest { settings.ingest = try Self.ingest(ingest, source: source) }
         if let reader = file.reader {
             if let rows = reader.chunkRows {
@@ -147,6 +163,36 @@ extension FirnSettings {
             }
         }
         return settings
+    }
+
+    /// The entities of `entities:`: distinct names, each with its routes (required when there
+    /// are several).
+    static func entities(_ entries: [ConfigFile.Entity], source: String) throws(ConfigurationError) -> [RoutedEntity] {
+        guard !entries.isEmpty else { throw .invalid("\(source): entities is empty: list at least one, or leave it out") }
+        var result: [RoutedEntity] = []
+        for (index, entry) in entries.enumerated() {
+            let place = "\(source): entities[\(index)]"
+            let entity = try Self.entity(entry, source: place)
+            guard !result.contains(where: { $0.entity.name == entity.name }) else {
+                throw .invalid("\(place): entity \(entity.name) is listed twice")
+            }
+            var routes: [FileRoute] = []
+            for pattern in entry.route ?? [] {
+                do {
+                    routes.append(try FileRoute(validating: pattern))
+                } catch {
+                    throw .invalid("\(place).route: \(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))")
+                }
+            }
+            if entries.count > 1, routes.isEmpty {
+                throw .invalid(
+                    "\(place): entity \(entity.name) has no route: with several entities each says which files are its own "
+                        + "(route: customers/ for a landing sub-folder, or a file-name pattern such as orders-*.jsonl)"
+                )
+            }
+            result.append(RoutedEntity(entity: entity, routes: routes))
+        }
+        return result
     }
 
     static func entity(_ entity: ConfigFile.Entity, source: String) throws(ConfigurationError) -> EntityConfiguration {

@@ -33,6 +33,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Landing directory that ingest watches. Default: <data-dir>/landing.")
     var landing: String?
 
+    @Option(help: "The entity the command is about, when the config lists several (entities:). Default: the only one.")
+    var entity: String?
+
     func validate() throws {
         if let warehouse {
             do { _ = try WarehouseLocation(parsing: warehouse) } catch { throw ValidationError(error.description) }
@@ -62,7 +65,31 @@ struct GlobalOptions: ParsableArguments {
     ///   (`query`, `history`, `as-of`, listings) pass `false`, so a mistyped `--data-dir` says the
     ///   warehouse does not exist instead of creating an empty one.
     func openWarehouse(creating: Bool = true) async throws -> (any Warehouse, FirnSettings) {
-        let settings = try settings()
+        var settings = try settings()
+        do {
+            settings.entity = try settings.entity(named: entity)
+        } catch {
+            throw CommandError(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))
+        }
+        return (try await openWarehouse(for: settings.entity, settings, creating: creating), settings)
+    }
+
+    /// Refuses a config that lists several entities, for the commands that run the flow: routing
+    /// landing files and bucket objects to entities is not built yet (`firn load` routes files).
+    func requireOneEntity(_ settings: FirnSettings, command: String) throws {
+        guard settings.allEntities.count > 1 else { return }
+        throw CommandError(
+            "\(command) with several entities (entities: in the config) is not built yet: load each entity's files "
+                + "with `firn load` (it routes them by \(settings.routeList)), or give \(command) a config with one entity"
+        )
+    }
+
+    /// Opens the warehouse of one entity (see ``openWarehouse(creating:)``).
+    func openWarehouse(
+        for entity: EntityConfiguration,
+        _ settings: FirnSettings,
+        creating: Bool = true
+    ) async throws -> any Warehouse {
         switch settings.resolvedWarehouse {
         case .sqlite(let path):
             if !creating, !FileManager.default.fileExists(atPath: path) {
@@ -74,9 +101,9 @@ struct GlobalOptions: ParsableArguments {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            return (try await SQLiteWarehouse.open(path: path, entity: settings.entity), settings)
+            return try await SQLiteWarehouse.open(path: path, entity: entity)
         case .postgres(let location):
-            return (try await PostgresWarehouse.open(location, entity: settings.entity, creating: creating), settings)
+            return try await PostgresWarehouse.open(location, entity: entity, creating: creating)
         }
     }
 }

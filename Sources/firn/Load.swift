@@ -11,7 +11,9 @@ struct Load: AsyncParsableCommand {
         discussion: """
             A file is identified by its name and SHA-256: content loaded before is skipped, a changed \
             file under the same name is loaded. Bad rows are rejected with reasons (see `firn rejects`) \
-            and the rest loads. Exits non-zero only if a file could not be read at all.
+            and the rest loads. Exits non-zero only if a file could not be read at all. With several \
+            entities in the config (entities:), each file goes to the entity whose route matches its \
+            path (or all to --entity).
             """
     )
 
@@ -55,25 +57,48 @@ struct Load: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (warehouse, settings) = try await options.openWarehouse()
-        let loader = FileLoader(
-            warehouse: warehouse,
-            reader: settings.reader
-        )
-        let interactive = isatty(STDERR_FILENO) != 0
+        let settings = try options.settings()
         var failed: [String] = []
-        // Consecutive small files are applied together, one transaction per chunk's worth of rows.
-        _ = try await loader.load(files.map { FileToLoad(path: $0) }) { progress in
-            if interactive {
-                FileHandle.standardError.write(Data("\r\(progress.path): \(progress.rowsRead) rows…".utf8))
+        // With several entities (and no --entity), each file goes to the entity its route names.
+        var groups: [(entity: EntityConfiguration, files: [String])] = []
+        if options.entity == nil, settings.allEntities.count > 1 {
+            for file in files {
+                guard let entity = settings.entity(routing: file) else {
+                    print("\(file): FAILED: no entity's route matches it (routes: \(settings.routeList)); nothing was loaded")
+                    failed.append(file)
+                    continue
+                }
+                if let index = groups.firstIndex(where: { $0.entity.name == entity.name }) {
+                    groups[index].files.append(file)
+                } else {
+                    groups.append((entity, [file]))
+                }
             }
-        } loaded: { _, report in
-            if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            print(Self.describe(report))
-            if report.status == .failed { failed.append(report.path) }
+        } else {
+            do {
+                groups = [(try settings.entity(named: options.entity), files)]
+            } catch {
+                throw CommandError(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))
+            }
+        }
+        let interactive = isatty(STDERR_FILENO) != 0
+        for group in groups {
+            let warehouse = try await options.openWarehouse(for: group.entity, settings)
+            let loader = FileLoader(warehouse: warehouse, reader: settings.reader)
+            // Consecutive small files are applied together, one transaction per chunk's worth of rows.
+            _ = try await loader.load(group.files.map { FileToLoad(path: $0) }) { progress in
+                if interactive {
+                    FileHandle.standardError.write(Data("\r\(progress.path): \(progress.rowsRead) rows…".utf8))
+                }
+            } loaded: { _, report in
+                if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                let prefix = groups.count > 1 || settings.allEntities.count > 1 ? "[\(group.entity.name)] " : ""
+                print(prefix + Self.describe(report))
+                if report.status == .failed { failed.append(report.path) }
+            }
         }
         if !failed.isEmpty {
-            printError("error: could not load \(failed.joined(separator: ", ")) (see `firn copy-history`)")
+            printError("error: could not load \(failed.joined(separator: ", ")) (see above, and `firn copy-history`)")
             throw ExitCode.failure
         }
     }

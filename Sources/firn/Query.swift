@@ -31,7 +31,16 @@ struct Query: AsyncParsableCommand {
     var sql: String
 
     func run() async throws {
-        let (warehouse, _) = try await options.openWarehouse(creating: false)
+        let settings = try options.settings()
+        // SQL sees every entity's tables: with several entities and no --entity, it runs on the
+        // first one's warehouse, and every entity's stream is consumed after it.
+        let entities = options.entity == nil && settings.allEntities.count > 1 ? settings.allEntities : []
+        let warehouse: any Warehouse
+        if let first = entities.first {
+            warehouse = try await options.openWarehouse(for: first, settings, creating: false)
+        } else {
+            (warehouse, _) = try await options.openWarehouse(creating: false)
+        }
         let outcome = try await warehouse.query(sql, readOnly: readOnly)
         let (result, changes) = (outcome.result, outcome.changes)
         if !result.columns.isEmpty {
@@ -40,12 +49,18 @@ struct Query: AsyncParsableCommand {
             print("(\(changes) row\(changes == 1 ? "" : "s") changed)")
         }
         if !keepStream, !readOnly {
-            let consumed = try await warehouse.consumeStream()
-            if consumed.changesConsumed > 0, format == .table {
-                print(
-                    "stream: applied \(consumed.changesConsumed) change(s) to history "
-                        + "(versions opened \(consumed.counts.versionsOpened), closed \(consumed.counts.versionsClosed))"
-                )
+            var streams = [warehouse]
+            for other in entities.dropFirst() {
+                streams.append(try await options.openWarehouse(for: other, settings, creating: false))
+            }
+            for stream in streams {
+                let consumed = try await stream.consumeStream()
+                if consumed.changesConsumed > 0, format == .table {
+                    print(
+                        "stream \(stream.entity.streamName): applied \(consumed.changesConsumed) change(s) to history "
+                            + "(versions opened \(consumed.counts.versionsOpened), closed \(consumed.counts.versionsClosed))"
+                    )
+                }
             }
         }
     }

@@ -271,6 +271,7 @@ extension FlowOptions {
         logger: Logger
     ) async throws -> (Flow, any ObjectStore, FirnSettings) {
         var settings = try options.settings()
+        if pipe { try options.requireOneEntity(settings, command: "firn run and firn pipe") }
         if ingest { try settings.checkLandingDirectory() }
         var warehouse: (any Warehouse)?
         if pipe { (warehouse, settings) = try await options.openWarehouse() }

@@ -22,17 +22,18 @@ struct SchemaCommand: AsyncParsableCommand {
     @Flag(help: "List the schema history (one row per change) instead of the columns.")
     var history = false
 
-    @Argument(help: "The entity (the config's; the built-in customer without one).")
+    @Argument(help: "The entity (one of the config's; the built-in customer without one). Default: --entity, or the only one.")
     var entity: String?
 
     func run() async throws {
-        let (warehouse, settings) = try await options.openWarehouse(creating: false)
-        if let entity, Identifier(stringLiteral: entity) != settings.entity.name {
-            throw ValidationError(
-                "entity \(entity) is not this warehouse's configured entity (\(settings.entity.name)); "
-                    + "give --config the config that declares it"
-            )
+        let settings = try options.settings()
+        let chosen: EntityConfiguration
+        do {
+            chosen = try settings.entity(named: entity ?? options.entity)
+        } catch {
+            throw CommandError(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))
         }
+        let warehouse = try await options.openWarehouse(for: chosen, settings, creating: false)
         let changes = try await warehouse.schemaHistory()
         if history {
             print(QueryResult(schemaHistory: changes).formatted(as: format), terminator: "")

@@ -227,7 +227,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("dta_dir: /tmp/x", "dta_dir", "bucket, data_dir, entity"),
+        ("dta_dir: /tmp/x", "dta_dir", "bucket, data_dir, entities, entity"),
         (
             "entity:\n  name: p\n  keys: [{ name: id, typ: integer }]\n  attributes: [{ name: a }]",
             "entity.keys.0.typ",
@@ -239,7 +239,7 @@ import Testing
         ),
         (
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
-            "entity.key", "attributes, deletes, event_time, keys, name, null_updates, op, open_end, schema_evolution, track_history, track_history_except"
+            "entity.key", "attributes, deletes, event_time, keys, name, null_updates, op, open_end, route, schema_evolution, track_history, track_history_except"
         ),
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (

@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FirnCore
+
+/// Which files belong to an entity, when a config lists several (`entities:`, each with
+/// `route:`): a landing sub-folder (`customers/`) or a file-name pattern (`orders-*.jsonl`).
+///
+/// A route matches a file by its path or object key, with `/` between folders:
+/// - ending in `/`, a folder: the key has it as a folder (`customers/` matches
+///   `customers/a.csv` and `2026/12/03/customers/a.csv`, not `old-customers/a.csv`);
+/// - otherwise a shell pattern (`*`, `?`, `[…]`, as `fnmatch(3)` reads them) matched against the
+///   file's name, or, when it holds a `/`, against the key's end from a folder boundary on
+///   (`eu/orders-*.jsonl`).
+public struct FileRoute: Sendable, Hashable, CustomStringConvertible {
+    /// The route as written.
+    public let pattern: String
+
+    /// A route, checked.
+    ///
+    /// - Throws: ``ConfigurationError`` for an empty route, or one that starts with `/` (keys
+    ///   and landing paths are relative).
+    public init(validating pattern: String) throws(ConfigurationError) {
+        guard !pattern.isEmpty, pattern != "/" else { throw .invalid("a route may not be empty") }
+        guard !pattern.hasPrefix("/") else {
+            throw .invalid("route \(pattern) starts with /: routes match paths inside the landing directory or bucket")
+        }
+        self.pattern = pattern
+    }
+
+    public var description: String { pattern }
+
+    /// Whether the file with this path or object key belongs to the route.
+    public func matches(_ key: String) -> Bool {
+        let key = key.hasPrefix("/") ? key : "/" + key
+        if pattern.hasSuffix("/") {
+            return key.dropLast(key.split(separator: "/").last.map { $0.count } ?? 0).contains("/" + pattern)
+        }
+        guard pattern.contains("/") else {
+            let name = key.split(separator: "/").last.map(String.init) ?? key
+            return fnmatch(pattern, name, 0) == 0
+        }
+        // Every end of the key that starts after a `/`.
+        var index = key.startIndex
+        while let slash = key[index...].firstIndex(of: "/") {
+            let rest = String(key[key.index(after: slash)...])
+            if fnmatch(pattern, rest, FNM_PATHNAME) == 0 { return true }
+            index = key.index(after: slash)
+        }
+        return false
+    }
+}
+
+/// An entity of a config that lists several, with the routes of its files.
+public struct RoutedEntity: Sendable, Hashable {
+    /// The entity.
+    public var entity: EntityConfiguration
+    /// Its files' routes; empty only when it is the config's one entity.
+    public var routes: [FileRoute]
+
+    /// Creates one.
+    public init(entity: EntityConfiguration, routes: [FileRoute]) {
+        self.entity = entity
+        self.routes = routes
+    }
+}
+
+extension FirnSettings {
+    /// Every entity the config names (the built-in customer when it names none), in order.
+    public var allEntities: [EntityConfiguration] {
+        entities.isEmpty ? [entity] : entities.map(\.entity)
+    }
+
+    /// The entity a command is about: the one named, or the config's only one.
+    ///
+    /// - Throws: ``ConfigurationError`` for a name the config does not list, or no name when it
+    ///   lists several.
+    public func entity(named name: String?) throws(ConfigurationError) -> EntityConfiguration {
+        let all = allEntities
+        let names = all.map(\.name.normalized).joined(separator: ", ")
+        guard let name else {
+            guard all.count == 1 else {
+                throw .invalid("the config lists entities \(names): name one with --entity")
+            }
+            return all[0]
+        }
+        guard let found = all.first(where: { $0.name.normalized == name.lowercased() }) else {
+            throw .invalid("entity \(name) is not in the config (it lists \(names))")
+        }
+        return found
+    }
+
+    /// The entity a file belongs to, by its path or object key: the config's only entity, or
+    /// the first whose route matches; `nil` when the config lists several and none matches.
+    public func entity(routing key: String) -> EntityConfiguration? {
+        guard !entities.isEmpty else { return entity }
+        if entities.count == 1, entities[0].routes.isEmpty { return entities[0].entity }
+        return entities.first { $0.routes.contains { $0.matches(key) } }?.entity
+    }
+
+    /// Every route, as messages list them: `customers/ (customer), orders-*.jsonl (orders)`.
+    public var routeList: String {
+        entities.flatMap { routed in routed.routes.map { "\($0) (\(routed.entity.name))" } }.joined(separator: ", ")
+    }
+}

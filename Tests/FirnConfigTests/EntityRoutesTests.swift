@@ -1,0 +1,59 @@
+import FirnConfig
+import FirnCore
+import Testing
+
+/// `entities:` in the config: each entity with the routes of its files.
+@Suite struct EntityRoutesTests {
+    static let twoEntities = """
+        entities:
+          - route: customers/
+          - name: orders
+            keys: [{ name: order_id, type: integer }]
+            attributes: [{ name: amount, type: decimal }]
+            route: [orders/, "orders-*.jsonl", "eu/*.csv"]
+        """
+
+    @Test func filesGoToTheEntityWhoseRouteMatches() throws {
+        let settings = try FirnSettings.parse(yaml: Self.twoEntities)
+        #expect(settings.allEntities.map(\.name) == ["customer", "orders"])
+        #expect(settings.entity == .customer)
+        let cases: [(String, String?)] = [
+            ("customers/a.csv", "customer"), ("landing/customers/a.csv", "customer"),
+            ("2026/12/03/customers/a.csv", "customer"), ("old-customers/a.csv", nil), ("customers.csv", nil),
+            ("orders/x.jsonl", "orders"), ("orders-7.jsonl", "orders"), ("in/orders-7.jsonl", "orders"),
+            ("orders-7.csv", nil), ("eu/a.csv", "orders"), ("data/eu/a.csv", "orders"), ("eu/sub/a.csv", nil),
+            ("a.csv", nil),
+        ]
+        for (key, expected) in cases {
+            #expect(settings.entity(routing: key)?.name.normalized == expected, "\(key)")
+        }
+        #expect(try settings.entity(named: "ORDERS").name == "orders")
+        #expect(throws: ConfigurationError.self) { try settings.entity(named: nil) }
+        #expect(settings.routeList == "customers/ (customer), orders/ (orders), orders-*.jsonl (orders), eu/*.csv (orders)")
+    }
+
+    @Test func oneEntityNeedsNoRoute() throws {
+        let one = try FirnSettings.parse(yaml: "entities:\n  - deletes: record\n")
+        #expect(one.entity(routing: "anything.csv")?.deletes == .record)
+        #expect(try one.entity(named: nil).name == "customer")
+        let none = FirnSettings()
+        #expect(none.entity(routing: "x/y.csv") == .customer)
+        #expect(none.allEntities == [.customer])
+    }
+
+    @Test(arguments: [
+        ("entity: {}\nentities:\n  - route: a/\n", "give entity (one) or entities (a list), not both"),
+        ("entity:\n  route: a/\n", "entity.route: routes are for a list of entities"),
+        ("entities: []\n", "entities is empty"),
+        (
+            "entities:\n  - route: a/\n  - name: o\n    keys: [{ name: id }]\n    attributes: [{ name: x }]\n",
+            "entities[1]: entity o has no route"
+        ),
+        ("entities:\n  - route: a/\n  - route: b/\n", "entities[1]: entity customer is listed twice"),
+        ("entities:\n  - route: /abs/\n", "entities[0].route: route /abs/ starts with /"),
+    ])
+    func refusedConfigsSayWhy(yaml: String, message: String) {
+        let error = ConfigStrictnessTests().error(yaml)
+        #expect(error?.contains(message) == true, "\(String(describing: error))")
+    }
+}
