@@ -119,7 +119,21 @@ import Testing
     /// SIGKILL at random moments and restarted: the tables equal `firn load` of the same files,
     /// and load history has one row per file.
     @Test func sigkillDuringMultiFileTransactionsThenRestartEqualsFirnLoad() throws {
-        let work = try FirnProcess.temporaryDirectory("crash-batch")
+        try Self.pipeKillsThenCompare(name: "crash-batch", evolveFrom: nil)
+    }
+
+    /// The same while a column appears part way through the backlog (`schema_evolution:
+    /// evolve`, the default): files from the 60th on have `tier`; the tables equal `firn load`'s,
+    /// and schema history shows the change once.
+    @Test func sigkillWhileAColumnAppearsThenRestartEqualsFirnLoad() throws {
+        try Self.pipeKillsThenCompare(name: "crash-evolve", evolveFrom: 60)
+    }
+
+    /// Splits a workload into 500-row files in a directory bucket (from file `evolveFrom` on
+    /// with a column `tier`), loads them with `firn load`, and with `firn pipe` killed five times
+    /// and restarted; both must leave the same tables.
+    static func pipeKillsThenCompare(name: String, evolveFrom: Int?) throws {
+        let work = try FirnProcess.temporaryDirectory(name)
         defer { FirnProcess.remove(work) }
         let whole = work.appendingPathComponent("whole.csv")
         try Self.writeWorkload(to: whole, rows: 60_000, keys: 2_000, seed: 11)
@@ -129,8 +143,14 @@ import Testing
         var files: [String] = []
         for start in stride(from: 1, to: lines.count, by: 500) {
             let name = String(format: "changes-%03d.csv", files.count)
-            let rows = lines[start..<min(lines.count, start + 500)]
-            try ([lines[0]] + rows).joined(separator: "\n").appending("\n")
+            var rows = lines[start..<min(lines.count, start + 500)].map(String.init)
+            var header = String(lines[0])
+            if let evolveFrom, files.count >= evolveFrom {
+                header += ",tier"
+                // A tier for most rows, none (NULL) for every third.
+                rows = rows.enumerated().map { index, row in row + "," + ["gold", "silver", ""][index % 3] }
+            }
+            try ([header] + rows).joined(separator: "\n").appending("\n")
                 .write(to: bucket.appendingPathComponent(name), atomically: true, encoding: .utf8)
             files.append(bucket.appendingPathComponent(name).path)
         }
@@ -172,7 +192,7 @@ import Testing
         last.waitUntilExit()
         #expect(killsMidBacklog > 0, "the backlog was loaded before any kill; make it larger")
 
-        let tables = [
+        var tables = [
             "SELECT * FROM customer ORDER BY customer_id",
             "SELECT * FROM customer_history ORDER BY customer_id, start_time",
             """
@@ -181,6 +201,12 @@ import Testing
             """,
             "SELECT customer_id, update_timestamp, source_row, latest_before FROM customer_late ORDER BY 1, 2, 3",
         ]
+        if evolveFrom != nil {
+            tables.append("SELECT source_file, source_row, tier FROM customer_raw ORDER BY source_file, source_row")
+            let changes = "SELECT version, change, column_name, column_type, file_name FROM firn_schema_history"
+            #expect(try FirnProcess.csv(crashed, changes) == "version,change,column_name,column_type,file_name\r\n1,add,tier,text,changes-060.csv\r\n")
+            tables.append(changes)
+        }
         for sql in tables {
             #expect(try FirnProcess.csv(crashed, sql) == FirnProcess.csv(clean, sql), "\(sql)")
         }
