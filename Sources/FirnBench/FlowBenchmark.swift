@@ -24,6 +24,12 @@ public struct FlowBenchmarkConfiguration: Sendable, Hashable {
     public var seed: UInt64 = 1
     /// Share of late updates. Defaults to `0.05`.
     public var lateFraction = 0.05
+    /// The file from which generated files carry a new column (``GeneratorConfiguration/evolveAtFile``),
+    /// which schema evolution adds while the flow runs. Defaults to `nil` (never).
+    public var evolveAtFile: Int?
+    /// The share of updates written as partial images (``GeneratorConfiguration/partialShare``);
+    /// above 0 the entity keeps history under `null_updates: ignore`. Defaults to `0`.
+    public var partialShare: Double = 0
     /// Whether to check afterwards that SCD1 and SCD2 equal `firn load` of the same files in
     /// name order. Defaults to `true`.
     public var verifies = true
@@ -33,6 +39,14 @@ public struct FlowBenchmarkConfiguration: Sendable, Hashable {
 
     /// Creates the defaults.
     public init() {}
+
+    /// The entity the flow keeps: the customer, under `null_updates: ignore` when updates come
+    /// as partial images.
+    public var entity: EntityConfiguration {
+        var entity = EntityConfiguration.customer
+        if partialShare > 0 { entity.nullUpdates = .ignore }
+        return entity
+    }
 }
 
 /// The bucket a flow benchmark goes through.
@@ -137,7 +151,7 @@ public enum FlowBenchmark {
             try await s3.createBucket()
             store = s3
         }
-        let opened = try await open(kind, name: "flow", path: path("firn.sqlite"))
+        let opened = try await open(kind, name: "flow", path: path("firn.sqlite"), entity: configuration.entity)
         let warehouse = opened.warehouse
         var result: FlowBenchmarkResult
         do {
@@ -163,6 +177,8 @@ public enum FlowBenchmark {
             generator.rate = configuration.rate
             generator.rowsPerFile = configuration.rowsPerFile
             generator.lateFraction = configuration.lateFraction
+            generator.evolveAtFile = configuration.evolveAtFile
+            generator.partialShare = configuration.partialShare
             try generator.validate()
             var writing = GeneratedFileWriter.Configuration(directory: path("landing"))
             writing.duration = .milliseconds(Int64(configuration.seconds * 1000))
@@ -250,7 +266,7 @@ public enum FlowBenchmark {
         }
         if configuration.verifies {
             do {
-                let reference = try await open(kind, name: "flow_ref", path: path("ref.sqlite"))
+                let reference = try await open(kind, name: "flow_ref", path: path("ref.sqlite"), entity: configuration.entity)
                 do {
                     result.tablesMatchFirnLoad = try await verify(
                         flow: warehouse,
@@ -276,17 +292,18 @@ public enum FlowBenchmark {
     private static func open(
         _ kind: FlowBenchmarkWarehouse,
         name: String,
-        path: String
+        path: String,
+        entity: EntityConfiguration
     ) async throws -> (warehouse: any Warehouse, close: @Sendable (_ keep: Bool) async -> Void) {
         switch kind {
         case .sqlite:
-            let warehouse = try await SQLiteWarehouse.open(path: path)
+            let warehouse = try await SQLiteWarehouse.open(path: path, entity: entity)
             return (warehouse, { _ in })
         case .postgres(let server):
             let storage = PostgresBenchStorage(server: server, keepsDatabases: false)
             let schema = "\(server.schema)_bench_\(name)"
             try await storage.recreate(schema, creating: false)
-            let warehouse = try await PostgresWarehouse.open(server.inSchema(schema))
+            let warehouse = try await PostgresWarehouse.open(server.inSchema(schema), entity: entity)
             return (
                 warehouse,
                 { keep in

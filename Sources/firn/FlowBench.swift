@@ -35,6 +35,12 @@ struct FlowBench: AsyncParsableCommand {
     @Option(help: "Share of late updates (0 to 0.7).")
     var lateFraction = 0.05
 
+    @Option(help: "From this file number on, generated files carry a new column, loyalty_tier (schema evolution adds it).")
+    var evolveAtFile: Int?
+
+    @Option(help: "Share of updates written as partial images, 0 to 1 (the entity then says null_updates: ignore).")
+    var partialImages = 0.0
+
     @Option(help: "Runs per bucket (medians are reported).")
     var runs = 1
 
@@ -83,6 +89,8 @@ struct FlowBench: AsyncParsableCommand {
         try NumericBounds.benchSeconds.check(seconds, "--seconds")
         try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file")
         try NumericBounds.lateFraction.check(lateFraction, "--late-fraction")
+        if let evolveAtFile { try NumericBounds.evolveAtFile.check(evolveAtFile, "--evolve-at-file") }
+        try NumericBounds.partialShare.check(partialImages, "--partial-images")
         try NumericBounds.benchRuns.check(runs, "--runs")
         if let s3Endpoint {
             do { _ = try S3Location.endpoint(parsing: s3Endpoint) } catch {
@@ -105,6 +113,8 @@ struct FlowBench: AsyncParsableCommand {
         configuration.seconds = seconds
         configuration.rowsPerFile = rowsPerFile
         configuration.lateFraction = lateFraction
+        configuration.evolveAtFile = evolveAtFile
+        configuration.partialShare = partialImages
         configuration.verifies = !noVerify
         let target: FlowBenchmarkWarehouse = try warehouse.map { .postgres(try Bench.postgresLocation($0)) } ?? .sqlite
         var kinds: [FlowBenchmarkBucket] = []
@@ -127,6 +137,8 @@ struct FlowBench: AsyncParsableCommand {
         printNow(
             "firn bench flow: \(Generate.number(rate)) rows/s for \(Generate.number(seconds)) s, \(rowsPerFile) rows per file, "
                 + "late fraction \(lateFraction), \(runs) run(s) per bucket, warehouse \(target)"
+                + (evolveAtFile.map { ", loyalty_tier from file \($0)" } ?? "")
+                + (partialImages > 0 ? ", partial images \(Generate.number(partialImages))" : "")
         )
         if findMax, let kind = kinds.first {
             try await findMaximum(configuration, bucket: kind, warehouse: target)

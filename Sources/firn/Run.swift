@@ -147,10 +147,18 @@ struct Run: AsyncParsableCommand {
     @Option(help: "With --generate: share of rows that are late updates, 0 to 0.7.")
     var lateFraction = 0.0
 
+    @Option(help: "With --generate: from this file number on, files carry a new column, loyalty_tier.")
+    var evolveAtFile: Int?
+
+    @Option(help: "With --generate: share of updates written as partial images, 0 to 1 (for null_updates: ignore).")
+    var partialImages = 0.0
+
     func validate() throws {
         if let generate { try NumericBounds.generatorRate.check(generate, "--generate") }
         try NumericBounds.rowsPerFile.check(rowsPerFile, "--rows-per-file")
         try NumericBounds.lateFraction.check(lateFraction, "--late-fraction")
+        if let evolveAtFile { try NumericBounds.evolveAtFile.check(evolveAtFile, "--evolve-at-file") }
+        try NumericBounds.partialShare.check(partialImages, "--partial-images")
     }
 
     func run() async throws {
@@ -187,6 +195,8 @@ struct Run: AsyncParsableCommand {
         wanted.rate = rate
         wanted.rowsPerFile = rowsPerFile
         wanted.lateFraction = lateFraction
+        wanted.evolveAtFile = evolveAtFile
+        wanted.partialShare = partialImages
         do { try wanted.validate() } catch { throw ValidationError(error.description) }
         var writing = GeneratedFileWriter.Configuration(directory: landing)
         writing.stateFile = statePath
