@@ -63,15 +63,8 @@ extension PostgresWarehouse {
         applyLock: Int64,
         logger: Logger
     ) async throws -> PostgresShape {
-        let evolved = try await evolvedColumns(connection, entity: configured, logger: logger).filter { column in
-            !configured.attributeColumns.contains { $0.name == column.name }
-        }
-        let entity: EntityConfiguration
-        do {
-            entity = try configured.addingEvolved(evolved)
-        } catch {
-            throw WarehouseError.schemaMismatch(table: configured.currentTable.normalized, reason: error.description)
-        }
+        let evolved = try await evolvedColumns(connection, entity: configured, logger: logger)
+        let entity = try EntityShape.current(configured: configured, evolved: evolved)
         return PostgresShape(
             schema: PostgresSchema(entity: entity, applyLock: applyLock),
             version: try await shapeVersion(connection, entity: configured, logger: logger)
@@ -104,19 +97,8 @@ extension PostgresWarehouse {
         ) {
             present.insert(try row.decode(String.self).lowercased())
         }
-        var fresh: [FirnCore.Column] = []
-        for column in columns where !present.contains(column.name.normalized) {
-            if !fresh.contains(where: { $0.name == column.name }) { fresh.append(column) }
-        }
-        guard !fresh.isEmpty else { return before }
-        let grown: EntityConfiguration
-        do {
-            // An attribute the config declares may still lack its columns (added as the
-            // warehouse opens): it is the entity's already.
-            let known = before.schema.entity.attributeColumns
-            grown = try before.schema.entity.addingEvolved(fresh.filter { column in !known.contains { $0.name == column.name } })
-        } catch {
-            throw WarehouseError.invalidRequest(error.description)
+        guard let (fresh, grown) = try EntityShape.adding(columns, to: before.schema.entity, present: present) else {
+            return before
         }
         let old = before.schema
         let new = PostgresSchema(entity: grown, applyLock: applyLock)

@@ -60,15 +60,7 @@ extension SQLiteWarehouse {
     /// The entity as it is now: the configured one with the attributes added since that it does
     /// not declare.
     static func currentShape(_ db: Database, configured: EntityConfiguration) throws -> Shape {
-        let evolved = try evolvedColumns(db, entity: configured).filter { column in
-            !configured.attributeColumns.contains { $0.name == column.name }
-        }
-        let entity: EntityConfiguration
-        do {
-            entity = try configured.addingEvolved(evolved)
-        } catch {
-            throw WarehouseError.schemaMismatch(table: configured.currentTable.normalized, reason: error.description)
-        }
+        let entity = try EntityShape.current(configured: configured, evolved: try evolvedColumns(db, entity: configured))
         return Shape(schema: EntitySchema(entity: entity), version: try shapeVersion(db, entity: configured))
     }
 
@@ -85,19 +77,8 @@ extension SQLiteWarehouse {
     ) throws -> Shape {
         let before = try currentShape(db, configured: configured)
         let present = Set(try db.columns(in: before.schema.entity.currentTable.normalized).map { $0.name.lowercased() })
-        var fresh: [FirnCore.Column] = []
-        for column in columns where !present.contains(column.name.normalized) {
-            if !fresh.contains(where: { $0.name == column.name }) { fresh.append(column) }
-        }
-        guard !fresh.isEmpty else { return before }
-        let grown: EntityConfiguration
-        do {
-            // An attribute the config declares may still lack its columns (added as the
-            // warehouse opens): it is the entity's already.
-            let known = before.schema.entity.attributeColumns
-            grown = try before.schema.entity.addingEvolved(fresh.filter { column in !known.contains { $0.name == column.name } })
-        } catch {
-            throw WarehouseError.invalidRequest(error.description)
+        guard let (fresh, grown) = try EntityShape.adding(columns, to: before.schema.entity, present: present) else {
+            return before
         }
         let old = before.schema
         let new = EntitySchema(entity: grown)

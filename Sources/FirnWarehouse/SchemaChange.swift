@@ -73,10 +73,50 @@ public enum EntityShape {
                 differences.map { addable.contains($0) ? $0 + " (schema_evolution: evolve adds it)" : $0 }
             )
         }
+        return (try current(configured: configured, evolved: extra), toAdd)
+    }
+}
+
+extension EntityShape {
+    /// The configured entity with the evolved attributes it does not declare appended, as a
+    /// warehouse works with it.
+    ///
+    /// - Throws: ``WarehouseError/schemaMismatch(table:reason:)`` when an evolved name clashes.
+    public static func current(
+        configured: EntityConfiguration,
+        evolved: [Column]
+    ) throws(WarehouseError) -> EntityConfiguration {
+        let undeclared = evolved.filter { column in !configured.attributeColumns.contains { $0.name == column.name } }
         do {
-            return (try configured.addingEvolved(undeclared), toAdd)
+            return try configured.addingEvolved(undeclared)
         } catch {
             throw .schemaMismatch(table: configured.currentTable.normalized, reason: error.description)
+        }
+    }
+
+    /// What adding `columns` to an entity whose SCD1 table has the `present` columns (lower
+    /// case) does: the columns the tables lack (each once, in order), and the entity after;
+    /// `nil` when the tables have them all (another writer added them).
+    ///
+    /// An attribute the config declares may lack its columns (they are added as the warehouse
+    /// opens): it is the entity's already, and only its columns are made.
+    ///
+    /// - Throws: ``WarehouseError/invalidRequest(_:)`` for a name that cannot be a column.
+    public static func adding(
+        _ columns: [Column],
+        to entity: EntityConfiguration,
+        present: Set<String>
+    ) throws(WarehouseError) -> (fresh: [Column], grown: EntityConfiguration)? {
+        var fresh: [Column] = []
+        for column in columns where !present.contains(column.name.normalized) {
+            if !fresh.contains(where: { $0.name == column.name }) { fresh.append(column) }
+        }
+        guard !fresh.isEmpty else { return nil }
+        let known = entity.attributeColumns
+        do {
+            return (fresh, try entity.addingEvolved(fresh.filter { column in !known.contains { $0.name == column.name } }))
+        } catch {
+            throw .invalidRequest(error.description)
         }
     }
 }
