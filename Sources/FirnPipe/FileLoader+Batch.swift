@@ -179,13 +179,24 @@ extension FileLoader {
                 ticket = begun
             }
             file.ticket = ticket
-            let read: ReadFile
+            var read: ReadFile
             switch try await evolve(file.snapshot, name: file.content.name) {
             case .failed(let message):
                 read = .failed(message)
             case .entity(let entity, let note):
                 file.notes = note.map { [$0] } ?? []
                 read = await Self.read(file, entity: entity, configuration: reader)
+            }
+            // A JSON Lines file read whole whose members the entity lacks, under evolve: the
+            // columns are added and the file read again (a longer one does this as it streams).
+            if case .one(let chunk, _, _) = read, !chunk.unknownColumns.isEmpty, warehouse.entity.schemaEvolution == .evolve {
+                switch try await evolve(file.snapshot, name: file.content.name, deferringJSONLines: false) {
+                case .failed(let message):
+                    read = .failed(message)
+                case .entity(let entity, let note):
+                    if let note { file.notes.append(note) }
+                    read = await Self.read(file, entity: entity, configuration: reader)
+                }
             }
             switch read {
             case .failed(let message):

@@ -169,32 +169,36 @@ public struct FileLoader: Sendable {
             entity = evolved
             if let note { notes.append(note) }
         }
+        let file = FileInLoad(path: path, snapshot: snapshot, content: content, ticket: ticket, started: started, notes: notes)
         let chunks: ChunkReadAhead
-        let configuration = reader
         do {
-            // Opening reads the header, or under `schema_evolution: reject` a JSON Lines file's
-            // every line: off the cooperative pool.
-            chunks = try await runBlocking { () throws(FileReadError) in
-                ChunkReadAhead(
-                    try RecordFileReader(
-                        snapshot: snapshot,
-                        entity: entity,
-                        load: ticket.id,
-                        defaultEventTime: ticket.defaultEventTime,
-                        configuration: configuration
-                    )
-                )
-            }
+            chunks = try await Self.open(file, entity: entity, configuration: reader)
         } catch {
             return try await failure(content, error.description)
         }
         defer { chunks.stop() }
-        return try await stream(
-            FileInLoad(path: path, snapshot: snapshot, content: content, ticket: ticket, started: started, notes: notes),
-            chunks,
-            read: [],
-            progress: progress
-        )
+        return try await stream(file, chunks, read: [], progress: progress)
+    }
+
+    /// Opens a begun file's reader for `entity`. Opening reads the header, or under
+    /// `schema_evolution: reject` a JSON Lines file's every line: off the cooperative pool.
+    static func open(
+        _ file: FileInLoad,
+        entity: EntityConfiguration,
+        configuration: ReaderConfiguration
+    ) async throws(FileReadError) -> ChunkReadAhead {
+        let (snapshot, ticket) = (file.snapshot, file.ticket)
+        return try await runBlocking { () throws(FileReadError) in
+            ChunkReadAhead(
+                try RecordFileReader(
+                    snapshot: snapshot,
+                    entity: entity,
+                    load: ticket.id,
+                    defaultEventTime: ticket.defaultEventTime,
+                    configuration: configuration
+                )
+            )
+        }
     }
 
     /// A file whose load has begun.
@@ -236,17 +240,24 @@ public struct FileLoader: Sendable {
         read: [RecordChunk],
         progress: (LoadProgress) -> Void
     ) async throws(WarehouseError) -> FileLoadReport {
+        var file = file
         let ticket = file.ticket
         var read = read[...]
+        // The reader: `chunks`, or one opened again with columns a JSON Lines file added.
+        var reading = chunks
+        defer { if reading !== chunks { reading.stop() } }
         func next() async throws(FileReadError) -> RecordChunk? {
             if let chunk = read.popFirst() { return chunk }
-            return try await runBlocking { () throws(FileReadError) in try chunks.next() }
+            let reader = reading
+            return try await runBlocking { () throws(FileReadError) in try reader.next() }
         }
         func failure(_ message: String) async throws(WarehouseError) -> FileLoadReport {
             file.failed(try await warehouse.recordFailure(file.content, error: message), message)
         }
         var counts = ApplyCounts()
         var rejected = 0
+        // The rows committed so far (the warehouse skips rows at or before its own count too).
+        var committedRow = ticket.resumeAfterRow
         // Read one chunk ahead, so the last chunk also marks the load finished (one commit).
         // From the third chunk on, the next one is read on another thread while this one applies.
         var current: RecordChunk?
@@ -257,6 +268,29 @@ public struct FileLoader: Sendable {
         }
         var finished = false
         while let chunk = current {
+            // A JSON Lines member the entity lacks, under evolve: its column is added before this
+            // chunk applies (no line before it has the member), then the file is read again
+            // with it, the rows committed skipped.
+            if !chunk.unknownColumns.isEmpty, warehouse.entity.schemaEvolution == .evolve {
+                let width = warehouse.entity.attributeColumns.count
+                switch try await evolve(file.snapshot, name: file.content.name, deferringJSONLines: false) {
+                case .failed(let message):
+                    return try await failure(message)
+                case .entity(let entity, let note) where entity.attributeColumns.count > width:
+                    if let note { file.notes.append(note) }
+                    reading.stop()
+                    do {
+                        reading = try await Self.open(file, entity: entity, configuration: reader)
+                        read = []
+                        current = try await next()
+                    } catch {
+                        return try await failure(error.description)
+                    }
+                    continue
+                case .entity:
+                    break
+                }
+            }
             let following: RecordChunk?
             do {
                 following = try await next()
@@ -268,19 +302,20 @@ public struct FileLoader: Sendable {
             // The chunk is handed over whole (not also held in `current`), so that applying it
             // copies none of its records.
             current = following
-            if lastRow > ticket.resumeAfterRow || isLast {
+            if lastRow > committedRow || isLast {
                 // Rows of a file still being written must not commit under this checksum.
                 if let change = await file.changed() { return try await failure(change) }
-                rejected += chunk.rejects.count { $0.row > ticket.resumeAfterRow }
-                let warnings = isLast ? file.notes + chunks.warnings : []
+                rejected += chunk.rejects.count { $0.row > committedRow }
+                let warnings = isLast ? file.notes + reading.warnings : []
                 let applying = ContinuousClock.now
                 counts += try await warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
                 FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount)
+                committedRow = max(committedRow, lastRow)
                 finished = isLast
             }
             progress(LoadProgress(path: file.path, rowsRead: lastRow))
         }
-        let warnings = file.notes + chunks.warnings
+        let warnings = file.notes + reading.warnings
         let summary =
             finished
             ? try await warehouse.loadSummary(ticket.id) : try await warehouse.finishLoad(ticket, warnings: warnings)
@@ -290,7 +325,7 @@ public struct FileLoader: Sendable {
             summary: summary,
             counts: counts,
             rejected: rejected,
-            ignoredColumns: chunks.ignoredColumns,
+            ignoredColumns: reading.ignoredColumns,
             warnings: warnings,
             error: nil,
             elapsedSeconds: file.elapsedSeconds
@@ -311,9 +346,19 @@ public struct FileLoader: Sendable {
     ///
     /// - Throws: ``WarehouseError`` that may clear on retry (a lost server); one that will not
     ///   (a column the warehouse refuses) fails the file instead.
-    func evolve(_ snapshot: FileSnapshot, name: String) async throws(WarehouseError) -> Evolution {
+    ///
+    /// A JSON Lines file's members are known only once its lines are read, so unless
+    /// `deferringJSONLines` is `false` its new columns are added when a chunk first shows one,
+    /// before that chunk applies (``stream(_:_:read:progress:)``): a file whose shape does not
+    /// change is read once.
+    func evolve(
+        _ snapshot: FileSnapshot,
+        name: String,
+        deferringJSONLines: Bool = true
+    ) async throws(WarehouseError) -> Evolution {
         let entity = warehouse.entity
         guard entity.schemaEvolution == .evolve else { return .entity(entity, note: nil) }
+        if deferringJSONLines, FileFormat(path: snapshot.path) == .jsonLines { return .entity(entity, note: nil) }
         let configuration = reader
         let columns: [Column]
         do {

@@ -87,6 +87,39 @@ import Testing
         #expect(try await warehouse.schemaHistory().count == 5)
     }
 
+    /// A JSON Lines member first seen part way through a file read in several chunks: the
+    /// chunks before it commit as they are (their lines lack it), the column is added before the
+    /// chunk that has it applies, and the file is read on with it, nothing staged twice.
+    @Test func aMemberFirstSeenPartWayThroughAJSONLinesFileIsAddedThere() async throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let warehouse = try SQLiteWarehouse(path: dir.appendingPathComponent("w.sqlite").path, entity: Self.entity)
+        var reader = ReaderConfiguration()
+        reader.chunkRows = 10
+        let loader = FileLoader(warehouse: warehouse, reader: reader)
+        var lines: [String] = []
+        for row in 1...100 {
+            let extra = row >= 55 ? #", "points": \#(row % 7 == 0 ? "null" : String(row))"# : ""
+            let key = row == 3 ? "null" : String(row % 30 + 1)
+            lines.append(
+                #"{"customer_id": \#(key), "first_name": "N\#(row)", "update_timestamp": "2026-01-01 10:\#(String(format: "%02d", row / 60)):\#(String(format: "%02d", row % 60))"\#(extra)}"#
+            )
+        }
+        let path = try write("big.jsonl", lines.joined(separator: "\n") + "\n")
+        let report = try await loader.load(path)
+        #expect(report.status == .loaded, "\(String(describing: report.error))")
+        #expect(report.rejected == 1)
+        #expect(report.counts.staged == 99)
+        #expect(report.warnings.first == "new column(s) added to the entity (schema_evolution: evolve): points integer")
+        await #expect(try warehouse.query("SELECT count(*), count(DISTINCT source_row) FROM customer_raw").result.rows == [
+            [.integer(99), .integer(99)]
+        ])
+        await #expect(try warehouse.query("SELECT min(source_row), count(*) FROM customer_raw WHERE points IS NOT NULL").result.rows == [
+            [.integer(55), .integer(39)]
+        ])
+        #expect(try await warehouse.loads(named: "big.jsonl").map(\.rowsLoaded) == [99])
+        #expect(try await warehouse.schemaHistory().map(\.summary) == ["added attribute points integer"])
+    }
+
     /// A column missing from a CSV file is NULL for its rows (a warning says which), under
     /// evolve for any attribute and, whatever the policy, for the evolved ones.
     @Test func aMissingColumnIsNullWithAWarning() async throws {

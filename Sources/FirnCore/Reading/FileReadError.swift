@@ -62,7 +62,8 @@ public enum FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "schema_evolution: reject; nothing was loaded: remove them from the file, or set schema_evolution: ignore"
         case let .cannotAddColumns(path, columns, reason):
             "\(path): new column(s) \(columns.joined(separator: ", ")) cannot be added to the entity (\(reason)); "
-                + "nothing was loaded: rename them in the file, or set schema_evolution: ignore"
+                + "no row from the first that has them on was loaded: rename them in the file, or set "
+                + "schema_evolution: ignore, and load it again"
         }
     }
 }

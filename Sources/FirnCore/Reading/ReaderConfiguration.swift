@@ -70,6 +70,9 @@ public struct RecordChunk: Sendable, Hashable {
     public var rejects: [RejectedRow]
     /// The row number of the last row read into this chunk (a record or a reject).
     public var lastRow: Int64
+    /// JSON Lines members the entity does not know that first appear in this chunk's lines,
+    /// as written (a CSV file's are known from its header: ``RecordFileReader/ignoredColumns``).
+    public var unknownColumns: [String] = []
 
     /// Creates a chunk.
     public init(records: [ChangeRecord], rejects: [RejectedRow], lastRow: Int64) {

@@ -221,6 +221,8 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         var lastRow: Int64?
         var count = 0
         let start = bytesRead
+        let knownUnknown: Int
+        if case .jsonLines(let json) = source { knownUnknown = json.ignoredColumns.count } else { knownUnknown = 0 }
         while count < chunkRows, bytesRead - start < chunkBytes {
             let row: Int64?
             switch source {
@@ -232,6 +234,10 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
             count += 1
         }
         guard let lastRow else { return nil }
-        return RecordChunk(records: records, rejects: rejects, lastRow: lastRow)
+        var chunk = RecordChunk(records: records, rejects: rejects, lastRow: lastRow)
+        if case .jsonLines(let json) = source, json.ignoredColumns.count > knownUnknown {
+            chunk.unknownColumns = Array(json.ignoredColumns[knownUnknown...])
+        }
+        return chunk
     }
 }
