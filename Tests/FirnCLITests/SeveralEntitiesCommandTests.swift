@@ -6,8 +6,27 @@ import Testing
 /// commands about one entity take `--entity`; `firn run` says it does not route yet.
 @MainActor @Suite struct SeveralEntitiesCommandTests {
     @Test func loadRoutesFilesAndCommandsTakeTheEntity() throws {
-        let dir = try FirnProcess.temporaryDirectory("entities")
-        defer { FirnProcess.remove(dir) }
+        try Self.routeAndCheck(postgres: false)
+    }
+
+    /// The same with the warehouse on PostgreSQL: both entities' tables in one schema.
+    @Test func loadRoutesFilesOnPostgreSQL() throws {
+        try Self.routeAndCheck(postgres: true)
+    }
+
+    static func routeAndCheck(postgres: Bool) throws {
+        let dir = try FirnProcess.temporaryDirectory(postgres ? "entities-pg" : "entities")
+        var stopServer = {}
+        defer {
+            stopServer()
+            FirnProcess.remove(dir)
+        }
+        var warehouse: [String] = []
+        if postgres {
+            let (url, stop) = try ScaleOutTests.serverURL(dir)
+            stopServer = stop
+            warehouse = ["--warehouse", ScaleOutTests.warehouse(url, schema: "entities_\(UUID().uuidString.prefix(8).lowercased())")]
+        }
         let config = dir.appendingPathComponent("firn.yaml")
         try """
         entities:
@@ -30,7 +49,7 @@ import Testing
         try "order_id,amount,update_timestamp\n10,9.50,2026-01-01 10:00:00\n".write(to: order, atomically: true, encoding: .utf8)
         let stray = dir.appendingPathComponent("stray.csv")
         try "x\n1\n".write(to: stray, atomically: true, encoding: .utf8)
-        let base = ["--config", config.path, "--data-dir", dir.appendingPathComponent("data").path]
+        let base = ["--config", config.path, "--data-dir", dir.appendingPathComponent("data").path] + warehouse
 
         let load = try FirnProcess.run(["load"] + base + [customer.path, order.path, stray.path])
         #expect(load.status != 0)
