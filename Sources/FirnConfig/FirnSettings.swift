@@ -181,7 +181,7 @@ extension FirnSettings {
                 do {
                     routes.append(try FileRoute(validating: pattern))
                 } catch {
-                    throw .invalid("\(place).route: \(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))")
+                    throw .invalid("\(place).route: \(error.message)")
                 }
             }
             if entries.count > 1, routes.isEmpty {

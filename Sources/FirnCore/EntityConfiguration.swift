@@ -184,19 +184,17 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// - Throws: ``ConfigurationError`` when a name is taken (by a column or Firn's tables),
     ///   reserved, or too long, as for configured columns.
     public func addingEvolved(_ columns: [Column]) throws(ConfigurationError) -> EntityConfiguration {
-        var grown = try EntityConfiguration(
+        // The same checks as for configured columns; every option carries over with `self`.
+        _ = try EntityConfiguration(
             name: name,
             keyColumns: keyColumns,
             attributeColumns: attributeColumns + columns,
             eventTimeColumn: eventTimeColumn,
             operationColumn: operationColumn
         )
-        grown.openEnd = openEnd
-        grown.deletes = deletes
-        grown.schemaEvolution = schemaEvolution
-        grown.untrackedAttributes = untrackedAttributes
-        grown.nullUpdates = nullUpdates
-        grown.evolvedAttributes = evolvedAttributes.union(columns.map(\.name))
+        var grown = self
+        grown.attributeColumns += columns
+        grown.evolvedAttributes.formUnion(columns.map(\.name))
         if deletes == .record, columns.contains(where: { $0.name.normalized == "is_deleted" }) {
             throw .invalid("entity \(name): column is_deleted is history's own under deletes: record")
         }
@@ -244,9 +242,12 @@ public enum ConfigurationError: Error, Sendable, Hashable, CustomStringConvertib
     /// The configuration is invalid; the message names the entity, column or setting.
     case invalid(String)
 
-    public var description: String {
+    public var description: String { "invalid configuration: \(message)" }
+
+    /// What is wrong, without the `invalid configuration:` prefix (for a command's own line).
+    public var message: String {
         switch self {
-        case .invalid(let message): "invalid configuration: \(message)"
+        case .invalid(let message): message
         }
     }
 }

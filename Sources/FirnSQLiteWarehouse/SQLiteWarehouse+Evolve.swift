@@ -27,9 +27,9 @@ extension SQLiteWarehouse {
 
     /// The entity's shape version: the number of its changes in schema history.
     static func shapeVersion(_ db: Database, entity: EntityConfiguration) throws -> Int {
+        // Asked in every apply transaction: a cached statement.
         try Int.fetchOne(
-            db,
-            sql: "SELECT COALESCE(max(version), 0) FROM firn_schema_history WHERE entity = ?",
+            db.cachedStatement(sql: "SELECT COALESCE(max(version), 0) FROM firn_schema_history WHERE entity = ?"),
             arguments: [entity.name.normalized]
         ) ?? 0
     }

@@ -69,7 +69,7 @@ struct GlobalOptions: ParsableArguments {
         do {
             settings.entity = try settings.entity(named: entity)
         } catch {
-            throw CommandError(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))
+            throw CommandError(error.message)
         }
         return (try await openWarehouse(for: settings.entity, settings, creating: creating), settings)
     }

@@ -78,7 +78,7 @@ struct Load: AsyncParsableCommand {
             do {
                 groups = [(try settings.entity(named: options.entity), files)]
             } catch {
-                throw CommandError(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))
+                throw CommandError(error.message)
             }
         }
         let interactive = isatty(STDERR_FILENO) != 0

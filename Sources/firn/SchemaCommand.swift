@@ -31,7 +31,7 @@ struct SchemaCommand: AsyncParsableCommand {
         do {
             chosen = try settings.entity(named: entity ?? options.entity)
         } catch {
-            throw CommandError(error.description.replacingOccurrences(of: "invalid configuration: ", with: ""))
+            throw CommandError(error.message)
         }
         let warehouse = try await options.openWarehouse(for: chosen, settings, creating: false)
         let changes = try await warehouse.schemaHistory()
