@@ -28,7 +28,15 @@ import Testing
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Until the holder has the lock (psql may take a while to start on a busy machine).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let held = try await warehouse.query(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+            ).result.rows.first
+            if held != [.integer(0)] { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let file = TestFile(
             name: "waiting.csv",
             checksum: "waiting",
