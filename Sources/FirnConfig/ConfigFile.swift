@@ -31,6 +31,7 @@
 ///   - name: hourly_counts
 ///     schedule: USING CRON 0 * * * * UTC
 ///     when: new_loads            # or stream_has_data; default: always
+///     entity: customer           # with entities: whose stream stream_has_data reads (default: the first)
 ///     sql: INSERT INTO counts SELECT datetime('now'), count(*) FROM customer
 ///   - name: after_counts
 ///     after: [hourly_counts]
@@ -117,9 +118,10 @@ struct ConfigFile: Decodable {
         var retries: Int?
         var suspendAfterFailures: Int?
         var days: Int?
+        var entity: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, schedule, after, when, sql, retries, days
+            case name, schedule, after, when, sql, retries, days, entity
             case onData = "on_data"
             case suspendAfterFailures = "suspend_after_failures"
         }
@@ -136,6 +138,7 @@ struct ConfigFile: Decodable {
             retries = try values.decodeIfPresent(Int.self, forKey: .retries)
             suspendAfterFailures = try values.decodeIfPresent(Int.self, forKey: .suspendAfterFailures)
             days = try values.decodeIfPresent(Int.self, forKey: .days)
+            entity = try values.decodeIfPresent(String.self, forKey: .entity)
         }
     }
 

@@ -100,6 +100,34 @@ extension FirnSettings {
         return entities.first { $0.routes.contains { $0.matches(key) } }?.entity
     }
 
+    /// The index in ``allEntities`` of the entity a file belongs to (see ``entity(routing:)``).
+    public func entityIndex(routing key: String) -> Int? {
+        guard let entity = entity(routing: key) else { return nil }
+        return allEntities.firstIndex { $0.name == entity.name }
+    }
+
+    /// The landing sub-folders of the entities routed by folder (`customers` for the route
+    /// `customers/`), in order, each once.
+    public var routedFolders: [String] {
+        var folders: [String] = []
+        for route in entities.flatMap(\.routes) where route.pattern.hasSuffix("/") {
+            let folder = String(route.pattern.dropLast())
+            if !folders.contains(folder) { folders.append(folder) }
+        }
+        return folders
+    }
+
+    /// The landing directory a file named `name` lands in for `entity`: its routed folder,
+    /// else the landing directory itself when a route there matches the name; `nil` when none.
+    public func landingDirectory(of entity: EntityConfiguration, forFileNamed name: String) -> String? {
+        guard allEntities.count > 1 else { return resolvedLandingDirectory }
+        guard let routed = entities.first(where: { $0.entity.name == entity.name }) else { return nil }
+        if let folder = routed.routes.first(where: { $0.pattern.hasSuffix("/") }) {
+            return resolvedLandingDirectory + "/" + folder.pattern.dropLast()
+        }
+        return self.entity(routing: name)?.name == entity.name ? resolvedLandingDirectory : nil
+    }
+
     /// Every route, as messages list them: `customers/ (customer), orders-*.jsonl (orders)`.
     public var routeList: String {
         entities.flatMap { routed in routed.routes.map { "\($0) (\(routed.entity.name))" } }.joined(separator: ", ")

@@ -145,6 +145,14 @@ extension FirnSettings {
             settings.entities = try Self.entities(entries, source: source)
             settings.entity = settings.entities[0].entity
         }
+        for task in settings.tasks {
+            guard let name = task.entity else { continue }
+            do {
+                _ = try settings.entity(named: name)
+            } catch {
+                throw .invalid("\(source): task \(task.name): \(error.message)")
+            }
+        }
         if let ingest = file.ingest { settings.ingest = try Self.ingest(ingest, source: source) }
         if let reader = file.reader {
             if let rows = reader.chunkRows {
@@ -363,6 +371,12 @@ extension FirnSettings {
                 task.condition = condition
             } else if task.trigger == .onData, case .sql = task.action {
                 task.condition = .newLoads
+            }
+            if let entity = entry.entity {
+                guard case .sql = task.action else {
+                    throw .invalid("\(prefix): entity applies to SQL tasks (load and retention serve every entity)")
+                }
+                task.entity = entity
             }
             if let retries = entry.retries {
                 task.retries = try bounded(NumericBounds.taskRetries, retries, "\(path).retries", source)

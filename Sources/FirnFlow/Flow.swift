@@ -23,6 +23,9 @@ public struct FlowConfiguration: Sendable {
     public var tasks: [TaskDefinition] = []
     /// Scheduler settings.
     public var scheduler = SchedulerConfiguration()
+    /// With several entities: which entity each file belongs to, and the landing sub-folders
+    /// ingest watches. Defaults to `nil`: one entity, every file its own.
+    public var routing: EntityRouting?
 
     /// Creates a configuration.
     public init(ingest: IngestConfiguration?, pipe: PipeConfiguration?) {
@@ -46,12 +49,17 @@ public final class Flow: Sendable {
     public let configuration: FlowConfiguration
     /// The bucket.
     public let store: any ObjectStore
-    /// The warehouse (needed when the pipe runs, or for status counts).
+    /// The warehouse (needed when the pipe runs, or for status counts): the first entity's
+    /// when there are several.
     public let warehouse: (any Warehouse)?
+    /// Every entity's warehouse, in the order of ``EntityRouting``'s indexes.
+    public let warehouses: [any Warehouse]
     /// Ingest's journal, when ingest runs.
     public let journal: IngestJournal?
-    /// The ingest service, if configured.
+    /// The ingest service of the landing directory itself, if ingest runs.
     public let ingestor: Ingestor?
+    /// Every ingest service: the landing directory's, then one per routed landing sub-folder.
+    public let ingestors: [Ingestor]
     /// The pipe service, if configured.
     public let pipe: AutoIngestPipe?
     /// The task scheduler, if tasks are configured and the pipe runs.
@@ -79,7 +87,7 @@ public final class Flow: Sendable {
     ///   - logger: For the stages' warnings and errors.
     ///   - onLoaded: Called after each object's load commits (the benchmark uses it).
     /// - Throws: ``TaskError`` when the task definitions are invalid.
-    public init(
+    public convenience init(
         configuration: FlowConfiguration,
         store: any ObjectStore,
         warehouse: (any Warehouse)?,
@@ -87,22 +95,56 @@ public final class Flow: Sendable {
         logger: Logger = Logger(label: "firn"),
         onLoaded: @escaping @Sendable (PipeLoad, Double?) -> Void = { _, _ in }
     ) throws(TaskError) {
+        try self.init(
+            configuration: configuration,
+            store: store,
+            warehouses: warehouse.map { [$0] } ?? [],
+            journal: journal,
+            logger: logger,
+            onLoaded: onLoaded
+        )
+    }
+
+    /// Assembles the flow of several entities (``FlowConfiguration/routing``).
+    ///
+    /// - Parameters:
+    ///   - warehouses: One per entity, on one database, in the routing's order; required
+    ///     (non-empty) when the pipe runs. The first keeps the shared ledgers and runs the tasks.
+    ///   - The rest: as in ``init(configuration:store:warehouse:journal:logger:onLoaded:)``.
+    /// - Throws: ``TaskError`` when the task definitions are invalid.
+    public init(
+        configuration: FlowConfiguration,
+        store: any ObjectStore,
+        warehouses: [any Warehouse],
+        journal: IngestJournal?,
+        logger: Logger = Logger(label: "firn"),
+        onLoaded: @escaping @Sendable (PipeLoad, Double?) -> Void = { _, _ in }
+    ) throws(TaskError) {
+        let warehouse = warehouses.first
         self.configuration = configuration
         self.store = store
         self.warehouse = warehouse
+        self.warehouses = warehouses
         self.journal = journal
         self.logger = logger
         let freshness = self.freshness
         let schedulerBox = NIOLockedValueBox<TaskScheduler?>(nil)
         let pipe: AutoIngestPipe?
-        if var pipeConfiguration = configuration.pipe, let warehouse {
+        if var pipeConfiguration = configuration.pipe, !warehouses.isEmpty {
             if let load = configuration.tasks.first(where: { task in task.name == TaskDefinition.load.name }) {
                 let isOnData: Bool
                 if case .onData = load.trigger { isOnData = true } else { isOnData = false }
                 pipeConfiguration.isAutomatic = isOnData
             }
-            pipe = AutoIngestPipe(store: store, warehouse: warehouse, configuration: pipeConfiguration, logger: logger)
-            {
+            let route: @Sendable (String) -> Int?
+            if let routing = configuration.routing { route = routing.route } else { route = { _ in 0 } }
+            pipe = AutoIngestPipe(
+                store: store,
+                warehouses: warehouses,
+                route: route,
+                configuration: pipeConfiguration,
+                logger: logger
+            ) {
                 load in
                 let seconds = freshness.committed(
                     key: load.object.key.rawValue,
@@ -116,10 +158,10 @@ public final class Flow: Sendable {
             pipe = nil
         }
         self.pipe = pipe
-        if let warehouse, pipe != nil, !configuration.tasks.isEmpty {
+        if !warehouses.isEmpty, pipe != nil, !configuration.tasks.isEmpty {
             let scheduler = try TaskScheduler(
                 tasks: configuration.tasks,
-                warehouse: warehouse,
+                warehouses: warehouses,
                 pipe: pipe,
                 configuration: configuration.scheduler,
                 logger: logger
@@ -130,8 +172,7 @@ public final class Flow: Sendable {
             scheduler = nil
         }
         if let ingestConfiguration = configuration.ingest, let journal {
-            ingestor = Ingestor(configuration: ingestConfiguration, store: store, journal: journal, logger: logger) {
-                file in
+            let uploaded: @Sendable (IngestedFile) -> Void = { file in
                 let now = Int64(Date().timeIntervalSince1970 * 1e9)
                 let taken = Timestamp(canonical: file.landedAt).map { $0.microseconds * 1000 } ?? now
                 let landed = freshness.uploaded(name: file.name, key: file.objectKey, takenAtNanoseconds: taken)
@@ -141,7 +182,24 @@ public final class Flow: Sendable {
                     )
                 }
             }
+            let routing = configuration.routing
+            let refusal: @Sendable (String) -> String? = { name in
+                guard let routing, routing.route(name) == nil else { return nil }
+                return "no entity's route matches it (routes: \(routing.description))"
+            }
+            ingestors = ([ingestConfiguration] + (routing?.folders ?? []).map(ingestConfiguration.folder)).map {
+                Ingestor(
+                    configuration: $0,
+                    store: store,
+                    journal: journal,
+                    logger: logger,
+                    onUploaded: uploaded,
+                    refusal: refusal
+                )
+            }
+            ingestor = ingestors.first
         } else {
+            ingestors = []
             ingestor = nil
         }
     }
@@ -167,7 +225,7 @@ public final class Flow: Sendable {
             services.append(pipe)
             services.append(WorkerHeartbeat(identity: .current, pipe: pipe, logger: logger))
         }
-        if let ingestor { services.append(ingestor) }
+        services += ingestors as [any Service]
         services += extraServices
         let group = ServiceGroup(
             configuration: .init(
@@ -186,17 +244,41 @@ public final class Flow: Sendable {
         await group.withLockedValue { $0 }?.triggerGracefulShutdown()
     }
 
-    /// The status line (``statusLine(liveRows:)``) with SCD1's row count read from the warehouse.
+    /// The status line (``statusLine(liveRows:)``) with SCD1's row count read from the
+    /// warehouse (every entity's, added up).
     public func currentStatusLine() async -> String {
-        statusLine(liveRows: pipe == nil ? nil : try? await warehouse?.liveRowCount())
+        guard pipe != nil else { return statusLine() }
+        var rows = 0
+        for warehouse in warehouses {
+            guard let count = try? await warehouse.liveRowCount() else { return statusLine() }
+            rows += count
+        }
+        return statusLine(liveRows: rows)
+    }
+
+    /// Every ingest's totals, added up (the landing directory's and its routed sub-folders').
+    public var ingestStatistics: IngestStatistics? {
+        guard let first = ingestors.first?.statistics else { return nil }
+        return ingestors.dropFirst().reduce(into: first) { total, ingestor in
+            let stats = ingestor.statistics
+            total.filesUploaded += stats.filesUploaded
+            total.bytesUploaded += stats.bytesUploaded
+            total.filesDuplicate += stats.filesDuplicate
+            total.filesFailed += stats.filesFailed
+            total.retries += stats.retries
+            total.inFlight += stats.inFlight
+            if let at = stats.lastRetryAt, at > (total.lastRetryAt ?? "") {
+                total.lastRetryAt = at
+                total.lastRetryMessage = stats.lastRetryMessage
+            }
+        }
     }
 
     /// One line: files and rows per stage, freshness, rejects; SCD1's rows when given.
     public func statusLine(liveRows: Int? = nil) -> String {
         let elapsed = ContinuousClock.now - started
         var parts = ["[\(elapsed.components.seconds)s]"]
-        if let ingestor {
-            let stats = ingestor.statistics
+        if let stats = ingestStatistics {
             var part = "ingest: \(stats.filesUploaded) files uploaded"
             if stats.inFlight > 0 { part += ", \(stats.inFlight) in flight" }
             if stats.filesDuplicate > 0 { part += ", \(stats.filesDuplicate) duplicate" }
@@ -217,6 +299,25 @@ public final class Flow: Sendable {
             if let error = stats.lastError { parts.append("last error: \(error)") }
         }
         return parts.joined(separator: " | ")
+    }
+}
+
+/// Which entity each file belongs to, when a flow carries several: landing files by their
+/// recorded name (`customers/x.csv` for a file in the sub-folder `customers`), bucket objects by
+/// their key.
+public struct EntityRouting: Sendable {
+    /// The index of a name's or key's entity among the flow's warehouses; `nil` for none.
+    public var route: @Sendable (String) -> Int?
+    /// The landing sub-folders ingest watches, one per entity routed by folder (`customers`).
+    public var folders: [String]
+    /// The routes, as messages list them: `customers/ (customer), orders-*.jsonl (orders)`.
+    public var description: String
+
+    /// Creates a routing.
+    public init(route: @escaping @Sendable (String) -> Int?, folders: [String], description: String) {
+        self.route = route
+        self.folders = folders
+        self.description = description
     }
 }
 

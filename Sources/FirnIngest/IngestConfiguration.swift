@@ -51,6 +51,41 @@ public struct IngestConfiguration: Sendable, Hashable {
     /// At most this many bytes uploading at once (a larger file goes alone). Defaults to 256 MiB.
     public var maxBytesInFlight: Int64 = 256 << 20
 
+    /// The landing sub-folder this ingest takes files from, for an entity routed by folder
+    /// (`customers` for the route `customers/`); `nil` for the landing directory itself.
+    ///
+    /// A file `x.csv` in it is recorded and keyed as `customers/x.csv`, so the default key is
+    /// `{yyyy}/{MM}/{dd}/customers/x.csv` and the pipe routes the object by that folder; it is
+    /// archived under `<archive>/{yyyy}/{MM}/{dd}/customers/` and fails into
+    /// `<failed>/customers/`. Use ``folder(_:)`` to make one. Defaults to `nil`.
+    public private(set) var folder: String?
+
+    /// This configuration for the landing sub-folder `folder` (a relative path, `/`-separated):
+    /// landing, processing and failed folders one level down, the archive and the key template
+    /// unchanged (the folder becomes part of each file's recorded name).
+    public func folder(_ folder: String) -> IngestConfiguration {
+        let folder = folder.split(separator: "/").joined(separator: "/")
+        var derived = self
+        derived.folder = folder
+        derived.landingDirectory = landingDirectory + "/" + folder
+        derived.processingDirectory = processingDirectory + "/" + folder
+        derived.failedDirectory = failedDirectory + "/" + folder
+        return derived
+    }
+
+    /// The name a landing file is recorded under: `folder/name` in a sub-folder, else `name`.
+    public func recordedName(_ name: String) -> String {
+        folder.map { "\($0)/\(name)" } ?? name
+    }
+
+    /// Whether a journal entry's recorded name is one this ingest took (one in its folder, or
+    /// one with no folder for the landing directory itself).
+    public func owns(recordedName name: String) -> Bool {
+        guard let folder else { return !name.contains("/") }
+        guard name.hasPrefix(folder + "/") else { return false }
+        return !name.dropFirst(folder.count + 1).contains("/")
+    }
+
     /// Creates a configuration for a landing directory; archive and failed folders are siblings
     /// under `dataDirectory`.
     public init(landingDirectory: String, dataDirectory: String) {

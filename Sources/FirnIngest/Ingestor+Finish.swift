@@ -17,7 +17,10 @@ extension Ingestor {
         if configuration.afterUpload == .delete && state != .duplicate {
             unlink(entry.landingPath)
         } else {
-            let folder = (configuration.archiveDirectory as NSString).appendingPathComponent(Self.dateFolder())
+            // The landing sub-folder under the date folder, so retention reads the date first.
+            let folder = (configuration.archiveDirectory as NSString).appendingPathComponent(
+                Self.dateFolder() + (configuration.folder.map { "/" + $0 } ?? "")
+            )
             finalPath = try move(entry, into: folder)
         }
         try journal.recordFinish(entry.id, state: state, finalPath: finalPath)
@@ -48,10 +51,12 @@ extension Ingestor {
             throw .landing(path: folder, reason: "cannot create: \(error.localizedDescription)")
         }
         let limit = LandingName.maximumBytes - reserving
-        var destination = (folder as NSString).appendingPathComponent(LandingName.fitted(entry.name, toBytes: limit))
+        // The file's own name: a sub-folder's files are recorded as `folder/name`.
+        let name = entry.name.split(separator: "/").last.map(String.init) ?? entry.name
+        var destination = (folder as NSString).appendingPathComponent(LandingName.fitted(name, toBytes: limit))
         if FileManager.default.fileExists(atPath: destination) {
             destination = (folder as NSString).appendingPathComponent(
-                LandingName.fitted(entry.name, suffix: ".\(entry.id)", toBytes: limit)
+                LandingName.fitted(name, suffix: ".\(entry.id)", toBytes: limit)
             )
         }
         if rename(entry.landingPath, destination) != 0 {

@@ -60,6 +60,7 @@ public final class Ingestor: Service, Sendable {
     /// The durable record of every file.
     public let journal: IngestJournal
     let onUploaded: @Sendable (IngestedFile) -> Void
+    let refusal: @Sendable (String) -> String?
     let logger: Logger
     let stats = NIOLockedValueBox(IngestStatistics())
     /// When an unreadable landing directory was last reported.
@@ -73,17 +74,23 @@ public final class Ingestor: Service, Sendable {
     ///   - journal: The journal (usually `<data-dir>/ingest.sqlite`).
     ///   - logger: Where retries and failures are reported.
     ///   - onUploaded: Called after each confirmed upload (the pipe uses it to load at once).
+    ///   - refusal: Why a file, by its recorded name (``IngestConfiguration/recordedName(_:)``),
+    ///     must not be uploaded (no entity's route matches it), or `nil` to upload it. A refused
+    ///     file goes to the failed folder with the reason, and is journaled as failed. Defaults
+    ///     to refusing none.
     public init(
         configuration: IngestConfiguration,
         store: any ObjectStore,
         journal: IngestJournal,
         logger: Logger = Logger(label: "firn.ingest"),
-        onUploaded: @escaping @Sendable (IngestedFile) -> Void = { _ in }
+        onUploaded: @escaping @Sendable (IngestedFile) -> Void = { _ in },
+        refusal: @escaping @Sendable (String) -> String? = { _ in nil }
     ) {
         self.configuration = configuration
         self.store = store
         self.journal = journal
         self.logger = logger
+        self.refusal = refusal
         self.onUploaded = onUploaded
     }
 
@@ -197,14 +204,19 @@ public final class Ingestor: Service, Sendable {
     /// Journeys interrupted by a crash: uploads to redo, archives to finish.
     func recoverable() throws(IngestError) -> [Work] {
         var work: [Work] = []
-        let unfinished = try journal.unfinished()
+        // A journal shared by the ingests of several landing folders: this one's files only.
+        let unfinished = try journal.unfinished().filter { configuration.owns(recordedName: $0.name) }
         // A file claimed (moved to processing) but not yet journaled when the process stopped
         // goes back to the landing directory, to be taken again.
         let claimed = Set(unfinished.map(\.landingPath))
         let processing = configuration.processingDirectory
         for claim in (try? FileManager.default.contentsOfDirectory(atPath: processing)) ?? [] {
             let path = (processing as NSString).appendingPathComponent(claim)
-            guard !claimed.contains(path), let dash = claim.firstIndex(of: "-") else { continue }
+            // Sub-folders are the processing folders of routed landing sub-folders, not claims.
+            var isDirectory: ObjCBool = false
+            guard !claimed.contains(path), let dash = claim.firstIndex(of: "-"),
+                FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+            else { continue }
             let original = (configuration.landingDirectory as NSString)
                 .appendingPathComponent(String(claim[claim.index(after: dash)...]))
             let back =
@@ -337,11 +349,12 @@ public final class Ingestor: Service, Sendable {
                     logger.warning("\(name): cannot read it to checksum (\(error)); trying again at the next rescan")
                     return
                 }
+                let recorded = configuration.recordedName(name)
                 let key = configuration.keyTemplate.key(
-                    name: name,
+                    name: recorded,
                     landedAtEpochSeconds: Int64(Date().timeIntervalSince1970)
                 )
-                switch try journal.admit(name: name, landingPath: path, size: size, sha256: digest, key: key) {
+                switch try journal.admit(name: recorded, landingPath: path, size: size, sha256: digest, key: key) {
                 case .duplicate(let duplicate, let earlier):
                     logger.info(
                         "\(name): same name and content as an earlier file (object \(earlier.objectKey)); not uploaded again"
@@ -351,6 +364,10 @@ public final class Ingestor: Service, Sendable {
                     try finish(duplicate, state: .duplicate)
                     return
                 case .upload(let admitted):
+                    if let reason = refusal(recorded) {
+                        try fail(admitted, reason: reason)
+                        return
+                    }
                     entry = admitted
                 }
             }

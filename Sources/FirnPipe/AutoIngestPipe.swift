@@ -89,11 +89,20 @@ public struct PipeStatistics: Sendable, Hashable {
 /// however late the pipe runs. Exactly once: an object is taken once per key and ETag
 /// (`firn_pipe_objects`), and its content once per key and checksum (load history), so a
 /// re-listed, re-announced or re-uploaded object loads nothing twice, also across restarts.
+///
+/// With several entities, each object loads into the warehouse of the entity its key routes to
+/// (``warehouses``); the first warehouse also keeps the ledger every entity shares (claims,
+/// objects taken). An object no route matches is recorded as taken with status `failed`, and
+/// logged: it loads nowhere, and is not tried again until its content changes.
 public final class AutoIngestPipe: Service, Sendable {
     /// The bucket.
     public let store: any ObjectStore
-    /// The warehouse.
+    /// The warehouse that keeps the ledger (the only one, or the first entity's).
     public let warehouse: any Warehouse
+    /// One warehouse per entity, the ledger's first.
+    public let warehouses: [any Warehouse]
+    /// The index in ``warehouses`` of the entity an object key belongs to; `nil` for none.
+    let route: @Sendable (String) -> Int?
     /// Settings.
     public let configuration: PipeConfiguration
     let logger: Logger
@@ -124,15 +133,46 @@ public final class AutoIngestPipe: Service, Sendable {
     ///   - configuration: Polling, listing window, event queue and reader settings.
     ///   - logger: Where load failures are reported.
     ///   - onLoaded: Called after each object's load commits.
-    public init(
+    public convenience init(
         store: any ObjectStore,
         warehouse: any Warehouse,
         configuration: PipeConfiguration,
         logger: Logger = Logger(label: "firn.pipe"),
         onLoaded: @escaping @Sendable (PipeLoad) -> Void = { _ in }
     ) {
+        self.init(
+            store: store,
+            warehouses: [warehouse],
+            route: { _ in 0 },
+            configuration: configuration,
+            logger: logger,
+            onLoaded: onLoaded
+        )
+    }
+
+    /// Creates a pipe that loads several entities, each object into its entity's warehouse.
+    ///
+    /// - Parameters:
+    ///   - store: The bucket to load from.
+    ///   - warehouses: One per entity, on one database; the first keeps the shared ledger.
+    ///   - route: The index in `warehouses` of an object key's entity, or `nil` when no
+    ///     entity's route matches it.
+    ///   - configuration: Polling, listing window, event queue and reader settings.
+    ///   - logger: Where load failures are reported.
+    ///   - onLoaded: Called after each object's load commits.
+    public init(
+        store: any ObjectStore,
+        warehouses: [any Warehouse],
+        route: @escaping @Sendable (String) -> Int?,
+        configuration: PipeConfiguration,
+        logger: Logger = Logger(label: "firn.pipe"),
+        onLoaded: @escaping @Sendable (PipeLoad) -> Void = { _ in }
+    ) {
+        precondition(!warehouses.isEmpty, "a pipe needs a warehouse")
         self.store = store
-        self.warehouse = warehouse
+        self.warehouse = warehouses[0]
+        self.warehouses = warehouses
+        self.route = route
         self.configuration = configuration
         self.logger = logger
         self.onLoaded = onLoaded
@@ -310,18 +350,23 @@ public final class AutoIngestPipe: Service, Sendable {
     /// Objects this pipe is taking now (claims held or being asked for).
     public var claimedObjects: Int { claims.withLockedValue { $0 } }
 
-    /// ``take(_:)`` once the objects' claims are held.
+    /// ``take(_:)`` once the objects' claims are held: each entity's objects load together, in
+    /// the order given; objects no route matches are recorded as failed.
     func takeClaimed(_ objects: [ObjectInfo]) async -> PollOutcome {
         var outcome = PollOutcome()
         let started = ContinuousClock.now
-        // The objects to load, as local files: the bucket's own, or downloads.
-        var loading: [ObjectInfo] = []
-        var files: [FileToLoad] = []
+        // The objects to load, as local files (the bucket's own, or downloads), by entity.
+        var groups: [(entity: Int, objects: [ObjectInfo], files: [FileToLoad])] = []
+        var unrouted: [ObjectInfo] = []
         var downloads: [String] = []
         defer { for path in downloads { unlink(path) } }
         for object in objects {
             do {
                 if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { continue }
+                guard let entity = route(object.key.rawValue) else {
+                    unrouted.append(object)
+                    continue
+                }
                 let path: String
                 if let bucket = store as? DirectoryBucket {
                     path = bucket.path(of: object.key)
@@ -330,24 +375,76 @@ public final class AutoIngestPipe: Service, Sendable {
                     downloads.append(path)
                     _ = try await store.download(object.key, to: path)
                 }
-                loading.append(object)
-                files.append(
-                    FileToLoad(
-                        path: path,
-                        name: object.key.rawValue,
-                        source: store.location.description,
-                        landedAt: object.landedAt
-                    )
+                let file = FileToLoad(
+                    path: path,
+                    name: object.key.rawValue,
+                    source: store.location.description,
+                    landedAt: object.landedAt
                 )
+                if let index = groups.firstIndex(where: { $0.entity == entity }) {
+                    groups[index].objects.append(object)
+                    groups[index].files.append(file)
+                } else {
+                    groups.append((entity, [object], [file]))
+                }
             } catch {
                 outcome.errors.append(note(error: "\(object.key): \(error)"))
             }
         }
-        guard !files.isEmpty else { return outcome }
+        if !unrouted.isEmpty { outcome.errors += await recordUnrouted(unrouted) }
+        for group in groups {
+            let loaded = await load(group.objects, group.files, into: warehouses[group.entity], started: started)
+            outcome.objects += loaded.objects
+            outcome.rows += loaded.rows
+            outcome.errors += loaded.errors
+        }
+        return outcome
+    }
+
+    /// Records objects no entity's route matches as taken and failed, and says so.
+    func recordUnrouted(_ objects: [ObjectInfo]) async -> [String] {
+        do {
+            try await warehouse.recordPipeObjects(
+                objects.map { object in
+                    PipeObjectTaken(
+                        key: object.key.rawValue,
+                        etag: object.etag,
+                        sizeBytes: object.size,
+                        loadID: nil,
+                        status: FileLoadStatus.failed.rawValue
+                    )
+                }
+            )
+        } catch {
+            return [note(error: "\(objects.count) objects no route matches: \(error)")]
+        }
+        for object in objects {
+            stats.withLockedValue { $0.objectsFailed += 1 }
+            FirnMetrics.pipeFinished(
+                status: FileLoadStatus.failed.rawValue,
+                rowsLoaded: 0,
+                rowsRejected: 0,
+                versionsOpened: 0,
+                versionsClosed: 0,
+                nanoseconds: 0
+            )
+            logger.error("\(object.key): not loaded: no entity's route matches it (recorded as failed; see the config's route: entries)")
+        }
+        return []
+    }
+
+    /// Loads one entity's objects (local files by now) into its warehouse and records them taken.
+    func load(
+        _ loading: [ObjectInfo],
+        _ files: [FileToLoad],
+        into target: any Warehouse,
+        started: ContinuousClock.Instant
+    ) async -> PollOutcome {
+        var outcome = PollOutcome()
         var committed: [Int64] = []
         let reports: [FileLoadReport]
         do {
-            let loader = FileLoader(warehouse: warehouse, reader: configuration.reader)
+            let loader = FileLoader(warehouse: target, reader: configuration.reader)
             reports = try await loader.load(
                 files,
                 loaded: { _, _ in committed.append(Int64(Date().timeIntervalSince1970 * 1e9)) }

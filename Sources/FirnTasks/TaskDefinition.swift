@@ -57,6 +57,10 @@ public struct TaskDefinition: Sendable, Hashable {
     public var retries: Int = 2
     /// Failed runs in a row after which the task is suspended. Defaults to `3`.
     public var suspendAfterFailures: Int = 3
+    /// The entity the task is about, when a config lists several: `when: stream_has_data`
+    /// reads its stream, and its SQL runs in its warehouse (every entity's tables are in the
+    /// same database, so SQL may name any of them). Defaults to `nil`: the first entity.
+    public var entity: String?
 
     /// Creates a definition.
     public init(name: String, trigger: Trigger, condition: Condition = .always, action: Action) {

@@ -44,8 +44,12 @@ public struct SchedulerConfiguration: Sendable, Hashable {
 public final class TaskScheduler: Service, Sendable {
     /// The task definitions.
     public let tasks: [TaskDefinition]
-    /// The warehouse the tasks run in.
+    /// The warehouse the tasks run in (the first entity's when there are several): it keeps
+    /// the task ledger and the lease.
     public let warehouse: any Warehouse
+    /// Every entity's warehouse, the first being ``warehouse``: `retention` prunes each one's
+    /// staging, and `stream_has_data` reads the stream of the task's entity.
+    public let warehouses: [any Warehouse]
     /// The pipe the `load` task controls, if the pipe runs in this process.
     public let pipe: AutoIngestPipe?
     /// Settings.
@@ -63,16 +67,40 @@ public final class TaskScheduler: Service, Sendable {
     /// Creates a scheduler.
     ///
     /// - Throws: ``TaskError`` when the definitions are invalid.
-    public init(
+    public convenience init(
         tasks: [TaskDefinition],
         warehouse: any Warehouse,
         pipe: AutoIngestPipe?,
         configuration: SchedulerConfiguration = .init(),
         logger: Logger = Logger(label: "firn.tasks")
     ) throws(TaskError) {
+        try self.init(tasks: tasks, warehouses: [warehouse], pipe: pipe, configuration: configuration, logger: logger)
+    }
+
+    /// Creates a scheduler for several entities' warehouses on one database (the first keeps
+    /// the ledger).
+    ///
+    /// - Throws: ``TaskError`` when the definitions are invalid, or a task names an entity
+    ///   none of the warehouses keeps.
+    public init(
+        tasks: [TaskDefinition],
+        warehouses: [any Warehouse],
+        pipe: AutoIngestPipe?,
+        configuration: SchedulerConfiguration = .init(),
+        logger: Logger = Logger(label: "firn.tasks")
+    ) throws(TaskError) {
+        precondition(!warehouses.isEmpty, "a scheduler needs a warehouse")
         try TaskDefinition.validate(tasks)
+        for task in tasks {
+            guard let name = task.entity else { continue }
+            guard warehouses.contains(where: { $0.entity.name.normalized == name.lowercased() }) else {
+                let names = warehouses.map(\.entity.name.normalized).joined(separator: ", ")
+                throw .invalidDefinition("task \(task.name) is about entity \(name), which is not among \(names)")
+            }
+        }
         self.tasks = tasks
-        self.warehouse = warehouse
+        self.warehouse = warehouses[0]
+        self.warehouses = warehouses
         self.pipe = pipe
         self.configuration = configuration
         self.logger = logger
@@ -204,7 +232,7 @@ public final class TaskScheduler: Service, Sendable {
             guard let latest = try? await warehouse.latestLoadID(), latest > seenLoadID else { return nil }
             return .some(latest)
         case .streamHasData:
-            return (try? await warehouse.streamHasData()) == true ? .some(nil) : nil
+            return (try? await warehouse(of: task).streamHasData()) == true ? .some(nil) : nil
         }
     }
 
@@ -266,7 +294,8 @@ public final class TaskScheduler: Service, Sendable {
             return (Int(result.rows), result.errors.isEmpty ? nil : result.errors.joined(separator: "; "))
         case .retention(let days):
             do {
-                var rows = try await warehouse.prune(olderThanDays: days)
+                var rows = 0
+                for warehouse in warehouses { rows += try await warehouse.prune(olderThanDays: days) }
                 if let archive = configuration.archiveDirectory {
                     rows += await runBlocking { Self.removeFiles(in: archive, olderThanDays: days) }
                 }
@@ -275,8 +304,14 @@ public final class TaskScheduler: Service, Sendable {
                 return (0, "\(error)")
             }
         case .sql(let sql):
-            do { return (try await warehouse.runTaskSQL(sql), nil) } catch { return (0, "\(error)") }
+            do { return (try await warehouse(of: task).runTaskSQL(sql), nil) } catch { return (0, "\(error)") }
         }
+    }
+
+    /// The warehouse of the task's entity (``TaskDefinition/entity``), else the first.
+    func warehouse(of task: TaskDefinition) -> any Warehouse {
+        guard let name = task.entity?.lowercased() else { return warehouse }
+        return warehouses.first { $0.entity.name.normalized == name } ?? warehouse
     }
 
     /// Removes archived files older than `days` under `directory`; returns how many.

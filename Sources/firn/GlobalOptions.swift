@@ -74,16 +74,6 @@ struct GlobalOptions: ParsableArguments {
         return (try await openWarehouse(for: settings.entity, settings, creating: creating), settings)
     }
 
-    /// Refuses a config that lists several entities, for the commands that run the flow: routing
-    /// landing files and bucket objects to entities is not built yet (`firn load` routes files).
-    func requireOneEntity(_ settings: FirnSettings, command: String) throws {
-        guard settings.allEntities.count > 1 else { return }
-        throw CommandError(
-            "\(command) with several entities (entities: in the config) is not built yet: load each entity's files "
-                + "with `firn load` (it routes them by \(settings.routeList)), or give \(command) a config with one entity"
-        )
-    }
-
     /// Opens the warehouse of one entity (see ``openWarehouse(creating:)``).
     func openWarehouse(
         for entity: EntityConfiguration,

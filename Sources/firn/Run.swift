@@ -183,12 +183,20 @@ struct Run: AsyncParsableCommand {
     /// The generator for --generate: continues a saved state with the same settings, else
     /// starts fresh at file 0 with event times from now.
     func generator(rate: Double, settings: FirnSettings) throws -> GeneratedFileWriter {
-        guard settings.entity.hasShape(of: .customer) else {
+        guard let customer = settings.allEntities.first(where: { $0.hasShape(of: .customer) }) else {
             throw ValidationError(
                 "--generate writes customer files, but the config declares entity \(settings.entity.name)"
             )
         }
-        let landing = settings.resolvedLandingDirectory
+        // With several entities: the customer entity's landing folder, or the landing
+        // directory when a name route there takes the generated files.
+        let sample = GeneratedFileWriter.Configuration(directory: "").filePrefix + "000000.csv"
+        guard let landing = settings.landingDirectory(of: customer, forFileNamed: sample) else {
+            throw ValidationError(
+                "--generate writes files named \(sample) for entity \(customer.name), but no route of it takes them "
+                    + "(routes: \(settings.routeList)); route it by folder (customers/) or a pattern such as customers-*.csv"
+            )
+        }
         try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
         let statePath = GeneratedFileWriter.Configuration.defaultStateFile(in: landing)
         var wanted = GeneratorConfiguration(seed: seed, startTime: .now())
@@ -281,10 +289,26 @@ extension FlowOptions {
         logger: Logger
     ) async throws -> (Flow, any ObjectStore, FirnSettings) {
         var settings = try options.settings()
-        if pipe { try options.requireOneEntity(settings, command: "firn run and firn pipe") }
+        let routed = settings.allEntities.count > 1
+        if routed, let entity = options.entity {
+            throw CommandError(
+                "--entity \(entity): firn run, ingest and pipe carry every entity of the config, each file to the one "
+                    + "its route names (\(settings.routeList)); --entity is for the commands about one entity"
+            )
+        }
         if ingest { try settings.checkLandingDirectory() }
-        var warehouse: (any Warehouse)?
-        if pipe { (warehouse, settings) = try await options.openWarehouse() }
+        var warehouses: [any Warehouse] = []
+        if pipe {
+            if routed {
+                for entity in settings.allEntities {
+                    warehouses.append(try await options.openWarehouse(for: entity, settings))
+                }
+            } else {
+                let (warehouse, opened) = try await options.openWarehouse()
+                warehouses = [warehouse]
+                settings = opened
+            }
+        }
         let store = try options.openStore(settings)
         try await prepare(store)
         var configuration = FlowConfiguration(
@@ -292,6 +316,14 @@ extension FlowOptions {
             pipe: pipe ? try options.pipeConfiguration(settings, flow: self) : nil
         )
         configuration.statusInterval = interval
+        if routed {
+            let routing = settings
+            configuration.routing = EntityRouting(
+                route: { key in routing.entityIndex(routing: key) },
+                folders: settings.routedFolders,
+                description: settings.routeList
+            )
+        }
         if pipe {
             configuration.tasks = settings.tasks
             configuration.scheduler.archiveDirectory = (settings.dataDirectory as NSString).appendingPathComponent(
@@ -301,7 +333,7 @@ extension FlowOptions {
         let flow = try Flow(
             configuration: configuration,
             store: store,
-            warehouse: warehouse,
+            warehouses: warehouses,
             journal: ingest ? try options.openJournal(settings) : nil,
             logger: logger
         )

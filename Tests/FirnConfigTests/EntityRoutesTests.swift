@@ -32,6 +32,35 @@ import Testing
         #expect(settings.routeList == "customers/ (customer), orders/ (orders), orders-*.jsonl (orders), eu/*.csv (orders)")
     }
 
+    /// What `firn run` needs to carry several entities: the folders ingest watches, where the
+    /// generator's files land, and the entity a task is about.
+    @Test func foldersLandingAndTasksOfSeveralEntities() throws {
+        let settings = try FirnSettings.parse(
+            yaml: Self.twoEntities + """
+
+                tasks:
+                  - name: order_totals
+                    on_data: true
+                    when: stream_has_data
+                    entity: orders
+                    sql: SELECT 1
+                """
+        )
+        #expect(settings.routedFolders == ["customers", "orders"])
+        #expect(settings.entityIndex(routing: "2026/12/03/orders/a.csv") == 1)
+        #expect(settings.entityIndex(routing: "a.csv") == nil)
+        let landing = settings.resolvedLandingDirectory
+        #expect(settings.landingDirectory(of: .customer, forFileNamed: "customers-000000.csv") == landing + "/customers")
+        #expect(settings.tasks.first { $0.name == "order_totals" }?.entity == "orders")
+
+        let byName = try FirnSettings.parse(
+            yaml: "entities:\n  - route: \"customers-*.csv\"\n  - name: o\n    keys: [{ name: id }]\n    attributes: [{ name: x }]\n    route: o/\n"
+        )
+        #expect(byName.landingDirectory(of: .customer, forFileNamed: "customers-000000.csv") == landing)
+        #expect(byName.landingDirectory(of: .customer, forFileNamed: "other.csv") == nil)
+        #expect(FirnSettings().landingDirectory(of: .customer, forFileNamed: "x") == landing)
+    }
+
     @Test func oneEntityNeedsNoRoute() throws {
         let one = try FirnSettings.parse(yaml: "entities:\n  - deletes: record\n")
         #expect(one.entity(routing: "anything.csv")?.deletes == .record)
@@ -51,6 +80,11 @@ import Testing
         ),
         ("entities:\n  - route: a/\n  - route: b/\n", "entities[1]: entity customer is listed twice"),
         ("entities:\n  - route: /abs/\n", "entities[0].route: route /abs/ starts with /"),
+        (
+            "entities:\n  - route: a/\ntasks:\n  - name: t\n    on_data: true\n    entity: nope\n    sql: SELECT 1\n",
+            "task t: entity nope is not in the config (it lists customer)"
+        ),
+        ("tasks:\n  - name: retention\n    entity: customer\n", "task retention: entity applies to SQL tasks"),
     ])
     func refusedConfigsSayWhy(yaml: String, message: String) {
         let error = ConfigStrictnessTests().error(yaml)

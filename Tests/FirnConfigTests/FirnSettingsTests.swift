@@ -244,7 +244,7 @@ import Testing
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (
             "tasks:\n  - name: t\n    schedule: 1 minute\n    sql: SELECT 1\n    retry: 3", "tasks.0.retry",
-            "after, days, name, on_data, retries, schedule, sql, suspend_after_failures, when"
+            "after, days, entity, name, on_data, retries, schedule, sql, suspend_after_failures, when"
         ),
         ("tasks:\n  - name: retention\n    day: 3", "tasks.0.day", "after, days"),
     ])
