@@ -82,6 +82,11 @@ extension PostgresWarehouse {
                         reason: "firn_entities holds an unreadable definition"
                     )
                 }
+                // Another writer's schema change (a column added while it loads) drops and
+                // makes the history view again: read the shape and the view only between them.
+                var entityLock = PostgresBindings()
+                entityLock.append(applyLock)
+                try await connection.execute("SELECT pg_advisory_xact_lock($1)", entityLock, logger: logger)
                 let (effective, toAdd) = try EntityShape.reconcile(
                     configured: configured,
                     stored: definition,
@@ -92,9 +97,6 @@ extension PostgresWarehouse {
                     version: try await Self.shapeVersion(connection, entity: configured, logger: logger)
                 )
                 if !toAdd.isEmpty {
-                    var lock = PostgresBindings()
-                    lock.append(applyLock)
-                    try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
                     opened = try await Self.addAttributes(
                         toAdd,
                         connection,
