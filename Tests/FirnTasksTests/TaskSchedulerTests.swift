@@ -123,6 +123,41 @@ struct TaskSchedulerTests {
         await #expect(try warehouse.query("SELECT at FROM audit ORDER BY at").result.rows == [[.text("1")], [.text("2")]])
     }
 
+    /// With several entities on one warehouse, `when: stream_has_data` reads the stream of the
+    /// task's entity, and its SQL runs (and consumes the stream) in that entity's warehouse.
+    @Test func aTaskReadsTheStreamOfItsEntity() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let customers = try await warehouse()
+        let orders = try SQLiteWarehouse(
+            path: root + "/firn.sqlite",
+            entity: try EntityConfiguration(
+                name: "orders",
+                keyColumns: [Column("order_id", .integer)],
+                attributeColumns: [Column("amount", .decimal)]
+            )
+        )
+        var task = Self.sql("on_orders", .onData)
+        task.condition = .streamHasData
+        task.entity = "orders"
+        let scheduler = try TaskScheduler(tasks: [task], warehouses: [customers, orders], pipe: nil)
+        // Manual DML on both entities: only the orders' stream is the task's.
+        _ = try await customers.query(
+            "INSERT INTO customer (customer_id, first_name, update_timestamp) VALUES (1, 'A', '2026-01-01 00:00:00')"
+        )
+        _ = try await orders.query("INSERT INTO orders (order_id, amount, update_timestamp) VALUES (7, 1.5, '2026-01-01 00:00:00')")
+        let customerPending = try await customers.streamHasData()
+        let ordersPending = try await orders.streamHasData()
+        #expect(customerPending && ordersPending)
+        #expect(try await Self.run(scheduler) { try await !orders.streamHasData() })
+        #expect(try await Self.count(customers, "SELECT count(*) FROM audit WHERE task = 'on_orders'") == 1)
+        let stillPending = try await customers.streamHasData()
+        #expect(stillPending, "the customer stream is not the task's")
+
+        var unknown = task
+        unknown.entity = "invoices"
+        #expect(throws: TaskError.self) { try TaskScheduler(tasks: [unknown], warehouses: [customers, orders], pipe: nil) }
+    }
+
     @Test func definitionsAreValidated() throws {
         #expect(throws: TaskError.self) {
             try TaskDefinition.validate([Self.sql("a", .after(["b"])), Self.sql("b", .after(["a"]))])
