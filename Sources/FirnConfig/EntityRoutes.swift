@@ -20,14 +20,32 @@ public struct FileRoute: Sendable, Hashable, CustomStringConvertible {
 
     /// A route, checked.
     ///
-    /// - Throws: ``ConfigurationError`` for an empty route, or one that starts with `/` (keys
-    ///   and landing paths are relative).
+    /// - Throws: ``ConfigurationError`` for an empty route, one that starts with `/` (keys and
+    ///   landing paths are relative), one with an empty, `.` or `..` folder, or a folder route
+    ///   with a wildcard (ingest watches a folder route's landing sub-folder).
     public init(validating pattern: String) throws(ConfigurationError) {
         guard !pattern.isEmpty, pattern != "/" else { throw .invalid("a route may not be empty") }
         guard !pattern.hasPrefix("/") else {
             throw .invalid("route \(pattern) starts with /: routes match paths inside the landing directory or bucket")
         }
+        let folders = pattern.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+        guard !folders.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw .invalid("route \(pattern): a folder in it is empty, . or ..; name folders inside the landing directory")
+        }
+        if pattern.hasSuffix("/"), pattern.contains(where: { "*?[".contains($0) }) {
+            throw .invalid("route \(pattern): a folder route names one folder (no *, ? or [); use a pattern for names")
+        }
         self.pattern = pattern
+    }
+
+    /// The landing sub-folder ingest watches for this route: a folder route's folder, or the
+    /// folders of a pattern with a `/` when they hold no wildcard (`eu` for `eu/*.csv`); `nil`
+    /// for a plain name pattern (files in the landing directory itself) or a pattern whose
+    /// folders are wildcards, which only objects put into the bucket can match.
+    public var landingFolder: String? {
+        guard let slash = pattern.lastIndex(of: "/") else { return nil }
+        let folder = String(pattern[..<slash])
+        return folder.contains(where: { "*?[".contains($0) }) ? nil : folder
     }
 
     public var description: String { pattern }
@@ -110,20 +128,34 @@ extension FirnSettings {
     /// `customers/`), in order, each once.
     public var routedFolders: [String] {
         var folders: [String] = []
-        for route in entities.flatMap(\.routes) where route.pattern.hasSuffix("/") {
-            let folder = String(route.pattern.dropLast())
-            if !folders.contains(folder) { folders.append(folder) }
+        for folder in entities.flatMap(\.routes).compactMap(\.landingFolder) where !folders.contains(folder) {
+            folders.append(folder)
         }
         return folders
+    }
+
+    /// Whether files are routed to entities: the config lists entities with routes (several,
+    /// or one whose route says which files are its).
+    public var isRouted: Bool {
+        entities.contains { !$0.routes.isEmpty }
+    }
+
+    /// Routes no landing folder serves (their folders hold wildcards): only objects put into
+    /// the bucket by something else match them.
+    public var routesWithoutLandingFolder: [FileRoute] {
+        entities.flatMap(\.routes).filter { $0.pattern.contains("/") && $0.landingFolder == nil }
     }
 
     /// The landing directory a file named `name` lands in for `entity`: its routed folder,
     /// else the landing directory itself when a route there matches the name; `nil` when none.
     public func landingDirectory(of entity: EntityConfiguration, forFileNamed name: String) -> String? {
-        guard allEntities.count > 1 else { return resolvedLandingDirectory }
+        guard isRouted else { return resolvedLandingDirectory }
         guard let routed = entities.first(where: { $0.entity.name == entity.name }) else { return nil }
-        if let folder = routed.routes.first(where: { $0.pattern.hasSuffix("/") }) {
-            return resolvedLandingDirectory + "/" + folder.pattern.dropLast()
+        // The first folder where a file of this name goes to this entity (an earlier entity's
+        // route may take it first), else the landing directory itself.
+        for folder in routed.routes.compactMap(\.landingFolder)
+        where self.entity(routing: folder + "/" + name)?.name == entity.name {
+            return resolvedLandingDirectory + "/" + folder
         }
         return self.entity(routing: name)?.name == entity.name ? resolvedLandingDirectory : nil
     }

@@ -216,6 +216,7 @@ public final class Flow: Sendable {
         watchers: [any Service] = [],
         print: @escaping @Sendable (String) -> Void
     ) async throws {
+        await warnOfStrandedJourneys()
         var services: [any Service] = watchers
         services.append(
             StatusReporter(interval: configuration.statusInterval, line: { [self] in await currentStatusLine() }, print: print)
@@ -236,6 +237,23 @@ public final class Flow: Sendable {
         )
         self.group.withLockedValue { $0 = group }
         try await group.run()
+    }
+
+    /// Says which journeys in the journal no ingest of this flow will finish: files taken from
+    /// a landing folder that no route names any more (they wait in its processing folder).
+    func warnOfStrandedJourneys() async {
+        guard let journal, !ingestors.isEmpty else { return }
+        let configurations = ingestors.map(\.configuration)
+        let stranded = await runBlocking {
+            ((try? journal.unfinished()) ?? []).filter { entry in
+                !configurations.contains { $0.owns(recordedName: entry.name) }
+            }
+        }
+        for entry in stranded {
+            logger.warning(
+                "\(entry.name): its upload was begun from a landing folder no route names now; it waits in \(entry.landingPath) until a route names that folder again"
+            )
+        }
     }
 
     /// Shuts the running flow down as SIGTERM would: the generator first, then ingest (uploads

@@ -74,10 +74,11 @@ public final class Ingestor: Service, Sendable {
     ///   - journal: The journal (usually `<data-dir>/ingest.sqlite`).
     ///   - logger: Where retries and failures are reported.
     ///   - onUploaded: Called after each confirmed upload (the pipe uses it to load at once).
-    ///   - refusal: Why a file, by its recorded name (``IngestConfiguration/recordedName(_:)``),
-    ///     must not be uploaded (no entity's route matches it), or `nil` to upload it. A refused
-    ///     file goes to the failed folder with the reason, and is journaled as failed. Defaults
-    ///     to refusing none.
+    ///   - refusal: Why a file, by the object key it would get (its recorded name, see
+    ///     ``IngestConfiguration/recordedName(_:)``, in the key template), must not be uploaded
+    ///     (no entity's route matches it: the pipe routes by the same key), or `nil` to upload
+    ///     it. A refused file goes to the failed folder with the reason, and is journaled as
+    ///     failed; a journey resumed after a crash is checked again. Defaults to refusing none.
     public init(
         configuration: IngestConfiguration,
         store: any ObjectStore,
@@ -316,6 +317,11 @@ public final class Ingestor: Service, Sendable {
                     try finish(entry, state: configuration.afterUpload == .archive ? .archived : .deleted)
                     return
                 }
+                // Admitted, and the process stopped before the check below.
+                if let reason = refusal(entry.objectKey) {
+                    try fail(entry, reason: reason)
+                    return
+                }
             case .fresh(let landing, _):
                 // Claim the file: after this rename a producer writing `name` again creates a new
                 // file, and the bytes checksummed, uploaded and archived are one content. The
@@ -364,7 +370,7 @@ public final class Ingestor: Service, Sendable {
                     try finish(duplicate, state: .duplicate)
                     return
                 case .upload(let admitted):
-                    if let reason = refusal(recorded) {
+                    if let reason = refusal(key) {
                         try fail(admitted, reason: reason)
                         return
                     }

@@ -304,7 +304,21 @@ public final class TaskScheduler: Service, Sendable {
                 return (0, "\(error)")
             }
         case .sql(let sql):
-            do { return (try await warehouse(of: task).runTaskSQL(sql), nil) } catch { return (0, "\(error)") }
+            let home = warehouse(of: task)
+            let rows: Int
+            do { rows = try await home.runTaskSQL(sql) } catch { return (0, "\(error)") }
+            // Its DML may have changed other entities' tables too (SQL sees them all): their
+            // streams are consumed as `firn query` consumes them.
+            if rows > 0, warehouses.count > 1 {
+                for other in warehouses where other.entity.name != home.entity.name {
+                    do {
+                        _ = try await other.consumeStream()
+                    } catch {
+                        return (rows, "the SQL ran, but consuming \(other.entity.name)'s stream failed: \(error)")
+                    }
+                }
+            }
+            return (rows, nil)
         }
     }
 
@@ -341,10 +355,11 @@ public final class TaskScheduler: Service, Sendable {
                 emptied.insert((name as NSString).deletingLastPathComponent)
             }
         }
-        // Deepest first: `YYYY/MM/DD`, then `YYYY/MM`, then `YYYY`, each only when empty.
+        // Deepest first: a landing sub-folder's (`YYYY/MM/DD/customers`), then `YYYY/MM/DD`,
+        // `YYYY/MM` and `YYYY`, each only when empty.
         for folder in emptied where archiveDayEnd(relativePath: folder + "/x") != nil {
             var relative = folder
-            for _ in 0..<3 {
+            for _ in 0..<folder.split(separator: "/").count {
                 let path = (directory as NSString).appendingPathComponent(relative)
                 guard (try? manager.contentsOfDirectory(atPath: path).isEmpty) == true,
                     (try? manager.removeItem(atPath: path)) != nil

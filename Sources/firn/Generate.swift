@@ -89,15 +89,32 @@ struct Generate: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        let settings = try options.settings()
-        guard settings.entity.hasShape(of: .customer) else {
+    /// Where generated customer files go: the landing directory, or with several entities
+    /// (`entities:`) the customer entity's landing folder, or the landing directory when a name
+    /// route there takes the generated files.
+    ///
+    /// - Throws: `ValidationError` when the config has no customer-shaped entity, or no route
+    ///   of it takes the generated files.
+    static func landing(_ settings: FirnSettings, command: String) throws -> String {
+        guard let customer = settings.allEntities.first(where: { $0.hasShape(of: .customer) }) else {
             throw ValidationError(
-                "firn generate writes customer files, but the config declares entity \(settings.entity.name); "
+                "\(command) writes customer files, but the config declares entity \(settings.entity.name); "
                     + "use a config that declares no other entity (options of the built-in customer are fine), or none"
             )
         }
-        let output = output ?? settings.resolvedLandingDirectory
+        let sample = GeneratedFileWriter.Configuration(directory: "").filePrefix + "000000.csv"
+        guard let landing = settings.landingDirectory(of: customer, forFileNamed: sample) else {
+            throw ValidationError(
+                "\(command) writes files named \(sample) for entity \(customer.name), but no route of it takes them "
+                    + "(routes: \(settings.routeList)); route it by folder (customers/) or a pattern such as customers-*.csv"
+            )
+        }
+        return landing
+    }
+
+    func run() async throws {
+        let settings = try options.settings()
+        let output = try output ?? Self.landing(settings, command: "firn generate")
         let statePath = state ?? GeneratedFileWriter.Configuration.defaultStateFile(in: output)
         let saved = fresh ? nil : try GeneratorState.load(from: statePath)
 

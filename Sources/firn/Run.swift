@@ -183,20 +183,7 @@ struct Run: AsyncParsableCommand {
     /// The generator for --generate: continues a saved state with the same settings, else
     /// starts fresh at file 0 with event times from now.
     func generator(rate: Double, settings: FirnSettings) throws -> GeneratedFileWriter {
-        guard let customer = settings.allEntities.first(where: { $0.hasShape(of: .customer) }) else {
-            throw ValidationError(
-                "--generate writes customer files, but the config declares entity \(settings.entity.name)"
-            )
-        }
-        // With several entities: the customer entity's landing folder, or the landing
-        // directory when a name route there takes the generated files.
-        let sample = GeneratedFileWriter.Configuration(directory: "").filePrefix + "000000.csv"
-        guard let landing = settings.landingDirectory(of: customer, forFileNamed: sample) else {
-            throw ValidationError(
-                "--generate writes files named \(sample) for entity \(customer.name), but no route of it takes them "
-                    + "(routes: \(settings.routeList)); route it by folder (customers/) or a pattern such as customers-*.csv"
-            )
-        }
+        let landing = try Generate.landing(settings, command: "--generate")
         try FileManager.default.createDirectory(atPath: landing, withIntermediateDirectories: true)
         let statePath = GeneratedFileWriter.Configuration.defaultStateFile(in: landing)
         var wanted = GeneratorConfiguration(seed: seed, startTime: .now())
@@ -289,8 +276,8 @@ extension FlowOptions {
         logger: Logger
     ) async throws -> (Flow, any ObjectStore, FirnSettings) {
         var settings = try options.settings()
-        let routed = settings.allEntities.count > 1
-        if routed, let entity = options.entity {
+        let routed = settings.isRouted
+        if settings.allEntities.count > 1, let entity = options.entity {
             throw CommandError(
                 "--entity \(entity): firn run, ingest and pipe carry every entity of the config, each file to the one "
                     + "its route names (\(settings.routeList)); --entity is for the commands about one entity"
@@ -318,6 +305,11 @@ extension FlowOptions {
         configuration.statusInterval = interval
         if routed {
             let routing = settings
+            for route in settings.routesWithoutLandingFolder {
+                logger.warning(
+                    "route \(route): its folders hold a wildcard, so ingest watches no landing folder for it; only objects put into the bucket otherwise can match it"
+                )
+            }
             configuration.routing = EntityRouting(
                 route: { key in routing.entityIndex(routing: key) },
                 folders: settings.routedFolders,

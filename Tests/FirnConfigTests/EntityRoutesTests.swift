@@ -46,7 +46,9 @@ import Testing
                     sql: SELECT 1
                 """
         )
-        #expect(settings.routedFolders == ["customers", "orders"])
+        // A pattern's folders are watched too when they are plain (`eu/*.csv`).
+        #expect(settings.routedFolders == ["customers", "orders", "eu"])
+        #expect(settings.isRouted && settings.routesWithoutLandingFolder.isEmpty)
         #expect(settings.entityIndex(routing: "2026/12/03/orders/a.csv") == 1)
         #expect(settings.entityIndex(routing: "a.csv") == nil)
         let landing = settings.resolvedLandingDirectory
@@ -59,6 +61,20 @@ import Testing
         #expect(byName.landingDirectory(of: .customer, forFileNamed: "customers-000000.csv") == landing)
         #expect(byName.landingDirectory(of: .customer, forFileNamed: "other.csv") == nil)
         #expect(FirnSettings().landingDirectory(of: .customer, forFileNamed: "x") == landing)
+
+        // One entity with a route is routed too: files its route does not take are refused.
+        let one = try FirnSettings.parse(yaml: "entities:\n  - route: customers/\n")
+        #expect(one.isRouted && one.entityIndex(routing: "stray.csv") == nil)
+        #expect(one.landingDirectory(of: .customer, forFileNamed: "customers-000000.csv") == landing + "/customers")
+
+        // An earlier entity's route takes the generated names in the customer's folder: the
+        // folder is not where they go.
+        let shadowed = try FirnSettings.parse(
+            yaml: "entities:\n  - name: o\n    keys: [{ name: id }]\n    attributes: [{ name: x }]\n    route: \"*.csv\"\n  - route: customers/\n"
+        )
+        #expect(shadowed.landingDirectory(of: .customer, forFileNamed: "customers-000000.csv") == nil)
+        let wild = try FirnSettings.parse(yaml: "entities:\n  - route: \"*/c-*.csv\"\n")
+        #expect(wild.routedFolders.isEmpty && wild.routesWithoutLandingFolder.map(\.pattern) == ["*/c-*.csv"])
     }
 
     @Test func oneEntityNeedsNoRoute() throws {
@@ -80,6 +96,9 @@ import Testing
         ),
         ("entities:\n  - route: a/\n  - route: b/\n", "entities[1]: entity customer is listed twice"),
         ("entities:\n  - route: /abs/\n", "entities[0].route: route /abs/ starts with /"),
+        ("entities:\n  - route: ../up/\n", "route ../up/: a folder in it is empty, . or .."),
+        ("entities:\n  - route: \"a//b.csv\"\n", "route a//b.csv: a folder in it is empty, . or .."),
+        ("entities:\n  - route: \"cust*/\"\n", "route cust*/: a folder route names one folder"),
         (
             "entities:\n  - route: a/\ntasks:\n  - name: t\n    on_data: true\n    entity: nope\n    sql: SELECT 1\n",
             "task t: entity nope is not in the config (it lists customer)"

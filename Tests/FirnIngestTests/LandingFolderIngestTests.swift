@@ -30,8 +30,9 @@ struct LandingFolderIngestTests {
         defer { fixture.remove() }
         let bucket = try fixture.bucket()
         let journal = try fixture.journal()
-        let refusal: @Sendable (String) -> String? = { name in
-            name.hasPrefix("customers/") || name.hasPrefix("orders/") || name.hasPrefix("orders-")
+        // As the pipe routes them: by object key (`2026/12/03/customers/a.csv`).
+        let refusal: @Sendable (String) -> String? = { key in
+            key.contains("/customers/") || key.contains("/orders/") || key.split(separator: "/").last!.hasPrefix("orders-")
                 ? nil : "no entity's route matches it"
         }
         let ingestors = [
@@ -66,6 +67,31 @@ struct LandingFolderIngestTests {
                 == "no entity's route matches it\n"
         )
         #expect(ingestors[0].statistics.filesFailed == 1)
+    }
+
+    /// A file admitted to the journal when the process stopped, before the route check: the
+    /// check is made when its journey resumes, so it fails instead of being uploaded.
+    @Test func aResumedJourneyIsCheckedAgainstTheRoutes() async throws {
+        let fixture = try IngestFixture()
+        defer { fixture.remove() }
+        let bucket = try fixture.bucket()
+        let journal = try fixture.journal()
+        try FileManager.default.createDirectory(atPath: fixture.configuration.processingDirectory, withIntermediateDirectories: true)
+        let path = fixture.configuration.processingDirectory + "/x-stray.csv"
+        try Data("id\n1\n".utf8).write(to: URL(fileURLWithPath: path))
+        _ = try journal.admit(name: "stray.csv", landingPath: path, size: 5, sha256: "ss", key: "2026/12/03/stray.csv")
+        let ingestor = Ingestor(
+            configuration: fixture.configuration,
+            store: bucket,
+            journal: journal,
+            refusal: { key in key.hasSuffix("stray.csv") ? "no entity's route matches it" : nil }
+        )
+        try await whileRunning(ingestor) {
+            #expect(await eventually { try journal.unfinished().isEmpty })
+        }
+        #expect(try journal.find("stray.csv").map(\.state) == [.failed])
+        #expect(try await bucket.list(after: nil).isEmpty, "nothing uploaded")
+        #expect(FileManager.default.fileExists(atPath: fixture.root + "/failed/stray.csv.error.txt"))
     }
 
     /// Writes a file into `directory` under a temporary name, then renames it.

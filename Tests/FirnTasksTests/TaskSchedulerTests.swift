@@ -124,7 +124,8 @@ struct TaskSchedulerTests {
     }
 
     /// With several entities on one warehouse, `when: stream_has_data` reads the stream of the
-    /// task's entity, and its SQL runs (and consumes the stream) in that entity's warehouse.
+    /// task's entity, its SQL runs in that entity's warehouse, and DML it makes consumes every
+    /// entity's stream (as `firn query` does).
     @Test func aTaskReadsTheStreamOfItsEntity() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let customers = try await warehouse()
@@ -139,19 +140,34 @@ struct TaskSchedulerTests {
         var task = Self.sql("on_orders", .onData)
         task.condition = .streamHasData
         task.entity = "orders"
-        let scheduler = try TaskScheduler(tasks: [task], warehouses: [customers, orders], pipe: nil)
-        // Manual DML on both entities: only the orders' stream is the task's.
-        _ = try await customers.query(
-            "INSERT INTO customer (customer_id, first_name, update_timestamp) VALUES (1, 'A', '2026-01-01 00:00:00')"
-        )
+        // Runs every second and changes nothing: its runs show the scheduler ticking.
+        let canary = Self.sql("canary", .schedule(.interval(.seconds(1))), "UPDATE audit SET task = task WHERE 0")
+        let scheduler = try TaskScheduler(tasks: [task, canary], warehouses: [customers, orders], pipe: nil)
+        func insertCustomer(_ id: Int) async throws {
+            _ = try await customers.query(
+                "INSERT INTO customer (customer_id, first_name, update_timestamp) VALUES (\(id), 'A', '2026-01-01 00:00:00')"
+            )
+        }
+        func canaryRuns() async throws -> Int { try await customers.taskRuns(task: "canary", PageRequest(limit: 100)).items.count }
+
+        // Manual DML on both entities: the orders' stream starts the task, which consumes both.
+        try await insertCustomer(1)
         _ = try await orders.query("INSERT INTO orders (order_id, amount, update_timestamp) VALUES (7, 1.5, '2026-01-01 00:00:00')")
-        let customerPending = try await customers.streamHasData()
         let ordersPending = try await orders.streamHasData()
-        #expect(customerPending && ordersPending)
+        #expect(ordersPending)
         #expect(try await Self.run(scheduler) { try await !orders.streamHasData() })
         #expect(try await Self.count(customers, "SELECT count(*) FROM audit WHERE task = 'on_orders'") == 1)
+        let customersPending = try await customers.streamHasData()
+        #expect(!customersPending, "the task's DML consumed the customer stream too")
+
+        // Manual DML on the customer alone does not start it: three ticks later it has not run.
+        try await insertCustomer(2)
+        let before = try await canaryRuns()
+        let again = try TaskScheduler(tasks: [task, canary], warehouses: [customers, orders], pipe: nil)
+        #expect(try await Self.run(again) { try await canaryRuns() >= before + 3 })
+        #expect(try await Self.count(customers, "SELECT count(*) FROM audit WHERE task = 'on_orders'") == 1)
         let stillPending = try await customers.streamHasData()
-        #expect(stillPending, "the customer stream is not the task's")
+        #expect(stillPending)
 
         var unknown = task
         unknown.entity = "invoices"
@@ -193,6 +209,8 @@ struct TaskSchedulerTests {
         try put(folder(daysAgo: 3) + "/recent.csv", modifiedDaysAgo: 3)
         // Archived 10 days ago: removed, and its emptied folder with it.
         try put(folder(daysAgo: 10) + "/stale.csv", modifiedDaysAgo: 10)
+        // Archived from a landing sub-folder (an entity routed by folder) 40 days ago.
+        try put(folder(daysAgo: 40) + "/customers/stale.csv", modifiedDaysAgo: 40)
         // Outside the date folders only the modification time can tell.
         try put(archive + "/loose/old.csv", modifiedDaysAgo: 30)
         try put(archive + "/loose/new.csv", modifiedDaysAgo: 1)
@@ -210,6 +228,7 @@ struct TaskSchedulerTests {
         #expect(manager.fileExists(atPath: folder(daysAgo: 3) + "/recent.csv"))
         #expect(!manager.fileExists(atPath: folder(daysAgo: 10) + "/stale.csv"))
         #expect(!manager.fileExists(atPath: folder(daysAgo: 10)), "the emptied date folder too")
+        #expect(!manager.fileExists(atPath: folder(daysAgo: 40)), "and a sub-folder's, up to the date")
         #expect(!manager.fileExists(atPath: archive + "/loose/old.csv"))
         #expect(manager.fileExists(atPath: archive + "/loose/new.csv"))
     }

@@ -70,8 +70,8 @@ struct DashboardAPI: Sendable {
         status.uptimeSeconds = flow.uptimeSeconds
         let generated = flow.generated
         if generated.files > 0 { status.generator = API.Generator(files: generated.files, rows: generated.rows) }
-        if let ingestor = flow.ingestor {
-            let stats = ingestor.statistics
+        // Every ingest: the landing directory's and its routed sub-folders'.
+        if let stats = flow.ingestStatistics {
             status.ingest = API.Ingest(
                 uploaded: stats.filesUploaded,
                 uploading: stats.inFlight,
@@ -255,7 +255,7 @@ struct DashboardAPI: Sendable {
             if let error = flow.pipe?.statistics.lastError {
                 bulletins.append(API.Bulletin(at: Timestamp.now().description, source: "pipe", message: error, loadId: nil))
             }
-            if let ingest = flow.ingestor?.statistics, let at = ingest.lastRetryAt {
+            if let ingest = flow.ingestStatistics, let at = ingest.lastRetryAt {
                 bulletins.append(
                     API.Bulletin(
                         at: at,
@@ -265,7 +265,7 @@ struct DashboardAPI: Sendable {
                     )
                 )
             }
-            if let ingest = flow.ingestor?.statistics, ingest.filesFailed > 0 {
+            if let ingest = flow.ingestStatistics, ingest.filesFailed > 0 {
                 bulletins.append(
                     API.Bulletin(
                         at: Timestamp.now().description,

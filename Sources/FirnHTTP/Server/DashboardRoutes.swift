@@ -57,7 +57,7 @@ struct DashboardRoutes: Sendable {
         }
         router.get("/metrics") { _, _ in
             if let flow = api.sources.flow {
-                FirnMetrics.objects(state: "uploading", count: flow.ingestor?.statistics.inFlight ?? 0)
+                FirnMetrics.objects(state: "uploading", count: flow.ingestStatistics?.inFlight ?? 0)
                 FirnMetrics.objects(state: "waiting", count: flow.pipe?.waitingObjects ?? 0)
                 FirnMetrics.objects(state: "loading", count: flow.pipe?.claimedObjects ?? 0)
             }
