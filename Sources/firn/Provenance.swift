@@ -9,7 +9,8 @@ struct Provenance: AsyncParsableCommand {
         abstract: "Show a file's journey: landed, uploaded (key, ETag), archived, loaded (rows applied).",
         discussion: """
             Give a file name, a landing or archive path, or an object key. The ingest journal \
-            (<data-dir>/ingest.sqlite) gives the first steps, load history the last.
+            (<data-dir>/ingest.sqlite) gives the first steps, load history the last. With several \
+            entities in the config, --entity is not needed.
             """
     )
 
@@ -23,7 +24,18 @@ struct Provenance: AsyncParsableCommand {
         let journalPath = (settings.dataDirectory as NSString).appendingPathComponent("ingest.sqlite")
         let entries =
             FileManager.default.fileExists(atPath: journalPath) ? try options.openJournal(settings).find(file) : []
-        let (warehouse, _) = try await options.openWarehouse(creating: false)
+        // With several entities and no --entity: the entity the file's key routes to (load
+        // history is one table, so any entity's warehouse reads it).
+        let warehouse =
+            if options.entity == nil, settings.allEntities.count > 1 {
+                try await options.openWarehouse(
+                    for: settings.entity(routing: entries.first?.objectKey ?? file) ?? settings.allEntities[0],
+                    settings,
+                    creating: false
+                )
+            } else {
+                try await options.openWarehouse(creating: false).0
+            }
         var keys = entries.map(\.objectKey)
         if keys.isEmpty { keys = [file] }
         var printed = false

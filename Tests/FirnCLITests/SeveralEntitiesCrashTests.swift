@@ -187,6 +187,10 @@ import Testing
             "the column was added once"
         )
         #expect(try FirnProcess.value(crashed, "SELECT count(*) FROM firn_loads") == "\(files.count)", "one row per file")
+        // One file's journey, with no --entity: the file's route picks it.
+        let journey = try FirnProcess.run(["provenance"] + crashed + ["o-007.csv"])
+        #expect(journey.status == 0 && journey.stdout.hasPrefix("orders/o-007.csv\n"), "\(journey.stdout)\(journey.stderr)")
+        #expect(journey.stdout.contains("archive/") && journey.stdout.contains("  loaded "), "\(journey.stdout)")
         let archived = try FileManager.default.subpathsOfDirectory(atPath: work.appendingPathComponent("crashed/archive").path)
         #expect(archived.filter { $0.hasSuffix(".csv") }.count == files.count)
     }
