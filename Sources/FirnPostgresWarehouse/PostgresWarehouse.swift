@@ -38,7 +38,10 @@ public final class PostgresWarehouse: Warehouse {
     public let server: PostgresLocation
     public var location: String { server.description }
     let client: PostgresClient
-    let runner: Task<Void, Never>
+    /// The pool's run, shared with the other entities opened on it (``opening(_:)``).
+    let pool: Pool
+    /// Whether ``close()`` has let go of the pool.
+    private let closed = Locked(false)
     /// The entity's tables and statements as they are now; replaced under the apply lock when
     /// the entity's shape changes.
     var schema: PostgresSchema { shape.withLock { $0.schema } }
@@ -53,7 +56,7 @@ public final class PostgresWarehouse: Warehouse {
         entity: EntityConfiguration,
         server: PostgresLocation,
         client: PostgresClient,
-        runner: Task<Void, Never>,
+        pool: Pool,
         keyStateCapacity: Int,
         logger: Logger
     ) {
@@ -61,7 +64,8 @@ public final class PostgresWarehouse: Warehouse {
         self.configured = entity
         self.server = server
         self.client = client
-        self.runner = runner
+        self.pool = pool
+        pool.retain()
         self.logger = logger
         let applyLock = Self.lockKey("apply:\(server.schema).\(entity.name.normalized)")
         self.applyLock = applyLock
@@ -69,7 +73,49 @@ public final class PostgresWarehouse: Warehouse {
     }
 
     deinit {
-        runner.cancel()
+        if !closed.withLock({ $0 }) { pool.release() }
+    }
+
+    /// A connection pool's run, shared by the warehouses of several entities on one server
+    /// and schema: it ends when the last of them closes (or goes away).
+    final class Pool: Sendable {
+        let runner: Task<Void, Never>
+        private let users = Locked(0)
+
+        init(_ client: PostgresClient) {
+            runner = Task { await client.run() }
+        }
+
+        func retain() { users.withLock { $0 += 1 } }
+
+        /// Lets go of the pool; the last user ends its run.
+        func release() {
+            let left = users.withLock { count -> Int in
+                count -= 1
+                return count
+            }
+            if left == 0 { runner.cancel() }
+        }
+    }
+
+    /// Opens another entity's warehouse on this one's server and schema, sharing its connection
+    /// pool (so a process that loads several entities holds one pool, not one per entity).
+    ///
+    /// - Throws: As ``open(_:entity:creating:maximumConnections:keyStateCapacity:logger:)``
+    ///   does for the entity's tables.
+    public func opening(_ entity: EntityConfiguration, keyStateCapacity: Int = 200_000) async throws(WarehouseError)
+        -> PostgresWarehouse
+    {
+        let warehouse = PostgresWarehouse(
+            entity: entity,
+            server: server,
+            client: client,
+            pool: pool,
+            keyStateCapacity: keyStateCapacity,
+            logger: logger
+        )
+        try await warehouse.migrate()
+        return warehouse
     }
 
     /// Connects, creates the schema and the entity's tables (or checks them), and returns the
@@ -122,28 +168,29 @@ public final class PostgresWarehouse: Warehouse {
         var background = logger
         background.logLevel = .error
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
-        let runner = Task { await client.run() }
         let warehouse = PostgresWarehouse(
             entity: entity,
             server: server,
             client: client,
-            runner: runner,
+            pool: Pool(client),
             keyStateCapacity: keyStateCapacity,
             logger: logger
         )
-        do {
-            try await warehouse.migrate()
-        } catch {
-            runner.cancel()
-            throw error
-        }
+        // Failing, the warehouse goes away here, and the pool's run with it.
+        try await warehouse.migrate()
         return warehouse
     }
 
-    /// Ends the connection pool; the warehouse cannot be used afterwards.
+    /// Ends the connection pool (once every entity opened on it has closed); the warehouse
+    /// cannot be used afterwards.
     public func close() async {
-        runner.cancel()
-        _ = await runner.value
+        let wasOpen = closed.withLock { isClosed -> Bool in
+            defer { isClosed = true }
+            return !isClosed
+        }
+        guard wasOpen else { return }
+        pool.release()
+        if pool.runner.isCancelled { _ = await pool.runner.value }
     }
 
     // MARK: Running statements

@@ -74,6 +74,18 @@ struct GlobalOptions: ParsableArguments {
         return (try await openWarehouse(for: settings.entity, settings, creating: creating), settings)
     }
 
+    /// Opens the warehouse of another entity beside `opened`: on PostgreSQL sharing its
+    /// connection pool, on SQLite a connection of its own to the same file.
+    func openWarehouse(
+        for entity: EntityConfiguration,
+        beside opened: any Warehouse,
+        _ settings: FirnSettings,
+        creating: Bool = true
+    ) async throws -> any Warehouse {
+        if let postgres = opened as? PostgresWarehouse { return try await postgres.opening(entity) }
+        return try await openWarehouse(for: entity, settings, creating: creating)
+    }
+
     /// Opens the warehouse of one entity (see ``openWarehouse(creating:)``).
     func openWarehouse(
         for entity: EntityConfiguration,

@@ -82,8 +82,15 @@ struct Load: AsyncParsableCommand {
             }
         }
         let interactive = isatty(STDERR_FILENO) != 0
+        var first: (any Warehouse)?
         for group in groups {
-            let warehouse = try await options.openWarehouse(for: group.entity, settings)
+            let warehouse =
+                if let first {
+                    try await options.openWarehouse(for: group.entity, beside: first, settings)
+                } else {
+                    try await options.openWarehouse(for: group.entity, settings)
+                }
+            if first == nil { first = warehouse }
             let loader = FileLoader(warehouse: warehouse, reader: settings.reader)
             // Consecutive small files are applied together, one transaction per chunk's worth of rows.
             _ = try await loader.load(group.files.map { FileToLoad(path: $0) }) { progress in

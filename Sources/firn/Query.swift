@@ -51,7 +51,7 @@ struct Query: AsyncParsableCommand {
         if !keepStream, !readOnly {
             var streams = [warehouse]
             for other in entities.dropFirst() {
-                streams.append(try await options.openWarehouse(for: other, settings, creating: false))
+                streams.append(try await options.openWarehouse(for: other, beside: warehouse, settings, creating: false))
             }
             for stream in streams {
                 let consumed = try await stream.consumeStream()

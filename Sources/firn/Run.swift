@@ -288,7 +288,11 @@ extension FlowOptions {
         if pipe {
             if routed {
                 for entity in settings.allEntities {
-                    warehouses.append(try await options.openWarehouse(for: entity, settings))
+                    if let first = warehouses.first {
+                        warehouses.append(try await options.openWarehouse(for: entity, beside: first, settings))
+                    } else {
+                        warehouses.append(try await options.openWarehouse(for: entity, settings))
+                    }
                 }
             } else {
                 let (warehouse, opened) = try await options.openWarehouse()
