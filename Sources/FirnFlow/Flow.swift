@@ -277,19 +277,7 @@ public final class Flow: Sendable {
     /// Every ingest's totals, added up (the landing directory's and its routed sub-folders').
     public var ingestStatistics: IngestStatistics? {
         guard let first = ingestors.first?.statistics else { return nil }
-        return ingestors.dropFirst().reduce(into: first) { total, ingestor in
-            let stats = ingestor.statistics
-            total.filesUploaded += stats.filesUploaded
-            total.bytesUploaded += stats.bytesUploaded
-            total.filesDuplicate += stats.filesDuplicate
-            total.filesFailed += stats.filesFailed
-            total.retries += stats.retries
-            total.inFlight += stats.inFlight
-            if let at = stats.lastRetryAt, at > (total.lastRetryAt ?? "") {
-                total.lastRetryAt = at
-                total.lastRetryMessage = stats.lastRetryMessage
-            }
-        }
+        return ingestors.dropFirst().reduce(into: first) { total, ingestor in total += ingestor.statistics }
     }
 
     /// One line: files and rows per stage, freshness, rejects; SCD1's rows when given.

@@ -30,6 +30,20 @@ public struct IngestStatistics: Sendable, Hashable {
     public var lastRetryAt: String?
     /// Why it failed: the file and the store's error.
     public var lastRetryMessage: String?
+
+    /// Adds another ingest's totals (the latest retry of the two is kept).
+    public static func += (total: inout IngestStatistics, other: IngestStatistics) {
+        total.filesUploaded += other.filesUploaded
+        total.bytesUploaded += other.bytesUploaded
+        total.filesDuplicate += other.filesDuplicate
+        total.filesFailed += other.filesFailed
+        total.retries += other.retries
+        total.inFlight += other.inFlight
+        if let at = other.lastRetryAt, at > (total.lastRetryAt ?? "") {
+            total.lastRetryAt = at
+            total.lastRetryMessage = other.lastRetryMessage
+        }
+    }
 }
 
 /// The landing-directory ingest (NiFi's ListFile → FetchFile → PutS3Object) as a service.

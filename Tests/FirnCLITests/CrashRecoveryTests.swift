@@ -134,6 +134,22 @@ import Testing
         try Self.pipeKillsThenCompare(name: "crash-evolve-pg", rows: 24_000, evolveFrom: 24, postgres: true)
     }
 
+    /// Where a clean run and a crashed one keep their tables: data directories `clean` and
+    /// `crashed` under `work`, and with `postgres` a schema each on the test run's server
+    /// (`stop` stops a server started for the test).
+    static func cleanAndCrashed(_ work: URL, base: [String] = [], postgres: Bool) throws
+        -> (clean: [String], crashed: [String], stop: () -> Void)
+    {
+        var clean = base + ["--data-dir", work.appendingPathComponent("clean").path]
+        var crashed = base + ["--data-dir", work.appendingPathComponent("crashed").path]
+        guard postgres else { return (clean, crashed, {}) }
+        let (url, stop) = try ScaleOutTests.serverURL(work)
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        clean += ["--warehouse", ScaleOutTests.warehouse(url, schema: "clean_\(suffix)")]
+        crashed += ["--warehouse", ScaleOutTests.warehouse(url, schema: "crashed_\(suffix)")]
+        return (clean, crashed, stop)
+    }
+
     /// Splits a workload into 500-row files in a directory bucket (from file `evolveFrom` on
     /// with a column `tier`), loads them with `firn load`, and with `firn pipe` killed five times
     /// and restarted; both must leave the same tables (SQLite files, or two schemas on the test
@@ -145,15 +161,8 @@ import Testing
             stopServer()
             FirnProcess.remove(work)
         }
-        var clean = ["--data-dir", work.appendingPathComponent("clean").path]
-        var crashed = ["--data-dir", work.appendingPathComponent("crashed").path]
-        if postgres {
-            let (url, stop) = try ScaleOutTests.serverURL(work)
-            stopServer = stop
-            let suffix = UUID().uuidString.prefix(8).lowercased()
-            clean += ["--warehouse", ScaleOutTests.warehouse(url, schema: "clean_\(suffix)")]
-            crashed += ["--warehouse", ScaleOutTests.warehouse(url, schema: "crashed_\(suffix)")]
-        }
+        let (clean, crashed, stop) = try Self.cleanAndCrashed(work, postgres: postgres)
+        stopServer = stop
         let whole = work.appendingPathComponent("whole.csv")
         try Self.writeWorkload(to: whole, rows: rows, keys: 2_000, seed: 11)
         let lines = try String(contentsOf: whole, encoding: .utf8).split(separator: "\n")

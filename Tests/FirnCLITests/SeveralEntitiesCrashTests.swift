@@ -86,15 +86,8 @@ import Testing
             paths.append(folder.appendingPathComponent(file.name).path)
         }
 
-        var clean = ["--config", config.path, "--data-dir", work.appendingPathComponent("clean").path]
-        var crashed = ["--config", config.path, "--data-dir", work.appendingPathComponent("crashed").path]
-        if postgres {
-            let (url, stop) = try ScaleOutTests.serverURL(work)
-            stopServer = stop
-            let suffix = UUID().uuidString.prefix(8).lowercased()
-            clean += ["--warehouse", ScaleOutTests.warehouse(url, schema: "clean_\(suffix)")]
-            crashed += ["--warehouse", ScaleOutTests.warehouse(url, schema: "crashed_\(suffix)")]
-        }
+        let (clean, crashed, stop) = try CrashRecoveryTests.cleanAndCrashed(work, base: ["--config", config.path], postgres: postgres)
+        stopServer = stop
 
         // Every file lands before the first start (renamed in, as a producer would).
         let landing = work.appendingPathComponent("crashed/landing")
