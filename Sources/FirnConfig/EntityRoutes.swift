@@ -140,6 +140,27 @@ extension FirnSettings {
         entities.contains { !$0.routes.isEmpty }
     }
 
+    /// Where a route of an entity listed earlier may take files a later entity's folder route
+    /// names (the first entity listed wins): each later folder route with the earlier name
+    /// patterns that match files anywhere (`*.csv` takes `customers/a.csv`), as lines to warn
+    /// with.
+    public var shadowedRoutes: [String] {
+        var lines: [String] = []
+        for (index, later) in entities.enumerated() {
+            for route in later.routes where route.pattern.hasSuffix("/") {
+                let earlier = entities[..<index].flatMap { routed in
+                    routed.routes.filter { !$0.pattern.contains("/") }.map { "\($0) (\(routed.entity.name))" }
+                }
+                guard !earlier.isEmpty else { continue }
+                lines.append(
+                    "route \(route) (\(later.entity.name)): files in it that \(earlier.joined(separator: ", ")) match go to "
+                        + "that entity, listed first; list \(later.entity.name) first, or narrow the pattern"
+                )
+            }
+        }
+        return lines
+    }
+
     /// Routes no landing folder serves (their folders hold wildcards): only objects put into
     /// the bucket by something else match them.
     public var routesWithoutLandingFolder: [FileRoute] {

@@ -309,6 +309,7 @@ extension FlowOptions {
         configuration.statusInterval = interval
         if routed {
             let routing = settings
+            for line in settings.shadowedRoutes { logger.warning("\(line)") }
             for route in settings.routesWithoutLandingFolder {
                 logger.warning(
                     "route \(route): its folders hold a wildcard, so ingest watches no landing folder for it; only objects put into the bucket otherwise can match it"

@@ -73,6 +73,13 @@ import Testing
             yaml: "entities:\n  - name: o\n    keys: [{ name: id }]\n    attributes: [{ name: x }]\n    route: \"*.csv\"\n  - route: customers/\n"
         )
         #expect(shadowed.landingDirectory(of: .customer, forFileNamed: "customers-000000.csv") == nil)
+        #expect(
+            shadowed.shadowedRoutes == [
+                "route customers/ (customer): files in it that *.csv (o) match go to that entity, listed first; "
+                    + "list customer first, or narrow the pattern"
+            ]
+        )
+        #expect(settings.shadowedRoutes.isEmpty, "customers/ is listed first")
         let wild = try FirnSettings.parse(yaml: "entities:\n  - route: \"*/c-*.csv\"\n")
         #expect(wild.routedFolders.isEmpty && wild.routesWithoutLandingFolder.map(\.pattern) == ["*/c-*.csv"])
     }

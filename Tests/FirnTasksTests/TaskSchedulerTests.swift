@@ -209,8 +209,8 @@ struct TaskSchedulerTests {
         try put(folder(daysAgo: 3) + "/recent.csv", modifiedDaysAgo: 3)
         // Archived 10 days ago: removed, and its emptied folder with it.
         try put(folder(daysAgo: 10) + "/stale.csv", modifiedDaysAgo: 10)
-        // Archived from a landing sub-folder (an entity routed by folder) 40 days ago.
-        try put(folder(daysAgo: 40) + "/customers/stale.csv", modifiedDaysAgo: 40)
+        // Archived from a landing sub-folder (an entity routed by folder `eu/customers/`) 40 days ago.
+        try put(folder(daysAgo: 40) + "/eu/customers/stale.csv", modifiedDaysAgo: 40)
         // Outside the date folders only the modification time can tell.
         try put(archive + "/loose/old.csv", modifiedDaysAgo: 30)
         try put(archive + "/loose/new.csv", modifiedDaysAgo: 1)
@@ -228,7 +228,9 @@ struct TaskSchedulerTests {
         #expect(manager.fileExists(atPath: folder(daysAgo: 3) + "/recent.csv"))
         #expect(!manager.fileExists(atPath: folder(daysAgo: 10) + "/stale.csv"))
         #expect(!manager.fileExists(atPath: folder(daysAgo: 10)), "the emptied date folder too")
-        #expect(!manager.fileExists(atPath: folder(daysAgo: 40)), "and a sub-folder's, up to the date")
+        // Its folders, emptied, up to the month's (every file of that month is stale by now).
+        let month = (folder(daysAgo: 40) as NSString).deletingLastPathComponent
+        #expect(!manager.fileExists(atPath: folder(daysAgo: 40)) && !manager.fileExists(atPath: month))
         #expect(!manager.fileExists(atPath: archive + "/loose/old.csv"))
         #expect(manager.fileExists(atPath: archive + "/loose/new.csv"))
     }
