@@ -49,11 +49,11 @@ public final class Flow: Sendable {
     public let configuration: FlowConfiguration
     /// The bucket.
     public let store: any ObjectStore
-    /// The warehouse (needed when the pipe runs, or for status counts): the first entity's
-    /// when there are several.
-    public let warehouse: (any Warehouse)?
     /// Every entity's warehouse, in the order of ``EntityRouting``'s indexes.
     public let warehouses: [any Warehouse]
+    /// The warehouse (needed when the pipe runs, or for status counts): the first entity's
+    /// when there are several.
+    public var warehouse: (any Warehouse)? { warehouses.first }
     /// Ingest's journal, when ingest runs.
     public let journal: IngestJournal?
     /// The ingest service of the landing directory itself, if ingest runs.
@@ -120,10 +120,8 @@ public final class Flow: Sendable {
         logger: Logger = Logger(label: "firn"),
         onLoaded: @escaping @Sendable (PipeLoad, Double?) -> Void = { _, _ in }
     ) throws(TaskError) {
-        let warehouse = warehouses.first
         self.configuration = configuration
         self.store = store
-        self.warehouse = warehouse
         self.warehouses = warehouses
         self.journal = journal
         self.logger = logger

@@ -97,10 +97,10 @@ public struct PipeStatistics: Sendable, Hashable {
 public final class AutoIngestPipe: Service, Sendable {
     /// The bucket.
     public let store: any ObjectStore
-    /// The warehouse that keeps the ledger (the only one, or the first entity's).
-    public let warehouse: any Warehouse
     /// One warehouse per entity, the ledger's first.
     public let warehouses: [any Warehouse]
+    /// The warehouse that keeps the ledger (the only one, or the first entity's).
+    public var warehouse: any Warehouse { warehouses[0] }
     /// The index in ``warehouses`` of the entity an object key belongs to; `nil` for none.
     let route: @Sendable (String) -> Int?
     /// Settings.
@@ -170,7 +170,6 @@ public final class AutoIngestPipe: Service, Sendable {
     ) {
         precondition(!warehouses.isEmpty, "a pipe needs a warehouse")
         self.store = store
-        self.warehouse = warehouses[0]
         self.warehouses = warehouses
         self.route = route
         self.configuration = configuration
@@ -349,156 +348,6 @@ public final class AutoIngestPipe: Service, Sendable {
 
     /// Objects this pipe is taking now (claims held or being asked for).
     public var claimedObjects: Int { claims.withLockedValue { $0 } }
-
-    /// ``take(_:)`` once the objects' claims are held: each entity's objects load together, in
-    /// the order given; objects no route matches are recorded as failed.
-    func takeClaimed(_ objects: [ObjectInfo]) async -> PollOutcome {
-        var outcome = PollOutcome()
-        let started = ContinuousClock.now
-        // The objects to load, as local files (the bucket's own, or downloads), by entity.
-        var groups: [(entity: Int, objects: [ObjectInfo], files: [FileToLoad])] = []
-        var unrouted: [ObjectInfo] = []
-        var downloads: [String] = []
-        defer { for path in downloads { unlink(path) } }
-        for object in objects {
-            do {
-                if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { continue }
-                guard let entity = route(object.key.rawValue) else {
-                    unrouted.append(object)
-                    continue
-                }
-                let path: String
-                if let bucket = store as? DirectoryBucket {
-                    path = bucket.path(of: object.key)
-                } else {
-                    path = (configuration.downloadDirectory as NSString).appendingPathComponent(UUID().uuidString)
-                    downloads.append(path)
-                    _ = try await store.download(object.key, to: path)
-                }
-                let file = FileToLoad(
-                    path: path,
-                    name: object.key.rawValue,
-                    source: store.location.description,
-                    landedAt: object.landedAt
-                )
-                if let index = groups.firstIndex(where: { $0.entity == entity }) {
-                    groups[index].objects.append(object)
-                    groups[index].files.append(file)
-                } else {
-                    groups.append((entity, [object], [file]))
-                }
-            } catch {
-                outcome.errors.append(note(error: "\(object.key): \(error)"))
-            }
-        }
-        if !unrouted.isEmpty { outcome.errors += await recordUnrouted(unrouted) }
-        for group in groups {
-            let loaded = await load(group.objects, group.files, into: warehouses[group.entity], started: started)
-            outcome.objects += loaded.objects
-            outcome.rows += loaded.rows
-            outcome.errors += loaded.errors
-        }
-        return outcome
-    }
-
-    /// Records objects no entity's route matches as taken and failed, and says so.
-    func recordUnrouted(_ objects: [ObjectInfo]) async -> [String] {
-        do {
-            try await warehouse.recordPipeObjects(
-                objects.map { object in
-                    PipeObjectTaken(
-                        key: object.key.rawValue,
-                        etag: object.etag,
-                        sizeBytes: object.size,
-                        loadID: nil,
-                        status: FileLoadStatus.failed.rawValue
-                    )
-                }
-            )
-        } catch {
-            return [note(error: "\(objects.count) objects no route matches: \(error)")]
-        }
-        for object in objects {
-            stats.withLockedValue { $0.objectsFailed += 1 }
-            FirnMetrics.pipeFinished(
-                status: FileLoadStatus.failed.rawValue,
-                rowsLoaded: 0,
-                rowsRejected: 0,
-                versionsOpened: 0,
-                versionsClosed: 0,
-                nanoseconds: 0
-            )
-            logger.error("\(object.key): not loaded: no entity's route matches it (recorded as failed; see the config's route: entries)")
-        }
-        return []
-    }
-
-    /// Loads one entity's objects (local files by now) into its warehouse and records them taken.
-    func load(
-        _ loading: [ObjectInfo],
-        _ files: [FileToLoad],
-        into target: any Warehouse,
-        started: ContinuousClock.Instant
-    ) async -> PollOutcome {
-        var outcome = PollOutcome()
-        var committed: [Int64] = []
-        let reports: [FileLoadReport]
-        do {
-            let loader = FileLoader(warehouse: target, reader: configuration.reader)
-            reports = try await loader.load(
-                files,
-                loaded: { _, _ in committed.append(Int64(Date().timeIntervalSince1970 * 1e9)) }
-            )
-            // Objects whose loads committed above are taken again at the next poll (and
-            // skipped as loaded) if this fails.
-            try await warehouse.recordPipeObjects(
-                zip(loading, reports).map { object, report in
-                    PipeObjectTaken(
-                        key: object.key.rawValue,
-                        etag: object.etag,
-                        sizeBytes: object.size,
-                        loadID: report.summary?.id,
-                        status: report.status.rawValue
-                    )
-                }
-            )
-        } catch {
-            let keys = loading.count == 1 ? loading[0].key.rawValue : "\(loading.count) objects"
-            outcome.errors.append(note(error: "\(keys): \(error)"))
-            return outcome
-        }
-        for (index, (object, report)) in zip(loading, reports).enumerated() {
-            stats.withLockedValue { stats in
-                switch report.status {
-                case .loaded: stats.objectsLoaded += 1
-                case .skipped: stats.objectsSkipped += 1
-                case .failed: stats.objectsFailed += 1
-                }
-                stats.rowsLoaded += Int64(report.counts.staged)
-                stats.rowsRejected += Int64(report.rejected)
-                stats.versionsOpened += Int64(report.counts.versionsOpened)
-                stats.versionsClosed += Int64(report.counts.versionsClosed)
-                stats.lastError = nil
-            }
-            FirnMetrics.pipeFinished(
-                status: report.status.rawValue,
-                rowsLoaded: Int64(report.counts.staged),
-                rowsRejected: Int64(report.rejected),
-                versionsOpened: Int64(report.counts.versionsOpened),
-                versionsClosed: Int64(report.counts.versionsClosed),
-                nanoseconds: Int64((ContinuousClock.now - started).nanosecondsCount)
-            )
-            if report.status == .failed {
-                logger.error("\(object.key): not loaded: \(report.error ?? "unknown error") (see firn copy-history)")
-            }
-            onLoaded(PipeLoad(object: object, report: report, committedAtNanoseconds: committed[index]))
-            if report.status == .loaded {
-                outcome.objects += 1
-                outcome.rows += Int64(report.counts.staged)
-            }
-        }
-        return outcome
-    }
 
     @discardableResult
     func note(error message: String) -> String {

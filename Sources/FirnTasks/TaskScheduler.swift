@@ -46,7 +46,7 @@ public final class TaskScheduler: Service, Sendable {
     public let tasks: [TaskDefinition]
     /// The warehouse the tasks run in (the first entity's when there are several): it keeps
     /// the task ledger and the lease.
-    public let warehouse: any Warehouse
+    public var warehouse: any Warehouse { warehouses[0] }
     /// Every entity's warehouse, the first being ``warehouse``: `retention` prunes each one's
     /// staging, and `stream_has_data` reads the stream of the task's entity.
     public let warehouses: [any Warehouse]
@@ -93,13 +93,12 @@ public final class TaskScheduler: Service, Sendable {
         try TaskDefinition.validate(tasks)
         for task in tasks {
             guard let name = task.entity else { continue }
-            guard warehouses.contains(where: { $0.entity.name.normalized == name.lowercased() }) else {
+            guard Self.warehouse(named: name, in: warehouses) != nil else {
                 let names = warehouses.map(\.entity.name.normalized).joined(separator: ", ")
                 throw .invalidDefinition("task \(task.name) is about entity \(name), which is not among \(names)")
             }
         }
         self.tasks = tasks
-        self.warehouse = warehouses[0]
         self.warehouses = warehouses
         self.pipe = pipe
         self.configuration = configuration
@@ -324,8 +323,12 @@ public final class TaskScheduler: Service, Sendable {
 
     /// The warehouse of the task's entity (``TaskDefinition/entity``), else the first.
     func warehouse(of task: TaskDefinition) -> any Warehouse {
-        guard let name = task.entity?.lowercased() else { return warehouse }
-        return warehouses.first { $0.entity.name.normalized == name } ?? warehouse
+        task.entity.flatMap { Self.warehouse(named: $0, in: warehouses) } ?? warehouse
+    }
+
+    /// The warehouse of the entity named `name` (case-insensitively), if one is given.
+    static func warehouse(named name: String, in warehouses: [any Warehouse]) -> (any Warehouse)? {
+        warehouses.first { $0.entity.name.normalized == name.lowercased() }
     }
 
     /// Removes archived files older than `days` under `directory`; returns how many.
