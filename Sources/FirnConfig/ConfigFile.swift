@@ -19,6 +19,7 @@
 ///   null_updates: apply      # or ignore: a NULL keeps the value in force (partial images)
 ///   deletes: close           # or record: a delete also shows as a row, is_deleted 1
 ///   schema_evolution: evolve # or ignore (new columns dropped) or reject (such a file fails)
+///   widen_to_text: false     # true: under evolve, a value that fits only text makes its column text
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -51,6 +52,7 @@ struct ConfigFile: Decodable {
         var nullUpdates: String?
         var deletes: String?
         var schemaEvolution: String?
+        var widenToText: Bool?
         /// Under `entities:`, the routes of the entity's files (one string, or a list).
         var route: [String]?
 
@@ -63,6 +65,7 @@ struct ConfigFile: Decodable {
             case nullUpdates = "null_updates"
             case deletes
             case schemaEvolution = "schema_evolution"
+            case widenToText = "widen_to_text"
         }
 
         init(from decoder: any Decoder) throws {
@@ -84,6 +87,7 @@ struct ConfigFile: Decodable {
             nullUpdates = try values.decodeIfPresent(String.self, forKey: .nullUpdates)
             deletes = try values.decodeIfPresent(String.self, forKey: .deletes)
             schemaEvolution = try values.decodeIfPresent(String.self, forKey: .schemaEvolution)
+            widenToText = try values.decodeIfPresent(Bool.self, forKey: .widenToText)
             if let one = try? values.decodeIfPresent(String.self, forKey: .route) {
                 route = [one]
             } else {

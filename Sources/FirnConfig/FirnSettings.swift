@@ -1,7 +1,7 @@
 import FirnCore
-import FirnPostgresWarehouse
 import FirnIngest
 import FirnObjectStore
+import FirnPostgresWarehouse
 import FirnTasks
 import Foundation
 import Yams
@@ -137,7 +137,9 @@ extension FirnSettings {
                 throw .invalid("\(source): give entity (one) or entities (a list), not both")
             }
             guard entity.route == nil else {
-                throw .invalid("\(source): entity.route: routes are for a list of entities (entities:), which they tell apart")
+                throw .invalid(
+                    "\(source): entity.route: routes are for a list of entities (entities:), which they tell apart"
+                )
             }
             settings.entity = try Self.entity(entity, source: source)
         }
@@ -176,7 +178,9 @@ extension FirnSettings {
     /// The entities of `entities:`: distinct names, each with its routes (required when there
     /// are several).
     static func entities(_ entries: [ConfigFile.Entity], source: String) throws(ConfigurationError) -> [RoutedEntity] {
-        guard !entries.isEmpty else { throw .invalid("\(source): entities is empty: list at least one, or leave it out") }
+        guard !entries.isEmpty else {
+            throw .invalid("\(source): entities is empty: list at least one, or leave it out")
+        }
         var result: [RoutedEntity] = []
         for (index, entry) in entries.enumerated() {
             let place = "\(source): entities[\(index)]"
@@ -241,8 +245,10 @@ extension FirnSettings {
                 operationColumn: try Identifier(validating: entity.op ?? "op")
             )
         default:
-            let missing = [("name", entity.name == nil), ("keys", entity.keys == nil), ("attributes", entity.attributes == nil)]
-                .filter(\.1).map(\.0)
+            let missing = [
+                ("name", entity.name == nil), ("keys", entity.keys == nil), ("attributes", entity.attributes == nil),
+            ]
+            .filter(\.1).map(\.0)
             throw .invalid(
                 "\(source): entity: \(missing.joined(separator: " and ")) missing: an entity is defined by its name, keys "
                     + "and attributes together (leave all three out to set options of the built-in customer)"
@@ -257,6 +263,15 @@ extension FirnSettings {
         }
         configuration.deletes = deletes
         configuration.schemaEvolution = evolution
+        if let widen = entity.widenToText {
+            guard evolution == .evolve else {
+                throw .invalid(
+                    "\(source): entity.widen_to_text: columns are widened only under schema_evolution: evolve, "
+                        + "not \(evolution.rawValue); remove widen_to_text or use evolve"
+                )
+            }
+            configuration.widenToText = widen
+        }
         try historyPolicy(of: entity, into: &configuration, source: source)
         return configuration
     }

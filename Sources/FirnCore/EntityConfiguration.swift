@@ -106,6 +106,15 @@ public struct EntityConfiguration: Sendable, Hashable {
     /// the end of ``attributeColumns``: files need not have them, whatever the policy (files
     /// written before a column appeared lack it), and a record without one holds NULL there.
     public var evolvedAttributes: Set<Identifier> = []
+    /// Whether, under ``SchemaEvolution/evolve``, a value that fits no wider type but text
+    /// turns its attribute into text (config `widen_to_text`, default `false`: such a value's
+    /// row is rejected). An integer attribute becomes a decimal for a decimal value either way.
+    /// How files are read, not how history is kept, so it can change between runs.
+    public var widenToText = false
+    /// The type each attribute the warehouse widened had before it was first widened
+    /// (``ColumnType/widens(to:)``), by name: a record read before the change holds values
+    /// of that type (``Value/widened(from:to:)`` converts them).
+    public var widenedAttributes: [Identifier: ColumnType] = [:]
 
     /// The policy history is kept under (``untrackedAttributes``, ``nullUpdates``).
     public var historyPolicy: HistoryPolicy {

@@ -57,7 +57,8 @@ extension FileLoader {
         while next < files.count {
             let group = Array(files[next..<min(files.count, next + Self.filesPerBatch)].enumerated())
             let done = try await loadTogether(group.map { (next + $0.offset, $0.element) }, progress: progress) {
-                index, report in
+                index,
+                report in
                 reports.append(report)
                 loaded(index, report)
             }
@@ -98,13 +99,21 @@ extension FileLoader {
             let (index, file) = (opened[0].index, opened[0].file)
             report(
                 index,
-                try await load(file.path, name: file.name, source: file.source, landedAt: file.landedAt, progress: progress)
+                try await load(
+                    file.path,
+                    name: file.name,
+                    source: file.source,
+                    landedAt: file.landedAt,
+                    progress: progress
+                )
             )
             return 1
         }
         let started = ContinuousClock.now
         // Identify them (checksums), and begin their loads in one transaction.
-        var identified: [(index: Int, file: FileToLoad, snapshot: FileSnapshot, content: FileContent, continuing: UnfinishedLoad?)] = []
+        var identified:
+            [(index: Int, file: FileToLoad, snapshot: FileSnapshot, content: FileContent, continuing: UnfinishedLoad?)] =
+                []
         var failures: [Int: String] = [:]
         for entry in opened {
             guard let snapshot = entry.snapshot else {
@@ -162,7 +171,9 @@ extension FileLoader {
                 continue
             }
             // Every file opened was either begun or has a failure.
-            guard var (file, start) = begun[index] else { preconditionFailure("file \(index) neither begun nor failed") }
+            guard var (file, start) = begun[index] else {
+                preconditionFailure("file \(index) neither begun nor failed")
+            }
             if case .load(let ticket) = start, !begunIDs.insert(ticket.id).inserted {
                 // The same content twice (a file given twice): once the first commits, the
                 // second is skipped, as loading them one by one would.
@@ -189,8 +200,22 @@ extension FileLoader {
             }
             // A JSON Lines file read whole whose members the entity lacks, under evolve: the
             // columns are added and the file read again (a longer one does this as it streams).
-            if case .one(let chunk, _, _) = read, !chunk.unknownColumns.isEmpty, warehouse.entity.schemaEvolution == .evolve {
+            if case .one(let chunk, _, _) = read, !chunk.unknownColumns.isEmpty,
+                warehouse.entity.schemaEvolution == .evolve
+            {
                 switch try await evolve(file.snapshot, name: file.content.name, deferringJSONLines: false) {
+                case .failed(let message):
+                    read = .failed(message)
+                case .entity(let entity, let note):
+                    if let note { file.notes.append(note) }
+                    read = await Self.read(file, entity: entity, configuration: reader)
+                }
+            }
+            // Values that fit wider types, under evolve: the attributes are widened and the file
+            // read again (records of files read before are converted as they apply).
+            var widenings: Set<Column> = []
+            while case .one(let chunk, _, _) = read, needsWidening(chunk, asked: widenings) {
+                switch try await widen(chunk.widenings, file: file, asked: &widenings) {
                 case .failed(let message):
                     read = .failed(message)
                 case .entity(let entity, let note):
@@ -319,26 +344,30 @@ extension FileLoader {
         var reports: [(Int, FileLoadReport)] = []
         for (position, entry) in pending.enumerated() {
             let summary = try await warehouse.loadSummary(entry.file.ticket.id)
-            reports.append((
-                entry.index,
-                FileLoadReport(
-                    path: entry.file.path,
-                    status: .loaded,
-                    summary: summary,
-                    counts: counts?.parts[position] ?? ApplyCounts(),
-                    rejected: rejected[position],
-                    ignoredColumns: entry.ignoredColumns,
-                    warnings: entry.warnings,
-                    error: nil,
-                    elapsedSeconds: entry.file.elapsedSeconds
+            reports.append(
+                (
+                    entry.index,
+                    FileLoadReport(
+                        path: entry.file.path,
+                        status: .loaded,
+                        summary: summary,
+                        counts: counts?.parts[position] ?? ApplyCounts(),
+                        rejected: rejected[position],
+                        ignoredColumns: entry.ignoredColumns,
+                        warnings: entry.warnings,
+                        error: nil,
+                        elapsedSeconds: entry.file.elapsedSeconds
+                    )
                 )
-            ))
+            )
         }
         for (entry, message) in changed {
-            reports.append((
-                entry.index,
-                entry.file.failed(try await warehouse.recordFailure(entry.file.content, error: message), message)
-            ))
+            reports.append(
+                (
+                    entry.index,
+                    entry.file.failed(try await warehouse.recordFailure(entry.file.content, error: message), message)
+                )
+            )
         }
         // In file order.
         for (index, fileReport) in reports.sorted(by: { $0.0 < $1.0 }) { report(index, fileReport) }

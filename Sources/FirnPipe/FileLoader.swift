@@ -140,7 +140,9 @@ public struct FileLoader: Sendable {
             return try await failure(unreadable, error.description)
         }
         // A load of this name that stopped part way, on a file that has only grown since.
-        let unfinished = try await warehouse.unfinishedLoads(named: name).filter { $0.content.sizeBytes < snapshot.sizeBytes }
+        let unfinished = try await warehouse.unfinishedLoads(named: name).filter {
+            $0.content.sizeBytes < snapshot.sizeBytes
+        }
         var content: FileContent
         let prefixes: [Int64: String]
         do {
@@ -169,7 +171,14 @@ public struct FileLoader: Sendable {
             entity = evolved
             if let note { notes.append(note) }
         }
-        let file = FileInLoad(path: path, snapshot: snapshot, content: content, ticket: ticket, started: started, notes: notes)
+        let file = FileInLoad(
+            path: path,
+            snapshot: snapshot,
+            content: content,
+            ticket: ticket,
+            started: started,
+            notes: notes
+        )
         let chunks: ChunkReadAhead
         do {
             chunks = try await Self.open(file, entity: entity, configuration: reader)
@@ -267,6 +276,7 @@ public struct FileLoader: Sendable {
             return try await failure(error.description)
         }
         var finished = false
+        var widenings: Set<Column> = []
         while let chunk = current {
             // A JSON Lines member the entity lacks, under evolve: its column is added before this
             // chunk applies (no line before it has the member), then the file is read again
@@ -289,6 +299,25 @@ public struct FileLoader: Sendable {
                     continue
                 case .entity:
                     break
+                }
+            }
+            // A value that fits a wider type, under evolve: the attribute is widened before
+            // this chunk applies, then the file is read again with it, the rows committed skipped.
+            if chunk.lastRow > committedRow, needsWidening(chunk, asked: widenings) {
+                switch try await widen(chunk.widenings, file: file, asked: &widenings) {
+                case .failed(let message):
+                    return try await failure(message)
+                case .entity(let entity, let note):
+                    if let note { file.notes.append(note) }
+                    reading.stop()
+                    do {
+                        reading = try await Self.open(file, entity: entity, configuration: reader)
+                        read = []
+                        current = try await next()
+                    } catch {
+                        return try await failure(error.description)
+                    }
+                    continue
                 }
             }
             let following: RecordChunk?
@@ -373,7 +402,7 @@ public struct FileLoader: Sendable {
             let grown = try await warehouse.addAttributes(columns, file: name)
             let added = columns.map { "\($0.name) \($0.type.rawValue)" }.joined(separator: ", ")
             return .entity(grown, note: "new column(s) added to the entity (schema_evolution: evolve): \(added)")
-        } catch where !error.mayRetry {
+        } catch  where !error.mayRetry {
             return .failed("\(snapshot.path): its new column(s) could not be added: \(error)")
         }
     }

@@ -68,10 +68,15 @@ extension PostgresBatch {
             result[index].append(
                 ChangeRecord(
                     key: groups[index].key,
-                    eventTime: Timestamp(canonical: try cells[width + 1].decode(String.self)) ?? Timestamp(microseconds: 0),
-                    operation: try cells[width + 2].decode(String.self) == Operation.delete.rawValue ? .delete : .upsert,
+                    eventTime: Timestamp(canonical: try cells[width + 1].decode(String.self))
+                        ?? Timestamp(microseconds: 0),
+                    operation: try cells[width + 2].decode(String.self) == Operation.delete.rawValue
+                        ? .delete : .upsert,
                     attributes: (0..<width).map { cells[1 + $0].value },
-                    arrival: Arrival(load: try cells[width + 3].decode(Int64.self), row: try cells[width + 4].decode(Int64.self))
+                    arrival: Arrival(
+                        load: try cells[width + 3].decode(Int64.self),
+                        row: try cells[width + 4].decode(Int64.self)
+                    )
                 )
             )
         }
@@ -116,12 +121,15 @@ extension PostgresBatch {
             stored.unchangedFrom.map { ($0.key, $0.from) },
             where: "a.\(schema.eventTime) >= p.since"
         )
-        try await deleteMatching(schema.closed, stored.closedDeleted.map { ($0.key, $0.start) }, where: "a.start_time = p.since")
+        try await deleteMatching(
+            schema.closed,
+            stored.closedDeleted.map { ($0.key, $0.start) },
+            where: "a.start_time = p.since"
+        )
         if stored.closedUpdated.count > 0 {
             let entity = schema.entity
-            // Named by the shape too: a connection keeps its temporary tables, and the entity's
-            // attributes only grow.
-            let table = "firn_closed_updates_\(entity.name.normalized)_\(entity.attributeColumns.count)"
+            // Named by the shape too: a connection keeps its temporary tables.
+            let table = "firn_closed_updates_\(entity.name.normalized)_\(schema.storageTag)"
             let keyNames = entity.keyColumns.map(\.name.normalized)
             let attributeNames = entity.attributeColumns.map(\.name.normalized)
             try await connection.execute(
@@ -143,7 +151,8 @@ extension PostgresBatch {
             guard changed == stored.closedUpdated.count else {
                 throw WarehouseError.statementFailed(
                     sql: "UPDATE … closed history",
-                    reason: "\(stored.closedUpdated.count - changed) of \(stored.closedUpdated.count) closed versions to rewrite are not stored"
+                    reason:
+                        "\(stored.closedUpdated.count - changed) of \(stored.closedUpdated.count) closed versions to rewrite are not stored"
                 )
             }
         }

@@ -30,6 +30,8 @@ struct PostgresBatch {
         // Read before the entity gained attributes: NULL in them.
         var records = records
         records.padAttributes(to: schema.attributes.count)
+        // Read before attributes were widened: values as the wider types hold them.
+        records.conformAttributes(to: schema.entity)
         var counts = ApplyCounts()
         let clock = ContinuousClock()
         var mark = clock.now
@@ -113,8 +115,20 @@ struct PostgresBatch {
                 continue
             }
             counts.inOrderKeys += 1
-            let (changes, latest) = BatchPlan.reconcileInOrder(group: group, records: records, order: order, policy: policy)
-            collect(changes, storedOpen: group.open?.start, replacingUnchangedFrom: nil, into: &writes, stored: &stored, counts: &counts)
+            let (changes, latest) = BatchPlan.reconcileInOrder(
+                group: group,
+                records: records,
+                order: order,
+                policy: policy
+            )
+            collect(
+                changes,
+                storedOpen: group.open?.start,
+                replacingUnchangedFrom: nil,
+                into: &writes,
+                stored: &stored,
+                counts: &counts
+            )
             writes.appendLate(
                 BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
                 counts: &counts
@@ -126,7 +140,11 @@ struct PostgresBatch {
         var existing = try await versions(of: late)
         var since = late
         for position in late.indices {
-            since[position].from = BatchPlan.replayStart(existing: existing[position], from: late[position].from, policy: policy)
+            since[position].from = BatchPlan.replayStart(
+                existing: existing[position],
+                from: late[position].from,
+                policy: policy
+            )
         }
         let moved = late.indices.filter { since[$0].from < late[$0].from }
         if !moved.isEmpty {
@@ -178,7 +196,11 @@ struct PostgresBatch {
     /// server starts on them at once.
     func stage(_ records: [ChangeRecord], loadID: Int64, sourceFile: String, loadedAt: Timestamp) async throws {
         let width = schema.entity.attributeColumns.count
-        try await connection.copyFrom(table: schema.entity.rawTable.normalized, columns: schema.rawColumns, logger: logger) {
+        try await connection.copyFrom(
+            table: schema.entity.rawTable.normalized,
+            columns: schema.rawColumns,
+            logger: logger
+        ) {
             writer in
             var start = 0
             while start < records.count {
@@ -399,13 +421,18 @@ struct PostgresBatch {
         let keyNames = entity.keyColumns.map(\.name.normalized)
         let attributeNames = entity.attributeColumns.map(\.name.normalized)
         if !writes.closed.isEmpty {
-            try await copy(writes.closed, into: entity.closedHistoryTable.normalized, columns: keyNames + attributeNames + ["start_time", "end_time"])
+            try await copy(
+                writes.closed,
+                into: entity.closedHistoryTable.normalized,
+                columns: keyNames + attributeNames + ["start_time", "end_time"]
+            )
         }
         if !writes.unchanged.isEmpty {
             try await copy(
                 writes.unchanged,
                 into: entity.unchangedTable.normalized,
-                columns: keyNames + [entity.eventTimeColumn.normalized, entity.operationColumn.normalized] + attributeNames
+                columns: keyNames + [entity.eventTimeColumn.normalized, entity.operationColumn.normalized]
+                    + attributeNames
                     + ["chunk_id", "source_row"]
             )
         }
@@ -432,9 +459,8 @@ struct PostgresBatch {
             try await copy(writes.inserts, into: entity.currentTable.normalized, columns: columns)
         }
         if !writes.updates.isEmpty {
-            // Named by the shape too: a connection keeps its temporary tables, and the entity's
-            // attributes only grow.
-            let staging = "firn_updates_\(entity.name.normalized)_\(entity.attributeColumns.count)"
+            // Named by the shape too: a connection keeps its temporary tables.
+            let staging = "firn_updates_\(entity.name.normalized)_\(schema.storageTag)"
             try await connection.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS \"\(staging)\" (LIKE \(schema.current)) ON COMMIT DELETE ROWS",
                 logger: logger
@@ -451,7 +477,8 @@ struct PostgresBatch {
             guard changed == writes.updates.count else {
                 throw WarehouseError.statementFailed(
                     sql: "UPDATE … SCD1",
-                    reason: "\(writes.updates.count - changed) of \(writes.updates.count) keys with an open version have no SCD1 row"
+                    reason:
+                        "\(writes.updates.count - changed) of \(writes.updates.count) keys with an open version have no SCD1 row"
                 )
             }
         }
@@ -470,20 +497,25 @@ struct PostgresBatch {
         var binds = PostgresBindings()
         for (column, definition) in columns.enumerated() {
             if definition.type == .integer || definition.type == .boolean {
-                binds.append(keys.map { key -> Int64 in
-                    if columns.count == 1, let number = key.integer { return number }
-                    if case .integer(let number) = key.values[column] { return number }
-                    return 0
-                })
+                binds.append(
+                    keys.map { key -> Int64 in
+                        if columns.count == 1, let number = key.integer { return number }
+                        if case .integer(let number) = key.values[column] { return number }
+                        return 0
+                    }
+                )
             } else {
                 binds.append(keys.map { $0.values[column].description })
             }
         }
         for text in texts { binds.append(text.values) }
         let names = (0..<columns.count).map { "k\($0)" } + texts.map(\.name) + (ordinal ? ["position"] : [])
-        let arrays = ((0..<columns.count).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }
+        let arrays =
+            ((0..<columns.count).map { "$\($0 + 1)::\(schema.keyArrayTypes[$0])" }
             + texts.indices.map { "$\(columns.count + $0 + 1)::text[]" }).joined(separator: ", ")
-        return (binds, "unnest(\(arrays))\(ordinal ? " WITH ORDINALITY" : "") AS \(alias)(\(names.joined(separator: ", ")))")
+        return (
+            binds, "unnest(\(arrays))\(ordinal ? " WITH ORDINALITY" : "") AS \(alias)(\(names.joined(separator: ", ")))"
+        )
     }
 
     // MARK: COPY

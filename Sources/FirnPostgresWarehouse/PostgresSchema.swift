@@ -16,13 +16,22 @@ struct PostgresSchema: Sendable, EntitySQLNames {
     /// touches a row.
     let applyLock: Int64
 
-
-
     static func sqlType(_ type: ColumnType) -> String {
         switch type {
         case .integer, .boolean: "bigint"
         case .text, .decimal, .date, .timestamp: "text"
         }
+    }
+
+    /// Names a connection's temporary copies of the entity's tables by how its attributes are
+    /// stored: their number and a hash of their SQL types, which change as attributes are added
+    /// or widened (a copy of another shape would refuse the rows loudly, never take them wrong).
+    var storageTag: String {
+        var hash: UInt32 = 2_166_136_261
+        for column in entity.attributeColumns {
+            hash = (hash ^ (Self.sqlType(column.type) == "bigint" ? 1 : 2)) &* 16_777_619
+        }
+        return "\(entity.attributeColumns.count)_\(String(hash, radix: 16))"
     }
 
     func definitions(_ columns: [Column], prefix: String = "", notNull: Bool = false) -> [String] {
@@ -142,44 +151,45 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         let keyDefinitions = definitions(entity.keyColumns, notNull: true)
         let attributeDefinitions = definitions(entity.attributeColumns)
         let keyedIndex = entity.name.suffixed("_history_by_key").quoted
-        var statements = [
-            """
-            CREATE TABLE IF NOT EXISTS \(raw) (
-                load_id bigint NOT NULL, source_row bigint NOT NULL,
-                \((definitions(entity.keyColumns) + attributeDefinitions).joined(separator: ", ")),
-                \(eventTime) text NOT NULL, \(op) text NOT NULL, source_file text NOT NULL, loaded_at text NOT NULL)
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS \(unchanged) (
-                \(keyDefinitions.joined(separator: ", ")), \(eventTime) text NOT NULL, \(op) text NOT NULL,
-                \(attributeDefinitions.map { $0 + ", " }.joined())chunk_id bigint NOT NULL, source_row bigint NOT NULL,
-                PRIMARY KEY (\(keyList), \(eventTime)))
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS \(current) (
-                \((keyDefinitions + attributeDefinitions).joined(separator: ", ")), \(eventTime) text,
-                PRIMARY KEY (\(keyList))) WITH (fillfactor = \(Self.currentFillFactor))
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS \(closed) (
-                \((keyDefinitions + attributeDefinitions).joined(separator: ", ")),
-                start_time text NOT NULL, end_time text NOT NULL)
-            """,
-            "CREATE INDEX IF NOT EXISTS \(keyedIndex) ON \(closed) (\(keyList))",
-            """
-            CREATE TABLE IF NOT EXISTS \(beforeDML) (
-                \((keyDefinitions + attributeDefinitions).joined(separator: ", ")), \(eventTime) text,
-                _firn_absent bigint NOT NULL, PRIMARY KEY (\(keyList)))
-            """,
-            "CREATE OR REPLACE VIEW \(history) AS " + historyView,
-        ] + lateTableStatements + [
-            """
-            CREATE TABLE IF NOT EXISTS \(changes) (
-                seq bigserial PRIMARY KEY, action text NOT NULL, changed_at text NOT NULL,
-                \((definitions(imageColumns, prefix: "old_") + definitions(imageColumns, prefix: "new_"))
+        var statements =
+            [
+                """
+                CREATE TABLE IF NOT EXISTS \(raw) (
+                    load_id bigint NOT NULL, source_row bigint NOT NULL,
+                    \((definitions(entity.keyColumns) + attributeDefinitions).joined(separator: ", ")),
+                    \(eventTime) text NOT NULL, \(op) text NOT NULL, source_file text NOT NULL, loaded_at text NOT NULL)
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS \(unchanged) (
+                    \(keyDefinitions.joined(separator: ", ")), \(eventTime) text NOT NULL, \(op) text NOT NULL,
+                    \(attributeDefinitions.map { $0 + ", " }.joined())chunk_id bigint NOT NULL, source_row bigint NOT NULL,
+                    PRIMARY KEY (\(keyList), \(eventTime)))
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS \(current) (
+                    \((keyDefinitions + attributeDefinitions).joined(separator: ", ")), \(eventTime) text,
+                    PRIMARY KEY (\(keyList))) WITH (fillfactor = \(Self.currentFillFactor))
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS \(closed) (
+                    \((keyDefinitions + attributeDefinitions).joined(separator: ", ")),
+                    start_time text NOT NULL, end_time text NOT NULL)
+                """,
+                "CREATE INDEX IF NOT EXISTS \(keyedIndex) ON \(closed) (\(keyList))",
+                """
+                CREATE TABLE IF NOT EXISTS \(beforeDML) (
+                    \((keyDefinitions + attributeDefinitions).joined(separator: ", ")), \(eventTime) text,
+                    _firn_absent bigint NOT NULL, PRIMARY KEY (\(keyList)))
+                """,
+                "CREATE OR REPLACE VIEW \(history) AS " + historyView,
+            ] + lateTableStatements + [
+                """
+                CREATE TABLE IF NOT EXISTS \(changes) (
+                    seq bigserial PRIMARY KEY, action text NOT NULL, changed_at text NOT NULL,
+                    \((definitions(imageColumns, prefix: "old_") + definitions(imageColumns, prefix: "new_"))
                     .joined(separator: ", ")))
-            """,
-        ]
+                """
+            ]
         statements += triggerStatements
         statements += epochStatements
         statements.append(

@@ -21,50 +21,55 @@ extension PostgresWarehouse {
         """
 
     /// The entity's shape version: the number of its changes in schema history.
-    static func shapeVersion(_ connection: PostgresConnection, entity: EntityConfiguration, logger: Logger) async throws -> Int {
-        var binds = PostgresBindings()
-        binds.append(entity.name.normalized)
-        let version = try await connection.rows(
-            "SELECT COALESCE(max(version), 0) FROM firn_schema_history WHERE entity = $1",
-            binds,
-            logger: logger
-        ).first?.decode(Int64.self) ?? 0
-        return Int(version)
-    }
-
-    /// The attributes schema history says were added to the entity, in order.
-    static func evolvedColumns(
+    static func shapeVersion(
         _ connection: PostgresConnection,
         entity: EntityConfiguration,
         logger: Logger
-    ) async throws -> [FirnCore.Column] {
+    ) async throws -> Int {
         var binds = PostgresBindings()
         binds.append(entity.name.normalized)
-        var columns: [FirnCore.Column] = []
+        let version =
+            try await connection.rows(
+                "SELECT COALESCE(max(version), 0) FROM firn_schema_history WHERE entity = $1",
+                binds,
+                logger: logger
+            ).first?.decode(Int64.self) ?? 0
+        return Int(version)
+    }
+
+    /// The entity's schema history, oldest first.
+    static func changes(
+        _ connection: PostgresConnection,
+        configured: EntityConfiguration,
+        logger: Logger
+    ) async throws -> [SchemaChange] {
+        var binds = PostgresBindings()
+        binds.append(configured.name.normalized)
+        var rows: [(version: Int, change: String, column: String, type: String, file: String, at: String)] = []
         for row in try await connection.rows(
-            "SELECT column_name, column_type FROM firn_schema_history WHERE entity = $1 AND change = 'add' ORDER BY version",
+            "SELECT version, change, column_name, column_type, file_name, changed_at FROM firn_schema_history "
+                + "WHERE entity = $1 ORDER BY version",
             binds,
             logger: logger
         ) {
-            let (name, typeName) = try row.decode((String, String).self)
-            guard let type = ColumnType(rawValue: typeName) else {
-                throw WarehouseError.schemaMismatch(table: "firn_schema_history", reason: "column \(name) has unknown type \(typeName)")
-            }
-            columns.append(FirnCore.Column(Identifier(stringLiteral: name), type))
+            let (version, change, column, type, file, at) = try row.decode(
+                (Int64, String, String, String, String, String).self
+            )
+            rows.append((Int(version), change, column, type, file, at))
         }
-        return columns
+        return try SchemaChange.changes(of: configured, rows: rows)
     }
 
     /// The entity as it is now: the configured one with the attributes added since that it does
-    /// not declare.
+    /// not declare, and the types widened since.
     static func currentShape(
         _ connection: PostgresConnection,
         configured: EntityConfiguration,
         applyLock: Int64,
         logger: Logger
     ) async throws -> PostgresShape {
-        let evolved = try await evolvedColumns(connection, entity: configured, logger: logger)
-        let entity = try EntityShape.current(configured: configured, evolved: evolved)
+        let evolution = EntityEvolution(try await changes(connection, configured: configured, logger: logger))
+        let entity = try EntityShape.current(configured: configured, evolution: evolution)
         return PostgresShape(
             schema: PostgresSchema(entity: entity, applyLock: applyLock),
             version: try await shapeVersion(connection, entity: configured, logger: logger)
@@ -106,9 +111,14 @@ extension PostgresWarehouse {
         for column in fresh {
             let type = PostgresSchema.sqlType(column.type)
             for table in [old.raw, old.unchanged, old.current, old.closed, old.beforeDML] {
-                try await connection.execute("ALTER TABLE \(table) ADD COLUMN \(column.name.quoted) \(type)", logger: logger)
+                try await connection.execute(
+                    "ALTER TABLE \(table) ADD COLUMN \(column.name.quoted) \(type)",
+                    logger: logger
+                )
             }
-            let images = ["old_", "new_"].map { "ADD COLUMN \(Identifier(stringLiteral: $0 + column.name.normalized).quoted) \(type)" }
+            let images = ["old_", "new_"].map {
+                "ADD COLUMN \(Identifier(stringLiteral: $0 + column.name.normalized).quoted) \(type)"
+            }
             try await connection.execute("ALTER TABLE \(old.changes) \(images.joined(separator: ", "))", logger: logger)
         }
         for statement in new.triggerStatements { try await connection.execute(statement, logger: logger) }
@@ -137,15 +147,41 @@ extension PostgresWarehouse {
     /// Takes up attributes another worker added, inside an apply turn (which found schema
     /// history past this worker's shape version).
     func reloadShape(_ connection: PostgresConnection) async throws {
-        let reloaded = try await Self.currentShape(connection, configured: configured, applyLock: applyLock, logger: logger)
+        let reloaded = try await Self.currentShape(
+            connection,
+            configured: configured,
+            applyLock: applyLock,
+            logger: logger
+        )
         shape.withLock { $0 = reloaded }
     }
 
     /// Attempts at adding attributes before giving up, when chunks keep the tables locked.
     static let addAttempts = 200
 
-    public func addAttributes(_ columns: [FirnCore.Column], file: String) async throws(WarehouseError) -> EntityConfiguration {
-        let (configured, applyLock, logger, shape, keyStates) = (self.configured, self.applyLock, self.logger, self.shape, self.keyStates)
+    public func addAttributes(
+        _ columns: [FirnCore.Column],
+        file: String
+    ) async throws(WarehouseError) -> EntityConfiguration {
+        let (configured, applyLock, logger) = (self.configured, self.applyLock, self.logger)
+        return try await changingShape { connection in
+            try await Self.addAttributes(
+                columns,
+                connection,
+                file: file,
+                configured: configured,
+                applyLock: applyLock,
+                logger: logger
+            )
+        }
+    }
+
+    /// Runs a change of the entity's shape in a transaction that holds the apply lock, and
+    /// takes up the shape it returns (forgetting the key states, whose values it may change).
+    func changingShape(
+        _ change: @escaping @Sendable (PostgresConnection) async throws -> PostgresShape
+    ) async throws(WarehouseError) -> EntityConfiguration {
+        let (applyLock, logger, shape, keyStates) = (self.applyLock, self.logger, self.shape, self.keyStates)
         var attempt = 0
         while true {
             attempt += 1
@@ -159,14 +195,7 @@ extension PostgresWarehouse {
                     var lock = PostgresBindings()
                     lock.append(applyLock)
                     try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
-                    let after = try await Self.addAttributes(
-                        columns,
-                        connection,
-                        file: file,
-                        configured: configured,
-                        applyLock: applyLock,
-                        logger: logger
-                    )
+                    let after = try await change(connection)
                     shape.withLock { $0 = after }
                     keyStates.clear()
                     return after.schema.entity
@@ -179,29 +208,9 @@ extension PostgresWarehouse {
     }
 
     public func schemaHistory() async throws(WarehouseError) -> [SchemaChange] {
-        let (name, logger) = (configured.name.normalized, self.logger)
+        let (configured, logger) = (self.configured, self.logger)
         return try await reading { connection in
-            var binds = PostgresBindings()
-            binds.append(name)
-            var changes: [SchemaChange] = []
-            for row in try await connection.rows(
-                "SELECT version, column_name, column_type, file_name, changed_at FROM firn_schema_history WHERE entity = $1 "
-                    + "ORDER BY version",
-                binds,
-                logger: logger
-            ) {
-                let (version, column, type, file, at) = try row.decode((Int64, String, String, String, String).self)
-                changes.append(
-                    SchemaChange(
-                        entity: name,
-                        version: Int(version),
-                        column: FirnCore.Column(Identifier(stringLiteral: column), ColumnType(rawValue: type) ?? .text),
-                        file: file,
-                        at: Timestamp(canonical: at) ?? Timestamp(microseconds: 0)
-                    )
-                )
-            }
-            return changes
+            try await Self.changes(connection, configured: configured, logger: logger)
         }
     }
 }

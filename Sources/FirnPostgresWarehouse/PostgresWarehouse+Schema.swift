@@ -123,7 +123,7 @@ extension PostgresWarehouse {
             let (effective, toAdd) = try EntityShape.reconcile(
                 configured: configured,
                 stored: definition,
-                evolved: try await Self.evolvedColumns(connection, entity: configured, logger: logger)
+                evolution: EntityEvolution(try await Self.changes(connection, configured: configured, logger: logger))
             )
             var opened = PostgresShape(
                 schema: PostgresSchema(entity: effective, applyLock: applyLock),

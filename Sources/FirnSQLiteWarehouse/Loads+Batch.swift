@@ -78,15 +78,24 @@ extension SQLiteWarehouse {
                     )
                 )
                 applying.append(
-                    Applying(index: index, rejects: parts[index].chunk.rejects.filter { $0.row > done }, rows: fresh.count)
+                    Applying(
+                        index: index,
+                        rejects: parts[index].chunk.rejects.filter { $0.row > done },
+                        rows: fresh.count
+                    )
                 )
                 if records.isEmpty { records = fresh } else { records += fresh }
             }
-            var result = BatchApplyCounts(total: ApplyCounts(), parts: Array(repeating: ApplyCounts(), count: parts.count))
+            var result = BatchApplyCounts(
+                total: ApplyCounts(),
+                parts: Array(repeating: ApplyCounts(), count: parts.count)
+            )
             guard !applying.isEmpty else { return result }
             // Read before the entity gained attributes: NULL in them.
             let schema = self.schema
             records.padAttributes(to: schema.attributes.count)
+            // Read before attributes were widened: values as the wider types hold them.
+            records.conformAttributes(to: schema.entity)
             let applied = try asPipeline(db) { () throws -> BatchApplyCounts in
                 _ = try consumeStream(db)
                 return try BatchApplier(schema: schema, db: db, cache: cache).apply(
@@ -138,7 +147,9 @@ extension SQLiteWarehouse {
     /// one transaction.
     ///
     /// - Throws: ``WarehouseError``.
-    func beginLoads(_ contents: [(content: FileContent, continuing: UnfinishedLoad?)]) throws(WarehouseError)
+    func beginLoads(
+        _ contents: [(content: FileContent, continuing: UnfinishedLoad?)]
+    ) throws(WarehouseError)
         -> [LoadStart]
     {
         try write { db -> [LoadStart] in

@@ -34,33 +34,26 @@ extension SQLiteWarehouse {
         ) ?? 0
     }
 
-    /// The attributes schema history says were added to the entity, in order (none before the
-    /// table exists).
-    static func evolvedColumns(_ db: Database, entity: EntityConfiguration) throws -> [FirnCore.Column] {
+    /// The entity's schema history, oldest first (none before the table exists).
+    static func changes(_ db: Database, configured: EntityConfiguration) throws -> [SchemaChange] {
         guard try db.tableExists("firn_schema_history") else { return [] }
         let rows = try Row.fetchAll(
             db,
-            sql: "SELECT column_name, column_type FROM firn_schema_history WHERE entity = ? AND change = 'add' "
-                + "ORDER BY version",
-            arguments: [entity.name.normalized]
+            sql: "SELECT version, change, column_name, column_type, file_name, changed_at FROM firn_schema_history "
+                + "WHERE entity = ? ORDER BY version",
+            arguments: [configured.name.normalized]
         )
-        return try rows.map { row in
-            let name: String = row[0]
-            let typeName: String = row[1]
-            guard let type = ColumnType(rawValue: typeName) else {
-                throw WarehouseError.schemaMismatch(
-                    table: "firn_schema_history",
-                    reason: "column \(name) has unknown type \(typeName)"
-                )
-            }
-            return FirnCore.Column(Identifier(stringLiteral: name), type)
-        }
+        return try SchemaChange.changes(
+            of: configured,
+            rows: rows.map { row in (row[0], row[1], row[2], row[3], row[4], row[5]) }
+        )
     }
 
     /// The entity as it is now: the configured one with the attributes added since that it does
-    /// not declare.
+    /// not declare, and the types widened since.
     static func currentShape(_ db: Database, configured: EntityConfiguration) throws -> Shape {
-        let entity = try EntityShape.current(configured: configured, evolved: try evolvedColumns(db, entity: configured))
+        let evolution = EntityEvolution(try changes(db, configured: configured))
+        let entity = try EntityShape.current(configured: configured, evolution: evolution)
         return Shape(schema: EntitySchema(entity: entity), version: try shapeVersion(db, entity: configured))
     }
 
@@ -91,7 +84,9 @@ extension SQLiteWarehouse {
             }
             for prefix in ["old_", "new_"] {
                 let image = Identifier(stringLiteral: prefix + column.name.normalized).quoted
-                try db.execute(sql: "ALTER TABLE \(old.changes) ADD COLUMN \(image) \(EntitySchema.sqlType(column.type))")
+                try db.execute(
+                    sql: "ALTER TABLE \(old.changes) ADD COLUMN \(image) \(EntitySchema.sqlType(column.type))"
+                )
             }
         }
         for statement in new.triggerStatements { try db.execute(sql: statement) }
@@ -105,7 +100,9 @@ extension SQLiteWarehouse {
                     INSERT INTO firn_schema_history (entity, version, change, column_name, column_type, file_name, changed_at)
                     VALUES (?, ?, 'add', ?, ?, ?, ?)
                     """,
-                arguments: [configured.name.normalized, version, column.name.normalized, column.type.rawValue, file, now]
+                arguments: [
+                    configured.name.normalized, version, column.name.normalized, column.type.rawValue, file, now,
+                ]
             )
         }
         return Shape(schema: new, version: version)
@@ -127,24 +124,8 @@ extension SQLiteWarehouse {
 
     /// The entity's schema history, oldest first.
     func schemaHistory() throws(WarehouseError) -> [SchemaChange] {
-        let name = configured.name.normalized
-        return try read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT version, column_name, column_type, file_name, changed_at FROM firn_schema_history "
-                    + "WHERE entity = ? ORDER BY version",
-                arguments: [name]
-            )
-            return rows.map { row in
-                SchemaChange(
-                    entity: name,
-                    version: row[0],
-                    column: FirnCore.Column(Identifier(stringLiteral: row[1]), ColumnType(rawValue: row[2]) ?? .text),
-                    file: row[3],
-                    at: Timestamp(canonical: row[4] as String) ?? Timestamp(microseconds: 0)
-                )
-            }
-        }
+        let configured = self.configured
+        return try read { db in try SQLiteWarehouse.changes(db, configured: configured) }
     }
 }
 
@@ -173,7 +154,7 @@ extension EntitySchema {
         return try EntityShape.reconcile(
             configured: configured,
             stored: stored,
-            evolved: try SQLiteWarehouse.evolvedColumns(db, entity: configured)
+            evolution: EntityEvolution(try SQLiteWarehouse.changes(db, configured: configured))
         )
     }
 }

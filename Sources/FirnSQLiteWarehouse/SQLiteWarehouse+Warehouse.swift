@@ -140,6 +140,10 @@ extension SQLiteWarehouse {
         try await offPool { () throws(WarehouseError) in try self.addAttributes(columns, file: file) }
     }
 
+    public func widenAttributes(_ columns: [Column], file: String) async throws(WarehouseError) -> EntityConfiguration {
+        try await offPool { () throws(WarehouseError) in try self.widenAttributes(columns, file: file) }
+    }
+
     public func schemaHistory() async throws(WarehouseError) -> [SchemaChange] {
         try await offPool { () throws(WarehouseError) in try self.schemaHistory() }
     }
@@ -189,7 +193,8 @@ extension SQLiteWarehouse {
     }
 
     public func beginTaskRun(_ task: String, trigger: String, attempt: Int) async throws(WarehouseError) -> Int64 {
-        try await offPool { () throws(WarehouseError) in try self.beginTaskRun(task, trigger: trigger, attempt: attempt) }
+        try await offPool { () throws(WarehouseError) in try self.beginTaskRun(task, trigger: trigger, attempt: attempt)
+        }
     }
 
     @discardableResult

@@ -34,7 +34,9 @@ public struct StoredEntityDefinition: Codable, Equatable, Sendable {
         attributes = entity.attributeColumns.map { StoredColumn(name: $0.name.normalized, type: $0.type.rawValue) }
         eventTime = entity.eventTimeColumn.normalized
         op = entity.operationColumn.normalized
-        let untrackedNames = entity.attributeColumns.map(\.name).filter(entity.untrackedAttributes.contains).map(\.normalized)
+        let untrackedNames = entity.attributeColumns.map(\.name).filter(entity.untrackedAttributes.contains).map(
+            \.normalized
+        )
         untracked = untrackedNames.isEmpty ? nil : untrackedNames.sorted()
         nullUpdates = entity.nullUpdates == .apply ? nil : entity.nullUpdates.rawValue
     }
@@ -82,7 +84,6 @@ public struct StoredEntityDefinition: Codable, Equatable, Sendable {
     }
 }
 
-
 extension WarehouseError {
     /// A warehouse made for another definition of `entity`, with what differs.
     public static func definitionChanged(_ entity: EntityConfiguration, _ differences: [String]) -> WarehouseError {
@@ -90,7 +91,8 @@ extension WarehouseError {
             table: entity.currentTable.normalized,
             reason: "the warehouse was made for another definition of entity \(entity.name.normalized): "
                 + differences.joined(separator: "; ")
-                + ". Firn can only add attributes (schema_evolution: evolve): put the config back as it was, "
+                + ". Firn only adds attributes, and widens their types for files' values (schema_evolution: evolve): "
+                + "put the config back as it was, "
                 + "or point --data-dir (or --warehouse) at a new warehouse"
         )
     }

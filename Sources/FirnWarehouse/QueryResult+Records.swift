@@ -123,7 +123,10 @@ extension QueryResult {
     /// event-time and op columns, with its type, its role, and for an attribute schema evolution
     /// added the version, file and time of the change.
     public init(columnsOf entity: EntityConfiguration, history: [SchemaChange]) {
-        let added = Dictionary(history.map { ($0.column.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let added = Dictionary(
+            history.filter { $0.kind == .added }.map { ($0.column.name, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         func row(_ column: Column, _ role: String) -> [Value] {
             let change = added[column.name]
             return [
@@ -134,7 +137,10 @@ extension QueryResult {
         self.init(
             columns: ["column", "type", "role", "added_in_version", "added_by", "added_at"],
             rows: entity.keyColumns.map { row($0, "key") } + entity.attributeColumns.map { row($0, "attribute") }
-                + [row(Column(entity.eventTimeColumn, .timestamp), "event time"), row(Column(entity.operationColumn), "op")]
+                + [
+                    row(Column(entity.eventTimeColumn, .timestamp), "event time"),
+                    row(Column(entity.operationColumn), "op"),
+                ]
         )
     }
 

@@ -172,6 +172,22 @@ public protocol Warehouse: PipeLedger, TaskLedger {
     /// - Throws: ``WarehouseError/invalidRequest(_:)`` for a name that cannot be a column.
     func addAttributes(_ columns: [Column], file: String) async throws(WarehouseError) -> EntityConfiguration
 
+    /// Widens attributes' types so that a file's values fit (``ColumnType/widens(to:)``): each
+    /// of `columns` names an attribute and a type its values need; the attribute gets the type
+    /// both widen to (``ColumnType/joined(with:)``). Its values in every table (staging, SCD1,
+    /// history, the change log) are converted as ``Value/widened(from:to:)`` says, and each
+    /// change is recorded in schema history with `file`, in one transaction; from then on
+    /// ``entity`` has the wider types (and ``EntityConfiguration/widenedAttributes`` the
+    /// narrower ones).
+    ///
+    /// Idempotent and safe against other writers: an attribute already as wide (another
+    /// process widened it meanwhile) is left as it is. Chunks read before the change are
+    /// applied with their values converted the same way.
+    ///
+    /// - Returns: The entity as it is now.
+    /// - Throws: ``WarehouseError/invalidRequest(_:)`` for a name that is not an attribute.
+    func widenAttributes(_ columns: [Column], file: String) async throws(WarehouseError) -> EntityConfiguration
+
     /// The entity's schema history, oldest first.
     func schemaHistory() async throws(WarehouseError) -> [SchemaChange]
 }
@@ -199,7 +215,10 @@ extension Warehouse {
 
     /// Applies one chunk (see ``applyChunk(_:_:finishing:warnings:)``) that is not the last.
     @discardableResult
-    public func applyChunk(_ ticket: LoadTicket, _ chunk: consuming RecordChunk) async throws(WarehouseError)
+    public func applyChunk(
+        _ ticket: LoadTicket,
+        _ chunk: consuming RecordChunk
+    ) async throws(WarehouseError)
         -> ApplyCounts
     {
         try await applyChunk(ticket, chunk, finishing: false, warnings: [])
@@ -219,7 +238,12 @@ extension Warehouse {
     public func applyChunks(_ parts: consuming [ChunkApplication]) async throws(WarehouseError) -> BatchApplyCounts {
         var result = BatchApplyCounts(total: ApplyCounts(), parts: [])
         for part in parts {
-            let counts = try await applyChunk(part.ticket, part.chunk, finishing: part.finishing, warnings: part.warnings)
+            let counts = try await applyChunk(
+                part.ticket,
+                part.chunk,
+                finishing: part.finishing,
+                warnings: part.warnings
+            )
             result.total += counts
             var own = ApplyCounts()
             own.staged = counts.staged

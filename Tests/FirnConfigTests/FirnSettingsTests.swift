@@ -103,13 +103,30 @@ import Testing
         #expect(try FirnSettings.parse(yaml: "entity:\n  schema_evolution: evolve\n").entity == .customer)
         #expect(try FirnSettings.parse(yaml: "data_dir: x\n").entity.schemaEvolution == .evolve)
         let evolution = ConfigStrictnessTests().error("entity:\n  schema_evolution: grow\n")
-        #expect(evolution?.contains("entity.schema_evolution: unknown value \"grow\" (use ignore or reject or evolve)") == true)
+        #expect(
+            evolution?.contains("entity.schema_evolution: unknown value \"grow\" (use ignore or reject or evolve)")
+                == true
+        )
+        #expect(try FirnSettings.parse(yaml: "entity:\n  widen_to_text: true\n").entity.widenToText)
+        #expect(try FirnSettings.parse(yaml: "entity:\n  widen_to_text: false\n").entity == .customer)
+        let widening = ConfigStrictnessTests().error("entity:\n  schema_evolution: ignore\n  widen_to_text: true\n")
+        #expect(
+            widening?.contains(
+                "entity.widen_to_text: columns are widened only under schema_evolution: evolve, not ignore"
+            ) == true,
+            "\(String(describing: widening))"
+        )
         let clash = ConfigStrictnessTests().error(
             "entity:\n  name: p\n  keys: [{ name: id }]\n  attributes: [{ name: is_deleted }]\n  deletes: record\n"
         )
-        #expect(clash?.contains("entity.deletes: record adds a column is_deleted to p_history") == true, "\(String(describing: clash))")
+        #expect(
+            clash?.contains("entity.deletes: record adds a column is_deleted to p_history") == true,
+            "\(String(describing: clash))"
+        )
         let deletes = ConfigStrictnessTests().error("entity:\n  deletes: invalidate\n")
-        #expect(deletes?.contains("firn.yaml: entity.deletes: unknown value \"invalidate\" (use close or record)") == true)
+        #expect(
+            deletes?.contains("firn.yaml: entity.deletes: unknown value \"invalidate\" (use close or record)") == true
+        )
         let withoutDefinition = ConfigStrictnessTests().error("entity:\n  open_end: null\n  op: action\n")
         #expect(withoutDefinition?.contains("give its name, keys and attributes too") == true)
         let half = ConfigStrictnessTests().error("entity:\n  keys: [{ name: id }]\n")
@@ -123,7 +140,8 @@ import Testing
         let tracked = try FirnSettings.parse(yaml: "entity:\n  track_history: [first_name, Last_Name]\n").entity
         #expect(tracked.untrackedAttributes == ["email", "street", "city", "state", "country"])
         #expect(tracked.historyPolicy.untracked == [2, 3, 4, 5, 6])
-        let except = try FirnSettings.parse(yaml: "entity:\n  track_history_except: [email]\n  null_updates: IGNORE\n").entity
+        let except = try FirnSettings.parse(yaml: "entity:\n  track_history_except: [email]\n  null_updates: IGNORE\n")
+            .entity
         #expect(except.untrackedAttributes == ["email"] && except.nullUpdates == .ignore)
         #expect(except.historyPolicy == HistoryPolicy(untracked: [2], nullUpdates: .ignore))
         #expect(try FirnSettings.parse(yaml: "entity:\n  null_updates: apply\n").entity == .customer)
@@ -239,7 +257,8 @@ import Testing
         ),
         (
             "entity:\n  name: p\n  key: [{ name: id }]\n  keys: [{ name: id }]\n  attributes: [{ name: a }]",
-            "entity.key", "attributes, deletes, event_time, keys, name, null_updates, op, open_end, route, schema_evolution, track_history, track_history_except"
+            "entity.key",
+            "attributes, deletes, event_time, keys, name, null_updates, op, open_end, route, schema_evolution, track_history, track_history_except, widen_to_text"
         ),
         ("reader:\n  chunk_row: 10", "reader.chunk_row", "chunk_bytes, chunk_rows, max_field_bytes"),
         (

@@ -73,6 +73,10 @@ public struct RecordChunk: Sendable, Hashable {
     /// JSON Lines members the entity does not know that first appear in this chunk's lines,
     /// as written (a CSV file's are known from its header: ``RecordFileReader/ignoredColumns``).
     public var unknownColumns: [String] = []
+    /// Under ``SchemaEvolution/evolve``, attributes with the wider type some rejected row of
+    /// this chunk fits (``FieldValueError/widening``), each once: widened, the chunk is read
+    /// again and those rows load.
+    public var widenings: [Column] = []
 
     /// Creates a chunk.
     public init(records: [ChangeRecord], rejects: [RejectedRow], lastRow: Int64) {

@@ -83,7 +83,14 @@ struct RecordBuilder {
             let column = entity.attributeColumns[index]
             switch column.type.value(utf8: field, isQuoted: isQuoted, column: column.name) {
             case .success(let value): values.attributes[index] = value
-            case .failure(let error): return error
+            case .failure(var error):
+                // Only a field that does not fit pays for looking for a wider type.
+                if entity.schemaEvolution == .evolve,
+                    let wider = column.type.widening(toFit: field, isQuoted: isQuoted, allowingText: entity.widenToText)
+                {
+                    error.widening = Column(column.name, wider)
+                }
+                return error
             }
         case .eventTime:
             let name = entity.eventTimeColumn

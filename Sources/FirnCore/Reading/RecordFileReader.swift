@@ -217,6 +217,7 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
     public mutating func nextChunk() throws(FileReadError) -> RecordChunk? {
         var records: [ChangeRecord] = []
         var rejects: [RejectedRow] = []
+        var widenings: [Column] = []
         records.reserveCapacity(min(chunkRows, 16_384))
         var lastRow: Int64?
         var count = 0
@@ -226,8 +227,9 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         while count < chunkRows, bytesRead - start < chunkBytes {
             let row: Int64?
             switch source {
-            case .csv(let csv): row = try csv.readRow(records: &records, rejects: &rejects)
-            case .jsonLines(let json): row = try json.readRow(records: &records, rejects: &rejects)
+            case .csv(let csv): row = try csv.readRow(records: &records, rejects: &rejects, widenings: &widenings)
+            case .jsonLines(let json):
+                row = try json.readRow(records: &records, rejects: &rejects, widenings: &widenings)
             }
             guard let row else { break }
             lastRow = row
@@ -235,6 +237,7 @@ public struct RecordFileReader: ~Copyable, @unchecked Sendable {
         }
         guard let lastRow else { return nil }
         var chunk = RecordChunk(records: records, rejects: rejects, lastRow: lastRow)
+        chunk.widenings = widenings
         if case .jsonLines(let json) = source, json.ignoredColumns.count > knownUnknown {
             chunk.unknownColumns = Array(json.ignoredColumns[knownUnknown...])
         }

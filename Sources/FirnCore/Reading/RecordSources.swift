@@ -63,7 +63,11 @@ final class CSVRecordSource {
     /// Reads the next row into `records` or `rejects`.
     ///
     /// - Returns: The row's number, or `nil` at the end of the file.
-    func readRow(records: inout [ChangeRecord], rejects: inout [RejectedRow]) throws(FileReadError) -> Int64? {
+    func readRow(
+        records: inout [ChangeRecord],
+        rejects: inout [RejectedRow],
+        widenings: inout [Column]
+    ) throws(FileReadError) -> Int64? {
         guard try reader.nextRow() else { return nil }
         let row = reader.rowNumber
         switch currentRecord(row: row) {
@@ -72,6 +76,7 @@ final class CSVRecordSource {
         case .failure(let error):
             let rawText = reader.raw.rejectedText(fullLength: reader.rawLength)
             rejects.append(RejectedRow(row: row, rawText: rawText, reason: error.reason))
+            if let wider = error.widening { widenings.merge(wider) }
         }
         return row
     }
@@ -162,7 +167,11 @@ final class JSONLinesRecordSource {
     /// Reads the next non-blank line into `records` or `rejects`.
     ///
     /// - Returns: The line's number, or `nil` at the end of the file.
-    func readRow(records: inout [ChangeRecord], rejects: inout [RejectedRow]) throws(FileReadError) -> Int64? {
+    func readRow(
+        records: inout [ChangeRecord],
+        rejects: inout [RejectedRow],
+        widenings: inout [Column]
+    ) throws(FileReadError) -> Int64? {
         guard try reader.nextLine() else { return nil }
         let row = reader.lineNumber
         let result = try lineRecord(row: row)
@@ -171,6 +180,7 @@ final class JSONLinesRecordSource {
         case .failure(let error):
             let rawText = reader.line.rejectedText(fullLength: reader.lineLength)
             rejects.append(RejectedRow(row: row, rawText: rawText, reason: error.reason))
+            if let wider = error.widening { widenings.merge(wider) }
         }
         return row
     }
@@ -249,7 +259,11 @@ final class JSONLinesRecordSource {
     /// Every member of the file's lines that the entity does not know, as first written, in
     /// order of first appearance: a pass over the whole file, before reading it.
     func unknownMembers() throws(FileReadError) -> [String] {
-        let scan = try JSONLinesReader(file: reader.file, maxLineBytes: reader.maxLineBytes, readBufferBytes: readBufferBytes)
+        let scan = try JSONLinesReader(
+            file: reader.file,
+            maxLineBytes: reader.maxLineBytes,
+            readBufferBytes: readBufferBytes
+        )
         var seen = Set<String>()
         var unknown: [String] = []
         while try scan.nextLine() {
