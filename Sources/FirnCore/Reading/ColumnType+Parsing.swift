@@ -5,14 +5,10 @@
 public struct FieldValueError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Why the field was refused, naming the column and quoting (a prefix of) the value.
     public var reason: String
-    /// Under ``SchemaEvolution/evolve``, the attribute with the wider type the value fits
-    /// (``ColumnType/widens(to:)``), when there is one the entity may widen to.
-    public var widening: Column?
 
     /// Creates an error with its reason.
-    public init(reason: String, widening: Column? = nil) {
+    public init(reason: String) {
         self.reason = reason
-        self.widening = widening
     }
 
     /// The reason.

@@ -18,6 +18,10 @@ struct RowValues {
     var attributes: [Value]
     var eventTime: Timestamp?
     var operation = Operation.upsert
+    /// Under ``SchemaEvolution/evolve``, the attribute with the wider type a value the row was
+    /// rejected for fits (``ColumnType/widens(to:)``), when the entity may widen to one. Kept
+    /// here rather than in the error, so that every field's result stays small.
+    var widening: Column?
 
     /// Every key and attribute NULL, no event time, upsert.
     init(keyCount: Int, attributeCount: Int) {
@@ -83,12 +87,12 @@ struct RecordBuilder {
             let column = entity.attributeColumns[index]
             switch column.type.value(utf8: field, isQuoted: isQuoted, column: column.name) {
             case .success(let value): values.attributes[index] = value
-            case .failure(var error):
+            case .failure(let error):
                 // Only a field that does not fit pays for looking for a wider type.
                 if entity.schemaEvolution == .evolve,
                     let wider = column.type.widening(toFit: field, isQuoted: isQuoted, allowingText: entity.widenToText)
                 {
-                    error.widening = Column(column.name, wider)
+                    values.widening = Column(column.name, wider)
                 }
                 return error
             }

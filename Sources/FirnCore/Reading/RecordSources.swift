@@ -1,5 +1,7 @@
 /// Reads a CSV file's rows as records or rejects.
 final class CSVRecordSource {
+    /// The wider type the row just rejected needs (``RowValues/widening``).
+    private var widening: Column?
     private let reader: CSVReader
     private let builder: RecordBuilder
     private let roles: [ColumnRole]
@@ -76,7 +78,10 @@ final class CSVRecordSource {
         case .failure(let error):
             let rawText = reader.raw.rejectedText(fullLength: reader.rawLength)
             rejects.append(RejectedRow(row: row, rawText: rawText, reason: error.reason))
-            if let wider = error.widening { widenings.merge(wider) }
+            if let wider = widening {
+                widenings.merge(wider)
+                widening = nil
+            }
         }
         return row
     }
@@ -106,7 +111,10 @@ final class CSVRecordSource {
             }
             return nil
         }
-        if let error { return .failure(error) }
+        if let error {
+            widening = values.widening
+            return .failure(error)
+        }
         return builder.record(values, row: row)
     }
 }
@@ -118,6 +126,8 @@ final class CSVRecordSource {
 /// gets the load's default event time. The first line that is a JSON object decides, unless it
 /// lacks the member: then the rest of the file is read once ahead to find out.
 final class JSONLinesRecordSource {
+    /// The wider type the line just rejected needs (``RowValues/widening``).
+    private var widening: Column?
     private enum EventTimeRule {
         /// No line has been read as an object yet.
         case undecided
@@ -180,7 +190,10 @@ final class JSONLinesRecordSource {
         case .failure(let error):
             let rawText = reader.line.rejectedText(fullLength: reader.lineLength)
             rejects.append(RejectedRow(row: row, rawText: rawText, reason: error.reason))
-            if let wider = error.widening { widenings.merge(wider) }
+            if let wider = widening {
+                widenings.merge(wider)
+                widening = nil
+            }
         }
         return row
     }
@@ -225,7 +238,10 @@ final class JSONLinesRecordSource {
             default:
                 break
             }
-            if let error = accept(role, name: name, value: value, into: &values) { return .failure(error) }
+            if let error = accept(role, name: name, value: value, into: &values) {
+                widening = values.widening
+                return .failure(error)
+            }
         }
         let record = builder.record(values, row: row)
         if case .success = record, eventTimeRule == .required, !sawEventTime {
