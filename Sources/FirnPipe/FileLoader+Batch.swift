@@ -74,25 +74,25 @@ extension FileLoader {
         progress: (LoadProgress) -> Void,
         report: (Int, FileLoadReport) -> Void
     ) async throws(WarehouseError) -> Int {
-        // Open the files, up to a chunk's worth of bytes (at least one file).
-        var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
-        var bytes: Int64 = 0
-        opening: for (index, file) in files {
-            let result = await runBlocking { () -> Result<FileSnapshot, FileReadError> in
-                do throws(FileReadError) { return .success(try FileSnapshot(path: file.path)) } catch {
-                    return .failure(error)
+        // Open the files, up to a chunk's worth of bytes (at least one file), on one thread hop.
+        let chunkBytes = Int64(reader.chunkBytes)
+        let opened = await runBlocking {
+            () -> [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] in
+            var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
+            var bytes: Int64 = 0
+            for (index, file) in files {
+                do throws(FileReadError) {
+                    let snapshot = try FileSnapshot(path: file.path)
+                    // The next group starts with this file.
+                    if !opened.isEmpty, bytes + snapshot.sizeBytes > chunkBytes { break }
+                    bytes += snapshot.sizeBytes
+                    opened.append((index, file, snapshot, nil))
+                } catch {
+                    opened.append((index, file, nil, error.description))
                 }
+                if bytes >= chunkBytes { break }
             }
-            switch result {
-            case .success(let snapshot):
-                // The next group starts with this file.
-                if !opened.isEmpty, bytes + snapshot.sizeBytes > Int64(reader.chunkBytes) { break opening }
-                bytes += snapshot.sizeBytes
-                opened.append((index, file, snapshot, nil))
-            case .failure(let error):
-                opened.append((index, file, nil, error.description))
-            }
-            if bytes >= Int64(reader.chunkBytes) { break opening }
+            return opened
         }
         // A file of a chunk or more loads alone, streamed.
         if opened.count == 1, let snapshot = opened[0].snapshot, snapshot.sizeBytes >= Int64(reader.chunkBytes) {
@@ -115,31 +115,44 @@ extension FileLoader {
             [(index: Int, file: FileToLoad, snapshot: FileSnapshot, content: FileContent, continuing: UnfinishedLoad?)] =
                 []
         var failures: [Int: String] = [:]
+        // One read for every file's unfinished loads, and one thread hop for every checksum.
+        let unfinished = try await warehouse.unfinishedLoads(
+            named: opened.compactMap { $0.snapshot == nil ? nil : $0.file.name }
+        )
+        var toIdentify: [(index: Int, file: FileToLoad, snapshot: FileSnapshot, unfinished: [UnfinishedLoad])] = []
         for entry in opened {
             guard let snapshot = entry.snapshot else {
                 failures[entry.index] = entry.error
                 continue
             }
-            let unfinished = try await warehouse.unfinishedLoads(named: entry.file.name).filter {
-                $0.content.sizeBytes < snapshot.sizeBytes
-            }
-            let sizes = Set(unfinished.map(\.content.sizeBytes))
-            let file = entry.file
-            let identity = await runBlocking { () -> Result<(FileContent, [Int64: String]), FileReadError> in
+            let shorter = (unfinished[entry.file.name] ?? []).filter { $0.content.sizeBytes < snapshot.sizeBytes }
+            toIdentify.append((entry.index, entry.file, snapshot, shorter))
+        }
+        let identifying = toIdentify
+        let identities = await runBlocking { () -> [Result<(FileContent, [Int64: String]), FileReadError>] in
+            identifying.map { entry in
                 do throws(FileReadError) {
+                    let sizes = Set(entry.unfinished.map(\.content.sizeBytes))
                     return .success(
-                        try Self.identify(snapshot, name: file.name, source: file.source, prefixes: sizes)
+                        try Self.identify(
+                            entry.snapshot,
+                            name: entry.file.name,
+                            source: entry.file.source,
+                            prefixes: sizes
+                        )
                     )
                 } catch {
                     return .failure(error)
                 }
             }
+        }
+        for (entry, identity) in zip(toIdentify, identities) {
             switch identity {
             case .success(let (identifiedContent, prefixes)):
                 var content = identifiedContent
-                content.landedAt = file.landedAt
-                let continuing = unfinished.first { prefixes[$0.content.sizeBytes] == $0.content.checksum }
-                identified.append((entry.index, file, snapshot, content, continuing))
+                content.landedAt = entry.file.landedAt
+                let continuing = entry.unfinished.first { prefixes[$0.content.sizeBytes] == $0.content.checksum }
+                identified.append((entry.index, entry.file, entry.snapshot, content, continuing))
             case .failure(let error):
                 failures[entry.index] = error.description
             }
@@ -318,12 +331,11 @@ extension FileLoader {
         batch = PendingBatch()
         // Rows of a file still being written must not commit under its checksum.
         var changed: [(PendingFile, String)] = []
-        var index = 0
-        while index < pending.count {
-            if let change = await pending[index].file.changed() {
-                changed.append((pending.remove(at: index), change))
-            } else {
-                index += 1
+        let snapshots = pending.map(\.file.snapshot)
+        let changes = await runBlocking { snapshots.map { $0.change() } }
+        for (position, change) in changes.enumerated().reversed() {
+            if let message = FileInLoad.changeMessage(path: pending[position].file.path, change) {
+                changed.insert((pending.remove(at: position), message), at: 0)
             }
         }
         var parts: [ChunkApplication] = []
@@ -342,8 +354,9 @@ extension FileLoader {
         let counts = parts.isEmpty ? nil : try await warehouse.applyChunks(consume parts)
         if counts != nil { FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount) }
         var reports: [(Int, FileLoadReport)] = []
+        let summaries = try await warehouse.loadSummaries(pending.map(\.file.ticket.id))
         for (position, entry) in pending.enumerated() {
-            let summary = try await warehouse.loadSummary(entry.file.ticket.id)
+            let summary = summaries[entry.file.ticket.id]
             reports.append(
                 (
                     entry.index,

@@ -235,7 +235,12 @@ public struct FileLoader: Sendable {
         /// Why the file must not load under its checksum, if it changed since it was opened.
         func changed() async -> String? {
             let snapshot = self.snapshot
-            guard let change = await runBlocking({ snapshot.change() }) else { return nil }
+            return Self.changeMessage(path: path, await runBlocking({ snapshot.change() }))
+        }
+
+        /// Why a file must not load under its checksum, given how its snapshot changed.
+        static func changeMessage(path: String, _ change: String?) -> String? {
+            guard let change else { return nil }
             return "\(path): the file changed while it was being loaded (\(change)); load it again once it "
                 + "is complete (rows already loaded are not loaded again)"
         }

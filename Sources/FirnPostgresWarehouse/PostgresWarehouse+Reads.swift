@@ -9,6 +9,15 @@ extension PostgresWarehouse {
         return try await reading { connection in try await Self.summary(connection, id: id, logger: logger) }
     }
 
+    public func loadSummaries(_ ids: [Int64]) async throws(WarehouseError) -> [Int64: LoadSummary] {
+        let logger = self.logger
+        return try await reading { connection in
+            var found: [Int64: LoadSummary] = [:]
+            for id in Set(ids) { found[id] = try await Self.summary(connection, id: id, logger: logger) }
+            return found
+        }
+    }
+
     public func loadHistory(_ page: PageRequest) async throws(WarehouseError) -> Page<LoadSummary> {
         let logger = self.logger
         return try await reading { connection in

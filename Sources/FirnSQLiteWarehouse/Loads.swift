@@ -1,6 +1,6 @@
 import FirnCore
-import GRDB
 import FirnWarehouse
+import GRDB
 
 extension SQLiteWarehouse {
     /// Starts, resumes or skips loading a file's content.
@@ -20,8 +20,7 @@ extension SQLiteWarehouse {
     ///   - content: The file's content.
     ///   - continuing: An unfinished load that this content extends. Defaults to `nil`.
     /// - Throws: ``WarehouseError``.
-    func beginLoad(_ content: FileContent, continuing: UnfinishedLoad? = nil) throws(WarehouseError) -> LoadStart
-    {
+    func beginLoad(_ content: FileContent, continuing: UnfinishedLoad? = nil) throws(WarehouseError) -> LoadStart {
         try write { db -> LoadStart in try beginLoad(db, content, continuing: continuing) }
     }
 
@@ -134,7 +133,8 @@ extension SQLiteWarehouse {
         finishing: Bool = false,
         warnings: [String] = []
     ) throws(WarehouseError) -> ApplyCounts {
-        try applyChunks([ChunkApplication(ticket: ticket, chunk: chunk, finishing: finishing, warnings: warnings)]).total
+        try applyChunks([ChunkApplication(ticket: ticket, chunk: chunk, finishing: finishing, warnings: warnings)])
+            .total
     }
 
     /// Marks a load finished and returns its load history row.
@@ -158,23 +158,38 @@ extension SQLiteWarehouse {
     ///
     /// - Throws: ``WarehouseError``.
     func unfinishedLoads(named name: String) throws(WarehouseError) -> [UnfinishedLoad] {
+        try unfinishedLoads(named: [name])[name] ?? []
+    }
+
+    /// ``unfinishedLoads(named:)`` of several names, in one read transaction.
+    func unfinishedLoads(named names: [String]) throws(WarehouseError) -> [String: [UnfinishedLoad]] {
         let entityName = entity.name.normalized
         return try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT load_id, source, checksum, size_bytes, rows_done FROM firn_loads
-                    WHERE entity = ? AND file_name = ? AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
-                    ORDER BY load_id DESC
-                    """,
-                arguments: [entityName, name]
-            ).map { row in
-                UnfinishedLoad(
-                    id: row[0],
-                    content: FileContent(name: name, checksum: row[2], sizeBytes: row[3], source: row[1]),
-                    rowsDone: row[4]
-                )
-            }
+            var found: [String: [UnfinishedLoad]] = [:]
+            for name in Set(names) { found[name] = try Self.unfinishedLoads(db, entity: entityName, name: name) }
+            return found
+        }
+    }
+
+    private static func unfinishedLoads(
+        _ db: Database,
+        entity entityName: String,
+        name: String
+    ) throws -> [UnfinishedLoad] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT load_id, source, checksum, size_bytes, rows_done FROM firn_loads
+                WHERE entity = ? AND file_name = ? AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
+                ORDER BY load_id DESC
+                """,
+            arguments: [entityName, name]
+        ).map { row in
+            UnfinishedLoad(
+                id: row[0],
+                content: FileContent(name: name, checksum: row[2], sizeBytes: row[3], source: row[1]),
+                rowsDone: row[4]
+            )
         }
     }
 
@@ -183,6 +198,15 @@ extension SQLiteWarehouse {
     /// - Throws: ``WarehouseError``.
     func loadSummary(_ id: Int64) throws(WarehouseError) -> LoadSummary? {
         try read { db in try Self.summary(db, id: id) }
+    }
+
+    /// ``loadSummary(_:)`` of several loads, in one read transaction.
+    func loadSummaries(_ ids: [Int64]) throws(WarehouseError) -> [Int64: LoadSummary] {
+        try read { db in
+            var found: [Int64: LoadSummary] = [:]
+            for id in Set(ids) { found[id] = try Self.summary(db, id: id) }
+            return found
+        }
     }
 
     /// Records a chunk about to be applied in `firn_chunks` and returns its id: the arrival

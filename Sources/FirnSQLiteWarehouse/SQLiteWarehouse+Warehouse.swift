@@ -77,6 +77,10 @@ extension SQLiteWarehouse {
         try await offPool { () throws(WarehouseError) in try self.unfinishedLoads(named: name) }
     }
 
+    public func unfinishedLoads(named names: [String]) async throws(WarehouseError) -> [String: [UnfinishedLoad]] {
+        try await offPool { () throws(WarehouseError) in try self.unfinishedLoads(named: names) }
+    }
+
     // MARK: The stream and user SQL
 
     @discardableResult
@@ -100,6 +104,10 @@ extension SQLiteWarehouse {
 
     public func loadSummary(_ id: Int64) async throws(WarehouseError) -> LoadSummary? {
         try await offPool { () throws(WarehouseError) in try self.loadSummary(id) }
+    }
+
+    public func loadSummaries(_ ids: [Int64]) async throws(WarehouseError) -> [Int64: LoadSummary] {
+        try await offPool { () throws(WarehouseError) in try self.loadSummaries(ids) }
     }
 
     public func loadHistory(_ page: PageRequest) async throws(WarehouseError) -> Page<LoadSummary> {

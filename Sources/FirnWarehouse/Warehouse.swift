@@ -104,6 +104,10 @@ public protocol Warehouse: PipeLedger, TaskLedger {
     /// failed after applying rows.
     func unfinishedLoads(named name: String) async throws(WarehouseError) -> [UnfinishedLoad]
 
+    /// ``unfinishedLoads(named:)`` of several names at once, by name (a name without any maps
+    /// to an empty list): one round trip for a batch of files where the backend can.
+    func unfinishedLoads(named names: [String]) async throws(WarehouseError) -> [String: [UnfinishedLoad]]
+
     // MARK: The stream and user SQL
 
     /// Applies pending manual changes to the SCD1 table to history, each at its statement's
@@ -130,6 +134,10 @@ public protocol Warehouse: PipeLedger, TaskLedger {
 
     /// A load's row in load history, or `nil` for an unknown id.
     func loadSummary(_ id: Int64) async throws(WarehouseError) -> LoadSummary?
+
+    /// ``loadSummary(_:)`` of several loads at once, by id (unknown ids are left out): one
+    /// round trip for a batch of files where the backend can.
+    func loadSummaries(_ ids: [Int64]) async throws(WarehouseError) -> [Int64: LoadSummary]
 
     /// Load history, newest first (by load id).
     func loadHistory(_ page: PageRequest) async throws(WarehouseError) -> Page<LoadSummary>
@@ -207,6 +215,20 @@ public struct QueryOutcome: Sendable, Hashable {
 }
 
 extension Warehouse {
+    /// One ``unfinishedLoads(named:)`` per name, in turn.
+    public func unfinishedLoads(named names: [String]) async throws(WarehouseError) -> [String: [UnfinishedLoad]] {
+        var found: [String: [UnfinishedLoad]] = [:]
+        for name in Set(names) { found[name] = try await unfinishedLoads(named: name) }
+        return found
+    }
+
+    /// One ``loadSummary(_:)`` per id, in turn.
+    public func loadSummaries(_ ids: [Int64]) async throws(WarehouseError) -> [Int64: LoadSummary] {
+        var found: [Int64: LoadSummary] = [:]
+        for id in Set(ids) { found[id] = try await loadSummary(id) }
+        return found
+    }
+
     /// Starts, resumes or skips loading a file's content (see
     /// ``beginLoad(_:continuing:)``), continuing no unfinished load.
     public func beginLoad(_ content: FileContent) async throws(WarehouseError) -> LoadStart {

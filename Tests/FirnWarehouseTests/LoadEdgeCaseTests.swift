@@ -26,7 +26,10 @@ import Testing
     /// arrives after it, and wins a tie at an equal event time, whether the other load's record
     /// opened a version or changed nothing.
     @Test(arguments: TestBackend.allCases, [false, true])
-    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(backend: TestBackend, otherRecordChangesNothing: Bool) async throws {
+    func resumedLoadArrivesAfterLoadsAppliedMeanwhile(
+        backend: TestBackend,
+        otherRecordChangesNothing: Bool
+    ) async throws {
         let store = try await TestWarehouse.open(backend)
         let warehouse = store.warehouse
         let (ann, bob, cai) = (person("Ann"), person("Bob"), person("Cai"))
@@ -42,7 +45,11 @@ import Testing
         guard case .load(let resumed) = try await warehouse.beginLoad(fileA) else { throw CancellationError() }
         #expect(resumed.id == first.id && resumed.resumeAfterRow == 1)
         let a2 = Self.record(1, bob, at(5), load: first.id, row: 2)
-        try await warehouse.applyChunk(resumed, RecordChunk(records: [a1, a2], rejects: [], lastRow: 2), finishing: true)
+        try await warehouse.applyChunk(
+            resumed,
+            RecordChunk(records: [a1, a2], rejects: [], lastRow: 2),
+            finishing: true
+        )
         // For the model, the resumed row arrives after the other load.
         var a2Arrived = a2
         a2Arrived.arrival = Arrival(load: other.id + 1, row: 2)
@@ -53,7 +60,8 @@ import Testing
     }
 
     /// A load that failed after some chunks is resumed by the next attempt, never restaged.
-    @Test(arguments: TestBackend.allCases) func failedPartialLoadIsResumedNotRestaged(backend: TestBackend) async throws {
+    @Test(arguments: TestBackend.allCases) func failedPartialLoadIsResumedNotRestaged(backend: TestBackend) async throws
+    {
         let store = try await TestWarehouse.open(backend)
         let warehouse = store.warehouse
         let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
@@ -65,9 +73,46 @@ import Testing
         #expect(retry.id == first.id && retry.resumeAfterRow == 1)
         #expect(retry.defaultEventTime == first.defaultEventTime)
         let row2 = Self.record(2, person("Bob"), at(1), load: retry.id, row: 2)
-        try await warehouse.applyChunk(retry, RecordChunk(records: [row1, row2], rejects: [], lastRow: 2), finishing: true)
+        try await warehouse.applyChunk(
+            retry,
+            RecordChunk(records: [row1, row2], rejects: [], lastRow: 2),
+            finishing: true
+        )
         await #expect(try warehouse.query("SELECT count(*) FROM customer_raw").result.rows[0][0] == .integer(2))
         await #expect(try warehouse.loadSummary(first.id)?.status == "loaded")
+    }
+
+    /// The batched reads a loader makes for a group of files answer as one call per file would.
+    @Test(arguments: TestBackend.allCases) func batchedLoadReadsEqualOneByOne(backend: TestBackend) async throws {
+        let store = try await TestWarehouse.open(backend)
+        let warehouse = store.warehouse
+        let partial = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
+        guard case .load(let first) = try await warehouse.beginLoad(partial) else { throw CancellationError() }
+        try await warehouse.applyChunk(
+            first,
+            RecordChunk(
+                records: [Self.record(1, person("Ann"), at(1), load: first.id, row: 1)],
+                rejects: [],
+                lastRow: 1
+            )
+        )
+        let whole = FileContent(name: "b.csv", checksum: "b", sizeBytes: 1)
+        guard case .load(let second) = try await warehouse.beginLoad(whole) else { throw CancellationError() }
+        try await warehouse.applyChunk(second, RecordChunk(records: [], rejects: [], lastRow: 0), finishing: true)
+
+        let names = ["a.csv", "b.csv", "c.csv", "a.csv"]
+        let unfinished = try await warehouse.unfinishedLoads(named: names)
+        #expect(Set(unfinished.keys) == ["a.csv", "b.csv", "c.csv"])
+        for name in names {
+            #expect(unfinished[name]?.map(\.id) == (try await warehouse.unfinishedLoads(named: name)).map(\.id))
+        }
+        #expect(unfinished["a.csv"]?.map(\.id) == [first.id])
+
+        let summaries = try await warehouse.loadSummaries([first.id, second.id, 9_999])
+        #expect(Set(summaries.keys) == [first.id, second.id])
+        #expect(summaries[first.id] == (try await warehouse.loadSummary(first.id)))
+        #expect(summaries[second.id]?.status == "loaded")
+        await store.close()
     }
 
     /// Load history keeps when a file landed, when the loader knew it, and so its freshness;
@@ -94,7 +139,8 @@ import Testing
     }
 
     /// A load another process marked failed stops with an error instead of reporting success.
-    @Test(arguments: TestBackend.allCases) func chunkOfALoadFailedElsewhereIsRefused(backend: TestBackend) async throws {
+    @Test(arguments: TestBackend.allCases) func chunkOfALoadFailedElsewhereIsRefused(backend: TestBackend) async throws
+    {
         let store = try await TestWarehouse.open(backend)
         let warehouse = store.warehouse
         let file = FileContent(name: "a.csv", checksum: "a", sizeBytes: 1)
@@ -156,11 +202,17 @@ import Testing
     /// A batch large enough that the PostgreSQL writer sends its known keys in several parts
     /// while it gathers the next (more than twice 5,000 keys), with updates, deletes, new keys
     /// and a few late records among them: both tables equal the model.
-    @Test(arguments: TestBackend.allCases) func aLargeBatchOfKnownKeysMatchesTheModel(backend: TestBackend) async throws {
+    @Test(arguments: TestBackend.allCases) func aLargeBatchOfKnownKeysMatchesTheModel(backend: TestBackend) async throws
+    {
         let store = try await TestWarehouse.open(backend)
         let keys: Int64 = 12_000
         let base = (1...keys).map { key in
-            Draft(key: key, time: at(Int(key)), operation: .upsert, attributes: person("N\(key)", city: .text("C\(key % 7)")))
+            Draft(
+                key: key,
+                time: at(Int(key)),
+                operation: .upsert,
+                attributes: person("N\(key)", city: .text("C\(key % 7)"))
+            )
         }
         try await store.load(TestFile(name: "base.csv", checksum: "base", rows: base))
         var changes: [Draft] = []
@@ -170,7 +222,9 @@ import Testing
                 changes.append(Draft(key: key, time: time, operation: .delete, attributes: []))
             } else if key % 97 == 0 {
                 // Late: before the key's base record, so it is replayed.
-                changes.append(Draft(key: key, time: at(Int(key), micros: -1), operation: .upsert, attributes: person("Early")))
+                changes.append(
+                    Draft(key: key, time: at(Int(key), micros: -1), operation: .upsert, attributes: person("Early"))
+                )
             } else {
                 changes.append(Draft(key: key, time: time, operation: .upsert, attributes: person("M\(key)")))
             }
