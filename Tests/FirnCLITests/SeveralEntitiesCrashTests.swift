@@ -12,7 +12,7 @@ import Testing
           - route: customers/
           - name: orders
             keys: [{ name: order_id, type: integer }]
-            attributes: [{ name: amount, type: decimal }, { name: status }]
+            attributes: [{ name: amount, type: decimal }, { name: status }, { name: points, type: integer }]
             route: orders/
         reader:
           chunk_rows: 5000
@@ -20,18 +20,22 @@ import Testing
         """
 
     /// `files` order files of `rows` rows over 600 orders: updates, deletes, late records,
-    /// NULLs.
+    /// NULLs; `points` holds integers, and from the 25th file on decimals too (the column
+    /// widens part way).
     static func orderFiles(_ files: Int, rows: Int, seed: UInt64) -> [String] {
         var random = SplitMix64(seed: seed)
         let statuses = ["open", "paid", "shipped", "\"held, see note\"", ""]
         return (0..<files).map { file in
-            var text = "order_id,amount,status,update_timestamp,op\n"
+            var text = "order_id,amount,status,update_timestamp,op,points\n"
             for row in 0..<rows {
                 let minute = file * rows + row - (random.next() % 8 == 0 ? Int(random.next() % 600) : 0)
                 let time = String(format: "2026-02-%02d %02d:%02d:00", 1 + minute / 1440, minute / 60 % 24, minute % 60)
                 let amount = random.next() % 9 == 0 ? "" : "\(random.next() % 100_000 / 100).\(random.next() % 100)"
                 let op = random.next() % 25 == 0 ? "D" : "U"
-                text += "\(random.next() % 600 + 1),\(amount),\(statuses[Int(random.next() % 5)]),\(time),\(op)\n"
+                let whole = random.next() % 50
+                let points = file >= 25 && row % 4 == 0 ? "\(whole).5" : "\(whole)"
+                text +=
+                    "\(random.next() % 600 + 1),\(amount),\(statuses[Int(random.next() % 5)]),\(time),\(op),\(points)\n"
             }
             return text
         }
@@ -60,7 +64,8 @@ import Testing
         let config = work.appendingPathComponent("firn.yaml")
         try Self.config.write(to: config, atomically: true, encoding: .utf8)
 
-        // 40 customer files (from the 20th on with a column `tier`) and 40 order files.
+        // 40 customer files (from the 20th on with a column `tier`) and 40 order files (from the
+        // 25th on with decimal points, which widens the integer column).
         let source = work.appendingPathComponent("source")
         let whole = work.appendingPathComponent("whole.csv")
         try CrashRecoveryTests.writeWorkload(to: whole, rows: 40 * rowsPerFile, keys: 1_000, seed: 12)
@@ -73,7 +78,9 @@ import Testing
                 header += ",tier"
                 rows = rows.enumerated().map { row, line in line + "," + ["gold", "silver", ""][row % 3] }
             }
-            files.append(("customers", String(format: "c-%03d.csv", index), ([header] + rows).joined(separator: "\n") + "\n"))
+            files.append(
+                ("customers", String(format: "c-%03d.csv", index), ([header] + rows).joined(separator: "\n") + "\n")
+            )
         }
         for (index, text) in Self.orderFiles(40, rows: rowsPerFile, seed: 5).enumerated() {
             files.append(("orders", String(format: "o-%03d.csv", index), text))
@@ -86,7 +93,11 @@ import Testing
             paths.append(folder.appendingPathComponent(file.name).path)
         }
 
-        let (clean, crashed, stop) = try CrashRecoveryTests.cleanAndCrashed(work, base: ["--config", config.path], postgres: postgres)
+        let (clean, crashed, stop) = try CrashRecoveryTests.cleanAndCrashed(
+            work,
+            base: ["--config", config.path],
+            postgres: postgres
+        )
         stopServer = stop
 
         // Every file lands before the first start (renamed in, as a producer would).
@@ -112,7 +123,9 @@ import Testing
         func loadedFiles() throws -> Int {
             let sql = "SELECT count(*) FROM firn_loads WHERE status = 'loaded'"
             let output = try FirnProcess.run(["query"] + crashed + ["--format", "csv", sql])
-            if output.status != 0, output.stderr.contains("no warehouse at") || output.stderr.contains("no Firn warehouse") {
+            if output.status != 0,
+                output.stderr.contains("no warehouse at") || output.stderr.contains("no Firn warehouse")
+            {
                 return 0
             }
             #expect(output.status == 0, "\(output.stderr)")
@@ -160,14 +173,16 @@ import Testing
         let loaded = try FirnProcess.run(["load"] + clean + order)
         #expect(loaded.status == 0, "\(loaded.stdout)\(loaded.stderr)")
 
-        let raw = { (table: String, columns: String) in "SELECT \(columns), count(*) FROM \(table) GROUP BY \(columns) ORDER BY \(columns)" }
+        let raw = { (table: String, columns: String) in
+            "SELECT \(columns), count(*) FROM \(table) GROUP BY \(columns) ORDER BY \(columns)"
+        }
         let tables = [
             "SELECT * FROM customer ORDER BY customer_id",
             "SELECT * FROM customer_history ORDER BY customer_id, start_time",
             "SELECT * FROM orders ORDER BY order_id",
             "SELECT * FROM orders_history ORDER BY order_id, start_time",
             raw("customer_raw", "source_row, customer_id, first_name, city, email, update_timestamp, op, tier"),
-            raw("orders_raw", "source_row, order_id, amount, status, update_timestamp, op"),
+            raw("orders_raw", "source_row, order_id, amount, status, update_timestamp, op, points"),
             "SELECT entity, version, change, column_name, column_type FROM firn_schema_history ORDER BY entity, version",
             "SELECT count(*), sum(rows_loaded), sum(rows_rejected) FROM firn_loads WHERE status = 'loaded'",
         ]
@@ -175,16 +190,26 @@ import Testing
             #expect(try FirnProcess.csv(crashed, sql) == FirnProcess.csv(clean, sql), "\(sql)")
         }
         #expect(
-            try FirnProcess.csv(crashed, "SELECT entity, change, column_name, column_type FROM firn_schema_history")
-                == "entity,change,column_name,column_type\r\ncustomer,add,tier,text\r\n",
-            "the column was added once"
+            try FirnProcess.csv(
+                crashed,
+                "SELECT entity, change, column_name, column_type FROM firn_schema_history ORDER BY entity, version"
+            ) == "entity,change,column_name,column_type\r\ncustomer,add,tier,text\r\norders,widen,points,decimal\r\n",
+            "the column was added once, and the other widened once"
         )
-        #expect(try FirnProcess.value(crashed, "SELECT count(*) FROM firn_loads") == "\(files.count)", "one row per file")
+        #expect(
+            try FirnProcess.value(crashed, "SELECT count(*) FROM firn_loads") == "\(files.count)",
+            "one row per file"
+        )
         // One file's journey, with no --entity: the file's route picks it.
         let journey = try FirnProcess.run(["provenance"] + crashed + ["o-007.csv"])
-        #expect(journey.status == 0 && journey.stdout.hasPrefix("orders/o-007.csv\n"), "\(journey.stdout)\(journey.stderr)")
+        #expect(
+            journey.status == 0 && journey.stdout.hasPrefix("orders/o-007.csv\n"),
+            "\(journey.stdout)\(journey.stderr)"
+        )
         #expect(journey.stdout.contains("archive/") && journey.stdout.contains("  loaded "), "\(journey.stdout)")
-        let archived = try FileManager.default.subpathsOfDirectory(atPath: work.appendingPathComponent("crashed/archive").path)
+        let archived = try FileManager.default.subpathsOfDirectory(
+            atPath: work.appendingPathComponent("crashed/archive").path
+        )
         #expect(archived.filter { $0.hasSuffix(".csv") }.count == files.count)
     }
 }
