@@ -283,9 +283,11 @@ public struct FileLoader: Sendable {
         var finished = false
         var widenings: Set<Column> = []
         while let chunk = current {
-            // A JSON Lines member the entity lacks, under evolve: its column is added before this
-            // chunk applies (no line before it has the member), then the file is read again
-            // with it, the rows committed skipped.
+            // Under evolve, the file is read again with the entity changed before this chunk
+            // applies (the rows committed skipped), when the chunk has a JSON Lines member the
+            // entity lacks (no line before it has it: its column is added) or a value that fits
+            // a wider type (the attribute is widened).
+            var reopening: EntityConfiguration?
             if !chunk.unknownColumns.isEmpty, warehouse.entity.schemaEvolution == .evolve {
                 let width = warehouse.entity.attributeColumns.count
                 switch try await evolve(file.snapshot, name: file.content.name, deferringJSONLines: false) {
@@ -293,37 +295,30 @@ public struct FileLoader: Sendable {
                     return try await failure(message)
                 case .entity(let entity, let note) where entity.attributeColumns.count > width:
                     if let note { file.notes.append(note) }
-                    reading.stop()
-                    do {
-                        reading = try await Self.open(file, entity: entity, configuration: reader)
-                        read = []
-                        current = try await next()
-                    } catch {
-                        return try await failure(error.description)
-                    }
-                    continue
+                    reopening = entity
                 case .entity:
                     break
                 }
             }
-            // A value that fits a wider type, under evolve: the attribute is widened before
-            // this chunk applies, then the file is read again with it, the rows committed skipped.
-            if chunk.lastRow > committedRow, needsWidening(chunk, asked: widenings) {
+            if reopening == nil, chunk.lastRow > committedRow, needsWidening(chunk, asked: widenings) {
                 switch try await widen(chunk.widenings, file: file, asked: &widenings) {
                 case .failed(let message):
                     return try await failure(message)
                 case .entity(let entity, let note):
                     if let note { file.notes.append(note) }
-                    reading.stop()
-                    do {
-                        reading = try await Self.open(file, entity: entity, configuration: reader)
-                        read = []
-                        current = try await next()
-                    } catch {
-                        return try await failure(error.description)
-                    }
-                    continue
+                    reopening = entity
                 }
+            }
+            if let entity = reopening {
+                reading.stop()
+                do {
+                    reading = try await Self.open(file, entity: entity, configuration: reader)
+                    read = []
+                    current = try await next()
+                } catch {
+                    return try await failure(error.description)
+                }
+                continue
             }
             let following: RecordChunk?
             do {

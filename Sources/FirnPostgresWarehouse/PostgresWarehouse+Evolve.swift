@@ -123,25 +123,49 @@ extension PostgresWarehouse {
         }
         for statement in new.triggerStatements { try await connection.execute(statement, logger: logger) }
         try await connection.execute("CREATE VIEW \(new.history) AS " + new.historyView, logger: logger)
-        var version = before.version
-        for column in fresh {
+        let version = try await record(
+            .added,
+            fresh,
+            connection,
+            after: before.version,
+            file: file,
+            configured: configured,
+            logger: logger
+        )
+        return PostgresShape(schema: new, version: version)
+    }
+
+    /// Records changes of the entity's shape in schema history, numbered on from `version`;
+    /// returns the last number.
+    static func record(
+        _ kind: SchemaChange.Kind,
+        _ columns: [FirnCore.Column],
+        _ connection: PostgresConnection,
+        after version: Int,
+        file: String,
+        configured: EntityConfiguration,
+        logger: Logger
+    ) async throws -> Int {
+        var version = version
+        for column in columns {
             version += 1
             var binds = PostgresBindings()
             binds.append(configured.name.normalized)
             binds.append(Int64(version))
+            binds.append(kind.rawValue)
             binds.append(column.name.normalized)
             binds.append(column.type.rawValue)
             binds.append(file)
             try await connection.execute(
                 """
                 INSERT INTO firn_schema_history (entity, version, change, column_name, column_type, file_name, changed_at)
-                VALUES ($1, $2, 'add', $3, $4, $5, \(PostgresSchema.nowSQL))
+                VALUES ($1, $2, $3, $4, $5, $6, \(PostgresSchema.nowSQL))
                 """,
                 binds,
                 logger: logger
             )
         }
-        return PostgresShape(schema: new, version: version)
+        return version
     }
 
     /// Takes up attributes another worker added, inside an apply turn (which found schema

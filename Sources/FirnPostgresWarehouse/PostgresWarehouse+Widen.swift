@@ -21,12 +21,7 @@ extension PostgresWarehouse {
         logger: Logger
     ) async throws -> PostgresShape {
         let before = try await currentShape(connection, configured: configured, applyLock: applyLock, logger: logger)
-        for column in columns where !before.schema.entity.attributeColumns.contains(where: { $0.name == column.name }) {
-            throw WarehouseError.invalidRequest(
-                "\(column.name) is not an attribute of \(configured.name); only attributes widen"
-            )
-        }
-        let (wider, changed) = before.schema.entity.widening(columns)
+        let (wider, changed) = try EntityShape.widening(columns, of: before.schema.entity)
         guard !changed.isEmpty else { return before }
         let old = before.schema
         let new = PostgresSchema(entity: wider, applyLock: applyLock)
@@ -50,24 +45,15 @@ extension PostgresWarehouse {
         }
         for statement in new.triggerStatements { try await connection.execute(statement, logger: logger) }
         try await connection.execute("CREATE VIEW \(new.history) AS " + new.historyView, logger: logger)
-        var version = before.version
-        for (column, _) in changed {
-            version += 1
-            var binds = PostgresBindings()
-            binds.append(configured.name.normalized)
-            binds.append(Int64(version))
-            binds.append(column.name.normalized)
-            binds.append(column.type.rawValue)
-            binds.append(file)
-            try await connection.execute(
-                """
-                INSERT INTO firn_schema_history (entity, version, change, column_name, column_type, file_name, changed_at)
-                VALUES ($1, $2, 'widen', $3, $4, $5, \(PostgresSchema.nowSQL))
-                """,
-                binds,
-                logger: logger
-            )
-        }
+        let version = try await record(
+            .widened,
+            changed.map(\.column),
+            connection,
+            after: before.version,
+            file: file,
+            configured: configured,
+            logger: logger
+        )
         return PostgresShape(schema: new, version: version)
     }
 

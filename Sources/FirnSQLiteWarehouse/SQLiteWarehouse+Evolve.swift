@@ -91,21 +91,36 @@ extension SQLiteWarehouse {
         }
         for statement in new.triggerStatements { try db.execute(sql: statement) }
         try db.execute(sql: "CREATE VIEW \(new.history) AS " + new.historyView)
-        var version = before.version
+        let version = try record(.added, fresh, db, after: before.version, file: file, configured: configured)
+        return Shape(schema: new, version: version)
+    }
+
+    /// Records changes of the entity's shape in schema history, numbered on from `version`;
+    /// returns the last number.
+    static func record(
+        _ kind: SchemaChange.Kind,
+        _ columns: [FirnCore.Column],
+        _ db: Database,
+        after version: Int,
+        file: String,
+        configured: EntityConfiguration
+    ) throws -> Int {
+        var version = version
         let now = nowText()
-        for column in fresh {
+        for column in columns {
             version += 1
             try db.execute(
                 sql: """
                     INSERT INTO firn_schema_history (entity, version, change, column_name, column_type, file_name, changed_at)
-                    VALUES (?, ?, 'add', ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    configured.name.normalized, version, column.name.normalized, column.type.rawValue, file, now,
+                    configured.name.normalized, version, kind.rawValue, column.name.normalized, column.type.rawValue,
+                    file, now,
                 ]
             )
         }
-        return Shape(schema: new, version: version)
+        return version
     }
 
     /// Adds attributes in one write transaction (see ``Warehouse/addAttributes(_:file:)``).

@@ -21,12 +21,7 @@ extension SQLiteWarehouse {
         configured: EntityConfiguration
     ) throws -> Shape {
         let before = try currentShape(db, configured: configured)
-        for column in columns where !before.schema.entity.attributeColumns.contains(where: { $0.name == column.name }) {
-            throw WarehouseError.invalidRequest(
-                "\(column.name) is not an attribute of \(configured.name); only attributes widen"
-            )
-        }
-        let (wider, changed) = before.schema.entity.widening(columns)
+        let (wider, changed) = try EntityShape.widening(columns, of: before.schema.entity)
         guard !changed.isEmpty else { return before }
         let old = before.schema
         let new = EntitySchema(entity: wider)
@@ -58,20 +53,14 @@ extension SQLiteWarehouse {
         }
         for statement in new.triggerStatements { try db.execute(sql: statement) }
         try db.execute(sql: "CREATE VIEW \(new.history) AS " + new.historyView)
-        var version = before.version
-        let now = nowText()
-        for (column, _) in changed {
-            version += 1
-            try db.execute(
-                sql: """
-                    INSERT INTO firn_schema_history (entity, version, change, column_name, column_type, file_name, changed_at)
-                    VALUES (?, ?, 'widen', ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    configured.name.normalized, version, column.name.normalized, column.type.rawValue, file, now,
-                ]
-            )
-        }
+        let version = try record(
+            .widened,
+            changed.map(\.column),
+            db,
+            after: before.version,
+            file: file,
+            configured: configured
+        )
         return Shape(schema: new, version: version)
     }
 

@@ -239,6 +239,23 @@ extension EntityShape {
     }
 }
 
+extension EntityShape {
+    /// What widening `columns` does to an entity (``EntityConfiguration/widening(_:)``): the
+    /// entity after, and the attributes that changed with the type each had.
+    ///
+    /// - Throws: ``WarehouseError/invalidRequest(_:)`` for a name that is not an attribute
+    ///   (keys never widen).
+    public static func widening(
+        _ columns: [Column],
+        of entity: EntityConfiguration
+    ) throws(WarehouseError) -> (entity: EntityConfiguration, changed: [(column: Column, from: ColumnType)]) {
+        for column in columns where !entity.attributeColumns.contains(where: { $0.name == column.name }) {
+            throw .invalidRequest("\(column.name) is not an attribute of \(entity.name); only attributes widen")
+        }
+        return entity.widening(columns)
+    }
+}
+
 extension EntityEvolution {
     init(added: [Column], widened: [Column]) {
         self.added = added
