@@ -97,8 +97,9 @@ extension SQLiteWarehouse {
             guard declared?.uppercased() == "TEXT" else {
                 throw WarehouseError.schemaMismatch(
                     table: table,
-                    reason: "column \(column) is declared \(declared ?? "(missing)") after widening, not TEXT; "
-                        + "its table was not made by Firn as it is"
+                    reason: "column \(column) is still declared \(declared ?? "(missing)"), not TEXT: SQLite did not "
+                        + "take the schema edit that widens it (a connection in defensive mode, or a table not as Firn "
+                        + "made it); nothing was changed"
                 )
             }
         }
