@@ -110,6 +110,14 @@ struct BatchApplier {
             return (now - mark).seconds
         }
 
+        // A process that has not seen the warehouse's keys reads them all at once, when that
+        // is cheaper than probing them one by one (a large batch, or enough small ones).
+        var warming = 0.0
+        if states.wantsWarmUp(records: records.count) {
+            counts.warmedKeys = try warmUp(&states)
+            warming = lap()
+        }
+
         // While this thread stages every record in arrival order (staging is an append-only
         // log, no index by key), another groups the records by key, in key order (consecutive
         // B-tree accesses then fall on neighbouring pages), and works out what the remembered
@@ -147,8 +155,9 @@ struct BatchApplier {
         // record of them that counted before (in order), and what is their open version?
         // Those records are the version boundaries in history and the unchanged records
         // kept beside it.
+        states.countProbes(groups.count { !$0.isKnown })
         try probe(&groups)
-        counts.timings.probe = lap()
+        counts.timings.probe = lap() + warming
 
         // Reconcile each key.
         let reader = try VersionReader(schema: schema, db: db)

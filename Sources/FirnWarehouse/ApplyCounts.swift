@@ -39,6 +39,10 @@ public struct ApplyCounts: Sendable, Hashable {
     public var cachedKeys = 0
     /// Records that arrived after a record of their key with a later event time (``LateRecord``).
     public var lateRecords = 0
+    /// Keys whose state the writer read all at once before the batch (a warm-up of its
+    /// remembered key states; see ``KeyStateCache``). How the writer worked, not an outcome:
+    /// it takes no part in equality.
+    public var warmedKeys = 0
     /// Where the time went. Measurements, not outcomes: they take no part in equality.
     public var timings = ApplyTimings()
 
@@ -73,6 +77,7 @@ public struct ApplyCounts: Sendable, Hashable {
         lhs.inOrderKeys += rhs.inOrderKeys
         lhs.recomputedKeys += rhs.recomputedKeys
         lhs.cachedKeys += rhs.cachedKeys
+        lhs.warmedKeys += rhs.warmedKeys
         lhs.lateRecords += rhs.lateRecords
         lhs.timings.group += rhs.timings.group
         lhs.timings.probe += rhs.timings.probe

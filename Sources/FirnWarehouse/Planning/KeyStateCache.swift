@@ -27,10 +27,12 @@ public struct KeyState: Sendable {
 /// `PRAGMA data_version`) to ``validate(version:)``: when it differs, everything is dropped.
 /// User SQL must clear it too. Past ``States/capacity`` keys it starts again empty.
 ///
-/// When it began on a warehouse with no history and no unchanged records, and has lost nothing
-/// since (no other writer, no eviction, no manual SQL), it holds every key that has a state:
-/// it is *complete*, and a key it does not hold has never been seen, so even new keys need no
-/// probe. That is the common case of one `firn run` owning its warehouse.
+/// When it began on a warehouse with no history and no unchanged records, or was filled with
+/// every key's state read at once (a *warm-up*, see ``States/wantsWarmUp(records:)``), and has
+/// lost nothing since (no other writer, no eviction, no manual SQL), it holds every key that
+/// has a state: it is *complete*, and a key it does not hold has never been seen, so even new
+/// keys need no probe. That is the common case of one `firn run` owning its warehouse, and of a
+/// new `firn load` process once its first large batch has warmed the states up.
 ///
 /// `@unchecked Sendable`: all state is guarded by `lock`. Only the connection holding the
 /// database's writer uses it, so the lock is never contended.
@@ -55,6 +57,11 @@ public final class KeyStateCache: @unchecked Sendable {
         /// Whether every key with a state is here, or among the keys forgotten since (see
         /// ``KeyStateCache``).
         public private(set) var isComplete = false
+        /// Keys probed in the database since the states were last complete or emptied.
+        public private(set) var probedKeys = 0
+        /// Whether a warm-up found more keys than ``warmUpLimit``: the states are not warmed up
+        /// again (keys are only ever added).
+        public private(set) var isWarmUpDeclined = false
 
         /// Empty states of at most `capacity` keys.
         public init(capacity: Int) {
@@ -83,9 +90,46 @@ public final class KeyStateCache: @unchecked Sendable {
                 entries.removeAll(keepingCapacity: true)
                 forgotten = []
                 isComplete = false
+                probedKeys = 0
             }
             entries[key] = state
             if !forgotten.isEmpty { forgotten.remove(key) }
+        }
+
+        /// The most keys a warm-up reads: half the capacity, so that the states can grow
+        /// after it before they start again empty.
+        public var warmUpLimit: Int { capacity / 2 }
+
+        /// Whether the backend should read every key's state before it applies a batch of
+        /// `records` (and then ``complete(with:)``): when the states are incomplete, a warm-up
+        /// was not declined, and the keys probed since they were emptied, with this batch, reach
+        /// an eighth of the capacity. A warm-up reads at most ``warmUpLimit`` keys in key order,
+        /// which costs less per key than probing them at random; after it, every key is known
+        /// without a probe (new keys too, as the states are complete). So a process that loads
+        /// a large file warms up on its first batch, and one that applies small files probes
+        /// until it has probed an eighth of the capacity's keys.
+        public func wantsWarmUp(records: Int) -> Bool {
+            capacity > 0 && !isComplete && !isWarmUpDeclined && probedKeys + records >= max(1, capacity / 8)
+        }
+
+        /// Counts keys probed in the database (see ``wantsWarmUp(records:)``).
+        public mutating func countProbes(_ keys: Int) {
+            probedKeys += keys
+        }
+
+        /// Replaces the states with every key's state, read in the running transaction: they are
+        /// complete. At most ``warmUpLimit`` entries.
+        public mutating func complete(with every: [Key: KeyState]) {
+            precondition(every.count <= warmUpLimit, "a warm-up read more keys than its limit")
+            entries = every
+            forgotten = []
+            isComplete = capacity > 0
+            probedKeys = 0
+        }
+
+        /// Records that a warm-up found more than ``warmUpLimit`` keys.
+        public mutating func declineWarmUp() {
+            isWarmUpDeclined = true
         }
 
         /// Marks the (empty) states complete: the warehouse has no key with a state.
@@ -113,6 +157,7 @@ public final class KeyStateCache: @unchecked Sendable {
             entries.removeAll(keepingCapacity: false)
             forgotten = []
             isComplete = false
+            probedKeys = 0
         }
     }
 
