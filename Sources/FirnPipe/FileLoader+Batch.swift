@@ -38,6 +38,11 @@ extension FileLoader {
     /// one by one gives. A crash at any point leaves every file either loaded (its batch
     /// committed) or resumable from its last committed chunk.
     ///
+    /// While one group of files applies, the next is opened, checksummed and read on a thread
+    /// of the lowest priority (``runIdle(_:)``), so one chunk's worth of the next group's records
+    /// is held besides the group applying. What is read ahead is used only if it is what reading
+    /// the file in its turn gives (see ``prepared(_:from:entity:ahead:)``).
+    ///
     /// - Parameters:
     ///   - files: The files, in the order they apply.
     ///   - progress: Called after each chunk of a file loaded alone.
@@ -53,49 +58,33 @@ extension FileLoader {
     ) async throws(WarehouseError) -> [FileLoadReport] {
         var reports: [FileLoadReport] = []
         reports.reserveCapacity(files.count)
-        var next = 0
-        while next < files.count {
-            let group = Array(files[next..<min(files.count, next + Self.filesPerBatch)].enumerated())
-            let done = try await loadTogether(group.map { (next + $0.offset, $0.element) }, progress: progress) {
-                index,
-                report in
-                reports.append(report)
-                loaded(index, report)
+        // Each group is opened, checksummed and read while the group before it applies.
+        var upcoming = files.isEmpty ? nil : prepare(files, from: 0, ahead: false)
+        while let preparing = upcoming {
+            let group = await preparing.value
+            upcoming = group.end < files.count ? prepare(files, from: group.end, ahead: true) : nil
+            do {
+                try await loadTogether(group, progress: progress) { index, report in
+                    reports.append(report)
+                    loaded(index, report)
+                }
+            } catch {
+                upcoming?.cancel()
+                throw error
             }
-            next += done
         }
         return reports
     }
 
-    /// Loads a prefix of `files` (at least one), batching those that fit in one chunk; returns
-    /// how many it loaded.
+    /// Loads a prepared group of files (at least one), batching those that fit in one chunk.
     private func loadTogether(
-        _ files: [(index: Int, file: FileToLoad)],
+        _ group: PreparedGroup,
         progress: (LoadProgress) -> Void,
         report: (Int, FileLoadReport) -> Void
-    ) async throws(WarehouseError) -> Int {
-        // Open the files, up to a chunk's worth of bytes (at least one file), on one thread hop.
-        let chunkBytes = Int64(reader.chunkBytes)
-        let opened = await runBlocking {
-            () -> [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] in
-            var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
-            var bytes: Int64 = 0
-            for (index, file) in files {
-                do throws(FileReadError) {
-                    let snapshot = try FileSnapshot(path: file.path)
-                    // The next group starts with this file.
-                    if !opened.isEmpty, bytes + snapshot.sizeBytes > chunkBytes { break }
-                    bytes += snapshot.sizeBytes
-                    opened.append((index, file, snapshot, nil))
-                } catch {
-                    opened.append((index, file, nil, error.description))
-                }
-                if bytes >= chunkBytes { break }
-            }
-            return opened
-        }
+    ) async throws(WarehouseError) {
+        let opened = group.opened
         // A file of a chunk or more loads alone, streamed.
-        if opened.count == 1, let snapshot = opened[0].snapshot, snapshot.sizeBytes >= Int64(reader.chunkBytes) {
+        if group.isStreamed(chunkBytes: reader.chunkBytes) {
             let (index, file) = (opened[0].index, opened[0].file)
             report(
                 index,
@@ -107,7 +96,7 @@ extension FileLoader {
                     progress: progress
                 )
             )
-            return 1
+            return
         }
         let started = ContinuousClock.now
         // Identify them (checksums), and begin their loads in one transaction.
@@ -126,10 +115,17 @@ extension FileLoader {
                 continue
             }
             let shorter = (unfinished[entry.file.name] ?? []).filter { $0.content.sizeBytes < snapshot.sizeBytes }
+            if shorter.isEmpty, var content = group.contents[entry.index] {
+                // Checksummed ahead, and no load of a shorter version to resume.
+                content.landedAt = entry.file.landedAt
+                identified.append((entry.index, entry.file, snapshot, content, nil))
+                continue
+            }
             toIdentify.append((entry.index, entry.file, snapshot, shorter))
         }
         let identifying = toIdentify
-        let identities = await runBlocking { () -> [Result<(FileContent, [Int64: String]), FileReadError>] in
+        typealias Identity = Result<(FileContent, [Int64: String]), FileReadError>
+        let identities: [Identity] = identifying.isEmpty ? [] : await runBlocking { () -> [Identity] in
             identifying.map { entry in
                 do throws(FileReadError) {
                     let sizes = Set(entry.unfinished.map(\.content.sizeBytes))
@@ -157,6 +153,8 @@ extension FileLoader {
                 failures[entry.index] = error.description
             }
         }
+        // Loads begin in file order.
+        identified.sort { $0.index < $1.index }
         let starts = try await warehouse.beginLoads(identified.map { ($0.content, $0.continuing) })
         var begun: [Int: (FileInLoad, LoadStart)] = [:]
         for (entry, start) in zip(identified, starts) {
@@ -209,7 +207,12 @@ extension FileLoader {
                 read = .failed(message)
             case .entity(let entity, let note):
                 file.notes = note.map { [$0] } ?? []
-                read = await Self.read(file, entity: entity, configuration: reader)
+                if let ahead = group.reads[index], ahead.entity == entity {
+                    // Read ahead as reading it now would (its records' load is set as they apply).
+                    read = .one(ahead.chunk, ignoredColumns: ahead.ignoredColumns, warnings: ahead.warnings)
+                } else {
+                    read = await Self.read(file, entity: entity, configuration: reader)
+                }
             }
             // A JSON Lines file read whole whose members the entity lacks, under evolve: the
             // columns are added and the file read again (a longer one does this as it streams).
@@ -260,7 +263,6 @@ extension FileLoader {
             }
         }
         try await flush(&batch, report: report)
-        return opened.count
     }
 
     /// Files read whole, waiting to be applied together.

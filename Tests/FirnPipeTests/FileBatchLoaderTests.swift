@@ -157,4 +157,67 @@ import Testing
         let staged = try await store.warehouse.query("SELECT count(*) FROM customer_raw").result
         #expect(staged.rows == [[.integer(50)]])
     }
+
+    /// Each file its own group (a chunk of 300 bytes, each file smaller, no two together), so
+    /// that every file is opened,
+    /// checksummed and read while the one before it applies: a file read ahead with an entity
+    /// its turn no longer has (the file before added a column), a JSON Lines line without an
+    /// event time (read ahead with a placeholder time), and content loaded before all load as
+    /// loading the files one by one does.
+    @Test(arguments: TestBackend.allCases) func filesReadAheadLoadAsInTheirTurn(backend: TestBackend) async throws {
+        let dir = try FileLoaderTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let header = FileLoaderEvolutionTests.header
+        func write(_ name: String, _ text: String) throws -> String {
+            let url = dir.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let texts = [
+            ("a.csv", header + "\n1,Ann,Lee,a@x,S,Oslo,,NO,2026-01-01 10:00:00,I\n2,Bob,Ray,b@x,S,Oslo,,NO,2026-01-01 10:00:00,I\n"),
+            ("b.csv", header + ",tier\n1,Ann,Lee,a@x,S,Oslo,,NO,2026-01-02 10:00:00,U,3\n"),
+            ("c.csv", header + ",tier\n2,Bob,Ray,b@x,S,Oslo,,NO,2026-01-03 10:00:00,U,7\n3,Cy,Fox,c@x,S,Oslo,,NO,2026-01-03 10:00:00,I,1\n"),
+            ("d.csv", header + "\n1,Ann,Lee,a@x,S,Bergen,,NO,2026-01-01 09:00:00,U\n"),
+        ]
+        var paths = try texts.map { try write($0.0, $0.1) }
+        paths.append(paths[0])
+        var reader = ReaderConfiguration()
+        reader.chunkBytes = 300
+        let entity = FileLoaderEvolutionTests.entity
+
+        let single = try await TestWarehouse.open(backend, entity: entity)
+        var expected: [FileLoadReport] = []
+        for path in paths {
+            expected.append(try await FileLoader(warehouse: single.warehouse, reader: reader).load(path))
+        }
+        let batched = try await TestWarehouse.open(backend, entity: entity)
+        let reports = try await FileLoader(warehouse: batched.warehouse, reader: reader).load(
+            paths.map { FileToLoad(path: $0) }
+        )
+        #expect(reports.map(\.status) == [.loaded, .loaded, .loaded, .loaded, .skipped])
+        #expect(reports.map(\.status) == expected.map(\.status))
+        #expect(reports.map(\.ignoredColumns) == expected.map(\.ignoredColumns))
+        #expect(reports.map(\.warnings) == expected.map(\.warnings))
+        #expect(try await FileLoaderTests.tables(batched.warehouse) == FileLoaderTests.tables(single.warehouse))
+        let tiers = try await batched.warehouse.query("SELECT customer_id, tier FROM customer ORDER BY 1").result
+        #expect(tiers.rows == [[.integer(1), .integer(3)], [.integer(2), .integer(7)], [.integer(3), .integer(1)]])
+
+        // A file without event times takes the load's time, never the one read ahead with.
+        let started = Timestamp.now()
+        let json = try write(
+            "e.jsonl",
+            #"{"customer_id": 4, "first_name": "Di"}"# + "\n" + #"{"customer_id": 5, "first_name": "Ed"}"# + "\n"
+        )
+        let more = try await FileLoader(warehouse: batched.warehouse, reader: reader).load(
+            [FileToLoad(path: paths[1]), FileToLoad(path: json)]
+        )
+        #expect(more.map(\.status) == [.skipped, .loaded])
+        let time = try await batched.warehouse.query("SELECT update_timestamp FROM customer WHERE customer_id = 5").result
+        guard case .text(let text)? = time.rows.first?.first, let stored = Timestamp(canonical: text) else {
+            Issue.record("no event time for customer 5: \(time.rows)")
+            return
+        }
+        #expect(stored >= Timestamp(microseconds: started.microseconds - 1_000_000))
+    }
 }
+

@@ -1,0 +1,133 @@
+import FirnCore
+import FirnWarehouse
+import Foundation
+
+/// The part of loading several files that needs no warehouse: opening, checksumming and
+/// reading them. ``FileLoader/load(_:progress:loaded:)`` prepares the next group of files this
+/// way while the current group applies, so that reading and parsing overlap the writer's work.
+extension FileLoader {
+    /// A group of files opened, identified and read ahead of their turn.
+    struct PreparedGroup: Sendable {
+        /// The files, each with its snapshot, or why it could not be opened.
+        var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
+        /// Each file's content identity (name, checksum, size), by position, when computed.
+        var contents: [Int: FileContent] = [:]
+        /// Files read whole, by position, with the entity they were read with. Their records'
+        /// load is a placeholder (set as they apply), and none took a default event time.
+        var reads: [Int: ReadAhead] = [:]
+
+        /// The position after the group's last file.
+        var end: Int { (opened.last?.index ?? -1) + 1 }
+
+        /// Whether the group is one file of a chunk or more, streamed in its turn.
+        func isStreamed(chunkBytes: Int) -> Bool {
+            opened.count == 1 && (opened[0].snapshot?.sizeBytes ?? 0) >= Int64(chunkBytes)
+        }
+    }
+
+    /// A file read whole ahead of its turn.
+    struct ReadAhead: Sendable {
+        /// The entity it was read with: used only if the file's turn gives the same.
+        var entity: EntityConfiguration
+        var chunk: RecordChunk
+        var ignoredColumns: [String]
+        var warnings: [String]
+    }
+
+    /// The default event time of records read ahead: before any time a file can hold, so that a
+    /// record that took it (a JSON Lines line without the member) is recognised, and the file is
+    /// read again in its turn with its load's real time.
+    static let placeholderEventTime = Timestamp(microseconds: .min + 1)
+
+    /// Starts preparing the group of files from `start` (see ``prepared(_:from:entity:ahead:)``):
+    /// `ahead` of its turn, while another group applies, at the lowest priority.
+    func prepare(_ files: [FileToLoad], from start: Int, ahead: Bool) -> Task<PreparedGroup, Never> {
+        let (loader, entity) = (self, warehouse.entity)
+        return Task { await loader.prepared(files, from: start, entity: entity, ahead: ahead) }
+    }
+
+    /// Opens the files from `start` up to a chunk's worth of bytes (at least one file) and,
+    /// unless the group is one file of a chunk or more, checksums each and reads with `entity`
+    /// those that fit in one chunk. Each step is one thread hop for the group; the checksums and
+    /// reads run on a thread of the lowest priority when `ahead` (``runIdle(_:)``).
+    ///
+    /// Nothing here writes, and nothing read ahead is used unless it is what reading the file
+    /// in its turn would give: the same entity then, no record that took the placeholder event
+    /// time, and (for the checksum) no shorter load of the same name to resume.
+    func prepared(
+        _ files: [FileToLoad],
+        from start: Int,
+        entity: EntityConfiguration,
+        ahead: Bool
+    ) async -> PreparedGroup {
+        let chunkBytes = Int64(reader.chunkBytes)
+        let candidates = Array(files[start..<min(files.count, start + Self.filesPerBatch)].enumerated())
+        var group = PreparedGroup()
+        group.opened = await runBlocking {
+            () -> [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] in
+            var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
+            var bytes: Int64 = 0
+            for (offset, file) in candidates {
+                do throws(FileReadError) {
+                    let snapshot = try FileSnapshot(path: file.path)
+                    // The next group starts with this file.
+                    if !opened.isEmpty, bytes + snapshot.sizeBytes > chunkBytes { break }
+                    bytes += snapshot.sizeBytes
+                    opened.append((start + offset, file, snapshot, nil))
+                } catch {
+                    opened.append((start + offset, file, nil, error.description))
+                }
+                if bytes >= chunkBytes { break }
+            }
+            return opened
+        }
+        guard !group.isStreamed(chunkBytes: reader.chunkBytes), !Task.isCancelled else { return group }
+        let (opened, configuration) = (group.opened, reader)
+        let work = { @Sendable () -> [(Int, FileContent, ReadAhead?)] in
+            opened.compactMap { entry in
+                guard let snapshot = entry.snapshot,
+                    let (content, _) = try? Self.identify(snapshot, name: entry.file.name, source: entry.file.source)
+                else { return nil }
+                return (entry.index, content, Self.readAhead(snapshot, entity: entity, configuration: configuration))
+            }
+        }
+        // Ahead of its turn, it takes only what the applying group leaves of the CPU.
+        let prepared = ahead ? await runIdle(work) : await runBlocking(work)
+        for (index, content, read) in prepared {
+            group.contents[index] = content
+            group.reads[index] = read
+        }
+        return group
+    }
+
+    /// The file read whole when it fits in one chunk, reads without failing and gives every
+    /// record its own event time; `nil` otherwise (it is read in its turn, as if never read
+    /// ahead). Blocks the calling thread.
+    static func readAhead(
+        _ snapshot: FileSnapshot,
+        entity: EntityConfiguration,
+        configuration: ReaderConfiguration
+    ) -> ReadAhead? {
+        do throws(FileReadError) {
+            var reader = try RecordFileReader(
+                snapshot: snapshot,
+                entity: entity,
+                load: 0,
+                defaultEventTime: placeholderEventTime,
+                configuration: configuration
+            )
+            let chunk = try reader.nextChunk() ?? RecordChunk(records: [], rejects: [], lastRow: 0)
+            guard try reader.nextChunk() == nil,
+                !chunk.records.contains(where: { $0.eventTime == placeholderEventTime })
+            else { return nil }
+            return ReadAhead(
+                entity: entity,
+                chunk: chunk,
+                ignoredColumns: reader.ignoredColumns,
+                warnings: reader.warnings
+            )
+        } catch {
+            return nil
+        }
+    }
+}
