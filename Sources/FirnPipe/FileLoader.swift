@@ -85,9 +85,9 @@ public struct LoadProgress: Sendable, Hashable {
 /// file only grew (its start has the checksum recorded), so no row is staged twice. The file is
 /// read in chunks of ``ReaderConfiguration/chunkRows`` rows, each applied in one transaction
 /// together with the load's progress, so peak memory depends on the chunk size (at most three
-/// chunks are held: the one applying, the next, and the one being read ahead on another thread
-/// from the third on) and a load interrupted at any point resumes after its last committed
-/// chunk when run again.
+/// chunks of a file are held: the one applying, the next, and the one being read ahead on
+/// another thread from the third on; loading several files, also the next group's, read ahead)
+/// and a load interrupted at any point resumes after its last committed chunk when run again.
 public struct FileLoader: Sendable {
     /// The warehouse to load into.
     public let warehouse: any Warehouse
