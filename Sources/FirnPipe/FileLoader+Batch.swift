@@ -356,7 +356,13 @@ extension FileLoader {
         let counts = parts.isEmpty ? nil : try await warehouse.applyChunks(consume parts)
         if counts != nil { FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount) }
         var reports: [(Int, FileLoadReport)] = []
-        let summaries = try await warehouse.loadSummaries(pending.map(\.file.ticket.id))
+        let ids = pending.map(\.file.ticket.id)
+        let summaries =
+            if let read = counts?.summaries, ids.allSatisfy({ read[$0] != nil }) {
+                read
+            } else {
+                try await warehouse.loadSummaries(ids)
+            }
         for (position, entry) in pending.enumerated() {
             let summary = summaries[entry.file.ticket.id]
             reports.append(

@@ -137,6 +137,10 @@ extension SQLiteWarehouse {
                 }
                 result.parts[part.index] = counts
             }
+            // What the caller reports: read here, in the transaction, not in another read after.
+            for part in parts {
+                result.summaries[part.ticket.id] = try Self.summary(db, id: part.ticket.id)
+            }
             return result
         }
         result.total.timings.commit = (clock.now - bodyEnd).seconds

@@ -29,6 +29,10 @@ public struct BatchApplyCounts: Sendable {
     /// versions opened and closed, late records); the other counts are the batch's, in
     /// ``total``, and are zero here.
     public var parts: [ApplyCounts]
+    /// The load history rows of the batch's loads as its transaction left them, by load id,
+    /// when the backend read them in that transaction (saving the caller a read after it);
+    /// empty when it did not.
+    public var summaries: [Int64: LoadSummary] = [:]
 
     /// Creates batch counts.
     public init(total: ApplyCounts, parts: [ApplyCounts]) {

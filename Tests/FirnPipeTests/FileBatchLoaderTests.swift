@@ -63,6 +63,12 @@ import Testing
         #expect(reports.map(\.counts.staged) == expected.map(\.counts.staged))
         #expect(reports.map(\.rejected) == expected.map(\.rejected))
         #expect(reports.map(\.summary?.rowsLoaded) == expected.map(\.summary?.rowsLoaded))
+        // Each report's load history row is the one stored, however the loader had it (SQLite
+        // reads it in the batch's transaction).
+        for report in reports {
+            guard let summary = report.summary else { continue }
+            #expect(summary == (try await batched.warehouse.loadSummary(summary.id)))
+        }
         #expect(try await FileLoaderTests.tables(batched.warehouse) == FileLoaderTests.tables(single.warehouse))
         let history = try await Self.loadHistory(batched.warehouse)
         let expectedHistory = try await Self.loadHistory(single.warehouse)
