@@ -8,6 +8,9 @@ extension BatchApplier {
     /// the states as they were, when the warehouse holds more keys than
     /// ``KeyStateCache/States/warmUpLimit``.
     ///
+    /// Every statement is reset before it returns: one left part way through would keep the
+    /// connection reading after the commit, and lock other writers out.
+    ///
     /// Each key's state is what ``probe(_:)`` would find for it, so a batch applies the same
     /// way with either: the open version is the SCD1 row (its start `update_timestamp`; a row
     /// without one, which only manual SQL makes, is never in order); a key without one has its
@@ -26,6 +29,7 @@ extension BatchApplier {
         }
         // Counting the SCD1 rows, up to the limit, costs a walk of its pages, not their decoding.
         let counting = try FastStatement(db, sql: "SELECT count(*) FROM (SELECT 1 FROM \(schema.current) LIMIT ?)")
+        defer { counting.reset() }
         counting.bind(Int64(limit) + 1, at: 1)
         guard try counting.step(), counting.int64(at: 0) <= Int64(limit) else { return decline() }
 
@@ -37,6 +41,7 @@ extension BatchApplier {
             db,
             sql: "SELECT \(schema.keyList), \(schema.attributesThenComma)\(schema.eventTime) FROM \(schema.current)"
         )
+        defer { open.reset() }
         while try open.step() {
             let key = key(open)
             guard let start = open.timestamp(at: keyCount + width) else {
@@ -52,7 +57,9 @@ extension BatchApplier {
         // Keys with closed versions and no open one (deleted): their latest closed version. The
         // keys come from the index by key alone; only the deleted ones are looked up.
         let closedKeys = try FastStatement(db, sql: "SELECT DISTINCT \(schema.keyList) FROM \(schema.closed)")
+        defer { closedKeys.reset() }
         let lastClosed = try FastStatement(db, sql: schema.lastClosedProbe)
+        defer { lastClosed.reset() }
         while try closedKeys.step() {
             let key = key(closedKeys)
             guard every[key] == nil else { continue }
@@ -71,6 +78,7 @@ extension BatchApplier {
             sql:
                 "SELECT \(schema.keyList), max(\(schema.eventTime)) FROM \(schema.unchanged) GROUP BY \(schema.keyList)"
         )
+        defer { unchanged.reset() }
         while try unchanged.step() {
             let key = key(unchanged)
             let latest = unchanged.timestamp(at: keyCount) ?? Self.neverInOrder

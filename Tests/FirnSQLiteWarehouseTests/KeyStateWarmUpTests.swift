@@ -2,6 +2,7 @@ import FirnCore
 import FirnSQLiteWarehouse
 import FirnTestSupport
 import FirnWarehouse
+import GRDB
 import Testing
 
 /// A new process reads every key's state at once (a warm-up) instead of probing keys one by
@@ -57,10 +58,12 @@ import Testing
         for capacity in [16, 4] {
             let store = try TestWarehouse()
             let path = store.directory.appendingPathComponent("firn.sqlite").path
-            func load(_ name: String, _ rows: [Draft], capacity: Int) async throws -> ApplyCounts {
+            func writer(capacity: Int) throws -> SQLiteWarehouse {
                 var configuration = SQLiteConfiguration()
                 configuration.keyStateCapacity = capacity
-                let writer = try SQLiteWarehouse(path: path, configuration: configuration)
+                return try SQLiteWarehouse(path: path, configuration: configuration)
+            }
+            func load(_ name: String, _ rows: [Draft], on writer: SQLiteWarehouse) async throws -> ApplyCounts {
                 let file = TestFile(name: name, checksum: name, rows: rows)
                 guard case .load(let ticket) = try await writer.beginLoad(file.content) else { return ApplyCounts() }
                 let records = file.records(load: ticket.id)
@@ -83,14 +86,15 @@ import Testing
                     row(3, 15, "Cai", .delete),  // a delete of nothing: only an unchanged record
                     row(4, 10, "Dan"), row(4, 30, "Dan"),  // open, with a later unchanged record
                 ],
-                capacity: 0
+                on: try writer(capacity: 0)
             )
             // In order for 1 and 3, late for 2 (before its delete) and 4 (before its unchanged
             // record), and a new key 5.
+            let warmed = try writer(capacity: capacity)
             let counts = try await load(
                 "b.csv",
                 [row(1, 40, "Ann2"), row(2, 15, "Bob2"), row(3, 40, "Cai2"), row(4, 25, "Dan2"), row(5, 40, "Eve")],
-                capacity: capacity
+                on: warmed
             )
             if capacity == 16 {
                 #expect(counts.warmedKeys == 4)
@@ -100,6 +104,13 @@ import Testing
                 #expect(counts.cachedKeys == 0)
             }
             #expect(counts.recomputedKeys == 2)
+            // The warm-up left no statement running on the writer's connection: after another
+            // process commits, the same writer still begins its next write (a statement left
+            // part way through would hold its old snapshot, and SQLite would refuse it).
+            let other = try DatabaseQueue(path: path)
+            try await other.write { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS other_process (x)") }
+            try other.close()
+            _ = try await load("c.csv", [row(5, 50, "Eve2")], on: warmed)
             await #expect(try store.historyRows() == ReferenceModel.history(store.loaded).map(\.historyRow))
             await #expect(try store.currentRows() == ReferenceModel.current(store.loaded).map(\.currentRow))
         }
