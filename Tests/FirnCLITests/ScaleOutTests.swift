@@ -148,10 +148,22 @@ import Testing
             try Self.value(shared, "SELECT count(*) || ' ' || count(DISTINCT file_name) FROM firn_loads") == "18 18",
             "no file loaded twice"
         )
+        // Each object taken once, with the load that loaded it. A worker killed after its load
+        // committed but before it recorded the object leaves it to another worker, which finds
+        // the content loaded and records the object as skipped, with that load (see
+        // AutoIngestPipe.load).
         #expect(
-            try Self.value(shared, "SELECT count(*) FROM firn_pipe_objects WHERE status = 'loaded'") == "18",
-            "each object taken once"
+            try Self.value(
+                shared,
+                """
+                SELECT count(*) || ' ' || count(DISTINCT o.object_key) FROM firn_pipe_objects o
+                JOIN firn_loads l ON l.load_id = o.load_id AND l.file_name = o.object_key AND l.status = 'loaded'
+                WHERE o.status IN ('loaded', 'skipped')
+                """
+            ) == "18 18",
+            "each object taken once, with its load"
         )
+        #expect(try Self.value(shared, "SELECT count(*) FROM firn_pipe_objects") == "18")
     }
 
     @Test func aServerRestartedUnderARunningPipeDelaysButLosesAndDoublesNothing() throws {
