@@ -31,7 +31,9 @@ public struct PostgresCopyRows: Sendable {
     /// Appends the values as fields, then NULL fields up to `width` (a delete may carry fewer
     /// attributes than the entity has; extra values are dropped).
     public mutating func append(_ values: [Value], paddedTo width: Int) {
-        for index in 0..<width { append(index < values.count ? values[index] : .null) }
+        let present = min(values.count, width)
+        for index in 0..<present { append(values[index]) }
+        for _ in present..<max(present, width) { appendNull() }
     }
 
     /// Appends the key's values as fields (a single integer without making an array of it).
@@ -45,20 +47,37 @@ public struct PostgresCopyRows: Sendable {
 
     /// Appends the values as fields.
     public mutating func append(_ values: [Value]) {
-        for value in values { append(value) }
+        for index in values.indices { append(values[index]) }
     }
+
+    // Each field is written with its separator in one reservation of the buffer: per field
+    // the buffer's capacity, uniqueness and bounds are checked once, not per byte or part.
 
     /// Appends a NULL field.
     public mutating func appendNull() {
-        separate()
-        buffer.writeStaticString("\\N")
+        let separated = takeSeparator()
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 3) { raw in
+            var at = 0
+            if separated {
+                raw[0] = Self.tab
+                at = 1
+            }
+            raw[at] = UInt8(ascii: "\\")
+            raw[at + 1] = UInt8(ascii: "N")
+            return at + 2
+        }
     }
 
     /// Appends an integer field.
     public mutating func append(integer: Int64) {
-        separate()
+        let separated = takeSeparator()
         // Digits written straight into the buffer: a decimal Int64 is at most 20 bytes.
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { raw in
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 21) { raw in
+            var start = 0
+            if separated {
+                raw[0] = Self.tab
+                start = 1
+            }
             var rest = integer.magnitude
             var length = integer < 0 ? 1 : 0
             var probe = rest
@@ -66,43 +85,41 @@ public struct PostgresCopyRows: Sendable {
                 length += 1
                 probe /= 10
             } while probe > 0
-            var index = length
+            var index = start + length
             repeat {
                 index -= 1
                 raw[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
             } while rest > 0
-            if integer < 0 { raw[0] = UInt8(ascii: "-") }
-            return length
+            if integer < 0 { raw[start] = UInt8(ascii: "-") }
+            return start + length
         }
     }
 
     /// Appends a timestamp field in Firn's canonical text form.
     public mutating func append(timestamp: Timestamp) {
-        separate()
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Timestamp.textLength) { raw in
-            timestamp.write(into: raw.bindMemory(to: UInt8.self))
+        let separated = takeSeparator()
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Timestamp.textLength + 1) { raw in
+            var out = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            if separated {
+                out[0] = Self.tab
+                out = UnsafeMutableBufferPointer(rebasing: out[1...])
+                start = 1
+            }
+            return start + timestamp.write(into: out)
         }
     }
 
     /// Appends a text field, escaped.
     public mutating func append(text: String) {
-        separate()
-        var text = text
-        text.withUTF8 { bytes in
-            guard bytes.contains(where: Self.needsEscape) else {
-                buffer.writeBytes(bytes)
-                return
-            }
-            for byte in bytes {
-                switch byte {
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
-                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
-                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
-                default: buffer.writeInteger(byte)
-                }
-            }
+        let separated = takeSeparator()
+        let written: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            write(bytes, separated: separated)
+        }
+        if written == nil {
+            var text = text
+            text.withUTF8 { write($0, separated: separated) }
         }
     }
 
@@ -113,11 +130,48 @@ public struct PostgresCopyRows: Sendable {
         count += 1
     }
 
-    private mutating func separate() {
-        if atRowStart {
-            atRowStart = false
-        } else {
-            buffer.writeInteger(UInt8(ascii: "\t"))
+    /// Whether the next field follows another in its row (and so needs a tab first).
+    private mutating func takeSeparator() -> Bool {
+        defer { atRowStart = false }
+        return !atRowStart
+    }
+
+    private static var tab: UInt8 { UInt8(ascii: "\t") }
+
+    /// Writes a text field's bytes, escaped, after a tab when `separated`.
+    private mutating func write(_ bytes: UnsafeBufferPointer<UInt8>, separated: Bool) {
+        let clean = !bytes.contains(where: Self.needsEscape)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 + (clean ? bytes.count : 2 * bytes.count)) { raw in
+            var at = 0
+            if separated {
+                raw[0] = Self.tab
+                at = 1
+            }
+            if clean {
+                if let base = bytes.baseAddress, !bytes.isEmpty {
+                    (raw.baseAddress! + at).copyMemory(from: base, byteCount: bytes.count)
+                }
+                return at + bytes.count
+            }
+            for byte in bytes {
+                let escaped: UInt8? =
+                    switch byte {
+                    case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+                    case UInt8(ascii: "\t"): UInt8(ascii: "t")
+                    case UInt8(ascii: "\n"): UInt8(ascii: "n")
+                    case UInt8(ascii: "\r"): UInt8(ascii: "r")
+                    default: nil
+                    }
+                if let escaped {
+                    raw[at] = UInt8(ascii: "\\")
+                    raw[at + 1] = escaped
+                    at += 2
+                } else {
+                    raw[at] = byte
+                    at += 1
+                }
+            }
+            return at
         }
     }
 
