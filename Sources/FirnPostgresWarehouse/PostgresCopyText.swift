@@ -55,29 +55,17 @@ public struct PostgresCopyRows: Sendable {
 
     /// Appends a NULL field.
     public mutating func appendNull() {
-        let separated = takeSeparator()
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 3) { raw in
-            var at = 0
-            if separated {
-                raw[0] = Self.tab
-                at = 1
-            }
-            raw[at] = UInt8(ascii: "\\")
-            raw[at + 1] = UInt8(ascii: "N")
-            return at + 2
+        writeField(maximumBytes: 2) { raw in
+            raw[0] = UInt8(ascii: "\\")
+            raw[1] = UInt8(ascii: "N")
+            return 2
         }
     }
 
     /// Appends an integer field.
     public mutating func append(integer: Int64) {
-        let separated = takeSeparator()
         // Digits written straight into the buffer: a decimal Int64 is at most 20 bytes.
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 21) { raw in
-            var start = 0
-            if separated {
-                raw[0] = Self.tab
-                start = 1
-            }
+        writeField(maximumBytes: 20) { raw in
             var rest = integer.magnitude
             var length = integer < 0 ? 1 : 0
             var probe = rest
@@ -85,41 +73,30 @@ public struct PostgresCopyRows: Sendable {
                 length += 1
                 probe /= 10
             } while probe > 0
-            var index = start + length
+            var index = length
             repeat {
                 index -= 1
                 raw[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
             } while rest > 0
-            if integer < 0 { raw[start] = UInt8(ascii: "-") }
-            return start + length
+            if integer < 0 { raw[0] = UInt8(ascii: "-") }
+            return length
         }
     }
 
     /// Appends a timestamp field in Firn's canonical text form.
     public mutating func append(timestamp: Timestamp) {
-        let separated = takeSeparator()
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Timestamp.textLength + 1) { raw in
-            var out = raw.bindMemory(to: UInt8.self)
-            var start = 0
-            if separated {
-                out[0] = Self.tab
-                out = UnsafeMutableBufferPointer(rebasing: out[1...])
-                start = 1
-            }
-            return start + timestamp.write(into: out)
+        writeField(maximumBytes: Timestamp.textLength) { raw in
+            timestamp.write(into: raw.bindMemory(to: UInt8.self))
         }
     }
 
     /// Appends a text field, escaped.
     public mutating func append(text: String) {
-        let separated = takeSeparator()
-        let written: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
-            write(bytes, separated: separated)
-        }
+        let written: Void? = text.utf8.withContiguousStorageIfAvailable { write($0) }
         if written == nil {
             var text = text
-            text.withUTF8 { write($0, separated: separated) }
+            text.withUTF8 { write($0) }
         }
     }
 
@@ -130,29 +107,32 @@ public struct PostgresCopyRows: Sendable {
         count += 1
     }
 
-    /// Whether the next field follows another in its row (and so needs a tab first).
-    private mutating func takeSeparator() -> Bool {
-        defer { atRowStart = false }
-        return !atRowStart
+    /// Writes one field after a tab (unless it starts its row): `body` gets room for
+    /// `maximumBytes` and returns how many it wrote.
+    private mutating func writeField(
+        maximumBytes: Int,
+        _ body: (UnsafeMutableRawBufferPointer) -> Int
+    ) {
+        let separated = !atRowStart
+        atRowStart = false
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes + 1) { raw in
+            guard separated else { return body(raw) }
+            raw[0] = UInt8(ascii: "\t")
+            return 1 + body(UnsafeMutableRawBufferPointer(rebasing: raw[1...]))
+        }
     }
 
-    private static var tab: UInt8 { UInt8(ascii: "\t") }
-
-    /// Writes a text field's bytes, escaped, after a tab when `separated`.
-    private mutating func write(_ bytes: UnsafeBufferPointer<UInt8>, separated: Bool) {
+    /// Writes a text field's bytes, escaped.
+    private mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
         let clean = !bytes.contains(where: Self.needsEscape)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 + (clean ? bytes.count : 2 * bytes.count)) { raw in
-            var at = 0
-            if separated {
-                raw[0] = Self.tab
-                at = 1
-            }
+        writeField(maximumBytes: clean ? bytes.count : 2 * bytes.count) { raw in
             if clean {
                 if let base = bytes.baseAddress, !bytes.isEmpty {
-                    (raw.baseAddress! + at).copyMemory(from: base, byteCount: bytes.count)
+                    raw.baseAddress!.copyMemory(from: base, byteCount: bytes.count)
                 }
-                return at + bytes.count
+                return bytes.count
             }
+            var at = 0
             for byte in bytes {
                 let escaped: UInt8? =
                     switch byte {
