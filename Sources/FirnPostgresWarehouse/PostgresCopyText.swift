@@ -33,7 +33,7 @@ public struct PostgresCopyRows: Sendable {
     public mutating func append(_ values: [Value], paddedTo width: Int) {
         let present = min(values.count, width)
         for index in 0..<present { append(values[index]) }
-        for _ in present..<max(present, width) { appendNull() }
+        for _ in present..<width { appendNull() }
     }
 
     /// Appends the key's values as fields (a single integer without making an array of it).
@@ -127,9 +127,7 @@ public struct PostgresCopyRows: Sendable {
         let clean = !bytes.contains(where: Self.needsEscape)
         writeField(maximumBytes: clean ? bytes.count : 2 * bytes.count) { raw in
             if clean {
-                if let base = bytes.baseAddress, !bytes.isEmpty {
-                    raw.baseAddress!.copyMemory(from: base, byteCount: bytes.count)
-                }
+                raw.copyMemory(from: UnsafeRawBufferPointer(bytes))
                 return bytes.count
             }
             var at = 0
