@@ -29,10 +29,15 @@ import Testing
             }
         }
         // Until the holder has the lock (psql may take a while to start on a busy machine).
+        // Its advisory lock, not any: other suites hold theirs on the same server meanwhile.
+        // psql sends its whole command as one query, which names this test's schema.
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             let held = try await warehouse.query(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                """
+                SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND a.query LIKE '%\(location.schema);%pg_sleep(1.5)%'
+                """
             ).result.rows.first
             if held != [.integer(0)] { break }
             try await Task.sleep(for: .milliseconds(20))
