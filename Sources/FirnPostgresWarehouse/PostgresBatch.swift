@@ -15,8 +15,10 @@ struct PostgresBatch {
     var logger: Logger { warehouse.logger }
 
     /// Applies `records` with the remembered key `states` (checked out for this transaction):
-    /// keys they know are not probed, and every key's new state is stored in them. `changed`
-    /// gets every key of the records. They are staged first unless `isStaged` (``stage(_:loadID:sourceFile:loadedAt:)``).
+    /// keys they know are not probed, and every key's new state is stored in them. They are
+    /// staged first unless `isStaged` (``stage(_:loadID:sourceFile:loadedAt:)``). With an
+    /// `epoch`, every key of the records is recorded under it in `firn_epoch_keys`
+    /// (``PostgresWarehouse/recordKeysChanged(_:epoch:keys:)``), as soon as staging is done.
     func apply(
         _ records: [ChangeRecord],
         isStaged: Bool = false,
@@ -24,9 +26,12 @@ struct PostgresBatch {
         sourceFile: String,
         loadedAt: Timestamp,
         states: inout KeyStateCache.States,
-        changed: inout [Key]
+        recordingKeysAt epoch: Int64? = nil
     ) async throws -> ApplyCounts {
-        guard !records.isEmpty else { return ApplyCounts() }
+        guard !records.isEmpty else {
+            if let epoch { try await warehouse.recordKeysChanged(connection, epoch: epoch, keys: KeyList.encode([])) }
+            return ApplyCounts()
+        }
         // Read before the entity gained attributes: NULL in them.
         var records = records
         records.padAttributes(to: schema.attributes.count)
@@ -44,13 +49,22 @@ struct PostgresBatch {
         // the remembered states tell (see `KnownKeys`); then, while the server takes the COPY,
         // the in-order keys the states knew are written into the set-based writes (no
         // statement needed). The rest wait for the connection: probed, replayed, written.
+        // The batch's keys, encoded by the grouping thread too, are recorded right after
+        // staging, while the first part is gathered.
         let policy = schema.entity.historyPolicy
         let known = KnownKeys(states: states, policy: policy)
-        let grouping = Task.detached { [records] in known.work(records: records) }
+        let grouping = Task.detached { [records] () -> ByteBuffer? in
+            known.work(records: records)
+            return epoch == nil ? nil : KeyList.encode(keysOf: records, order: known.order)
+        }
         let width = schema.entity.attributeColumns.count
         let staging = Task { [records] in
             if !isStaged { try await stage(records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt) }
-            return clock.now
+            let staged = clock.now
+            if let epoch, let keys = await grouping.value {
+                try await warehouse.recordKeysChanged(connection, epoch: epoch, keys: keys)
+            }
+            return staged
         }
         let start = mark
         await grouping.value
@@ -60,7 +74,6 @@ struct PostgresBatch {
         known.releaseStates()
         counts.cachedKeys = known.cachedKeys
         var groups = known.takeGroups()
-        changed = groups.map(\.key)
         var writes = Writes(width: width)
         var stored = StoredWrites(width: width)
         var waiting: [Int] = []
@@ -219,7 +232,7 @@ struct PostgresBatch {
     }
 
     /// The fewest known keys written in one part after the first (see
-    /// ``apply(_:isStaged:loadID:sourceFile:loadedAt:states:changed:)``); a batch of no more
+    /// ``apply(_:isStaged:loadID:sourceFile:loadedAt:states:recordingKeysAt:)``); a batch of no more
     /// keys is written at once.
     static let partKeys = 5_000
 

@@ -109,11 +109,12 @@ extension PostgresWarehouse {
 
     /// Records the keys this chunk's transaction changed under its count, for other workers'
     /// key states (``keysChanged(_:after:before:)``), and drops counts too old to be asked for.
-    func recordKeysChanged(_ connection: PostgresConnection, epoch: Int64, keys: [Key]) async throws {
+    /// `keys` is ``KeyList`` bytes.
+    func recordKeysChanged(_ connection: PostgresConnection, epoch: Int64, keys: ByteBuffer) async throws {
         var binds = PostgresBindings()
         binds.append(entity.name.normalized)
         binds.append(epoch)
-        binds.append(KeyList.encode(keys))
+        binds.append(keys)
         binds.append(epoch - Self.epochKeysKept)
         try await connection.execute(
             """
@@ -131,27 +132,43 @@ extension PostgresWarehouse {
 enum KeyList {
     static func encode(_ keys: [Key]) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: keys.count * 9)
-        for key in keys {
-            if let integer = key.integer {
-                buffer.writeInteger(UInt8(1))
-                buffer.writeInteger(integer)
-                continue
-            }
-            for value in key.values {
-                switch value {
-                case .null:
-                    buffer.writeInteger(UInt8(0))
-                case .integer(let number):
-                    buffer.writeInteger(UInt8(1))
-                    buffer.writeInteger(number)
-                case .text(let text):
-                    buffer.writeInteger(UInt8(2))
-                    buffer.writeInteger(UInt32(text.utf8.count))
-                    buffer.writeString(text)
-                }
-            }
+        for key in keys { write(key, into: &buffer) }
+        return buffer
+    }
+
+    /// The distinct keys of `records`, taken in `order` (positions in key order, as
+    /// ``BatchPlan/keyOrder(_:)`` gives them): each key once.
+    static func encode(keysOf records: [ChangeRecord], order: [Int]) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: order.count * 9)
+        var previous: Key?
+        for position in order {
+            let key = records[position].key
+            guard key != previous else { continue }
+            write(key, into: &buffer)
+            previous = key
         }
         return buffer
+    }
+
+    private static func write(_ key: Key, into buffer: inout ByteBuffer) {
+        if let integer = key.integer {
+            buffer.writeInteger(UInt8(1))
+            buffer.writeInteger(integer)
+            return
+        }
+        for value in key.values {
+            switch value {
+            case .null:
+                buffer.writeInteger(UInt8(0))
+            case .integer(let number):
+                buffer.writeInteger(UInt8(1))
+                buffer.writeInteger(number)
+            case .text(let text):
+                buffer.writeInteger(UInt8(2))
+                buffer.writeInteger(UInt32(text.utf8.count))
+                buffer.writeString(text)
+            }
+        }
     }
 
     /// The keys of `width` values each, or `nil` when the bytes are not such a list.

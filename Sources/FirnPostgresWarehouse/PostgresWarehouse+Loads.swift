@@ -218,7 +218,8 @@ extension PostgresWarehouse {
             var records = consume fresh
             for index in records.indices { records[index].arrival.load = chunkID }
             let rejects = chunk.rejects.filter { $0.row > done }
-            var changed: [Key] = []
+            // No keys are recorded after consuming the stream: its keys are not all among the
+            // records', so other workers drop all their key states.
             let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
                 records,
                 isStaged: isStaged,
@@ -226,12 +227,10 @@ extension PostgresWarehouse {
                 sourceFile: ticket.content.name,
                 loadedAt: isStaged ? stagedAt : now,
                 states: &turn.states,
-                changed: &changed
+                recordingKeysAt: turn.streamPending ? nil : turn.epoch
             )
             let applied = records.count
             releaseElsewhere(consume records)
-            // Not after consuming the stream here: its keys are not all in `changed`.
-            if !turn.streamPending { try await self.recordKeysChanged(connection, epoch: turn.epoch, keys: changed) }
             for reject in rejects {
                 var binds = PostgresBindings()
                 binds.append(ticket.id)

@@ -58,14 +58,12 @@ extension PostgresWarehouse {
         let records = ManualChanges.records(logged, entity: entity, chunk: chunk, now: now)
         // The consumption records no keys in `firn_epoch_keys` (SCD1 was also put back from
         // the saved rows): other workers drop all their key states after it.
-        var changed: [Key] = []
         let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
             records,
             loadID: loadID,
             sourceFile: "manual DML",
             loadedAt: now,
-            states: &states,
-            changed: &changed
+            states: &states
         )
         var update = PostgresBindings()
         update.append(last)

@@ -290,6 +290,9 @@ extension Array where Element == ChangeRecord {
     /// Gives records read before attributes were added (they hold fewer than `width`) NULL in
     /// the new ones: a file without a column is NULL in it, by the contract.
     public mutating func padAttributes(to width: Int) {
+        // Looked for first: the loop below makes the array unique before it starts (a copy of
+        // every record when the caller still holds it), even when no record is short.
+        guard contains(where: { $0.attributes.count < width }) else { return }
         for index in indices where self[index].attributes.count < width {
             self[index].attributes.append(contentsOf: repeatElement(.null, count: width - self[index].attributes.count))
         }
