@@ -231,22 +231,24 @@ extension PostgresWarehouse {
             )
             let applied = records.count
             releaseElsewhere(consume records)
-            for reject in rejects {
-                var binds = PostgresBindings()
-                binds.append(ticket.id)
-                binds.append(entityName)
-                binds.append(ticket.content.name)
-                binds.append(reject.row)
-                binds.append(reject.rawText)
-                binds.append(reject.reason)
-                binds.append(now.description)
-                try await connection.execute(
-                    """
-                    INSERT INTO firn_rejects (load_id, entity, source_file, source_row, raw_text, reason, rejected_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """,
-                    binds,
-                    logger: logger
+            // One statement for the chunk's rejects, however many (a dirty file may have thousands).
+            if !rejects.isEmpty {
+                var rows = PostgresCopyRows(reservingBytes: rejects.count * 160)
+                let rejectedAt = now.description
+                for reject in rejects {
+                    rows.append(integer: ticket.id)
+                    rows.append(text: entityName)
+                    rows.append(text: ticket.content.name)
+                    rows.append(integer: reject.row)
+                    rows.append(text: reject.rawText.nulMadeVisible)
+                    rows.append(text: reject.reason.nulMadeVisible)
+                    rows.append(text: rejectedAt)
+                    rows.endRow()
+                }
+                try await PostgresBatch(warehouse: self, connection: connection).copy(
+                    rows,
+                    into: "firn_rejects",
+                    columns: ["load_id", "entity", "source_file", "source_row", "raw_text", "reason", "rejected_at"]
                 )
             }
             var progress = PostgresBindings()

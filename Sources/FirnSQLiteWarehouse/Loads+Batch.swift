@@ -115,7 +115,8 @@ extension SQLiteWarehouse {
                 let ticket = parts[part.index].ticket
                 for reject in part.rejects {
                     try insertReject.execute(arguments: [
-                        ticket.id, entityName, ticket.content.name, reject.row, reject.rawText, reject.reason,
+                        ticket.id, entityName, ticket.content.name, reject.row, reject.rawText.nulMadeVisible,
+                        reject.reason.nulMadeVisible,
                         now.description,
                     ])
                 }
