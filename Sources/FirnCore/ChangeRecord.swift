@@ -91,15 +91,29 @@ public struct Version: Sendable, Hashable {
 public struct RejectedRow: Sendable, Hashable {
     /// The row number in its file (1 for the first data row; the header is row 0).
     public var row: Int64
-    /// The row's raw text as read (invalid UTF-8 replaced with U+FFFD, cut at the size limit).
-    public var rawText: String
+    /// The row's raw text as read (invalid UTF-8 replaced with U+FFFD, cut at the size limit,
+    /// NUL shown as U+2400).
+    public private(set) var rawText: String
     /// Why the row was rejected: `bad timestamp "2026-13-01" in column update_timestamp`.
-    public var reason: String
+    public private(set) var reason: String
 
-    /// Creates a rejected row.
+    /// Creates a rejected row. Each NUL character of its text and reason becomes U+2400 (␀,
+    /// the symbol for NUL): PostgreSQL's `text` refuses NUL and SQLite's text is read back only
+    /// up to it, so kept as it is it would fail the chunk or cut the row short in the
+    /// warehouse. The reason says when the row held one.
     public init(row: Int64, rawText: String, reason: String) {
         self.row = row
-        self.rawText = rawText
-        self.reason = reason
+        self.rawText = rawText.nulMadeVisible
+        self.reason = reason.nulMadeVisible
+    }
+}
+
+extension String {
+    /// The text with each NUL character replaced by U+2400 (␀).
+    var nulMadeVisible: String {
+        guard utf8.contains(0) else { return self }
+        var scalars = String.UnicodeScalarView()
+        for scalar in unicodeScalars { scalars.append(scalar == "\u{0}" ? "\u{2400}" : scalar) }
+        return String(scalars)
     }
 }

@@ -240,8 +240,8 @@ extension PostgresWarehouse {
                     rows.append(text: entityName)
                     rows.append(text: ticket.content.name)
                     rows.append(integer: reject.row)
-                    rows.append(text: reject.rawText.nulMadeVisible)
-                    rows.append(text: reject.reason.nulMadeVisible)
+                    rows.append(text: reject.rawText)
+                    rows.append(text: reject.reason)
                     rows.append(text: rejectedAt)
                     rows.endRow()
                 }

@@ -115,8 +115,7 @@ extension SQLiteWarehouse {
                 let ticket = parts[part.index].ticket
                 for reject in part.rejects {
                     try insertReject.execute(arguments: [
-                        ticket.id, entityName, ticket.content.name, reject.row, reject.rawText.nulMadeVisible,
-                        reject.reason.nulMadeVisible,
+                        ticket.id, entityName, ticket.content.name, reject.row, reject.rawText, reject.reason,
                         now.description,
                     ])
                 }

@@ -183,16 +183,3 @@ public struct RejectRecord: Sendable, Hashable {
         self.rejectedAt = rejectedAt
     }
 }
-
-extension String {
-    /// The text as the warehouse keeps a rejected row's text and reason: each NUL character
-    /// becomes U+2400 (␀, the symbol for NUL). PostgreSQL's `text` refuses NUL and SQLite's
-    /// text is read back only up to it, so kept as it is it would fail the chunk or cut the row
-    /// short. A reject's reason says when its row held one.
-    public var nulMadeVisible: String {
-        guard utf8.contains(0) else { return self }
-        var scalars = String.UnicodeScalarView()
-        for scalar in unicodeScalars { scalars.append(scalar == "\u{0}" ? "\u{2400}" : scalar) }
-        return String(scalars)
-    }
-}
