@@ -250,7 +250,8 @@ public final class PostgresWarehouse: Warehouse {
                 if state.hasPrefix("08") || state.hasPrefix("57P") || state == "40001" || state == "40P01"
                     || state == "53300"
                 {
-                    return .unavailable(location: location, reason: "\(message) (SQLSTATE \(state))")
+                    let rolledBack = state.hasPrefix("40") ? "; the transaction was rolled back, and trying again may succeed" : ""
+                    return .unavailable(location: location, reason: "\(message) (SQLSTATE \(state))\(rolledBack)")
                 }
                 return .statementFailed(sql: error.query.map { Self.brief($0.sql) } ?? "", reason: "\(message) (SQLSTATE \(state))")
             default:
