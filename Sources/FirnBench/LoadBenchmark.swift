@@ -46,6 +46,12 @@ public struct LoadBenchmark: Sendable {
     /// workers at once, one run per count (`[1, 2, 4]` for `--workers 4`). Ignored on SQLite,
     /// which has one writer. Defaults to empty.
     public var workerCounts: [Int] = []
+    /// Whether Firn's and the baseline's batches run in turn (batch 1 of each, then batch 2 of
+    /// each, who goes first alternating) instead of all of Firn's and then all of the
+    /// baseline's: on a host whose speed drifts, both then meet the same conditions and the
+    /// ratio between them is steadier. Peak memory is then the process's over both engines.
+    /// Ignored without the baseline. Defaults to `false`.
+    public var interleaves: Bool = false
 
     /// Firn's warehouse settings (page size, checkpointing); ``isDurable`` overrides its
     /// durability. Defaults to ``SQLiteConfiguration/init()``.
@@ -91,12 +97,24 @@ public struct LoadBenchmark: Sendable {
         var sizes: [LoadBenchmarkReport.SizeResult] = []
         for size in batchSizes {
             let batches = batchCount(forSize: size)
-            progress("B=\(size): firn, \(n) base customers then \(batches) batches")
-            let (firn, expected) = try await measureFirn(on: storage, size: size, batches: batches, progress: progress)
+            let firn: LoadBenchmarkReport.EngineResult
+            let expected: TableDigest
             var sql: LoadBenchmarkReport.EngineResult?
-            if includeBaseline {
-                progress("B=\(size): plain SQL baseline")
-                sql = try await measureBaseline(on: storage, size: size, batches: batches, progress: progress)
+            if interleaves && includeBaseline {
+                progress("B=\(size): firn and plain SQL in turn, \(n) base customers then \(batches) batches")
+                (firn, sql, expected) = try await measureInterleaved(
+                    on: storage,
+                    size: size,
+                    batches: batches,
+                    progress: progress
+                )
+            } else {
+                progress("B=\(size): firn, \(n) base customers then \(batches) batches")
+                (firn, expected) = try await measureFirn(on: storage, size: size, batches: batches, progress: progress)
+                if includeBaseline {
+                    progress("B=\(size): plain SQL baseline")
+                    sql = try await measureBaseline(on: storage, size: size, batches: batches, progress: progress)
+                }
             }
             var result = LoadBenchmarkReport.SizeResult(
                 batchSize: size,
@@ -118,13 +136,15 @@ public struct LoadBenchmark: Sendable {
             progress("B=\(size): done")
             sizes.append(result)
         }
-        return LoadBenchmarkReport(
+        var report = LoadBenchmarkReport(
             n: n,
             seed: seed,
             isDurable: isDurable,
             engine: await storage.engineDescription(),
             sizes: sizes
         )
+        report.isInterleaved = interleaves && includeBaseline
+        return report
     }
 
     // MARK: Engines

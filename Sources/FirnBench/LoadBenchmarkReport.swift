@@ -21,6 +21,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
     /// For `--files`: the directory the batches came from (then ``n`` is 0: the base is the
     /// first file). `nil` for a generated workload.
     public var files: String?
+    /// Whether the engines' batches ran in turn (``LoadBenchmark/interleaves``); then each
+    /// size's peak memory is the process's over both.
+    public var isInterleaved: Bool = false
 
     /// One batch size's run.
     public struct SizeResult: Sendable, Hashable, Codable {
@@ -236,6 +239,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
             if size.currentTablesAgree == false {
                 lines.append("        FIRN'S AND THE BASELINE'S SCD1 TABLES DIFFER")
             }
+        }
+        if isInterleaved {
+            lines.append("engines interleaved batch by batch (who goes first alternates); peak RSS covers both")
         }
         lines.append("peak RSS is process-wide (generator included); rows/s counts change rows to SCD2, base excluded")
         return lines.joined(separator: "\n")

@@ -76,6 +76,14 @@ struct LoadBench: AsyncParsableCommand {
     @Flag(help: "Skip the plain-SQL baseline.")
     var noBaseline = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Run Firn's and the baseline's batches in turn, not all of one engine's then the other's.",
+            discussion: "Both then meet the same conditions on a host whose speed drifts, so the speed-up is steadier; peak RSS then covers both engines."
+        )
+    )
+    var interleave = false
+
     @Option(help: "Firn's SQLite page size for the benchmark databases.")
     var pageSize: Int?
 
@@ -118,6 +126,10 @@ struct LoadBench: AsyncParsableCommand {
         if let keyStateCapacity {
             try NumericBounds.keyStateCapacity.check(keyStateCapacity, "--key-state-capacity")
         }
+        if interleave {
+            if noBaseline { throw ValidationError("--interleave needs the baseline: drop --no-baseline") }
+            if files != nil { throw ValidationError("--interleave applies to generated batches, not to --files") }
+        }
         if let workers {
             guard warehouse != nil else {
                 throw ValidationError("--workers needs --warehouse postgres://…: SQLite has one writer")
@@ -145,6 +157,7 @@ struct LoadBench: AsyncParsableCommand {
         benchmark.seed = seed
         benchmark.directory = directory
         benchmark.includeBaseline = !noBaseline
+        benchmark.interleaves = interleave
         benchmark.keepsDatabases = keep
         if let pageSize { benchmark.warehouse.pageSize = pageSize }
         if let checkpointPages { benchmark.warehouse.checkpointPages = checkpointPages }

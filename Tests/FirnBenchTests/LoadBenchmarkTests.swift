@@ -33,6 +33,27 @@ import Testing
         #expect(decoded == report)
     }
 
+    /// With the engines in turn: the same batches, the same tables, and the report says so.
+    @Test func interleavedRunAgreesWithTheGeneratorAndSaysSo() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var benchmark = LoadBenchmark()
+        benchmark.n = 500
+        benchmark.batchSizes = [100]
+        benchmark.batchCounts = [100: 3]
+        benchmark.directory = directory
+        benchmark.interleaves = true
+        let report = try await benchmark.run()
+        try #require(report.sizes.count == 1)
+        let size = report.sizes[0]
+        #expect(size.firnMatchesExpected, "firn \(size.firn.current), expected \(size.expectedCurrent)")
+        #expect(size.currentTablesAgree == true && size.historyTablesAgree == true)
+        #expect(size.firn.batchMilliseconds.count == 3 && size.sql?.batchMilliseconds.count == 3)
+        #expect(size.firn.peakResidentBytes == size.sql?.peakResidentBytes)
+        #expect(report.isInterleaved && report.allChecksPass)
+        #expect(report.description.contains("engines interleaved batch by batch"))
+    }
+
     /// The same on the test run's PostgreSQL server: Firn and the plain-SQL port (COPY,
     /// MERGE, window functions) in schemas of their own, which are dropped afterwards; then
     /// the batches again, shared by one and by three workers.
