@@ -5,14 +5,20 @@ import Testing
 @testable import FirnBench
 
 @Suite struct LoadBenchmarkTests {
-    @Test func tinyRunFinishesAndBothEnginesAgree() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// 500 customers, then three batches of 100, on SQLite files in `directory`.
+    private func tinyBenchmark(in directory: String) -> LoadBenchmark {
         var benchmark = LoadBenchmark()
         benchmark.n = 500
         benchmark.batchSizes = [100]
         benchmark.batchCounts = [100: 3]
         benchmark.directory = directory
+        return benchmark
+    }
+
+    @Test func tinyRunFinishesAndBothEnginesAgree() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let benchmark = tinyBenchmark(in: directory)
         var lines: [String] = []
         let report = try await benchmark.run { lines.append($0) }
         #expect(!lines.isEmpty)
@@ -37,11 +43,7 @@ import Testing
     @Test func interleavedRunAgreesWithTheGeneratorAndSaysSo() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var benchmark = LoadBenchmark()
-        benchmark.n = 500
-        benchmark.batchSizes = [100]
-        benchmark.batchCounts = [100: 3]
-        benchmark.directory = directory
+        var benchmark = tinyBenchmark(in: directory)
         benchmark.interleaves = true
         let report = try await benchmark.run()
         try #require(report.sizes.count == 1)
