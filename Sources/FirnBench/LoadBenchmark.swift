@@ -95,12 +95,13 @@ public struct LoadBenchmark: Sendable {
         -> LoadBenchmarkReport
     {
         var sizes: [LoadBenchmarkReport.SizeResult] = []
+        let interleaving = interleaves && includeBaseline
         for size in batchSizes {
             let batches = batchCount(forSize: size)
             let firn: LoadBenchmarkReport.EngineResult
             let expected: TableDigest
             var sql: LoadBenchmarkReport.EngineResult?
-            if interleaves && includeBaseline {
+            if interleaving {
                 progress("B=\(size): firn and plain SQL in turn, \(n) base customers then \(batches) batches")
                 (firn, sql, expected) = try await measureInterleaved(
                     on: storage,
@@ -143,7 +144,7 @@ public struct LoadBenchmark: Sendable {
             engine: await storage.engineDescription(),
             sizes: sizes
         )
-        report.isInterleaved = interleaves && includeBaseline
+        report.isInterleaved = interleaving
         return report
     }
 

@@ -246,12 +246,17 @@ public final class PostgresWarehouse: Warehouse {
             case .server:
                 let state = error.serverInfo?[.sqlState] ?? ""
                 let message = error.serverInfo?[.message] ?? "server error"
-                // Connection exceptions, shutdowns, serialization failures and deadlocks may clear.
-                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "40001" || state == "40P01"
-                    || state == "53300"
-                {
-                    let rolledBack = state.hasPrefix("40") ? "; the transaction was rolled back, and trying again may succeed" : ""
-                    return .unavailable(location: location, reason: "\(message) (SQLSTATE \(state))\(rolledBack)")
+                // A serialization failure or a deadlock rolled the transaction back; another try may pass.
+                if state == "40001" || state == "40P01" {
+                    return .unavailable(
+                        location: location,
+                        reason: "\(message) (SQLSTATE \(state)); the transaction was rolled back, "
+                            + "and trying again may succeed"
+                    )
+                }
+                // Connection exceptions, shutdowns and too many connections may clear.
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                    return .unavailable(location: location, reason: "\(message) (SQLSTATE \(state))")
                 }
                 return .statementFailed(sql: error.query.map { Self.brief($0.sql) } ?? "", reason: "\(message) (SQLSTATE \(state))")
             default:
