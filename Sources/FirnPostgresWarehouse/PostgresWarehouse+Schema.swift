@@ -178,18 +178,18 @@ extension PostgresWarehouse {
                 }
                 return
             }
-            // An entity whose saving trigger still fires on INSERT (before it stopped doing
-            // so) gets the stream's triggers as they are now.
+            // An entity with a saving BEFORE trigger (it saved rows before they changed, and
+            // once also fired on INSERT) gets the stream's trigger as it is now.
             var trigger = PostgresBindings()
             trigger.append(schema.current)
             trigger.append(entity.name.suffixed("_stream_save").normalized)
-            let savesOnInsert =
+            let savesBefore =
                 try await connection.rows(
-                    "SELECT (tgtype & 4) <> 0 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2",
+                    "SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2",
                     trigger,
                     logger: logger
-                ).first?.decode(Bool.self) ?? false
-            if savesOnInsert {
+                ).first != nil
+            if savesBefore {
                 for statement in schema.triggerStatements { try await connection.execute(statement, logger: logger) }
             }
         }

@@ -6,7 +6,8 @@ import Foundation
 import Testing
 
 /// What is PostgreSQL's own, against the test run's real server: user SQL's guard, a server
-/// that is not there, a warehouse from a newer Firn, schemas side by side.
+/// that is not there, a warehouse from a newer Firn, an entity from an older one, schemas side
+/// by side.
 @Suite struct PostgresServerTests {
     static func refusal(_ sql: String, on warehouse: any Warehouse, readOnly: Bool = false) async -> String? {
         do {
@@ -113,5 +114,44 @@ import Testing
         } catch {
             #expect(error.description.contains("newer than this firn knows"), "\(error)")
         }
+    }
+
+    @Test func anEntityWithTheOldSavingTriggerGetsTheStreamsTriggerAsItIsNow() async throws {
+        let location = try await PostgresTestServer.freshSchema()
+        var warehouse = try await PostgresWarehouse.open(location)
+        _ = try await warehouse.query(
+            "INSERT INTO customer (customer_id, first_name, update_timestamp) VALUES (7, 'Ada', '2026-01-01 00:00:00.000000')"
+        )
+        _ = try await warehouse.consumeStream()
+        await warehouse.close()
+        // Entities made before saved SCD1's rows in a BEFORE row trigger, which locks every row
+        // the pipeline updates; this one does nothing, so only the new trigger can save rows.
+        try PostgresTestServer.psql(
+            location,
+            """
+            CREATE FUNCTION customer_stream_save() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RETURN COALESCE(NEW, OLD); END $$;
+            CREATE TRIGGER customer_stream_save BEFORE INSERT OR UPDATE OR DELETE ON customer FOR EACH ROW
+            EXECUTE FUNCTION customer_stream_save();
+            """
+        )
+        warehouse = try await PostgresWarehouse.open(location)
+        let triggers = try await warehouse.query(
+            "SELECT tgname::text FROM pg_trigger WHERE tgrelid = 'customer'::regclass AND NOT tgisinternal ORDER BY 1"
+        ).result.rows
+        #expect(triggers == [[.text("customer_stream_capture")], [.text("customer_stream_lock")]])
+        _ = try await warehouse.query("UPDATE customer SET first_name = 'Bea' WHERE customer_id = 7")
+        // Until the stream is consumed, history shows the row as it was before the update.
+        await #expect(
+            try warehouse.query("SELECT first_name FROM customer_history WHERE customer_id = 7").result.rows
+                == [[.text("Ada")]]
+        )
+        _ = try await warehouse.consumeStream()
+        await #expect(
+            try warehouse.query(
+                "SELECT first_name, is_current FROM customer_history WHERE customer_id = 7 ORDER BY start_time"
+            ).result.rows == [[.text("Ada"), .integer(0)], [.text("Bea"), .integer(1)]]
+        )
+        await warehouse.close()
     }
 }
