@@ -242,9 +242,9 @@ struct PostgresSchema: Sendable, EntitySQLNames {
         func unsaved(_ image: String) -> String {
             "NOT EXISTS (SELECT 1 FROM \(beforeDML) b WHERE \(keys.map { "b.\($0) = \(image).\($0)" }.joined(separator: " AND ")))"
         }
+        let oldRow = (keys + attributes + [eventTime]).map { "OLD.\($0)" }.joined(separator: ", ")
         let saveOld =
-            "INSERT INTO \(beforeDML) (\(rowColumns), _firn_absent) SELECT "
-            + (keys + attributes + [eventTime]).map { "OLD.\($0)" }.joined(separator: ", ") + ", 0 WHERE \(unsaved("OLD"));"
+            "INSERT INTO \(beforeDML) (\(rowColumns), _firn_absent) SELECT \(oldRow), 0 WHERE \(unsaved("OLD"));"
         func markAbsent(_ image: String) -> String {
             "INSERT INTO \(beforeDML) (\(keyList), _firn_absent) SELECT "
                 + keys.map { "\(image).\($0)" }.joined(separator: ", ") + ", 1 WHERE \(unsaved(image));"
