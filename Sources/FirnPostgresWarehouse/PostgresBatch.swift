@@ -26,7 +26,8 @@ struct PostgresBatch {
         sourceFile: String,
         loadedAt: Timestamp,
         states: inout KeyStateCache.States,
-        recordingKeysAt epoch: Int64? = nil
+        recordingKeysAt epoch: Int64? = nil,
+        parts: PostgresBatchParts? = nil
     ) async throws -> ApplyCounts {
         guard !records.isEmpty else {
             if let epoch { try await warehouse.recordKeysChanged(connection, epoch: epoch, keys: KeyList.encode([])) }
@@ -38,6 +39,12 @@ struct PostgresBatch {
         // Read before attributes were widened: values as the wider types hold them.
         records.conformAttributes(to: schema.entity)
         var counts = ApplyCounts()
+        // Several files' records: each record's load is its file's.
+        let fileOf = parts?.counts
+        let loadOf: (ChangeRecord) -> Int64 = { record in fileOf?.loadID(of: record) ?? loadID }
+        if let parts {
+            for (index, file) in parts.files.enumerated() { parts.counts.staged(file.range.count, part: index) }
+        }
         let clock = ContinuousClock()
         var mark = clock.now
         func lap() -> Double {
@@ -58,8 +65,15 @@ struct PostgresBatch {
             return epoch == nil ? nil : KeyList.encode(keysOf: records, order: known.order)
         }
         let width = schema.entity.attributeColumns.count
+        let files = parts?.files
         let staging = Task { [records] in
-            if !isStaged { try await stage(records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt) }
+            if !isStaged {
+                if let files {
+                    try await stage(records, files: files, loadedAt: loadedAt)
+                } else {
+                    try await stage(records, loadID: loadID, sourceFile: sourceFile, loadedAt: loadedAt)
+                }
+            }
             let staged = clock.now
             if let epoch, let keys = await grouping.value {
                 try await warehouse.recordKeysChanged(connection, epoch: epoch, keys: keys)
@@ -106,11 +120,23 @@ struct PostgresBatch {
                 continue
             }
             counts.inOrderKeys += 1
-            Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
-            writes.appendLate(
-                BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
-                counts: &counts
+            parts?.counts.attribute(
+                changes,
+                storedOpen: group.open?.start,
+                group: group,
+                records: records,
+                order: order
             )
+            Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
+            let lateOnes = BatchPlan.lateRecords(
+                group: group,
+                records: records,
+                order: order,
+                latestStored: nil,
+                loadID: loadOf
+            )
+            parts?.counts.late(lateOnes)
+            writes.appendLate(lateOnes, counts: &counts)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Time after staging counts as writing.
@@ -134,6 +160,13 @@ struct PostgresBatch {
                 order: order,
                 policy: policy
             )
+            parts?.counts.attribute(
+                changes,
+                storedOpen: group.open?.start,
+                group: group,
+                records: records,
+                order: order
+            )
             collect(
                 changes,
                 storedOpen: group.open?.start,
@@ -142,10 +175,15 @@ struct PostgresBatch {
                 stored: &stored,
                 counts: &counts
             )
-            writes.appendLate(
-                BatchPlan.lateRecords(group: group, records: records, order: order, latestStored: nil, loadID: loadID),
-                counts: &counts
+            let lateOnes = BatchPlan.lateRecords(
+                group: group,
+                records: records,
+                order: order,
+                latestStored: nil,
+                loadID: loadOf
             )
+            parts?.counts.late(lateOnes)
+            writes.appendLate(lateOnes, counts: &counts)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Keys with late records: their stored rows read for all at once, then replayed, each
@@ -176,24 +214,25 @@ struct PostgresBatch {
                 from: since[position].from,
                 policy: policy
             )
+            let storedOpen = existing[position].last.flatMap { $0.isCurrent ? $0.start : nil }
+            parts?.counts.attribute(changes, storedOpen: storedOpen, group: group, records: records, order: order)
             collect(
                 changes,
-                storedOpen: existing[position].last.flatMap { $0.isCurrent ? $0.start : nil },
+                storedOpen: storedOpen,
                 replacingUnchangedFrom: since[position].from,
                 into: &writes,
                 stored: &stored,
                 counts: &counts
             )
-            writes.appendLate(
-                BatchPlan.lateRecords(
-                    group: group,
-                    records: records,
-                    order: order,
-                    latestStored: BatchPlan.latestStored(existing: existing[position], unchanged: unchanged[position]),
-                    loadID: loadID
-                ),
-                counts: &counts
+            let lateOnes = BatchPlan.lateRecords(
+                group: group,
+                records: records,
+                order: order,
+                latestStored: BatchPlan.latestStored(existing: existing[position], unchanged: unchanged[position]),
+                loadID: loadOf
             )
+            parts?.counts.late(lateOnes)
+            writes.appendLate(lateOnes, counts: &counts)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // The batch's working state is a few small allocations per key: free it on another

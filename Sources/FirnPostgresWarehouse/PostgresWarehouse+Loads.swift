@@ -48,111 +48,127 @@ extension PostgresWarehouse {
     public func beginLoad(_ content: FileContent, continuing: UnfinishedLoad?) async throws(WarehouseError)
         -> LoadStart
     {
+        try await transaction { connection -> LoadStart in
+            try await self.beginLoad(connection, content, continuing: continuing)
+        }
+    }
+
+    /// The advisory lock two workers beginning the same file take turns on.
+    func loadLock(_ content: FileContent) -> Int64 {
+        Self.lockKey("load:\(entity.name.normalized):\(content.name)")
+    }
+
+    /// Starts, resumes or skips loading `content`, inside the caller's transaction (see
+    /// ``beginLoad(_:continuing:)``).
+    func beginLoad(
+        _ connection: PostgresConnection,
+        _ content: FileContent,
+        continuing: UnfinishedLoad?
+    ) async throws -> LoadStart
+    {
         let entityName = entity.name.normalized
         let logger = self.logger
-        return try await transaction { connection -> LoadStart in
-            // One content at a time: two workers beginning the same file take turns here.
-            var lock = PostgresBindings()
-            lock.append(Self.lockKey("load:\(entityName):\(content.name)"))
-            try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+        // One content at a time: two workers beginning the same file take turns here.
+        var lock = PostgresBindings()
+        lock.append(loadLock(content))
+        try await connection.execute("SELECT pg_advisory_xact_lock($1)", lock, logger: logger)
+        var binds = PostgresBindings()
+        binds.append(entityName)
+        binds.append(content.name)
+        binds.append(content.checksum)
+        let existing = try await connection.rows(
+            """
+            SELECT load_id, status, rows_done, event_time_default FROM firn_loads
+            WHERE entity = $1 AND file_name = $2 AND checksum = $3
+                AND (status IN ('loaded', 'loading') OR (status = 'failed' AND rows_done > 0))
+            ORDER BY load_id DESC LIMIT 1
+            """,
+            binds,
+            logger: logger
+        )
+        if let row = existing.first {
+            let (id, status, done, defaultTime) = try row.decode((Int64, String, Int64, String).self)
+            if status == "loaded" {
+                return .alreadyLoaded(try await Self.summary(connection, id: id, logger: logger)!)
+            }
+            if status == "failed" {
+                var reopen = PostgresBindings()
+                reopen.append(id)
+                try await connection.execute(
+                    "UPDATE firn_loads SET status = 'loading', finished_at = NULL, error = NULL WHERE load_id = $1",
+                    reopen,
+                    logger: logger
+                )
+            }
+            return .load(
+                LoadTicket(
+                    id: id,
+                    content: content,
+                    resumeAfterRow: done,
+                    defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
+                )
+            )
+        }
+        if let continuing, continuing.content.name == content.name {
             var binds = PostgresBindings()
+            binds.append(continuing.id)
             binds.append(entityName)
             binds.append(content.name)
-            binds.append(content.checksum)
-            let existing = try await connection.rows(
+            binds.append(continuing.content.checksum)
+            binds.append(continuing.content.sizeBytes)
+            let resumed = try await connection.rows(
                 """
-                SELECT load_id, status, rows_done, event_time_default FROM firn_loads
-                WHERE entity = $1 AND file_name = $2 AND checksum = $3
-                    AND (status IN ('loaded', 'loading') OR (status = 'failed' AND rows_done > 0))
-                ORDER BY load_id DESC LIMIT 1
+                SELECT rows_done, event_time_default FROM firn_loads
+                WHERE load_id = $1 AND entity = $2 AND file_name = $3 AND checksum = $4 AND size_bytes = $5
+                    AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
                 """,
                 binds,
                 logger: logger
             )
-            if let row = existing.first {
-                let (id, status, done, defaultTime) = try row.decode((Int64, String, Int64, String).self)
-                if status == "loaded" {
-                    return .alreadyLoaded(try await Self.summary(connection, id: id, logger: logger)!)
-                }
-                if status == "failed" {
-                    var reopen = PostgresBindings()
-                    reopen.append(id)
-                    try await connection.execute(
-                        "UPDATE firn_loads SET status = 'loading', finished_at = NULL, error = NULL WHERE load_id = $1",
-                        reopen,
-                        logger: logger
-                    )
-                }
+            if let row = resumed.first {
+                let (done, defaultTime) = try row.decode((Int64, String).self)
+                var update = PostgresBindings()
+                update.append(content.checksum)
+                update.append(content.sizeBytes)
+                update.append(continuing.id)
+                try await connection.execute(
+                    """
+                    UPDATE firn_loads SET checksum = $1, size_bytes = $2, status = 'loading', finished_at = NULL,
+                        error = NULL
+                    WHERE load_id = $3
+                    """,
+                    update,
+                    logger: logger
+                )
                 return .load(
                     LoadTicket(
-                        id: id,
+                        id: continuing.id,
                         content: content,
                         resumeAfterRow: done,
                         defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
                     )
                 )
             }
-            if let continuing, continuing.content.name == content.name {
-                var binds = PostgresBindings()
-                binds.append(continuing.id)
-                binds.append(entityName)
-                binds.append(content.name)
-                binds.append(continuing.content.checksum)
-                binds.append(continuing.content.sizeBytes)
-                let resumed = try await connection.rows(
-                    """
-                    SELECT rows_done, event_time_default FROM firn_loads
-                    WHERE load_id = $1 AND entity = $2 AND file_name = $3 AND checksum = $4 AND size_bytes = $5
-                        AND (status = 'loading' OR (status = 'failed' AND rows_done > 0))
-                    """,
-                    binds,
-                    logger: logger
-                )
-                if let row = resumed.first {
-                    let (done, defaultTime) = try row.decode((Int64, String).self)
-                    var update = PostgresBindings()
-                    update.append(content.checksum)
-                    update.append(content.sizeBytes)
-                    update.append(continuing.id)
-                    try await connection.execute(
-                        """
-                        UPDATE firn_loads SET checksum = $1, size_bytes = $2, status = 'loading', finished_at = NULL,
-                            error = NULL
-                        WHERE load_id = $3
-                        """,
-                        update,
-                        logger: logger
-                    )
-                    return .load(
-                        LoadTicket(
-                            id: continuing.id,
-                            content: content,
-                            resumeAfterRow: done,
-                            defaultEventTime: Timestamp(canonical: defaultTime) ?? .now()
-                        )
-                    )
-                }
-            }
-            let now = Timestamp.now()
-            var insert = PostgresBindings()
-            insert.append(entityName)
-            insert.append(content.source)
-            insert.append(content.name)
-            insert.append(content.checksum)
-            insert.append(content.sizeBytes)
-            insert.append(now.description)
-            insert.append(content.landedAt?.description)
-            let id = try await connection.rows(
-                """
-                INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status, event_time_default,
-                    started_at, landed_at)
-                VALUES ($1, $2, $3, $4, $5, 'loading', $6, $6, $7) RETURNING load_id
-                """,
-                insert,
-                logger: logger
-            ).first!.decode(Int64.self)
-            return .load(LoadTicket(id: id, content: content, resumeAfterRow: 0, defaultEventTime: now))
         }
+        let now = Timestamp.now()
+        var insert = PostgresBindings()
+        insert.append(entityName)
+        insert.append(content.source)
+        insert.append(content.name)
+        insert.append(content.checksum)
+        insert.append(content.sizeBytes)
+        insert.append(now.description)
+        insert.append(content.landedAt?.description)
+        let id = try await connection.rows(
+            """
+            INSERT INTO firn_loads (entity, source, file_name, checksum, size_bytes, status, event_time_default,
+                started_at, landed_at)
+            VALUES ($1, $2, $3, $4, $5, 'loading', $6, $6, $7) RETURNING load_id
+            """,
+            insert,
+            logger: logger
+        ).first!.decode(Int64.self)
+        return .load(LoadTicket(id: id, content: content, resumeAfterRow: 0, defaultEventTime: now))
     }
 
     @discardableResult
@@ -164,7 +180,6 @@ extension PostgresWarehouse {
     ) async throws(WarehouseError) -> ApplyCounts {
         var chunk = chunk
         let logger = self.logger
-        let entityName = entity.name.normalized
         let clock = ContinuousClock()
         var bodyEnd = clock.now
         let keyStates = self.keyStates
@@ -231,40 +246,14 @@ extension PostgresWarehouse {
             )
             let applied = records.count
             releaseElsewhere(consume records)
-            // One statement for the chunk's rejects, however many (a dirty file may have thousands).
-            if !rejects.isEmpty {
-                var rows = PostgresCopyRows(reservingBytes: rejects.count * 160)
-                let rejectedAt = now.description
-                for reject in rejects {
-                    rows.append(integer: ticket.id)
-                    rows.append(text: entityName)
-                    rows.append(text: ticket.content.name)
-                    rows.append(integer: reject.row)
-                    rows.append(text: reject.rawText)
-                    rows.append(text: reject.reason)
-                    rows.append(text: rejectedAt)
-                    rows.endRow()
-                }
-                try await PostgresBatch(warehouse: self, connection: connection).copy(
-                    rows,
-                    into: "firn_rejects",
-                    columns: ["load_id", "entity", "source_file", "source_row", "raw_text", "reason", "rejected_at"]
-                )
-            }
-            var progress = PostgresBindings()
-            progress.append(chunk.lastRow)
-            progress.append(Int64(applied))
-            progress.append(Int64(rejects.count))
-            progress.append(Int64(counts.versionsOpened))
-            progress.append(Int64(counts.versionsClosed))
-            progress.append(ticket.id)
-            try await connection.execute(
-                """
-                UPDATE firn_loads SET rows_done = $1, rows_loaded = rows_loaded + $2, rows_rejected = rows_rejected + $3,
-                    versions_opened = versions_opened + $4, versions_closed = versions_closed + $5
-                WHERE load_id = $6
-                """,
-                progress,
+            try await recordRejects(connection, ticket, rejects, at: now)
+            try await Self.recordProgress(
+                connection,
+                ticket.id,
+                lastRow: chunk.lastRow,
+                applied: applied,
+                rejected: rejects.count,
+                counts: counts,
                 logger: logger
             )
             if finishing { try await Self.markLoaded(connection, ticket.id, warnings: warnings, logger: logger) }
@@ -274,6 +263,62 @@ extension PostgresWarehouse {
         var result = counts
         result.timings.commit = (clock.now - bodyEnd).seconds
         return result
+    }
+
+    /// Records a chunk's rejects in one statement, however many (a dirty file may have thousands).
+    func recordRejects(
+        _ connection: PostgresConnection,
+        _ ticket: LoadTicket,
+        _ rejects: [RejectedRow],
+        at time: Timestamp
+    ) async throws {
+        guard !rejects.isEmpty else { return }
+        let entityName = entity.name.normalized
+        var rows = PostgresCopyRows(reservingBytes: rejects.count * 160)
+        let rejectedAt = time.description
+        for reject in rejects {
+            rows.append(integer: ticket.id)
+            rows.append(text: entityName)
+            rows.append(text: ticket.content.name)
+            rows.append(integer: reject.row)
+            rows.append(text: reject.rawText)
+            rows.append(text: reject.reason)
+            rows.append(text: rejectedAt)
+            rows.endRow()
+        }
+        try await PostgresBatch(warehouse: self, connection: connection).copy(
+            rows,
+            into: "firn_rejects",
+            columns: ["load_id", "entity", "source_file", "source_row", "raw_text", "reason", "rejected_at"]
+        )
+    }
+
+    /// Records a load's progress after a chunk: its last row, and what it applied.
+    static func recordProgress(
+        _ connection: PostgresConnection,
+        _ load: Int64,
+        lastRow: Int64,
+        applied: Int,
+        rejected: Int,
+        counts: ApplyCounts,
+        logger: Logger
+    ) async throws {
+        var progress = PostgresBindings()
+        progress.append(lastRow)
+        progress.append(Int64(applied))
+        progress.append(Int64(rejected))
+        progress.append(Int64(counts.versionsOpened))
+        progress.append(Int64(counts.versionsClosed))
+        progress.append(load)
+        try await connection.execute(
+            """
+            UPDATE firn_loads SET rows_done = $1, rows_loaded = rows_loaded + $2, rows_rejected = rows_rejected + $3,
+                versions_opened = versions_opened + $4, versions_closed = versions_closed + $5
+            WHERE load_id = $6
+            """,
+            progress,
+            logger: logger
+        )
     }
 
     /// Records a chunk about to be applied and returns its id: its records' arrival order.

@@ -122,6 +122,12 @@ import Testing
         try Self.pipeKillsThenCompare(name: "crash-batch", evolveFrom: nil)
     }
 
+    /// The same on PostgreSQL, whose files of a transaction are checked, staged and applied
+    /// one after the other under one turn.
+    @Test func sigkillDuringMultiFileTransactionsOnPostgreSQLThenRestartEqualsFirnLoad() throws {
+        try Self.pipeKillsThenCompare(name: "crash-batch-pg", rows: 24_000, evolveFrom: nil, postgres: true)
+    }
+
     /// The same while a column appears part way through the backlog (`schema_evolution:
     /// evolve`, the default): files from the 60th on have `tier`; the tables equal `firn load`'s,
     /// and schema history shows the change once.
