@@ -91,6 +91,20 @@ struct PostgresBatch {
         var writes = Writes(width: width)
         var stored = StoredWrites(width: width)
         var waiting: [Int] = []
+        /// Counts a key's changes for the files whose records made them (several files), and
+        /// writes its late records.
+        func account(_ changes: HistoryChanges, storedOpen: Timestamp?, group: KeyGroup, latestStored: Timestamp?) {
+            parts?.counts.attribute(changes, storedOpen: storedOpen, group: group, records: records, order: order)
+            let late = BatchPlan.lateRecords(
+                group: group,
+                records: records,
+                order: order,
+                latestStored: latestStored,
+                loadID: loadOf
+            )
+            parts?.counts.late(late)
+            writes.appendLate(late, counts: &counts)
+        }
         // A large batch's known keys are written in parts: each part's statements run on the
         // server after staging and the parts before it (one after another: the connection has
         // one transaction), while the next part is gathered. The first is small, so the server
@@ -120,23 +134,8 @@ struct PostgresBatch {
                 continue
             }
             counts.inOrderKeys += 1
-            parts?.counts.attribute(
-                changes,
-                storedOpen: group.open?.start,
-                group: group,
-                records: records,
-                order: order
-            )
             Self.gather(changes, storedOpen: group.open?.start, into: &writes, counts: &counts)
-            let lateOnes = BatchPlan.lateRecords(
-                group: group,
-                records: records,
-                order: order,
-                latestStored: nil,
-                loadID: loadOf
-            )
-            parts?.counts.late(lateOnes)
-            writes.appendLate(lateOnes, counts: &counts)
+            account(changes, storedOpen: group.open?.start, group: group, latestStored: nil)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Time after staging counts as writing.
@@ -160,13 +159,6 @@ struct PostgresBatch {
                 order: order,
                 policy: policy
             )
-            parts?.counts.attribute(
-                changes,
-                storedOpen: group.open?.start,
-                group: group,
-                records: records,
-                order: order
-            )
             collect(
                 changes,
                 storedOpen: group.open?.start,
@@ -175,15 +167,7 @@ struct PostgresBatch {
                 stored: &stored,
                 counts: &counts
             )
-            let lateOnes = BatchPlan.lateRecords(
-                group: group,
-                records: records,
-                order: order,
-                latestStored: nil,
-                loadID: loadOf
-            )
-            parts?.counts.late(lateOnes)
-            writes.appendLate(lateOnes, counts: &counts)
+            account(changes, storedOpen: group.open?.start, group: group, latestStored: nil)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // Keys with late records: their stored rows read for all at once, then replayed, each
@@ -215,7 +199,6 @@ struct PostgresBatch {
                 policy: policy
             )
             let storedOpen = existing[position].last.flatMap { $0.isCurrent ? $0.start : nil }
-            parts?.counts.attribute(changes, storedOpen: storedOpen, group: group, records: records, order: order)
             collect(
                 changes,
                 storedOpen: storedOpen,
@@ -224,15 +207,12 @@ struct PostgresBatch {
                 stored: &stored,
                 counts: &counts
             )
-            let lateOnes = BatchPlan.lateRecords(
+            account(
+                changes,
+                storedOpen: storedOpen,
                 group: group,
-                records: records,
-                order: order,
-                latestStored: BatchPlan.latestStored(existing: existing[position], unchanged: unchanged[position]),
-                loadID: loadOf
+                latestStored: BatchPlan.latestStored(existing: existing[position], unchanged: unchanged[position])
             )
-            parts?.counts.late(lateOnes)
-            writes.appendLate(lateOnes, counts: &counts)
             states.store(KeyState(latest: latest, open: changes.open), for: group.key)
         }
         // The batch's working state is a few small allocations per key: free it on another
@@ -247,27 +227,11 @@ struct PostgresBatch {
     /// Copies `records` into staging, written out a few thousand rows at a time so that the
     /// server starts on them at once.
     func stage(_ records: [ChangeRecord], loadID: Int64, sourceFile: String, loadedAt: Timestamp) async throws {
-        let width = schema.entity.attributeColumns.count
-        try await connection.copyFrom(
-            table: schema.entity.rawTable.normalized,
-            columns: schema.rawColumns,
-            logger: logger
-        ) {
-            writer in
-            var start = 0
-            while start < records.count {
-                let end = min(start + Self.stagingSlice, records.count)
-                let rows = Self.stagingRows(
-                    records[start..<end],
-                    loadID: loadID,
-                    sourceFile: sourceFile,
-                    loadedAt: loadedAt,
-                    width: width
-                )
-                try await writer.write(rows.buffer)
-                start = end
-            }
-        }
+        try await stage(
+            records,
+            files: [PostgresBatchParts.File(range: records.indices, loadID: loadID, sourceFile: sourceFile)],
+            loadedAt: loadedAt
+        )
     }
 
     /// The fewest known keys written in one part after the first (see
