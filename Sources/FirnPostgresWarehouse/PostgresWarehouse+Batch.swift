@@ -17,6 +17,16 @@ extension PostgresWarehouse {
     /// - Throws: ``WarehouseError/loadNotInProgress(_:status:)`` when another process failed
     ///   one of the loads meanwhile (nothing of the batch is applied).
     public func applyChunks(_ parts: consuming [ChunkApplication]) async throws(WarehouseError) -> BatchApplyCounts {
+        try await applyParts(parts, readingSummaries: true)
+    }
+
+    /// Applies chunks of files as ``applyChunks(_:)`` says; one chunk is a batch of one (as
+    /// ``applyChunk(_:_:finishing:warnings:)`` applies it). With `readingSummaries`, the loads'
+    /// history rows are read in the transaction for the caller (``BatchApplyCounts/summaries``).
+    func applyParts(
+        _ parts: consuming [ChunkApplication],
+        readingSummaries: Bool
+    ) async throws(WarehouseError) -> BatchApplyCounts {
         var parts = parts
         // The same load twice would stage its rows twice (both parts pass the progress check).
         if Set(parts.map(\.ticket.id)).count < parts.count {
@@ -153,7 +163,7 @@ extension PostgresWarehouse {
                 result.parts[part.index] = own
             }
             // What the caller reports: read here, in the transaction, not in another read after.
-            for part in parts {
+            for part in parts where readingSummaries {
                 if let summary = try await Self.summary(connection, id: part.ticket.id, logger: logger) {
                     result.summaries[part.ticket.id] = summary
                 }

@@ -178,91 +178,11 @@ extension PostgresWarehouse {
         finishing: Bool,
         warnings: [String]
     ) async throws(WarehouseError) -> ApplyCounts {
-        var chunk = chunk
-        let logger = self.logger
-        let clock = ContinuousClock()
-        var bodyEnd = clock.now
-        let keyStates = self.keyStates
-        let (counts, turn) = try await transaction(asPipeline: true) { connection -> (ApplyCounts, ApplyTurn?) in
-            defer { bodyEnd = clock.now }
-            var id = PostgresBindings()
-            id.append(ticket.id)
-            guard
-                let row = try await connection.rows(
-                    "SELECT status, rows_done FROM firn_loads WHERE load_id = $1 FOR UPDATE",
-                    id,
-                    logger: logger
-                ).first
-            else { throw WarehouseError.unknownLoad(ticket.id) }
-            let (status, done) = try row.decode((String, Int64).self)
-            guard status != "failed" else { throw WarehouseError.loadNotInProgress(ticket.id, status: status) }
-            guard status == "loading" else { return (ApplyCounts(), nil) }
-            guard chunk.lastRow > done else {
-                if finishing { try await Self.markLoaded(connection, ticket.id, warnings: warnings, logger: logger) }
-                return (ApplyCounts(), nil)
-            }
-            // Chunks of this entity commit one at a time from here: arrival is commit order.
-            // While another worker's chunk has the turn, this one is staged (staging rows carry
-            // their load and row, not their arrival).
-            // The records are moved out of the chunk (no copy), and the rows committed before
-            // dropped when there are any (the chunk's rows are in order).
-            var fresh = chunk.records
-            chunk.records = []
-            if let first = fresh.first, first.arrival.row <= done { fresh.removeAll { $0.arrival.row <= done } }
-            let stagedAt = Timestamp.now()
-            var isStaged = false
-            var turn = try await self.takeApplyTurn(connection) {
-                guard !fresh.isEmpty else { return }
-                try await PostgresBatch(warehouse: self, connection: connection).stage(
-                    fresh,
-                    loadID: ticket.id,
-                    sourceFile: ticket.content.name,
-                    loadedAt: stagedAt
-                )
-                isStaged = true
-            }
-            let now = Timestamp.now()
-            if turn.streamPending { _ = try await self.consumeStream(connection, states: &turn.states) }
-            let chunkID = try await Self.nextChunk(
-                connection,
-                load: ticket.id,
-                rows: (done + 1)...chunk.lastRow,
-                at: now,
-                logger: logger
-            )
-            var records = consume fresh
-            for index in records.indices { records[index].arrival.load = chunkID }
-            let rejects = chunk.rejects.filter { $0.row > done }
-            // No keys are recorded after consuming the stream: its keys are not all among the
-            // records', so other workers drop all their key states.
-            let counts = try await PostgresBatch(warehouse: self, connection: connection).apply(
-                records,
-                isStaged: isStaged,
-                loadID: ticket.id,
-                sourceFile: ticket.content.name,
-                loadedAt: isStaged ? stagedAt : now,
-                states: &turn.states,
-                recordingKeysAt: turn.streamPending ? nil : turn.epoch
-            )
-            let applied = records.count
-            releaseElsewhere(consume records)
-            try await recordRejects(connection, ticket, rejects, at: now)
-            try await Self.recordProgress(
-                connection,
-                ticket.id,
-                lastRow: chunk.lastRow,
-                applied: applied,
-                rejected: rejects.count,
-                counts: counts,
-                logger: logger
-            )
-            if finishing { try await Self.markLoaded(connection, ticket.id, warnings: warnings, logger: logger) }
-            return (counts, turn)
-        }
-        if let turn { keyStates.checkIn(turn.states, count: turn.epoch) }
-        var result = counts
-        result.timings.commit = (clock.now - bodyEnd).seconds
-        return result
+        // A batch of one file (see `applyParts(_:readingSummaries:)`).
+        try await applyParts(
+            [ChunkApplication(ticket: ticket, chunk: chunk, finishing: finishing, warnings: warnings)],
+            readingSummaries: false
+        ).total
     }
 
     /// Records a chunk's rejects in one statement, however many (a dirty file may have thousands).
