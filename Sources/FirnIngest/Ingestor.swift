@@ -413,7 +413,7 @@ public final class Ingestor: Service, Sendable {
         }
         while true {
             do {
-                let info = try await store.put(file: entry.landingPath, key: key)
+                let info = try await store.put(handingOver: entry.landingPath, key: key)
                 try journal.recordUpload(entry.id, etag: info.etag)
                 stats.withLockedValue {
                     $0.filesUploaded += 1

@@ -11,7 +11,8 @@ import Darwin
 ///
 /// An object is the file at `<root>/<key>`. Writes go to a temporary file under
 /// `<root>/.firn-tmp`, are flushed to disk (`fsync`), then renamed into place and the directory
-/// flushed, so an object is either absent or complete, also after a power loss. Listing skips
+/// flushed, so an object is either absent or complete, also after a power loss. A file handed
+/// over (``put(handingOver:key:)``) is linked there instead of copied when it can be. Listing skips
 /// names starting with `.`. The ETag is the size and modification time in nanoseconds, which
 /// changes whenever the object is replaced.
 public struct DirectoryBucket: ObjectStore {
@@ -40,6 +41,17 @@ public struct DirectoryBucket: ObjectStore {
     public func put(file path: String, key: ObjectKey) async throws -> ObjectInfo {
         try await Self.offload { () throws(ObjectStoreError) in
             try store(key) { (output) throws(ObjectStoreError) in try LocalFile.copy(from: path, to: output) }
+        }
+    }
+
+    /// Links the handed-over file into place instead of copying its bytes, when it is on the
+    /// bucket's file system and may be linked; copies it otherwise. The object is then that
+    /// file (its permissions included), flushed to disk, with its modification time set to now
+    /// so that its ETag is new, as a copy's would be.
+    public func put(handingOver path: String, key: ObjectKey) async throws -> ObjectInfo {
+        try await Self.offload { () throws(ObjectStoreError) in
+            if let temporary = try linkTemporary(to: path) { return try place(temporary, key) }
+            return try store(key) { (output) throws(ObjectStoreError) in try LocalFile.copy(from: path, to: output) }
         }
     }
 
@@ -160,6 +172,36 @@ public struct DirectoryBucket: ObjectStore {
             unlink(temporary)
             throw error
         }
+        return try place(temporary, key)
+    }
+
+    /// A second name for `source` in the temporary folder, its modification time set to now and
+    /// its bytes flushed to disk; `nil` when it cannot be linked there (another file system, one
+    /// without hard links, a file the kernel's `protected_hardlinks` keeps from this user) or
+    /// its time cannot be set, so that the caller copies it instead.
+    func linkTemporary(to source: String) throws(ObjectStoreError) -> String? {
+        let temporary = (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString)
+        guard link(source, temporary) == 0 else { return nil }
+        let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            unlink(temporary)
+            return nil
+        }
+        defer { close(descriptor) }
+        guard futimens(descriptor, nil) == 0 else {
+            unlink(temporary)
+            return nil
+        }
+        guard fsync(descriptor) == 0 else {
+            let error = LocalFile.failure(temporary, "fsync", errno: errno, bucket: root)
+            unlink(temporary)
+            throw error
+        }
+        return temporary
+    }
+
+    /// Renames a complete, flushed temporary file into `key`'s place and flushes the directory.
+    func place(_ temporary: String, _ key: ObjectKey) throws(ObjectStoreError) -> ObjectInfo {
         let destination = path(of: key)
         let directory = (destination as NSString).deletingLastPathComponent
         do throws(ObjectStoreError) {
@@ -173,6 +215,9 @@ public struct DirectoryBucket: ObjectStore {
             unlink(temporary)
             throw error
         }
+        // Renaming a link onto another name of the same file (a handed-over file put again)
+        // changes nothing and leaves the temporary name behind.
+        unlink(temporary)
         LocalFile.syncDirectory(directory)
         guard let info = try info(key) else { throw .io(path: destination, reason: "vanished after writing") }
         return info

@@ -13,6 +13,7 @@ import NIOCore
 ///
 /// ## Topics
 /// - ``put(file:key:)``
+/// - ``put(handingOver:key:)``
 /// - ``put(_:key:)``
 /// - ``get(_:)``
 /// - ``download(_:to:)``
@@ -27,6 +28,13 @@ public protocol ObjectStore: Sendable {
     /// stored object's description once the store has confirmed it (durable on disk, or
     /// acknowledged by S3). Large files go up in parts where the store supports it.
     func put(file path: String, key: ObjectKey) async throws -> ObjectInfo
+
+    /// Stores the local file at `path` under `key` as ``put(file:key:)`` does, from a file the
+    /// caller hands over: nothing writes to it again (the caller may keep it as it is, or
+    /// remove it). A store may then keep that very file instead of a copy of its bytes: a
+    /// ``DirectoryBucket`` on the same file system links it into place. The default is
+    /// ``put(file:key:)``.
+    func put(handingOver path: String, key: ObjectKey) async throws -> ObjectInfo
 
     /// Stores `bytes` under `key`, replacing any object there.
     func put(_ bytes: ByteBuffer, key: ObjectKey) async throws -> ObjectInfo
@@ -47,6 +55,12 @@ public protocol ObjectStore: Sendable {
 
     /// Removes an object. Removing a missing object is not an error.
     func delete(_ key: ObjectKey) async throws
+}
+
+extension ObjectStore {
+    public func put(handingOver path: String, key: ObjectKey) async throws -> ObjectInfo {
+        try await put(file: path, key: key)
+    }
 }
 
 /// An object's key inside a bucket (below the bucket's prefix).

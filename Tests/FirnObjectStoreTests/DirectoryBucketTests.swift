@@ -52,6 +52,61 @@ struct DirectoryBucketTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/.firn-tmp").isEmpty)
     }
 
+    @Test func aHandedOverFileIsLinkedIntoPlaceWithANewETagAndPuttingItAgainLeavesNoTemporary() async throws {
+        let bucket = try DirectoryBucket(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let source = root + "-claimed.csv"
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try "id,name\n1,a\n".write(toFile: source, atomically: false, encoding: .utf8)
+        // An old modification time, as a producer's file may have: the object's ETag must not
+        // come from it.
+        var old = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, source, &old, 0) == 0)
+        let key = try ObjectKey("2026/12/04/claimed.csv")
+        let first = try await bucket.put(handingOver: source, key: key)
+        #expect(Self.inode(bucket.path(of: key)) == Self.inode(source))
+        #expect(String(buffer: try await bucket.get(key)) == "id,name\n1,a\n")
+        var status = stat()
+        #expect(stat(bucket.path(of: key), &status) == 0 && status.st_mtim.tv_sec > 1_000_000_000)
+        // Put again (a restarted ingest redoing the upload): the same file, a new ETag, and no
+        // second name left in the temporary folder.
+        try await Task.sleep(for: .milliseconds(20))
+        let second = try await bucket.put(handingOver: source, key: key)
+        #expect(second.etag != first.etag)
+        #expect(Self.inode(bucket.path(of: key)) == Self.inode(source))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/.firn-tmp").isEmpty)
+        #expect(try await bucket.list(after: nil).map(\.key) == [key])
+    }
+
+    @Test(
+        "A handed-over file on another file system is copied",
+        .enabled(if: DirectoryBucketTests.isOtherFileSystem("/dev/shm"), "needs /dev/shm on another file system")
+    )
+    func aHandedOverFileOnAnotherFileSystemIsCopied() async throws {
+        let bucket = try DirectoryBucket(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let source = "/dev/shm/firn-handed-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try "id\n7\n".write(toFile: source, atomically: false, encoding: .utf8)
+        let key = try ObjectKey("elsewhere.csv")
+        _ = try await bucket.put(handingOver: source, key: key)
+        #expect(Self.inode(bucket.path(of: key)) != Self.inode(source))
+        #expect(String(buffer: try await bucket.get(key)) == "id\n7\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/.firn-tmp").isEmpty)
+    }
+
+    static func inode(_ path: String) -> ino_t? {
+        var status = stat()
+        return stat(path, &status) == 0 ? status.st_ino : nil
+    }
+
+    static func isOtherFileSystem(_ path: String) -> Bool {
+        var other = stat()
+        var here = stat()
+        return stat(path, &other) == 0 && stat(FileManager.default.temporaryDirectory.path, &here) == 0
+            && other.st_dev != here.st_dev
+    }
+
     @Test func aBucketDirectoryThatIsNotThereIsTheWholeBucketsErrorAndAKeysOwnIsNot() async throws {
         let bucket = try DirectoryBucket(root: root)
         defer { try? FileManager.default.removeItem(atPath: root) }
