@@ -119,6 +119,17 @@ public struct FlowBenchmarkResult: Sendable {
 /// SCD1 and SCD2) at a steady rate, measuring freshness from each file's rename into the
 /// landing directory to the commit of its load.
 public enum FlowBenchmark {
+    /// Removes the regular files directly in `directory` (not its folders).
+    static func removeFiles(in directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let path = (directory as NSString).appendingPathComponent(name)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+    }
+
     /// Runs the flow for ``FlowBenchmarkConfiguration/seconds`` of generation, waits for every
     /// file to load, and measures.
     ///
@@ -126,6 +137,12 @@ public enum FlowBenchmark {
     ///   - configuration: Rate, duration and generator settings.
     ///   - bucket: Directory or S3.
     ///   - directory: A directory to work in (created; removed afterwards unless `keep`).
+    ///   - keep: Keeps the directory, and a PostgreSQL run's schemas, afterwards.
+    ///   - leavingFolders: Without `keep`, removes only the directory's own files (the
+    ///     databases) and leaves its folders of small files (landing, bucket, archive) for the
+    ///     caller to remove once every run is done: removing thousands of files slows the
+    ///     creation of new ones nearby for a minute or more on a file system without a journal,
+    ///     which would slow the next run's generator.
     ///   - progress: Status lines while it runs.
     public static func run(
         _ configuration: FlowBenchmarkConfiguration,
@@ -133,10 +150,19 @@ public enum FlowBenchmark {
         warehouse kind: FlowBenchmarkWarehouse = .sqlite,
         directory: String,
         keep: Bool = false,
+        leavingFolders: Bool = false,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> FlowBenchmarkResult {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
+        defer {
+            if !keep {
+                if leavingFolders {
+                    Self.removeFiles(in: directory)
+                } else {
+                    try? FileManager.default.removeItem(atPath: directory)
+                }
+            }
+        }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         let store: any ObjectStore
         switch bucket {

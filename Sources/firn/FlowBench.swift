@@ -103,6 +103,7 @@ struct FlowBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        defer { if directory == nil { try? FileManager.default.removeItem(atPath: Self.temporaryRoot) } }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning
@@ -192,8 +193,9 @@ struct FlowBench: AsyncParsableCommand {
         if table.contains(where: { $0.last == "NO" || $0[10].hasSuffix("DISAGREES") }) { throw ExitCode.failure }
     }
 
-    /// One run, in `--directory`/`name` (kept) or a temporary directory (removed), its progress
-    /// lines prefixed with `label`.
+    /// One run, in `--directory`/`name` (kept) or `name` in ``temporaryRoot`` (its databases
+    /// removed at once, its files when the command ends), its progress lines prefixed with
+    /// `label`.
     func runOnce(
         _ settings: FlowBenchmarkConfiguration,
         bucket: FlowBenchmarkBucket,
@@ -201,13 +203,22 @@ struct FlowBench: AsyncParsableCommand {
         in name: String,
         label: String
     ) async throws -> FlowBenchmarkResult {
-        let work =
-            directory.map { ($0 as NSString).appendingPathComponent(name) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-flow-\(UUID().uuidString)").path
-        return try await FlowBenchmark.run(settings, bucket: bucket, warehouse: warehouse, directory: work, keep: directory != nil) {
-            line in printNow("  \(label): \(line)")
-        }
+        let work = ((directory ?? Self.temporaryRoot) as NSString).appendingPathComponent(name)
+        return try await FlowBenchmark.run(
+            settings,
+            bucket: bucket,
+            warehouse: warehouse,
+            directory: work,
+            keep: directory != nil,
+            leavingFolders: true
+        ) { line in printNow("  \(label): \(line)") }
     }
+
+    /// Where runs work without `--directory`: one temporary directory for the whole command,
+    /// removed when it ends, so that one run's thousands of removed files do not slow the
+    /// next run's (see ``FlowBenchmark/run(_:bucket:warehouse:directory:keep:leavingFolders:progress:)``).
+    static let temporaryRoot =
+        FileManager.default.temporaryDirectory.appendingPathComponent("firn-bench-flow-\(UUID().uuidString)").path
 
     /// `--find-max`: runs at rising rates until one is not sustained twice in a row, then
     /// prints each run and the highest sustained rate.
