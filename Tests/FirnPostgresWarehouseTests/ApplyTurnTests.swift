@@ -12,7 +12,9 @@ import Testing
         let location = try await PostgresTestServer.freshSchema()
         let warehouse = try await PostgresWarehouse.open(location, maximumConnections: 2)
         // Another client's statement on SCD1 takes the entity's apply lock (its statement
-        // trigger does) and holds it until its transaction ends, a second and a half later.
+        // trigger does) and holds it until its transaction ends, three seconds later; just
+        // before it commits, it records the time (so the test compares times, not durations,
+        // which a busy machine stretches).
         // psql waits for its process: on a thread of its own, not the cooperative pool.
         let holder = Task {
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
@@ -21,7 +23,9 @@ import Testing
                         with: Result {
                             try PostgresTestServer.psql(
                                 location,
-                                "BEGIN; UPDATE customer SET first_name = 'x' WHERE false; SELECT pg_sleep(1.5); COMMIT;"
+                                "BEGIN; UPDATE customer SET first_name = 'x' WHERE false; SELECT pg_sleep(3); "
+                                    + "CREATE TABLE turn_released AS SELECT "
+                                    + "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at; COMMIT;"
                             )
                         }
                     )
@@ -36,7 +40,7 @@ import Testing
             let held = try await warehouse.query(
                 """
                 SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND a.query LIKE '%\(location.schema);%pg_sleep(1.5)%'
+                WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND a.query LIKE '%\(location.schema);%pg_sleep(3)%'
                 """
             ).result.rows.first
             if held != [.integer(0)] { break }
@@ -54,19 +58,26 @@ import Testing
             finishing: true
         )
         try await holder.value
-        let times = try await warehouse.query(
-            "SELECT min(r.loaded_at), max(c.applied_at), count(DISTINCT r.source_row) FROM customer_raw r, firn_chunks c"
-        ).result.rows.first ?? []
-        try #require(times.count == 3)
+        let times =
+            try await warehouse.query(
+                """
+                SELECT min(r.loaded_at), max(c.applied_at), count(DISTINCT r.source_row), (SELECT at FROM turn_released)
+                FROM customer_raw r, firn_chunks c
+                """
+            ).result.rows.first ?? []
+        try #require(times.count == 4)
         guard case .text(let staged) = times[0], case .text(let applied) = times[1],
-            let stagedAt = Timestamp(canonical: staged), let appliedAt = Timestamp(canonical: applied)
+            case .text(let released) = times[3],
+            let stagedAt = Timestamp(canonical: staged), let appliedAt = Timestamp(canonical: applied),
+            let releasedAt = Timestamp(canonical: released)
         else {
-            Issue.record("staging and chunk times: \(times)")
+            Issue.record("staging, chunk and release times: \(times)")
             return
         }
         #expect(times[2] == .integer(3))
         // Staged before the holder let go; applied after.
-        #expect(appliedAt.microseconds - stagedAt.microseconds > 500_000, "staged \(staged), applied \(applied)")
+        #expect(stagedAt < releasedAt, "staged \(staged), holder committed at \(released)")
+        #expect(releasedAt <= appliedAt, "holder committed at \(released), applied \(applied)")
         await #expect(try warehouse.query("SELECT count(*) FROM customer").result.rows.first == [.integer(3)])
         await warehouse.close()
     }
