@@ -81,13 +81,15 @@ public final class TestWarehouse {
     /// Every record applied so far, with its arrival.
     public private(set) var loaded: [ChangeRecord] = []
 
-    /// A fresh SQLite warehouse.
-    public init(entity: EntityConfiguration = .customer) throws {
+    /// A fresh SQLite warehouse; its writer remembers at most `keyStateCapacity` keys' states
+    /// (the default when `nil`).
+    public init(entity: EntityConfiguration = .customer, keyStateCapacity: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-scd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = SQLiteConfiguration()
         configuration.isDurable = false
         configuration.cacheSizeMiB = 4
+        if let keyStateCapacity { configuration.keyStateCapacity = keyStateCapacity }
         backend = .sqlite
         warehouse = try SQLiteWarehouse(
             path: directory.appendingPathComponent("firn.sqlite").path,
@@ -115,15 +117,25 @@ public final class TestWarehouse {
     }
 
     /// A fresh warehouse on `backend`: a new SQLite file, or a new schema on the test run's
-    /// PostgreSQL server (``PostgresTestServer``).
-    public static func open(_ backend: TestBackend, entity: EntityConfiguration = .customer) async throws -> TestWarehouse {
+    /// PostgreSQL server (``PostgresTestServer``), remembering at most `keyStateCapacity` keys'
+    /// states (the default when `nil`).
+    public static func open(
+        _ backend: TestBackend,
+        entity: EntityConfiguration = .customer,
+        keyStateCapacity: Int? = nil
+    ) async throws -> TestWarehouse {
         switch backend {
         case .sqlite:
-            return try TestWarehouse(entity: entity)
+            return try TestWarehouse(entity: entity, keyStateCapacity: keyStateCapacity)
         case .postgres:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firn-pg-\(UUID().uuidString)")
             let location = try await PostgresTestServer.freshSchema()
-            let warehouse = try await PostgresWarehouse.open(location, entity: entity, maximumConnections: 2)
+            let warehouse = try await PostgresWarehouse.open(
+                location,
+                entity: entity,
+                maximumConnections: 2,
+                keyStateCapacity: keyStateCapacity ?? 200_000
+            )
             return TestWarehouse(directory: directory, warehouse: warehouse, backend: backend)
         }
     }

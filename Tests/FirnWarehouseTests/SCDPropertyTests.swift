@@ -144,7 +144,10 @@ import Testing
         for seed in caseSeeds(count: backend.cases(500), salt: 1) where failures < 3 {
             var rng = SeededGenerator(seed: seed)
             let files = SCDCases.files(SCDCases.drafts(&rng, distinctTimes: false), &rng).shuffled(using: &rng)
-            let store = try await TestWarehouse.open(backend)
+            // Now and then a memory of a few keys only: complete states then let keys go and
+            // must probe exactly those again (``EvictedKeys``).
+            let capacity = rng.chance(0.3) ? rng.int(1...6) : nil
+            let store = try await TestWarehouse.open(backend, keyStateCapacity: capacity)
             try await Self.loadAll(files, into: store, &rng)
             if try await !Self.verify(store, seed: seed, files: files) { failures += 1 }
         }

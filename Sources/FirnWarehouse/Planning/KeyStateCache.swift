@@ -25,14 +25,18 @@ public struct KeyState: Sendable {
 /// must clear everything (``clear()``). At the start of each write transaction the backend
 /// passes a token that changes whenever another connection committed (SQLite's
 /// `PRAGMA data_version`) to ``validate(version:)``: when it differs, everything is dropped.
-/// User SQL must clear it too. Past ``States/capacity`` keys it starts again empty.
+/// User SQL must clear it too. Past ``States/capacity`` keys it lets go of every key it holds
+/// and starts again empty (complete states stay complete: see ``EvictedKeys``).
 ///
 /// When it began on a warehouse with no history and no unchanged records, or was filled with
 /// every key's state read at once (a *warm-up*, see ``States/wantsWarmUp(records:)``), and has
 /// lost nothing since (no other writer, no eviction, no manual SQL), it holds every key that
 /// has a state: it is *complete*, and a key it does not hold has never been seen, so even new
 /// keys need no probe. That is the common case of one `firn run` owning its warehouse, and of a
-/// new `firn load` process once its first large batch has warmed the states up.
+/// new `firn load` process once its first large batch has warmed the states up. Complete
+/// states that reach their capacity remember which keys they let go of (``EvictedKeys``): those
+/// are probed again, and a key among neither was never seen, so new keys still need no probe
+/// however many keys the warehouse holds (up to ``EvictedKeys/maximumFilters`` evictions).
 ///
 /// `@unchecked Sendable`: all state is guarded by `lock`. Only the connection holding the
 /// database's writer uses it, so the lock is never contended.
@@ -52,6 +56,8 @@ public final class KeyStateCache: @unchecked Sendable {
         /// Keys another writer changed since the states were complete: not known, even though
         /// the states are complete (see ``forget(_:)``).
         private var forgotten: Set<Key> = []
+        /// Keys let go of at the capacity since the states were complete: not known either.
+        public private(set) var evicted = EvictedKeys()
         /// The most keys kept; `0` keeps none.
         public let capacity: Int
         /// Whether every key with a state is here, or among the keys forgotten since (see
@@ -79,17 +85,26 @@ public final class KeyStateCache: @unchecked Sendable {
         /// nothing staged); else `nil` (it must be read from the database).
         public func known(_ key: Key) -> KeyState? {
             if let state = entries[key] { return state }
-            guard isComplete, forgotten.isEmpty || !forgotten.contains(key) else { return nil }
+            guard isComplete, forgotten.isEmpty || !forgotten.contains(key), !evicted.mightContain(key) else {
+                return nil
+            }
             return KeyState(latest: Timestamp(microseconds: .min), open: nil)
         }
 
-        /// Records a key's state as of the running transaction.
+        /// Records a key's state as of the running transaction. At the capacity, every key held
+        /// is let go of first: complete states remember which (``evicted``) and stay complete,
+        /// unless they already let go of ``EvictedKeys/maximumFilters`` times.
         public mutating func store(_ state: KeyState, for key: Key) {
             guard capacity > 0 else { return }
             if entries.count >= capacity {
+                if isComplete, !evicted.isFull {
+                    evicted.insert(entries.keys)
+                } else {
+                    forgotten = []
+                    evicted = EvictedKeys()
+                    isComplete = false
+                }
                 entries.removeAll(keepingCapacity: true)
-                forgotten = []
-                isComplete = false
                 probedKeys = 0
             }
             entries[key] = state
@@ -123,6 +138,7 @@ public final class KeyStateCache: @unchecked Sendable {
             precondition(every.count <= warmUpLimit, "a warm-up read more keys than its limit")
             entries = every
             forgotten = []
+            evicted = EvictedKeys()
             isComplete = capacity > 0
             probedKeys = 0
         }
@@ -135,6 +151,7 @@ public final class KeyStateCache: @unchecked Sendable {
         /// Marks the (empty) states complete: the warehouse has no key with a state.
         public mutating func beginComplete() {
             precondition(entries.isEmpty)
+            evicted = EvictedKeys()
             isComplete = capacity > 0
         }
 
@@ -149,6 +166,7 @@ public final class KeyStateCache: @unchecked Sendable {
             if forgotten.count > capacity {
                 isComplete = false
                 forgotten = []
+                evicted = EvictedKeys()
             }
         }
 
@@ -156,6 +174,7 @@ public final class KeyStateCache: @unchecked Sendable {
         public mutating func removeAll() {
             entries.removeAll(keepingCapacity: false)
             forgotten = []
+            evicted = EvictedKeys()
             isComplete = false
             probedKeys = 0
         }
