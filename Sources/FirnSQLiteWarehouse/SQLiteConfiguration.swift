@@ -45,7 +45,8 @@ public struct SQLiteConfiguration: Sendable, Hashable {
 
     /// How many keys' latest record time and open version the writer remembers between
     /// batches, so that in-order records need no reads. Defaults to `200_000` (about 60 MiB for
-    /// the customer entity; past it the memory starts again empty); `0` turns it off. With the
+    /// the customer entity; past it the memory starts again empty, with a Bloom filter of the
+    /// keys it let go of, see `EvictedKeys`); `0` turns it off. With the
     /// page cache (``cacheSizeMiB``) and one chunk of records, this bounds a load's memory,
     /// whatever the file's size.
     public var keyStateCapacity: Int = 200_000
