@@ -19,7 +19,7 @@ public struct EvictedKeys: Sendable {
 
     private struct Filter: Sendable {
         var words: [UInt64]
-        /// Bits in the filter (at most `UInt32.max`).
+        /// Bits in the filter (at most 2^32).
         let bits: UInt64
         /// Bits set per key.
         let hashes: Int
@@ -28,31 +28,37 @@ public struct EvictedKeys: Sendable {
             // m = -n ln p / (ln 2)^2 bits and k = (m / n) ln 2 hashes (rounded).
             let perKey = -log(EvictedKeys.falsePositiveRate) / (log(2.0) * log(2.0))
             let wanted = max(64, Int((Double(max(keys, 1)) * perKey).rounded(.up)))
-            let count = min(wanted, Int(UInt32.max)) / 64 + 1
+            // At most 2^32 bits, so that a position (below) cannot overflow.
+            let count = min(wanted, Int(UInt32.max) - 63) / 64 + 1
             words = Array(repeating: 0, count: count)
             bits = UInt64(count * 64)
             hashes = max(1, Int((perKey * log(2.0)).rounded()))
         }
 
-        /// The filter's bit positions of a key's hash (double hashing).
+        /// The filter's `index`-th bit position of a key's hash (double hashing).
         @inline(__always)
-        func positions(_ hash: UInt64, _ body: (Int) -> Void) {
+        func position(_ hash: UInt64, _ index: UInt64) -> Int {
             let first = UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: hash))
             let second = (hash >> 32) | 1
-            for index in 0..<UInt64(hashes) {
-                let mixed = UInt32(truncatingIfNeeded: first &+ index &* second)
-                body(Int((UInt64(mixed) &* bits) >> 32))
-            }
+            let mixed = UInt32(truncatingIfNeeded: first &+ index &* second)
+            return Int((UInt64(mixed) &* bits) >> 32)
         }
 
         mutating func insert(_ hash: UInt64) {
-            positions(hash) { words[$0 >> 6] |= 1 << UInt64($0 & 63) }
+            for index in 0..<UInt64(hashes) {
+                let bit = position(hash, index)
+                words[bit >> 6] |= 1 << UInt64(bit & 63)
+            }
         }
 
+        /// Stops at the first clear bit: a key that was not inserted usually costs one or two
+        /// reads per filter, not one per hash.
         func contains(_ hash: UInt64) -> Bool {
-            var found = true
-            positions(hash) { if words[$0 >> 6] & (1 << UInt64($0 & 63)) == 0 { found = false } }
-            return found
+            for index in 0..<UInt64(hashes) {
+                let bit = position(hash, index)
+                if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+            }
+            return true
         }
     }
 
