@@ -103,7 +103,7 @@ public final class PostgresWarehouse: Warehouse {
     ///
     /// - Throws: As ``open(_:entity:creating:maximumConnections:keyStateCapacity:logger:)``
     ///   does for the entity's tables.
-    public func opening(_ entity: EntityConfiguration, keyStateCapacity: Int = 200_000) async throws(WarehouseError)
+    public func opening(_ entity: EntityConfiguration, keyStateCapacity: Int = KeyStateCache.defaultCapacity) async throws(WarehouseError)
         -> PostgresWarehouse
     {
         let warehouse = PostgresWarehouse(
@@ -134,7 +134,7 @@ public final class PostgresWarehouse: Warehouse {
         entity: EntityConfiguration = .customer,
         creating: Bool = true,
         maximumConnections: Int = 8,
-        keyStateCapacity: Int = 200_000,
+        keyStateCapacity: Int = KeyStateCache.defaultCapacity,
         logger: Logger = Logger(label: "firn.postgres")
     ) async throws(WarehouseError) -> PostgresWarehouse {
         // A connection of its own first: the pool would retry a wrong password or a stopped

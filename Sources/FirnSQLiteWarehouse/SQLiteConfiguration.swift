@@ -1,3 +1,5 @@
+import FirnWarehouse
+
 /// Settings of the embedded SQLite warehouse.
 public struct SQLiteConfiguration: Sendable, Hashable {
     /// SQLite page cache per connection, in MiB. Defaults to `256`, enough to keep a
@@ -49,7 +51,7 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     /// keys it let go of, see `EvictedKeys`); `0` turns it off. With the
     /// page cache (``cacheSizeMiB``) and one chunk of records, this bounds a load's memory,
     /// whatever the file's size.
-    public var keyStateCapacity: Int = 200_000
+    public var keyStateCapacity: Int = KeyStateCache.defaultCapacity
 
     /// Creates the default configuration.
     public init() {}

@@ -28,7 +28,7 @@ import Testing
             var workers: [PostgresWarehouse] = []
             for _ in 0..<rng.int(2...3) {
                 // Small capacities now and then, so remembered states are also evicted.
-                let capacity = rng.chance(0.2) ? rng.int(1...3) : 200_000
+                let capacity = rng.chance(0.2) ? rng.int(1...3) : KeyStateCache.defaultCapacity
                 workers.append(try await PostgresWarehouse.open(location, maximumConnections: 2, keyStateCapacity: capacity))
             }
             var shares = Array(repeating: Share(files: [], chunkings: []), count: workers.count)

@@ -134,7 +134,7 @@ public final class TestWarehouse {
                 location,
                 entity: entity,
                 maximumConnections: 2,
-                keyStateCapacity: keyStateCapacity ?? 200_000
+                keyStateCapacity: keyStateCapacity ?? KeyStateCache.defaultCapacity
             )
             return TestWarehouse(directory: directory, warehouse: warehouse, backend: backend)
         }

@@ -91,12 +91,9 @@ public struct EvictedKeys: Sendable {
         return filters.contains { $0.contains(hash) }
     }
 
-    /// A 64-bit hash of a key, mixed (SplitMix64's finaliser) so that both halves vary.
+    /// A 64-bit hash of a key, mixed so that both halves vary.
     @inline(__always)
     static func hash(_ key: Key) -> UInt64 {
-        var value = UInt64(bitPattern: Int64(key.hashValue))
-        value = (value ^ (value >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        value = (value ^ (value >> 27)) &* 0x94d0_49bb_1331_11eb
-        return value ^ (value >> 31)
+        SplitMix64.mix(UInt64(bitPattern: Int64(key.hashValue)))
     }
 }

@@ -45,6 +45,10 @@ public final class KeyStateCache: @unchecked Sendable {
     private var states: States
     private var dataVersion: Int64?
 
+    /// The keys remembered unless configured otherwise: about 60 MiB of states for the
+    /// customer entity.
+    public static let defaultCapacity = 200_000
+
     /// Creates an empty cache of at most `capacity` keys (`0` keeps none).
     public init(capacity: Int) {
         states = States(capacity: capacity)
@@ -100,9 +104,7 @@ public final class KeyStateCache: @unchecked Sendable {
                 if isComplete, !evicted.isFull {
                     evicted.insert(entries.keys)
                 } else {
-                    forgotten = []
-                    evicted = EvictedKeys()
-                    isComplete = false
+                    setComplete(false)
                 }
                 entries.removeAll(keepingCapacity: true)
                 probedKeys = 0
@@ -137,9 +139,7 @@ public final class KeyStateCache: @unchecked Sendable {
         public mutating func complete(with every: [Key: KeyState]) {
             precondition(every.count <= warmUpLimit, "a warm-up read more keys than its limit")
             entries = every
-            forgotten = []
-            evicted = EvictedKeys()
-            isComplete = capacity > 0
+            setComplete(true)
             probedKeys = 0
         }
 
@@ -151,8 +151,7 @@ public final class KeyStateCache: @unchecked Sendable {
         /// Marks the (empty) states complete: the warehouse has no key with a state.
         public mutating func beginComplete() {
             precondition(entries.isEmpty)
-            evicted = EvictedKeys()
-            isComplete = capacity > 0
+            setComplete(true)
         }
 
         /// Forgets these keys (another writer changed them): they are read from the database
@@ -163,19 +162,21 @@ public final class KeyStateCache: @unchecked Sendable {
                 entries[key] = nil
                 if isComplete { forgotten.insert(key) }
             }
-            if forgotten.count > capacity {
-                isComplete = false
-                forgotten = []
-                evicted = EvictedKeys()
-            }
+            if forgotten.count > capacity { setComplete(false) }
+        }
+
+        /// Starts (or ends) completeness afresh: no key forgotten or let go of since. States
+        /// that keep nothing are never complete.
+        private mutating func setComplete(_ complete: Bool) {
+            isComplete = complete && capacity > 0
+            forgotten = []
+            evicted = EvictedKeys()
         }
 
         /// Forgets every key.
         public mutating func removeAll() {
             entries.removeAll(keepingCapacity: false)
-            forgotten = []
-            evicted = EvictedKeys()
-            isComplete = false
+            setComplete(false)
             probedKeys = 0
         }
     }
