@@ -51,6 +51,18 @@ import Testing
         return process
     }
 
+    /// Waits until `sql` answers `value`; returns the answer last seen.
+    static func waitFor(_ warehouse: String, _ sql: String, _ value: String, seconds: Double) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var answer = ""
+        while Date() < deadline {
+            answer = (try? Self.value(warehouse, sql)) ?? ""
+            if answer == value { break }
+            usleep(250_000)
+        }
+        return answer
+    }
+
     /// Waits until `count` loads are recorded as loaded; returns the count last seen.
     static func waitForLoads(_ warehouse: String, count: Int, seconds: Double) throws -> String {
         let deadline = Date().addingTimeInterval(seconds)
@@ -85,7 +97,8 @@ import Testing
         let config = work.appendingPathComponent("firn.yaml")
         try "reader:\n  chunk_rows: 100\n".write(to: config, atomically: true, encoding: .utf8)
         let load = try FirnProcess.run(
-            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path] + files.map(\.path),
+            ["load", "--warehouse", reference, "--data-dir", work.appendingPathComponent("single").path]
+                + files.map(\.path),
             seconds: 600
         )
         try #require(load.status == 0, "\(load.stderr)")
@@ -127,22 +140,51 @@ import Testing
                 workers[1].waitUntilExit()
             }
             if index == 11 {
+                // The first workers stall (SIGSTOP, as a long pause would) once what landed so
+                // far is loaded and recorded, so the fourth surely takes the files that follow.
+                _ = try Self.waitForLoads(shared, count: index + 1, seconds: 120)
+                _ = try Self.waitFor(
+                    shared,
+                    "SELECT count(*) FROM firn_pipe_objects WHERE status IN ('loaded', 'skipped')",
+                    "\(index + 1)",
+                    seconds: 60
+                )
+                for (other, worker) in workers.enumerated() where other != 1 { kill(worker.processIdentifier, SIGSTOP) }
                 workers.append(
                     try Self.startPipe(shared, bucket: bucket, data: work.appendingPathComponent("w4"), config: config)
                 )
             }
         }
         let loaded = try Self.waitForLoads(shared, count: files.count, seconds: 300)
+        for (index, worker) in workers.enumerated() where index != 1 && index != 3 {
+            kill(worker.processIdentifier, SIGCONT)
+        }
         // Heartbeats come every 5 s: wait for one after the last load, then see who loaded.
+        // Files 7 to 11 landed while only the first and third ran, 12 to 17 while only the
+        // fourth did.
         sleep(6)
-        let busy = try Self.value(shared, "SELECT count(*) FROM firn_workers WHERE objects_loaded > 0")
+        func objects(_ indices: [Int]) throws -> Int {
+            let pids = indices.map { "\(workers[$0].processIdentifier)" }.joined(separator: ", ")
+            return Int(
+                try Self.value(
+                    shared,
+                    "SELECT coalesce(sum(objects_loaded), 0) FROM firn_workers WHERE pid IN (\(pids))"
+                )
+            ) ?? 0
+        }
+        let early = try objects([0, 2])
+        let late = try objects([3])
         Self.stop(ingest)
         for (index, worker) in workers.enumerated() where index != 1 {
             Self.stop(worker)
-            #expect(worker.terminationReason == .exit && worker.terminationStatus == 0, "worker \(index + 1) exits cleanly")
+            #expect(
+                worker.terminationReason == .exit && worker.terminationStatus == 0,
+                "worker \(index + 1) exits cleanly"
+            )
         }
         #expect(loaded == "\(files.count)", "all files loaded")
-        #expect((Int(busy) ?? 0) >= 2, "objects were loaded by \(busy) worker(s)")
+        #expect(early >= 5, "the first and third workers loaded \(early) objects")
+        #expect(late >= 1, "the fourth worker loaded \(late) objects")
         #expect(try Self.tables(shared) == (try Self.tables(reference)))
         #expect(
             try Self.value(shared, "SELECT count(*) || ' ' || count(DISTINCT file_name) FROM firn_loads") == "18 18",
@@ -208,7 +250,10 @@ import Testing
         #expect(loaded == "\(files.count)", "all files loaded after the restart")
         #expect(try Self.tables(shared) == (try Self.tables(reference)))
         #expect(
-            try Self.value(shared, "SELECT count(*) || ' ' || count(DISTINCT file_name) FROM firn_loads WHERE status = 'loaded'")
+            try Self.value(
+                shared,
+                "SELECT count(*) || ' ' || count(DISTINCT file_name) FROM firn_loads WHERE status = 'loaded'"
+            )
                 == "10 10",
             "no file loaded twice"
         )
