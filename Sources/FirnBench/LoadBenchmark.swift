@@ -1,4 +1,5 @@
 import FirnCore
+import FirnGenerate
 import FirnPostgresWarehouse
 import FirnSQLiteWarehouse
 import FirnWarehouse
@@ -160,6 +161,7 @@ public struct LoadBenchmark: Sendable {
         var workload = BenchWorkload(seed: seed)
         var timing = Timing()
         var phases = ApplyCounts()
+        var cpu = 0.0
         let opened = try await storage.openFirn(size: size)
         do throws(WarehouseError) {
             let warehouse = opened.warehouse
@@ -170,8 +172,10 @@ public struct LoadBenchmark: Sendable {
             for batch in 1...batches {
                 var records: [ChangeRecord]? = workload.nextBatch(size: size)
                 let start = ProcessProbe.nanoseconds()
+                let cpuStart = ThreadCPUTime.processSeconds()
                 let counts = try await load(records.take()!, into: warehouse, name: "bench-B\(size)-\(batch)")
                 timing.batches.append(Double(ProcessProbe.nanoseconds() - start) / 1e9)
+                cpu += ThreadCPUTime.processSeconds() - cpuStart
                 phases += counts
                 if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
             }
@@ -183,7 +187,7 @@ public struct LoadBenchmark: Sendable {
         let peak = ProcessProbe.peakResidentBytes()
         let (digests, bytes) = try await storage.finish(.firn, size: size)
         var result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: bytes)
-        result.phases = LoadBenchmarkReport.Phases(phases, total: timing.batches.reduce(0, +))
+        result.phases = LoadBenchmarkReport.Phases(phases, total: timing.batches.reduce(0, +), processCPU: cpu)
         return (result, workload.currentTableDigest())
     }
 

@@ -133,13 +133,17 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         /// Everything else in the batch: beginning and finishing the load (two small
         /// transactions), reading load progress, rejects.
         public var other: Double
+        /// CPU seconds Firn's process used during the batches (all its threads; on
+        /// PostgreSQL the server's are not counted); `nil` when not measured.
+        public var processCPU: Double?
         /// Keys whose state the writer remembered (no probe).
         public var rememberedKeys: Int
         /// Keys with late or equal-time records, replayed from history and unchanged records.
         public var recomputedKeys: Int
 
         /// Splits `total` by the counts' phase timings.
-        public init(_ counts: ApplyCounts, total: Double) {
+        public init(_ counts: ApplyCounts, total: Double, processCPU: Double? = nil) {
+            self.processCPU = processCPU
             group = counts.timings.group
             probe = counts.timings.probe
             stage = counts.timings.stage
@@ -157,7 +161,10 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
                 ("group", group), ("probe", probe), ("stage", stage), ("write", write), ("commit", commit),
                 ("other", other),
             ]
-            return parts.map { "\($0) \(String(format: "%.0f%%", 100 * $1 / total))" }.joined(separator: " ")
+            let split = parts.map { "\($0) \(String(format: "%.0f%%", 100 * $1 / total))" }.joined(separator: " ")
+            guard let processCPU else { return split }
+            // CPU over wall time: above 100% when several threads worked at once.
+            return split + String(format: "; process CPU %.0f%% of that time", 100 * processCPU / total)
         }
     }
 
