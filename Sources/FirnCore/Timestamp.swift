@@ -63,10 +63,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public static let textLength = 26
 
     /// Writes the canonical text form into `out` (at least ``textLength`` bytes) without
-    /// allocating; returns the number of bytes written.
+    /// allocating; returns the number of bytes written. An instant before year 1 or after
+    /// year 9999 (only sentinels are: parsing refuses them) is written as the nearest end of
+    /// that range rather than in a form that would not sort or parse.
     @discardableResult
     public func write(into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        let (days, micros) = microseconds.floorDivided(by: 86_400_000_000)
+        let clamped = Swift.min(
+            Swift.max(microseconds, Timestamp.earliestParsable.microseconds),
+            Timestamp.latestParsable.microseconds
+        )
+        let (days, micros) = clamped.floorDivided(by: 86_400_000_000)
         let (year, month, day) = Timestamp.civilFromDays(Int(days))
         let secondsOfDay = Int(micros / 1_000_000)
         let fraction = Int(micros % 1_000_000)

@@ -72,4 +72,12 @@ struct TimestampParsingTests {
             #expect(Timestamp(parsing: edge.description) == edge)
         }
     }
+
+    @Test("instants beyond the text form's years are written as its nearest end, never trapping")
+    func sentinelsDescribe() {
+        #expect(Timestamp(microseconds: .min).description == "0001-01-01 00:00:00.000000")
+        #expect(Timestamp(microseconds: .min + 1).description == "0001-01-01 00:00:00.000000")
+        #expect(Timestamp(microseconds: .max).description == "9999-12-31 23:59:59.999999")
+        #expect(Timestamp.latestParsable.description == "9999-12-31 23:59:59.999999")
+    }
 }
