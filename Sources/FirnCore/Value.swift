@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One field of a record as Firn stores it: the warehouse's own three storage classes.
 ///
 /// Typed columns map onto these cases so that equality is exact and backend-neutral:
@@ -27,9 +33,24 @@ extension Value {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.integer(let a), .integer(let b)): a == b
-        case (.text(let a), .text(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.text(let a), .text(let b)): sameBytes(a, b)
         default: false
         }
+    }
+
+    /// Whether two strings hold the same UTF-8 bytes: lengths first, then one `memcmp` of
+    /// their contiguous bytes (half the time of walking both UTF-8 views byte by byte; the
+    /// planner compares every attribute of every upsert with its open version).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let (left, right) = (a.utf8, b.utf8)
+        guard left.count == right.count else { return false }
+        let compared: Bool?? = left.withContiguousStorageIfAvailable { left in
+            right.withContiguousStorageIfAvailable { right in
+                left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+            }
+        }
+        if let compared, let compared { return compared }
+        return left.elementsEqual(right)
     }
 
     /// Hashes consistently with ``==(_:_:)``: text by its UTF-8 bytes.

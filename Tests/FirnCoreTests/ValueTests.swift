@@ -6,6 +6,7 @@ import Testing
     static let texts = [
         "", "a", "b", "ab", "Zo\u{EB}", "Zoe\u{308}", "東京", "東京都", String(repeating: "x", count: 15),
         String(repeating: "x", count: 16), String(repeating: "x", count: 200), String(repeating: "x", count: 199) + "y",
+        "y" + String(repeating: "x", count: 199), "Zo\u{EB}x", "Zoe\u{308}", "a\u{0}b", "a\u{0}c",
     ]
 
     @Test("text values are equal exactly when their UTF-8 bytes are, and hash alike when equal")
