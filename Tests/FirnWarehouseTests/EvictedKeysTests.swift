@@ -24,10 +24,34 @@ import Testing
         let held = Set(inserted)
         let others = (0..<100_000).map { Key(Int64(Int32.max) + 1 + Int64($0)) }.filter { !held.contains($0) }
         let falsePositives = others.filter { evicted.mightContain($0) }.count
-        // Six filters at 0.1% each: well under 1% together.
+        // Six evictions in three filters (20,000 keys, then room for 40,000 and 80,000) at
+        // about 0.1% each when full: well under 1% together.
+        #expect(evicted.evictions == 6 && evicted.filterCount == 3)
         #expect(Double(falsePositives) / Double(others.count) < 0.01, "\(falsePositives) of \(others.count)")
-        #expect(evicted.byteCount < 130_000 * 2)
+        // 2 bytes a key of the filters' room (140,000 keys).
+        #expect(evicted.byteCount <= 140_000 * 2 + 3 * 64)
         #expect(!EvictedKeys().mightContain(Key(1)))
+    }
+
+    @Test("evictions of one size take a filter per doubling, each near its designed rate when full")
+    func filtersDoubleAndStayAccurate() {
+        var rng = SeededGenerator(seed: 12)
+        var evicted = EvictedKeys()
+        var inserted: [Key] = []
+        for eviction in 1...EvictedKeys.maximumEvictions {
+            let keys = (0..<1_000).map { _ in Key(Int64(rng.int(0...Int(Int32.max)))) }
+            evicted.insert(keys)
+            inserted += keys
+            // 1, 2-3, 4-7, …: a new filter at each power of two.
+            #expect(evicted.filterCount == Int(log2(Double(eviction))) + 1, "after \(eviction) evictions")
+        }
+        #expect(evicted.isFull && evicted.filterCount == 6)
+        #expect(inserted.allSatisfy { evicted.mightContain($0) })
+        let held = Set(inserted)
+        let others = (0..<200_000).map { Key(-1 - Int64($0)) }.filter { !held.contains($0) }
+        let rate = Double(others.filter { evicted.mightContain($0) }.count) / Double(others.count)
+        // Six full filters at about 0.08% each.
+        #expect(rate < 0.006, "false positives \(rate)")
     }
 
     @Test func completeStatesStayCompleteWhenTheyLetKeysGo() {

@@ -5,58 +5,82 @@ import Foundation
 /// (``KeyStateCache/States``), so that they stay complete: a key that is neither held nor
 /// here was never seen, and needs no probe.
 ///
-/// One Bloom filter per eviction, each sized for the keys it took. A key that was inserted is
-/// always found (no false negatives); a key that was not is found with a probability of about
-/// ``falsePositiveRate`` per filter, and then it is only probed in the database, which is always
-/// correct. At most ``maximumFilters`` filters are kept (``isFull``), about 1.8 bytes per key
-/// each, so the memory stays bounded: 360 KiB per eviction of 200,000 keys.
+/// Blocked Bloom filters: a key's bits all lie in one 512-bit block, so looking a key up reads
+/// one cache line per filter. Each filter is sized for twice the keys of the one before (the
+/// first for the first eviction), so `e` evictions take about log2(e) filters, not `e`: a
+/// batch's lookups stay a handful of memory reads per key however large the warehouse grew.
+/// A key that was inserted is always found (no false negatives); a key that was not is found
+/// with a probability of about ``falsePositiveRate`` per full filter, and then it is only
+/// probed in the database, which is always correct. At most ``maximumEvictions`` evictions
+/// are held (``isFull``), 2 bytes per key, so the memory stays bounded: at most 25 MiB with
+/// evictions of 200,000 keys.
 public struct EvictedKeys: Sendable {
-    /// The design rate of false positives of one filter.
+    /// The rate of false positives of one filter holding the keys it was sized for (about
+    /// 0.08%: 16 bits and 10 hashes per key, in blocks of 512 bits).
     public static let falsePositiveRate = 0.001
 
-    /// The most filters (evictions) kept; past it complete states give up being complete.
-    public static let maximumFilters = 64
+    /// The most evictions remembered: six filters, for 1, 2, 4, 8, 16 and 32 evictions of one
+    /// size. Past it complete states give up being complete.
+    public static let maximumEvictions = 63
+
+    static let bitsPerKey = 16
+    static let hashes = 10
 
     private struct Filter: Sendable {
+        /// Eight words (512 bits) per block.
         var words: [UInt64]
-        /// Bits in the filter (at most 2^32).
-        let bits: UInt64
-        /// Bits set per key.
-        let hashes: Int
+        let blocks: UInt64
+        /// The keys it was sized for, and those inserted.
+        let capacity: Int
+        var count = 0
 
-        init(keys: Int) {
-            // m = -n ln p / (ln 2)^2 bits and k = (m / n) ln 2 hashes (rounded).
-            let perKey = -log(EvictedKeys.falsePositiveRate) / (log(2.0) * log(2.0))
-            let wanted = max(64, Int((Double(max(keys, 1)) * perKey).rounded(.up)))
-            // At most 2^32 bits, so that a position (below) cannot overflow.
-            let count = min(wanted, Int(UInt32.max) - 63) / 64 + 1
-            words = Array(repeating: 0, count: count)
-            bits = UInt64(count * 64)
-            hashes = max(1, Int((perKey * log(2.0)).rounded()))
+        init(capacity: Int) {
+            self.capacity = capacity
+            // At most 2^32 blocks, so that a block number (below) cannot overflow.
+            let wanted = (max(capacity, 1) * EvictedKeys.bitsPerKey + 511) / 512
+            blocks = UInt64(min(wanted, Int(UInt32.max)))
+            words = Array(repeating: 0, count: Int(blocks) * 8)
         }
 
-        /// The filter's `index`-th bit position of a key's hash (double hashing).
+        /// The first word of a key's block.
         @inline(__always)
-        func position(_ hash: UInt64, _ index: UInt64) -> Int {
-            let first = UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: hash))
-            let second = (hash >> 32) | 1
-            let mixed = UInt32(truncatingIfNeeded: first &+ index &* second)
-            return Int((UInt64(mixed) &* bits) >> 32)
+        func base(_ hash: UInt64) -> Int {
+            Int(((hash >> 32) &* blocks) >> 32) &* 8
+        }
+
+        /// A key's bits in its block: nine bits each from two words mixed from its hash (seven
+        /// from the first, three from the second). Independent positions: double hashing
+        /// (`start + i × step`) inside a 512-bit block measured 0.2% false positives here, twice
+        /// the design.
+        @inline(__always)
+        static func bits(_ hash: UInt64) -> (UInt64, UInt64) {
+            let first = SplitMix64.mix(hash ^ 0x9E37_79B9_7F4A_7C15)
+            return (first, SplitMix64.mix(first))
+        }
+
+        @inline(__always)
+        static func bit(_ bits: (UInt64, UInt64), _ index: Int) -> Int {
+            Int(index < 7 ? (bits.0 >> UInt64(9 * index)) & 511 : (bits.1 >> UInt64(9 * (index - 7))) & 511)
         }
 
         mutating func insert(_ hash: UInt64) {
-            for index in 0..<UInt64(hashes) {
-                let bit = position(hash, index)
-                words[bit >> 6] |= 1 << UInt64(bit & 63)
+            let base = base(hash)
+            let bits = Self.bits(hash)
+            for index in 0..<EvictedKeys.hashes {
+                let bit = Self.bit(bits, index)
+                words[base + bit >> 6] |= 1 << UInt64(bit & 63)
             }
+            count += 1
         }
 
         /// Stops at the first clear bit: a key that was not inserted usually costs one or two
-        /// reads per filter, not one per hash.
+        /// tests, all in one block.
         func contains(_ hash: UInt64) -> Bool {
-            for index in 0..<UInt64(hashes) {
-                let bit = position(hash, index)
-                if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+            let base = base(hash)
+            let bits = Self.bits(hash)
+            for index in 0..<EvictedKeys.hashes {
+                let bit = Self.bit(bits, index)
+                if words[base + bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
             }
             return true
         }
@@ -64,22 +88,35 @@ public struct EvictedKeys: Sendable {
 
     private var filters: [Filter] = []
 
+    /// The evictions inserted.
+    public private(set) var evictions = 0
+
     /// No keys.
     public init() {}
 
     /// Whether no key was inserted.
     public var isEmpty: Bool { filters.isEmpty }
 
-    /// Whether ``maximumFilters`` evictions are held: no more can be taken.
-    public var isFull: Bool { filters.count >= Self.maximumFilters }
+    /// Whether ``maximumEvictions`` evictions are held: no more can be taken.
+    public var isFull: Bool { evictions >= Self.maximumEvictions }
+
+    /// The filters kept.
+    public var filterCount: Int { filters.count }
 
     /// The bytes the filters take.
     public var byteCount: Int { filters.reduce(0) { $0 + $1.words.count * 8 } }
 
-    /// Adds the keys of one eviction, as a filter of their own.
+    /// Adds the keys of one eviction: into the last filter while it has room for them, else
+    /// into a new one sized for twice the last (or for these keys, if more).
     public mutating func insert(_ keys: some Collection<Key>) {
         guard !keys.isEmpty else { return }
-        var filter = Filter(keys: keys.count)
+        evictions += 1
+        if let last = filters.last, last.count + keys.count <= last.capacity {
+            let index = filters.count - 1
+            for key in keys { filters[index].insert(Self.hash(key)) }
+            return
+        }
+        var filter = Filter(capacity: max(keys.count, 2 * (filters.last?.capacity ?? 0)))
         for key in keys { filter.insert(Self.hash(key)) }
         filters.append(filter)
     }
@@ -91,7 +128,8 @@ public struct EvictedKeys: Sendable {
         return filters.contains { $0.contains(hash) }
     }
 
-    /// A 64-bit hash of a key, mixed so that both halves vary.
+    /// A 64-bit hash of a key, mixed so that every bit varies (the block from the high half,
+    /// the bits in it from the low).
     @inline(__always)
     static func hash(_ key: Key) -> UInt64 {
         SplitMix64.mix(UInt64(bitPattern: Int64(key.hashValue)))

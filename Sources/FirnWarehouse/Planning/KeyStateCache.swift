@@ -36,7 +36,7 @@ public struct KeyState: Sendable {
 /// new `firn load` process once its first large batch has warmed the states up. Complete
 /// states that reach their capacity remember which keys they let go of (``EvictedKeys``): those
 /// are probed again, and a key among neither was never seen, so new keys still need no probe
-/// however many keys the warehouse holds (up to ``EvictedKeys/maximumFilters`` evictions).
+/// however many keys the warehouse holds (up to ``EvictedKeys/maximumEvictions`` evictions).
 ///
 /// `@unchecked Sendable`: all state is guarded by `lock`. Only the connection holding the
 /// database's writer uses it, so the lock is never contended.
@@ -97,7 +97,7 @@ public final class KeyStateCache: @unchecked Sendable {
 
         /// Records a key's state as of the running transaction. At the capacity, every key held
         /// is let go of first: complete states remember which (``evicted``) and stay complete,
-        /// unless they already let go of ``EvictedKeys/maximumFilters`` times.
+        /// unless they already let go of ``EvictedKeys/maximumEvictions`` times.
         public mutating func store(_ state: KeyState, for key: Key) {
             guard capacity > 0 else { return }
             if entries.count >= capacity {
