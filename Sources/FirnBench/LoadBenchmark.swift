@@ -162,6 +162,7 @@ public struct LoadBenchmark: Sendable {
         var timing = Timing()
         var phases = ApplyCounts()
         var cpu = 0.0
+        var written: Int64?
         let opened = try await storage.openFirn(size: size)
         do throws(WarehouseError) {
             let warehouse = opened.warehouse
@@ -173,9 +174,11 @@ public struct LoadBenchmark: Sendable {
                 var records: [ChangeRecord]? = workload.nextBatch(size: size)
                 let start = ProcessProbe.nanoseconds()
                 let cpuStart = ThreadCPUTime.processSeconds()
+                let writtenStart = ProcessProbe.writtenBytes()
                 let counts = try await load(records.take()!, into: warehouse, name: "bench-B\(size)-\(batch)")
                 timing.batches.append(Double(ProcessProbe.nanoseconds() - start) / 1e9)
                 cpu += ThreadCPUTime.processSeconds() - cpuStart
+                if let writtenStart, let end = ProcessProbe.writtenBytes() { written = (written ?? 0) + end - writtenStart }
                 phases += counts
                 if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
             }
@@ -187,7 +190,12 @@ public struct LoadBenchmark: Sendable {
         let peak = ProcessProbe.peakResidentBytes()
         let (digests, bytes) = try await storage.finish(.firn, size: size)
         var result = timing.result(rows: size * batches, peak: peak, digests: digests, bytes: bytes)
-        result.phases = LoadBenchmarkReport.Phases(phases, total: timing.batches.reduce(0, +), processCPU: cpu)
+        result.phases = LoadBenchmarkReport.Phases(
+            phases,
+            total: timing.batches.reduce(0, +),
+            processCPU: cpu,
+            writtenBytesPerRow: written.map { Double($0) / Double(max(1, size * batches)) }
+        )
         return (result, workload.currentTableDigest())
     }
 

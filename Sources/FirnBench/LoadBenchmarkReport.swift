@@ -136,14 +136,18 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         /// CPU seconds Firn's process used during the batches (all its threads; on
         /// PostgreSQL the server's are not counted); `nil` when not measured.
         public var processCPU: Double?
+        /// Bytes Firn's process wrote (`write` calls: the log, checkpoints) per change row
+        /// during the batches; `nil` when not measured.
+        public var writtenBytesPerRow: Double?
         /// Keys whose state the writer remembered (no probe).
         public var rememberedKeys: Int
         /// Keys with late or equal-time records, replayed from history and unchanged records.
         public var recomputedKeys: Int
 
         /// Splits `total` by the counts' phase timings.
-        public init(_ counts: ApplyCounts, total: Double, processCPU: Double? = nil) {
+        public init(_ counts: ApplyCounts, total: Double, processCPU: Double? = nil, writtenBytesPerRow: Double? = nil) {
             self.processCPU = processCPU
+            self.writtenBytesPerRow = writtenBytesPerRow
             group = counts.timings.group
             probe = counts.timings.probe
             stage = counts.timings.stage
@@ -162,9 +166,11 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
                 ("other", other),
             ]
             let split = parts.map { "\($0) \(String(format: "%.0f%%", 100 * $1 / total))" }.joined(separator: " ")
-            guard let processCPU else { return split }
+            var line = split
             // CPU over wall time: above 100% when several threads worked at once.
-            return split + String(format: "; process CPU %.0f%% of that time", 100 * processCPU / total)
+            if let processCPU { line += String(format: "; process CPU %.0f%% of that time", 100 * processCPU / total) }
+            if let writtenBytesPerRow { line += String(format: ", %.1f KiB written a change row", writtenBytesPerRow / 1024) }
+            return line
         }
     }
 

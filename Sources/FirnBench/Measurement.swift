@@ -135,6 +135,17 @@ enum ProcessProbe {
         #endif
     }
 
+    /// Bytes the process has handed to `write`-family calls so far (`wchar` of
+    /// `/proc/self/io`: every thread, the page cache's copy, not the disk's); `nil` where that
+    /// file is missing.
+    static func writtenBytes() -> Int64? {
+        guard let io = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return nil }
+        for line in io.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return Int64(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
     /// The process's peak resident set in bytes: `VmHWM` from `/proc/self/status` (since the
     /// last ``resetPeak()``), else `getrusage`'s `ru_maxrss`. Process-wide: includes the
     /// workload generator and everything else in the process.
