@@ -170,6 +170,7 @@ public struct LoadBenchmark: Sendable {
             let baseStart = ProcessProbe.nanoseconds()
             try await load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
             timing.base = Double(ProcessProbe.nanoseconds() - baseStart) / 1e9
+            await Self.settle(progress: progress)
             for batch in 1...batches {
                 var records: [ChangeRecord]? = workload.nextBatch(size: size)
                 let start = ProcessProbe.nanoseconds()
@@ -239,6 +240,7 @@ public struct LoadBenchmark: Sendable {
             var start = ProcessProbe.nanoseconds()
             try await baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")
             timing.base = Double(ProcessProbe.nanoseconds() - start) / 1e9
+            await Self.settle(progress: progress)
             for batch in 1...batches {
                 let records = workload.nextBatch(size: size)
                 start = ProcessProbe.nanoseconds()
@@ -257,6 +259,23 @@ public struct LoadBenchmark: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Waits until the process is nearly idle (under 5% of a core over a quarter second, at
+    /// most two minutes): what the base load left running in the background (freeing its
+    /// working state, checkpointing its log) is then done, so the batches time the steady
+    /// state, not the base load's tail. A large base takes seconds to free.
+    static func settle(progress: (String) -> Void) async {
+        let start = ProcessProbe.nanoseconds()
+        var cpu = ThreadCPUTime.processSeconds()
+        while ProcessProbe.nanoseconds() - start < 120_000_000_000 {
+            try? await Task.sleep(for: .milliseconds(250))
+            let now = ThreadCPUTime.processSeconds()
+            defer { cpu = now }
+            if now - cpu < 0.05 * 0.25 { break }
+        }
+        let seconds = Double(ProcessProbe.nanoseconds() - start) / 1e9
+        progress(String(format: "  the base load's background work settled in %.2f s", seconds))
+    }
 
     private struct Timing {
         var base = 0.0
