@@ -179,7 +179,9 @@ public struct LoadBenchmark: Sendable {
                 let counts = try await load(records.take()!, into: warehouse, name: "bench-B\(size)-\(batch)")
                 timing.batches.append(Double(ProcessProbe.nanoseconds() - start) / 1e9)
                 cpu += ThreadCPUTime.processSeconds() - cpuStart
-                if let writtenStart, let end = ProcessProbe.writtenBytes() { written = (written ?? 0) + end - writtenStart }
+                if let writtenStart, let end = ProcessProbe.writtenBytes() {
+                    written = (written ?? 0) + end - writtenStart
+                }
                 phases += counts
                 if batch % max(1, batches / 5) == 0 { progress("  firn batch \(batch)/\(batches)") }
             }

@@ -145,7 +145,12 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
         public var recomputedKeys: Int
 
         /// Splits `total` by the counts' phase timings.
-        public init(_ counts: ApplyCounts, total: Double, processCPU: Double? = nil, writtenBytesPerRow: Double? = nil) {
+        public init(
+            _ counts: ApplyCounts,
+            total: Double,
+            processCPU: Double? = nil,
+            writtenBytesPerRow: Double? = nil
+        ) {
             self.processCPU = processCPU
             self.writtenBytesPerRow = writtenBytesPerRow
             group = counts.timings.group
@@ -169,7 +174,9 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
             var line = split
             // CPU over wall time: above 100% when several threads worked at once.
             if let processCPU { line += String(format: "; process CPU %.0f%% of that time", 100 * processCPU / total) }
-            if let writtenBytesPerRow { line += String(format: ", %.1f KiB written a change row", writtenBytesPerRow / 1024) }
+            if let writtenBytesPerRow {
+                line += String(format: ", %.1f KiB written a change row", writtenBytesPerRow / 1024)
+            }
             return line
         }
     }
