@@ -263,9 +263,9 @@ public struct LoadBenchmark: Sendable {
     // MARK: Helpers
 
     /// Waits until the process is nearly idle (under 5% of a core over a quarter second, at
-    /// most two minutes): what the base load left running in the background (freeing its
-    /// working state, checkpointing its log) is then done, so the batches time the steady
-    /// state, not the base load's tail. A large base takes seconds to free.
+    /// most two minutes), so that the batches time the steady state, not what the base load
+    /// left running in the background. At N = 10,000,000 the first batch otherwise took about
+    /// a second, where the process was idle again after a quarter second to a second.
     static func settle(progress: (String) -> Void) async {
         let start = ProcessProbe.nanoseconds()
         var cpu = ThreadCPUTime.processSeconds()

@@ -170,8 +170,7 @@ public struct LoadBenchmarkReport: Sendable, Hashable, Codable, CustomStringConv
                 ("group", group), ("probe", probe), ("stage", stage), ("write", write), ("commit", commit),
                 ("other", other),
             ]
-            let split = parts.map { "\($0) \(String(format: "%.0f%%", 100 * $1 / total))" }.joined(separator: " ")
-            var line = split
+            var line = parts.map { "\($0) \(String(format: "%.0f%%", 100 * $1 / total))" }.joined(separator: " ")
             // CPU over wall time: above 100% when several threads worked at once.
             if let processCPU { line += String(format: "; process CPU %.0f%% of that time", 100 * processCPU / total) }
             if let writtenBytesPerRow {

@@ -51,12 +51,16 @@ import Testing
         return process
     }
 
-    /// Waits until `sql` answers `value`; returns the answer last seen.
+    /// Waits until `sql` answers `value`; returns the answer last seen. A query that fails
+    /// (before the first worker made the warehouse, or while the server restarts) is asked
+    /// again.
     static func waitFor(_ warehouse: String, _ sql: String, _ value: String, seconds: Double) throws -> String {
         let deadline = Date().addingTimeInterval(seconds)
         var answer = ""
         while Date() < deadline {
-            answer = (try? Self.value(warehouse, sql)) ?? ""
+            let output = try FirnProcess.run(["query", "--warehouse", warehouse, "--format", "csv", sql])
+            let lines = output.stdout.split(whereSeparator: \.isNewline)
+            answer = output.status == 0 && lines.count == 2 ? String(lines[1]) : ""
             if answer == value { break }
             usleep(250_000)
         }
@@ -65,20 +69,7 @@ import Testing
 
     /// Waits until `count` loads are recorded as loaded; returns the count last seen.
     static func waitForLoads(_ warehouse: String, count: Int, seconds: Double) throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
-        var loaded = ""
-        while Date() < deadline {
-            // Before the first worker made the warehouse, the query fails: keep waiting.
-            let output = try FirnProcess.run([
-                "query", "--warehouse", warehouse, "--format", "csv",
-                "SELECT count(*) FROM firn_loads WHERE status = 'loaded'",
-            ])
-            let lines = output.stdout.split(whereSeparator: \.isNewline)
-            loaded = output.status == 0 && lines.count == 2 ? String(lines[1]) : ""
-            if loaded == "\(count)" { break }
-            usleep(250_000)
-        }
-        return loaded
+        try waitFor(warehouse, "SELECT count(*) FROM firn_loads WHERE status = 'loaded'", "\(count)", seconds: seconds)
     }
 
     /// Writes the change files and a config of 100-row chunks (so kills fall inside files), and

@@ -1,5 +1,4 @@
 import FirnCore
-import Foundation
 
 /// The keys that complete key states let go of when they reached their capacity
 /// (``KeyStateCache/States``), so that they stay complete: a key that is neither held nor
@@ -10,15 +9,11 @@ import Foundation
 /// first for the first eviction), so `e` evictions take about log2(e) filters, not `e`: a
 /// batch's lookups stay a handful of memory reads per key however large the warehouse grew.
 /// A key that was inserted is always found (no false negatives); a key that was not is found
-/// with a probability of about ``falsePositiveRate`` per full filter, and then it is only
-/// probed in the database, which is always correct. At most ``maximumEvictions`` evictions
+/// with a probability of about 0.08% per full filter (16 bits and 10 hashes per key, in blocks
+/// of 512 bits), and then it is only probed in the database, which is always correct. At most ``maximumEvictions`` evictions
 /// are held (``isFull``), 2 bytes per key, so the memory stays bounded: at most 25 MiB with
 /// evictions of 200,000 keys.
 public struct EvictedKeys: Sendable {
-    /// The rate of false positives of one filter holding the keys it was sized for (about
-    /// 0.08%: 16 bits and 10 hashes per key, in blocks of 512 bits).
-    public static let falsePositiveRate = 0.001
-
     /// The most evictions remembered: six filters, for 1, 2, 4, 8, 16 and 32 evictions of one
     /// size. Past it complete states give up being complete.
     public static let maximumEvictions = 63
@@ -111,14 +106,11 @@ public struct EvictedKeys: Sendable {
     public mutating func insert(_ keys: some Collection<Key>) {
         guard !keys.isEmpty else { return }
         evictions += 1
-        if let last = filters.last, last.count + keys.count <= last.capacity {
-            let index = filters.count - 1
-            for key in keys { filters[index].insert(Self.hash(key)) }
-            return
+        if filters.last.map({ $0.count + keys.count > $0.capacity }) ?? true {
+            filters.append(Filter(capacity: max(keys.count, 2 * (filters.last?.capacity ?? 0))))
         }
-        var filter = Filter(capacity: max(keys.count, 2 * (filters.last?.capacity ?? 0)))
-        for key in keys { filter.insert(Self.hash(key)) }
-        filters.append(filter)
+        let last = filters.count - 1
+        for key in keys { filters[last].insert(Self.hash(key)) }
     }
 
     /// Whether `key` may have been inserted: always `true` when it was.
