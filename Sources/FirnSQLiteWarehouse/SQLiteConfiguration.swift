@@ -14,17 +14,20 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     public var isDurable: Bool = true
 
     /// The page size of a new database file, in bytes (a power of two from 512 to 65536).
-    /// Defaults to `8192`: a batch of thousands of random keys then dirties fewer pages and
-    /// makes fewer B-tree splits (`firn bench load`: B=10k 82k rows/s against 75k with 4096,
-    /// B=100k 148k against 105-112k; B=1k 41-44k against 46-48k). Applies only when the file
-    /// is created.
+    /// Defaults to `8192`. SQLite writes every page a commit changes whole into its log, so
+    /// once the tables hold far more pages than a batch has keys, smaller pages write fewer
+    /// bytes per change (at a million keys and more, 2 KiB pages wrote a third of what 8 KiB
+    /// pages did and applied batches faster); but they cost more CPU per row, and the whole
+    /// flow, which shares two cores with the generator and ingest, was slower with them (see
+    /// the README's Throughput). Applies only when the file is created; an existing warehouse
+    /// keeps its page size.
     public var pageSize: Int = 8192
     /// Whether a background thread copies committed pages from the write-ahead log into the
     /// database after each commit, off the writer's path. Defaults to `true`.
     public var checkpointsInBackground: Bool = true
     /// Pages the write-ahead log may hold before a commit on the writer copies them back into
-    /// the database itself (`wal_autocheckpoint`). Defaults to `1000`, or 512 MiB of pages
-    /// (65,536 at 8 KiB) when ``checkpointsInBackground`` is on.
+    /// the database itself (`wal_autocheckpoint`). Defaults to `1000`, or 512 MiB of pages of
+    /// the file's page size (65,536 at 8 KiB) when ``checkpointsInBackground`` is on.
     ///
     /// With background checkpoints this is how often the log starts again from its beginning.
     /// While commits come back to back, the background checkpoint never catches up with the
@@ -35,9 +38,11 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     /// commit about twice as slow here, so the default stays well below.
     public var checkpointPages: Int?
 
-    /// The `wal_autocheckpoint` in effect: ``checkpointPages``, or its default.
-    var effectiveCheckpointPages: Int {
-        checkpointPages ?? (checkpointsInBackground ? (512 << 20) / pageSize : 1000)
+    /// The `wal_autocheckpoint` in effect for a file of `filePageSize` bytes a page (which
+    /// is ``pageSize`` only for a file made with this configuration): ``checkpointPages``, or
+    /// its default.
+    func effectiveCheckpointPages(filePageSize: Int) -> Int {
+        checkpointPages ?? (checkpointsInBackground ? (512 << 20) / max(512, filePageSize) : 1000)
     }
 
     /// Whether writes to the write-ahead log are gathered into large writes (the `firn` VFS,

@@ -70,13 +70,15 @@ public final class SQLiteWarehouse: Warehouse {
         let cacheKiB = configuration.cacheSizeMiB * 1024
         let synchronous = configuration.isDurable ? "FULL" : "NORMAL"
         let pageSize = configuration.pageSize
-        let checkpointPages = configuration.effectiveCheckpointPages
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                // An existing file keeps the page size it was made with.
+                let filePageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? pageSize
+                let checkpointPages = configuration.effectiveCheckpointPages(filePageSize: filePageSize)
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
                 // The writer's own SCD1 writes are never manual changes (see setTriggers).
                 try SQLiteWarehouse.setTriggers(db, enabled: false)

@@ -31,7 +31,7 @@ final class PlainSQLBaseline: PlainSQLPort {
     init(
         path: String,
         isDurable: Bool,
-        pageSize: Int = 8192,
+        pageSize: Int = SQLiteConfiguration().pageSize,
         cacheSizeMiB: Int = 256,
         coalescesLogWrites: Bool = true
     ) throws {
