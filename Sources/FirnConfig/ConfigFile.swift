@@ -20,6 +20,8 @@
 ///   deletes: close           # or record: a delete also shows as a row, is_deleted 1
 ///   schema_evolution: evolve # or ignore (new columns dropped) or reject (such a file fails)
 ///   widen_to_text: false     # true: under evolve, a value that fits only text makes its column text
+/// sqlite:
+///   page_size: 2048              # bytes a page of a new warehouse file (default 8192)
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -166,6 +168,21 @@ struct ConfigFile: Decodable {
         }
     }
 
+    /// Options of an SQLite warehouse.
+    struct SQLite: Decodable {
+        var pageSize: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case pageSize = "page_size"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            pageSize = try values.decodeIfPresent(Int.self, forKey: .pageSize)
+        }
+    }
+
     struct Ingest: Decodable {
         var keyTemplate: String?
         var afterUpload: String?
@@ -205,11 +222,12 @@ struct ConfigFile: Decodable {
     var entity: Entity?
     var entities: [Entity]?
     var reader: Reader?
+    var sqlite: SQLite?
     var ingest: Ingest?
     var tasks: [Task]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case warehouse, bucket, landing, entity, entities, reader, ingest, tasks
+        case warehouse, bucket, landing, entity, entities, reader, sqlite, ingest, tasks
         case dataDir = "data_dir"
     }
 
@@ -223,6 +241,7 @@ struct ConfigFile: Decodable {
         entity = try values.decodeIfPresent(Entity.self, forKey: .entity)
         entities = try values.decodeIfPresent([Entity].self, forKey: .entities)
         reader = try values.decodeIfPresent(Reader.self, forKey: .reader)
+        sqlite = try values.decodeIfPresent(SQLite.self, forKey: .sqlite)
         ingest = try values.decodeIfPresent(Ingest.self, forKey: .ingest)
         tasks = try values.decodeIfPresent([Task].self, forKey: .tasks)
     }

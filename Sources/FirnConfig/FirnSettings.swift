@@ -23,6 +23,9 @@ public struct FirnSettings: Sendable, Hashable {
     public var entities: [RoutedEntity] = []
     /// Reader settings: chunk size and field size limit.
     public var reader: ReaderConfiguration = .init()
+    /// The page size of a new SQLite warehouse file, in bytes (`sqlite.page_size`); `nil`
+    /// for the warehouse's default. An existing file keeps its own.
+    public var sqlitePageSize: Int?
     /// The bucket. Defaults to `file:<data-dir>/bucket`.
     public var bucket: BucketLocation?
     /// The landing directory ingest watches. Defaults to `<data-dir>/landing`.
@@ -156,6 +159,18 @@ extension FirnSettings {
             }
         }
         if let ingest = file.ingest { settings.ingest = try Self.ingest(ingest, source: source) }
+        if let pageSize = file.sqlite?.pageSize {
+            if case .postgres = settings.resolvedWarehouse {
+                throw .invalid(
+                    "\(source): sqlite.page_size is for an SQLite warehouse, and the warehouse is PostgreSQL"
+                )
+            }
+            let checked = try bounded(NumericBounds.pageSize, pageSize, "sqlite.page_size", source)
+            guard checked & (checked - 1) == 0 else {
+                throw .invalid("\(source): sqlite.page_size must be a power of two from 512 to 65536, not \(checked)")
+            }
+            settings.sqlitePageSize = checked
+        }
         if let reader = file.reader {
             if let rows = reader.chunkRows {
                 settings.reader.chunkRows = try bounded(NumericBounds.chunkRows, rows, "reader.chunk_rows", source)

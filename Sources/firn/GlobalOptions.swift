@@ -103,7 +103,9 @@ struct GlobalOptions: ParsableArguments {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            return try await SQLiteWarehouse.open(path: path, entity: entity)
+            var configuration = SQLiteConfiguration()
+            if let pageSize = settings.sqlitePageSize { configuration.pageSize = pageSize }
+            return try await SQLiteWarehouse.open(path: path, entity: entity, configuration: configuration)
         case .postgres(let location):
             return try await PostgresWarehouse.open(location, entity: entity, creating: creating)
         }

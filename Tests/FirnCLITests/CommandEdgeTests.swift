@@ -193,6 +193,30 @@ import Testing
         #expect(load.status == 0 && load.stdout.contains("loaded 5 rows"), "\(load.stdout) \(load.stderr)")
     }
 
+    /// `sqlite.page_size` in the config makes a new warehouse file with that page size; a file
+    /// that exists keeps its own.
+    @Test func theConfigSetsANewWarehousesPageSize() throws {
+        let dir = try FirnProcess.temporaryDirectory("page-size")
+        defer { FirnProcess.remove(dir) }
+        let file = dir.appendingPathComponent("c.csv")
+        try "customer_id,first_name,update_timestamp,op\n1,Ann,2026-01-01T00:00:00Z,I\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        func pageSize(_ data: String, config size: Int) throws -> String {
+            let config = dir.appendingPathComponent("firn-\(size).yaml")
+            try "sqlite: { page_size: \(size) }\n".write(to: config, atomically: true, encoding: .utf8)
+            let common = ["--data-dir", dir.path + "/" + data, "--config", config.path]
+            let load = try FirnProcess.run(["load"] + common + [file.path])
+            #expect(load.status == 0, "\(load.stderr)")
+            let query = try FirnProcess.run(["query"] + common + ["--format", "csv", "SELECT page_size FROM pragma_page_size()"])
+            #expect(query.status == 0, "\(query.stderr)")
+            return query.stdout
+        }
+        #expect(try pageSize("small", config: 2048) == "page_size\r\n2048\r\n")
+        #expect(try pageSize("large", config: 16384) == "page_size\r\n16384\r\n")
+        // The file made with 2 KiB pages keeps them.
+        #expect(try pageSize("small", config: 4096) == "page_size\r\n2048\r\n")
+    }
+
     @Test func aChangedEntitySaysWhatChanged() throws {
         let dir = try FirnProcess.temporaryDirectory("entity-changed")
         defer { FirnProcess.remove(dir) }

@@ -41,6 +41,7 @@ import Testing
         #expect(settings.reader.chunkRows == 500)
         #expect(settings.reader.chunkBytes == 65536)
         #expect(settings.reader.maxFieldBytes == 4096)
+        #expect(settings.sqlitePageSize == nil)
     }
 
     @Test(arguments: [
@@ -234,6 +235,25 @@ import Testing
 
 /// Issue 11: nothing in a config file is ignored or crashes; secrets in URLs are never echoed.
 @Suite struct ConfigStrictnessTests {
+    /// `sqlite.page_size`: a power of two from 512 to 65536, for an SQLite warehouse only.
+    @Test func sqlitePageSizeIsAPowerOfTwoForAnSQLiteWarehouse() throws {
+        #expect(try FirnSettings.parse(yaml: "sqlite: { page_size: 2048 }").sqlitePageSize == 2048)
+        #expect(try FirnSettings.parse(yaml: "sqlite:\n  page_size: 65536").sqlitePageSize == 65536)
+        for (yaml, expected) in [
+            ("sqlite: { page_size: 3000 }", "sqlite.page_size must be a power of two from 512 to 65536, not 3000"),
+            ("sqlite: { page_size: 256 }", "sqlite.page_size"),
+            ("sqlite: { page_size: 131072 }", "sqlite.page_size"),
+            ("sqlite: { page_sise: 2048 }", "unknown key sqlite.page_sise in firn.yaml; known keys here: page_size"),
+            (
+                "warehouse: postgres://db.example/analytics\nsqlite: { page_size: 2048 }",
+                "sqlite.page_size is for an SQLite warehouse, and the warehouse is PostgreSQL"
+            ),
+        ] {
+            let message = error(yaml)
+            #expect(message?.contains(expected) == true, "\(yaml): \(message ?? "accepted")")
+        }
+    }
+
     /// Parses `yaml` as `firn.yaml` and returns the error's description, or `nil` when it was accepted.
     func error(_ yaml: String) -> String? {
         do {
