@@ -54,6 +54,14 @@ public final class KeyStateCache: @unchecked Sendable {
         states = States(capacity: capacity)
     }
 
+    deinit {
+        // Up to hundreds of thousands of keys' states, millions of allocations: freed on another
+        // thread, so whoever lets go of the warehouse (`firn load` about to exit) need not wait.
+        var taken = States(capacity: 0)
+        swap(&taken, &states)
+        releaseElsewhere(taken)
+    }
+
     /// The key states, for one batch at a time.
     public struct States: Sendable {
         private var entries: [Key: KeyState] = [:]
