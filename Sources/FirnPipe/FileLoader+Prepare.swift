@@ -25,6 +25,9 @@ extension FileLoader {
         }
     }
 
+    /// A group's files as ``PreparedGroup/opened`` lists them.
+    typealias OpenedFiles = [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)]
+
     /// A file read whole ahead of its turn.
     struct ReadAhead: Sendable {
         /// The entity it was read with: used only if the file's turn gives the same.
@@ -83,16 +86,33 @@ extension FileLoader {
         }
         guard !group.isStreamed(chunkBytes: reader.chunkBytes), !Task.isCancelled else { return group }
         let (opened, configuration) = (group.opened, reader)
-        let work = { @Sendable () -> [(Int, FileContent, ReadAhead?)] in
-            opened.compactMap { entry in
+        let work = { @Sendable (slice: OpenedFiles.SubSequence) in
+            slice.compactMap { entry -> (Int, FileContent, ReadAhead?)? in
                 guard let snapshot = entry.snapshot,
                     let (content, _) = try? Self.identify(snapshot, name: entry.file.name, source: entry.file.source)
                 else { return nil }
                 return (entry.index, content, Self.readAhead(snapshot, entity: entity, configuration: configuration))
             }
         }
-        // Ahead of its turn, it takes only what the applying group leaves of the CPU.
-        let prepared = ahead ? await runIdle(work) : await runBlocking(work)
+        let prepared: [(Int, FileContent, ReadAhead?)]
+        if ahead {
+            // Ahead of its turn, it takes only what the applying group leaves of the CPU.
+            prepared = await runIdle { work(opened[...]) }
+        } else {
+            // Nothing applies yet: the files are read on every core at once, each thread taking
+            // a run of consecutive files.
+            let threads = min(opened.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+            let step = (opened.count + threads - 1) / threads
+            prepared = await withTaskGroup(of: [(Int, FileContent, ReadAhead?)].self) { tasks in
+                for start in stride(from: 0, to: opened.count, by: step) {
+                    let slice = opened[start..<min(opened.count, start + step)]
+                    tasks.addTask { await runBlocking { work(slice) } }
+                }
+                var all: [(Int, FileContent, ReadAhead?)] = []
+                for await part in tasks { all += part }
+                return all
+            }
+        }
         for (index, content, read) in prepared {
             group.contents[index] = content
             group.reads[index] = read
