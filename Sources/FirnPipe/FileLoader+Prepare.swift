@@ -51,8 +51,9 @@ extension FileLoader {
 
     /// Opens the files from `start` up to a chunk's worth of bytes (at least one file) and,
     /// unless the group is one file of a chunk or more, checksums each and reads with `entity`
-    /// those that fit in one chunk. Each step is one thread hop for the group; the checksums and
-    /// reads run on a thread of the lowest priority when `ahead` (``runIdle(_:)``).
+    /// those that fit in one chunk. The checksums and reads run on one thread of the lowest
+    /// priority when `ahead` (``runIdle(_:)``), and otherwise (nothing applies yet) on one
+    /// thread per core, each taking a run of consecutive files.
     ///
     /// Nothing here writes, and nothing read ahead is used unless it is what reading the file
     /// in its turn would give: the same entity then, no record that took the placeholder event
@@ -99,8 +100,6 @@ extension FileLoader {
             // Ahead of its turn, it takes only what the applying group leaves of the CPU.
             prepared = await runIdle { work(opened[...]) }
         } else {
-            // Nothing applies yet: the files are read on every core at once, each thread taking
-            // a run of consecutive files.
             let threads = min(opened.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
             let step = (opened.count + threads - 1) / threads
             prepared = await withTaskGroup(of: [(Int, FileContent, ReadAhead?)].self) { tasks in
