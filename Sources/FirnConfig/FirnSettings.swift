@@ -165,11 +165,11 @@ extension FirnSettings {
                     "\(source): sqlite.page_size is for an SQLite warehouse, and the warehouse is PostgreSQL"
                 )
             }
-            let checked = try bounded(NumericBounds.pageSize, pageSize, "sqlite.page_size", source)
-            guard checked & (checked - 1) == 0 else {
-                throw .invalid("\(source): sqlite.page_size must be a power of two from 512 to 65536, not \(checked)")
+            do {
+                settings.sqlitePageSize = try NumericBounds.checkPageSize(pageSize, "sqlite.page_size")
+            } catch {
+                throw .invalid("\(source): \(error)")
             }
-            settings.sqlitePageSize = checked
         }
         if let reader = file.reader {
             if let rows = reader.chunkRows {

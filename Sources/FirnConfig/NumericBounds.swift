@@ -134,7 +134,8 @@ public enum NumericBounds {
     public static let benchBatchSize = NumericBound(1...10_000_000, "rows")
     /// `firn bench load --workers`: Firn workers sharing the batches on one server.
     public static let benchWorkers = NumericBound(1...32, "workers")
-    /// `firn bench load --page-size`: SQLite's page sizes (a power of two).
+    /// `firn bench load --page-size`, `sqlite.page_size`: SQLite's page sizes (a power of two,
+    /// see ``checkPageSize(_:_:)``).
     public static let pageSize = NumericBound(512...65_536, "bytes")
     /// `firn bench load --checkpoint-pages` (0 turns automatic checkpoints off).
     public static let checkpointPages = NumericBound(0...10_000_000, "pages")
@@ -144,4 +145,22 @@ public enum NumericBounds {
     public static let benchSeconds = NumericBound(0.1...86_400, "seconds")
     /// `firn bench flow --runs`.
     public static let benchRuns = NumericBound(1...100, "runs")
+}
+
+extension NumericBounds {
+    /// Returns `value` when it is one of SQLite's page sizes: a power of two in ``pageSize``.
+    ///
+    /// - Throws: ``OutOfRangeError`` naming the option.
+    @discardableResult
+    public static func checkPageSize(_ value: Int, _ name: String) throws(OutOfRangeError) -> Int {
+        guard pageSize.range.contains(value), value & (value - 1) == 0 else {
+            throw OutOfRangeError(
+                name: name,
+                value: "\(value)",
+                range: "a power of two from \(pageSize.range.lowerBound) to \(pageSize.range.upperBound)",
+                unit: ""
+            )
+        }
+        return value
+    }
 }

@@ -100,7 +100,7 @@ extension FileLoader {
             // Ahead of its turn, it takes only what the applying group leaves of the CPU.
             prepared = await runIdle { work(opened[...]) }
         } else {
-            let threads = min(opened.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+            let threads = max(1, min(opened.count, ProcessInfo.processInfo.activeProcessorCount))
             let step = (opened.count + threads - 1) / threads
             prepared = await withTaskGroup(of: [(Int, FileContent, ReadAhead?)].self) { tasks in
                 for start in stride(from: 0, to: opened.count, by: step) {

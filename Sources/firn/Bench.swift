@@ -116,12 +116,7 @@ struct LoadBench: AsyncParsableCommand {
         try NumericBounds.benchChangeRows.check(rows, "--rows")
         guard !batchSizes.isEmpty else { throw ValidationError("--batch-sizes needs at least one size") }
         for size in batchSizes { try NumericBounds.benchBatchSize.check(size, "--batch-sizes") }
-        if let pageSize {
-            try NumericBounds.pageSize.check(pageSize, "--page-size")
-            guard pageSize & (pageSize - 1) == 0 else {
-                throw ValidationError("--page-size must be a power of two from 512 to 65536, not \(pageSize)")
-            }
-        }
+        if let pageSize { try NumericBounds.checkPageSize(pageSize, "--page-size") }
         if let checkpointPages { try NumericBounds.checkpointPages.check(checkpointPages, "--checkpoint-pages") }
         if let keyStateCapacity {
             try NumericBounds.keyStateCapacity.check(keyStateCapacity, "--key-state-capacity")
