@@ -44,6 +44,16 @@ public struct FirnSettings: Sendable, Hashable {
         warehouse ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent("firn.sqlite"))
     }
 
+    /// Refuses SQLite settings (`sqlite:`) with a PostgreSQL warehouse, which would ignore
+    /// them; call again once flags have replaced the warehouse.
+    ///
+    /// - Parameter source: The config file the settings came from, for the message.
+    /// - Throws: ``ConfigurationError``.
+    public func checkWarehouseOptions(source: String) throws(ConfigurationError) {
+        guard sqlitePageSize != nil, case .postgres = resolvedWarehouse else { return }
+        throw .invalid("\(source): sqlite.page_size is for an SQLite warehouse, and the warehouse is PostgreSQL")
+    }
+
     /// The bucket in force: the configured one, or `file:<data-dir>/bucket`.
     public var resolvedBucket: BucketLocation {
         bucket ?? .directory(path: (dataDirectory as NSString).appendingPathComponent("bucket"))
@@ -160,16 +170,12 @@ extension FirnSettings {
         }
         if let ingest = file.ingest { settings.ingest = try Self.ingest(ingest, source: source) }
         if let pageSize = file.sqlite?.pageSize {
-            if case .postgres = settings.resolvedWarehouse {
-                throw .invalid(
-                    "\(source): sqlite.page_size is for an SQLite warehouse, and the warehouse is PostgreSQL"
-                )
-            }
             do {
                 settings.sqlitePageSize = try NumericBounds.checkPageSize(pageSize, "sqlite.page_size")
             } catch {
                 throw .invalid("\(source): \(error)")
             }
+            try settings.checkWarehouseOptions(source: source)
         }
         if let reader = file.reader {
             if let rows = reader.chunkRows {

@@ -56,6 +56,7 @@ struct GlobalOptions: ParsableArguments {
         if let warehouse { settings.warehouse = try WarehouseLocation(parsing: warehouse) }
         if let bucket { settings.bucket = try BucketLocation(parsing: bucket) }
         if let landing { settings.landingDirectory = landing }
+        if let config { try settings.checkWarehouseOptions(source: config) }
         return settings
     }
 

@@ -215,6 +215,13 @@ import Testing
         #expect(try pageSize("large", config: 16384) == "page_size\r\n16384\r\n")
         // The file made with 2 KiB pages keeps them.
         #expect(try pageSize("small", config: 4096) == "page_size\r\n2048\r\n")
+        // A PostgreSQL warehouse named on the command line would ignore the setting: refused
+        // before any connection is tried.
+        let config = dir.appendingPathComponent("firn-2048.yaml").path
+        let postgres = try FirnProcess.run(
+            ["load", "--config", config, "--warehouse", "postgres://firn@127.0.0.1:1/none", file.path]
+        )
+        Self.expectOneLineError(postgres, containing: "sqlite.page_size is for an SQLite warehouse")
     }
 
     @Test func aChangedEntitySaysWhatChanged() throws {
