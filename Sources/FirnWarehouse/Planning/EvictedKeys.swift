@@ -10,9 +10,9 @@ import FirnCore
 /// batch's lookups stay a handful of memory reads per key however large the warehouse grew.
 /// A key that was inserted is always found (no false negatives); a key that was not is found
 /// with a probability of about 0.08% per full filter (16 bits and 10 hashes per key, in blocks
-/// of 512 bits), and then it is only probed in the database, which is always correct. At most ``maximumEvictions`` evictions
-/// are held (``isFull``), 2 bytes per key, so the memory stays bounded: at most 25 MiB with
-/// evictions of 200,000 keys.
+/// of 512 bits), and then it is only probed in the database, which is always correct. At most
+/// ``maximumEvictions`` evictions are held (``isFull``), 2 bytes per key, so the memory stays
+/// bounded: at most 25 MiB with evictions of 200,000 keys.
 public struct EvictedKeys: Sendable {
     /// The most evictions remembered: six filters, for 1, 2, 4, 8, 16 and 32 evictions of one
     /// size. Past it complete states give up being complete.
