@@ -75,6 +75,7 @@ struct PostgresBatch {
                 }
             }
             let staged = clock.now
+            if records.count >= Self.logFlushRows { warehouse.pool.logFlush.nudge() }
             if let epoch, let keys = await grouping.value {
                 try await warehouse.recordKeysChanged(connection, epoch: epoch, keys: keys)
             }
@@ -123,6 +124,7 @@ struct PostgresBatch {
                     flushing = Task { [flushing] in
                         if let flushing { try await flushing.value } else { _ = try await staging.value }
                         try await flush(ready)
+                        warehouse.pool.logFlush.nudge()
                     }
                 }
             }
@@ -241,6 +243,10 @@ struct PostgresBatch {
 
     /// The known keys written in the first part of a batch written in parts.
     static let firstPartKeys = 2_500
+
+    /// The fewest records whose staging has the server flush its log before the batch goes on
+    /// (``LogFlush``); a part written before the last always does.
+    static let logFlushRows = 2_000
 
     /// Records staged per write of the staging `COPY`.
     static let stagingSlice = 2_000

@@ -80,10 +80,13 @@ public final class PostgresWarehouse: Warehouse {
     /// and schema: it ends when the last of them closes (or goes away).
     final class Pool: Sendable {
         let runner: Task<Void, Never>
+        /// Flushes the server's log while large chunks run (see ``LogFlush``).
+        let logFlush: LogFlush
         private let users = Locked(0)
 
-        init(_ client: PostgresClient) {
+        init(_ client: PostgresClient, logger: Logger) {
             runner = Task { await client.run() }
+            logFlush = LogFlush(client, logger: logger)
         }
 
         func retain() { users.withLock { $0 += 1 } }
@@ -94,7 +97,10 @@ public final class PostgresWarehouse: Warehouse {
                 count -= 1
                 return count
             }
-            if left == 0 { runner.cancel() }
+            if left == 0 {
+                logFlush.stop()
+                runner.cancel()
+            }
         }
     }
 
@@ -172,7 +178,7 @@ public final class PostgresWarehouse: Warehouse {
             entity: entity,
             server: server,
             client: client,
-            pool: Pool(client),
+            pool: Pool(client, logger: logger),
             keyStateCapacity: keyStateCapacity,
             logger: logger
         )
@@ -190,7 +196,10 @@ public final class PostgresWarehouse: Warehouse {
         }
         guard wasOpen else { return }
         pool.release()
-        if pool.runner.isCancelled { _ = await pool.runner.value }
+        if pool.runner.isCancelled {
+            await pool.logFlush.idle()
+            _ = await pool.runner.value
+        }
     }
 
     // MARK: Running statements
