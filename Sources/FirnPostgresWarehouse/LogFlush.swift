@@ -50,9 +50,13 @@ final class LogFlush: Sendable {
         }
     }
 
-    /// Takes no more nudges; the one running (if any) ends as the pool's connections go.
+    /// Takes no more nudges, and cancels the flush running (waiting for a connection, or for the
+    /// server).
     func stop() {
-        state.withLock { $0.stopped = true }
+        state.withLock { state in
+            state.stopped = true
+            state.running?.cancel()
+        }
     }
 
     /// Waits until no flush runs (one running when it is called, and the runs it makes).

@@ -7,7 +7,8 @@ import Testing
 
 /// The server flushes its log while a large chunk runs (``LogFlush``): a chunk of at least
 /// ``PostgresBatch/logFlushRows`` records has another connection commit after staging, a small
-/// one does not; nudges coalesce, and none runs once the pool stops.
+/// one does not; nudges coalesce; none runs once the pool stops, and stopping cancels one that
+/// waits.
 @Suite struct LogFlushTests {
     @Test func aLargeChunkHasTheLogFlushedWhileItRunsAndASmallOneDoesNot() async throws {
         let location = try await PostgresTestServer.freshSchema()
@@ -38,6 +39,25 @@ import Testing
         flush.nudge()
         await flush.idle()
         #expect(flush.completed == before)
+        await warehouse.close()
+    }
+
+    @Test func stoppingCancelsAFlushThatWaitsForAConnection() async throws {
+        let location = try await PostgresTestServer.freshSchema()
+        let warehouse = try await PostgresWarehouse.open(location, maximumConnections: 2)
+        let flush = warehouse.pool.logFlush
+        // Both of the pool's connections busy for five seconds: the nudge's flush waits.
+        let busy = (0..<2).map { _ in
+            Task { try await warehouse.reading { try await $0.execute("SELECT pg_sleep(5)", logger: warehouse.logger) } }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        flush.nudge()
+        let stopping = ContinuousClock.now
+        flush.stop()
+        await flush.idle()
+        #expect(ContinuousClock.now - stopping < .seconds(3), "the waiting flush was not cancelled")
+        #expect(flush.completed == 0)
+        for task in busy { try await task.value }
         await warehouse.close()
     }
 
