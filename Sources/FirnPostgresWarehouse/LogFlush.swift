@@ -15,26 +15,38 @@ import PostgresNIO
 /// chunk goes on.
 ///
 /// Durability is unchanged (the chunk's own commit still syncs), and nothing depends on a nudge:
-/// one that fails (no free connection, a server going away) is dropped. At most one runs at a
-/// time; nudges meanwhile make one more run after it, not one each.
+/// one that fails (no free connection, a server going away) is dropped, and a server that
+/// refuses the statement is not asked again. At most one runs at a time; nudges meanwhile make
+/// one more run after it, not one each.
 final class LogFlush: Sendable {
     private let client: PostgresClient
     private let logger: Logger
+    private let statement: String
     private let state = Locked(State())
 
     private struct State: Sendable {
         var running: Task<Void, Never>?
         var again = false
         var stopped = false
+        var refused = false
+        var attempts = 0
         var completed = 0
     }
+
+    /// Flushes started so far.
+    var attempts: Int { state.withLock { $0.attempts } }
 
     /// Flushes that reached the server so far.
     var completed: Int { state.withLock { $0.completed } }
 
-    init(_ client: PostgresClient, logger: Logger) {
+    /// Whether the server refused the statement (and so is not asked again).
+    var refused: Bool { state.withLock { $0.refused } }
+
+    /// Flushes on `client`'s connections by running `statement` (a transaction that takes an id).
+    init(_ client: PostgresClient, logger: Logger, statement: String = "SELECT pg_current_xact_id()") {
         self.client = client
         self.logger = logger
+        self.statement = statement
     }
 
     /// Starts a flush, or asks the running one to go once more when it ends.
@@ -66,11 +78,21 @@ final class LogFlush: Sendable {
 
     private func run() async {
         repeat {
+            state.withLock { $0.attempts += 1 }
             do {
                 try await client.withConnection { connection in
-                    try await connection.execute("SELECT pg_current_xact_id()", logger: logger)
+                    try await connection.execute(statement, logger: logger)
                 }
                 state.withLock { $0.completed += 1 }
+            } catch let error as PSQLError where Self.isRefusal(error.serverInfo?[.sqlState]) {
+                // The server refused the statement (no such function, no right to it, a read-only
+                // server): it will again, so the pool stops asking.
+                state.withLock { state in
+                    state.stopped = true
+                    state.refused = true
+                }
+                let reason = error.serverInfo?[.message] ?? "server error"
+                logger.notice("the server refused a log flush (\(reason)); chunks commit without it")
             } catch {
                 logger.trace("a log flush was dropped: \(String(describing: error))")
             }
@@ -82,5 +104,12 @@ final class LogFlush: Sendable {
             state.running = nil
             return false
         }
+    }
+
+    /// Whether an error's SQLSTATE says the server will refuse the statement every time: class
+    /// 42 (an undefined function, no privilege), 0A (not supported) or 25 (read-only).
+    static func isRefusal(_ sqlState: String?) -> Bool {
+        guard let sqlState else { return false }
+        return ["42", "0A", "25"].contains(String(sqlState.prefix(2)))
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// The server flushes its log while a large chunk runs (``LogFlush``): a chunk of at least
 /// ``PostgresBatch/logFlushRows`` records has another connection commit after staging, a small
 /// one does not; nudges coalesce; none runs once the pool stops, and stopping cancels one that
-/// waits.
+/// waits; a server that refuses the statement is not asked again.
 @Suite struct LogFlushTests {
     @Test func aLargeChunkHasTheLogFlushedWhileItRunsAndASmallOneDoesNot() async throws {
         let location = try await PostgresTestServer.freshSchema()
@@ -58,6 +58,19 @@ import Testing
         #expect(ContinuousClock.now - stopping < .seconds(3), "the waiting flush was not cancelled")
         #expect(flush.completed == 0)
         for task in busy { try await task.value }
+        await warehouse.close()
+    }
+
+    @Test func aServerThatRefusesTheStatementIsNotAskedAgain() async throws {
+        let location = try await PostgresTestServer.freshSchema()
+        let warehouse = try await PostgresWarehouse.open(location, maximumConnections: 2)
+        let flush = LogFlush(warehouse.client, logger: warehouse.logger, statement: "SELECT firn_no_such_function()")
+        flush.nudge()
+        await flush.idle()
+        #expect(flush.refused && flush.completed == 0)
+        flush.nudge()
+        await flush.idle()
+        #expect(flush.attempts == 1)
         await warehouse.close()
     }
 
