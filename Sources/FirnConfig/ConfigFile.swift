@@ -22,6 +22,7 @@
 ///   widen_to_text: false     # true: under evolve, a value that fits only text makes its column text
 /// sqlite:
 ///   page_size: 2048              # bytes a page of a new warehouse file (default 8192)
+/// key_state_capacity: 1000000    # keys whose state the writer remembers (default 200000; 0: none)
 /// reader:
 ///   chunk_rows: 100000           # rows per transaction, at most
 ///   chunk_bytes: 16777216        # file bytes per transaction, at most (the first reached ends it)
@@ -223,12 +224,14 @@ struct ConfigFile: Decodable {
     var entities: [Entity]?
     var reader: Reader?
     var sqlite: SQLite?
+    var keyStateCapacity: Int?
     var ingest: Ingest?
     var tasks: [Task]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case warehouse, bucket, landing, entity, entities, reader, sqlite, ingest, tasks
         case dataDir = "data_dir"
+        case keyStateCapacity = "key_state_capacity"
     }
 
     init(from decoder: any Decoder) throws {
@@ -242,6 +245,7 @@ struct ConfigFile: Decodable {
         entities = try values.decodeIfPresent([Entity].self, forKey: .entities)
         reader = try values.decodeIfPresent(Reader.self, forKey: .reader)
         sqlite = try values.decodeIfPresent(SQLite.self, forKey: .sqlite)
+        keyStateCapacity = try values.decodeIfPresent(Int.self, forKey: .keyStateCapacity)
         ingest = try values.decodeIfPresent(Ingest.self, forKey: .ingest)
         tasks = try values.decodeIfPresent([Task].self, forKey: .tasks)
     }

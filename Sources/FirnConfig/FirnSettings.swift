@@ -26,6 +26,10 @@ public struct FirnSettings: Sendable, Hashable {
     /// The page size of a new SQLite warehouse file, in bytes (`sqlite.page_size`); `nil`
     /// for the warehouse's default. An existing file keeps its own.
     public var sqlitePageSize: Int?
+    /// Keys whose state the writer remembers between chunks (`key_state_capacity`), so that it
+    /// need not read them back; `nil` for the default (`KeyStateCache.defaultCapacity`), `0`
+    /// for none. Each costs about 300 bytes of memory for the customer entity.
+    public var keyStateCapacity: Int?
     /// The bucket. Defaults to `file:<data-dir>/bucket`.
     public var bucket: BucketLocation?
     /// The landing directory ingest watches. Defaults to `<data-dir>/landing`.
@@ -176,6 +180,14 @@ extension FirnSettings {
                 throw .invalid("\(source): \(error)")
             }
             try settings.checkWarehouseOptions(source: source)
+        }
+        if let capacity = file.keyStateCapacity {
+            settings.keyStateCapacity = try bounded(
+                NumericBounds.keyStateCapacity,
+                capacity,
+                "key_state_capacity",
+                source
+            )
         }
         if let reader = file.reader {
             if let rows = reader.chunkRows {

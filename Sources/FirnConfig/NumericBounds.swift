@@ -139,7 +139,8 @@ public enum NumericBounds {
     public static let pageSize = NumericBound(512...65_536, "bytes")
     /// `firn bench load --checkpoint-pages` (0 turns automatic checkpoints off).
     public static let checkpointPages = NumericBound(0...10_000_000, "pages")
-    /// `firn bench load --key-state-capacity` (0 turns the writer's key memory off).
+    /// `key_state_capacity` in the config and `firn bench load --key-state-capacity` (0 turns
+    /// the writer's key memory off).
     public static let keyStateCapacity = NumericBound(0...10_000_000, "keys")
     /// `firn bench flow --seconds`.
     public static let benchSeconds = NumericBound(0.1...86_400, "seconds")

@@ -83,7 +83,12 @@ struct GlobalOptions: ParsableArguments {
         _ settings: FirnSettings,
         creating: Bool = true
     ) async throws -> any Warehouse {
-        if let postgres = opened as? PostgresWarehouse { return try await postgres.opening(entity) }
+        if let postgres = opened as? PostgresWarehouse {
+            return try await postgres.opening(
+                entity,
+                keyStateCapacity: settings.keyStateCapacity ?? KeyStateCache.defaultCapacity
+            )
+        }
         return try await openWarehouse(for: entity, settings, creating: creating)
     }
 
@@ -106,9 +111,15 @@ struct GlobalOptions: ParsableArguments {
             }
             var configuration = SQLiteConfiguration()
             if let pageSize = settings.sqlitePageSize { configuration.pageSize = pageSize }
+            if let capacity = settings.keyStateCapacity { configuration.keyStateCapacity = capacity }
             return try await SQLiteWarehouse.open(path: path, entity: entity, configuration: configuration)
         case .postgres(let location):
-            return try await PostgresWarehouse.open(location, entity: entity, creating: creating)
+            return try await PostgresWarehouse.open(
+                location,
+                entity: entity,
+                creating: creating,
+                keyStateCapacity: settings.keyStateCapacity ?? KeyStateCache.defaultCapacity
+            )
         }
     }
 }

@@ -254,6 +254,18 @@ import Testing
         }
     }
 
+    @Test func keyStateCapacityIsBoundedAndDefaultsToTheWarehouses() throws {
+        #expect(try FirnSettings.parse(yaml: "data_dir: /tmp/x").keyStateCapacity == nil)
+        #expect(try FirnSettings.parse(yaml: "key_state_capacity: 1000000").keyStateCapacity == 1_000_000)
+        #expect(try FirnSettings.parse(yaml: "key_state_capacity: 0").keyStateCapacity == 0)
+        let postgres = "warehouse: postgres://db.example/analytics\nkey_state_capacity: 500000"
+        #expect(try FirnSettings.parse(yaml: postgres).keyStateCapacity == 500_000)
+        for yaml in ["key_state_capacity: -1", "key_state_capacity: 10000001", "key_state_capacity: many"] {
+            let message = error(yaml)
+            #expect(message?.contains("key_state_capacity") == true, "\(yaml): \(message ?? "accepted")")
+        }
+    }
+
     /// Parses `yaml` as `firn.yaml` and returns the error's description, or `nil` when it was accepted.
     func error(_ yaml: String) -> String? {
         do {
