@@ -84,10 +84,7 @@ struct GlobalOptions: ParsableArguments {
         creating: Bool = true
     ) async throws -> any Warehouse {
         if let postgres = opened as? PostgresWarehouse {
-            return try await postgres.opening(
-                entity,
-                keyStateCapacity: settings.keyStateCapacity ?? KeyStateCache.defaultCapacity
-            )
+            return try await postgres.opening(entity, keyStateCapacity: settings.resolvedKeyStateCapacity)
         }
         return try await openWarehouse(for: entity, settings, creating: creating)
     }
@@ -111,17 +108,22 @@ struct GlobalOptions: ParsableArguments {
             }
             var configuration = SQLiteConfiguration()
             if let pageSize = settings.sqlitePageSize { configuration.pageSize = pageSize }
-            if let capacity = settings.keyStateCapacity { configuration.keyStateCapacity = capacity }
+            configuration.keyStateCapacity = settings.resolvedKeyStateCapacity
             return try await SQLiteWarehouse.open(path: path, entity: entity, configuration: configuration)
         case .postgres(let location):
             return try await PostgresWarehouse.open(
                 location,
                 entity: entity,
                 creating: creating,
-                keyStateCapacity: settings.keyStateCapacity ?? KeyStateCache.defaultCapacity
+                keyStateCapacity: settings.resolvedKeyStateCapacity
             )
         }
     }
+}
+
+extension FirnSettings {
+    /// The writer's key memory in force: the configured one, or the warehouses' default.
+    var resolvedKeyStateCapacity: Int { keyStateCapacity ?? KeyStateCache.defaultCapacity }
 }
 
 /// A command that cannot go on, with the one line that says why and what to do.
