@@ -63,6 +63,8 @@ extension LoadBenchmark {
         do throws(LoadBenchmarkError) {
             firnBase = try await firnBatch(firnWorkload.base(n), name: "bench-B\(size)-base", isBase: true)
             sqlBase = try await sqlBatch(sqlWorkload.base(n), id: 0, name: "bench-B\(size)-base.csv")
+            try await storage.analyze(.firn, size: size)
+            try await storage.analyze(.sql, size: size)
             for batch in 1...batches {
                 var forFirn: [ChangeRecord]? = firnWorkload.nextBatch(size: size)
                 let forSQL = sqlWorkload.nextBatch(size: size)

@@ -31,12 +31,21 @@ extension LoadBenchmark {
             ProcessProbe.resetPeak()
             let opened = try await storage.openFirnWorkers(size: size, count: count)
             let measured: Measured
-            do throws(WarehouseError) {
-                try await load(base, into: opened[0].warehouse, name: "bench-B\(size)-base")
-                measured = try await share(work, among: opened.map(\.warehouse), size: size)
+            do throws(LoadBenchmarkError) {
+                do throws(WarehouseError) {
+                    try await load(base, into: opened[0].warehouse, name: "bench-B\(size)-base")
+                } catch {
+                    throw .firn(error)
+                }
+                try await storage.analyze(.firn, size: size)
+                do throws(WarehouseError) {
+                    measured = try await share(work, among: opened.map(\.warehouse), size: size)
+                } catch {
+                    throw .firn(error)
+                }
             } catch {
                 for worker in opened { await worker.close() }
-                throw .firn(error)
+                throw error
             }
             for worker in opened { await worker.close() }
             let peak = ProcessProbe.peakResidentBytes()

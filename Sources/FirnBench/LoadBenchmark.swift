@@ -164,12 +164,22 @@ public struct LoadBenchmark: Sendable {
         var cpu = 0.0
         var written: Int64?
         let opened = try await storage.openFirn(size: size)
-        do throws(WarehouseError) {
-            let warehouse = opened.warehouse
+        let warehouse = opened.warehouse
+        do throws(LoadBenchmarkError) {
             var base: [ChangeRecord]? = workload.base(n)
             let baseStart = ProcessProbe.nanoseconds()
-            try await load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
+            do throws(WarehouseError) {
+                try await load(base.take()!, into: warehouse, name: "bench-B\(size)-base")
+            } catch {
+                throw .firn(error)
+            }
             timing.base = Double(ProcessProbe.nanoseconds() - baseStart) / 1e9
+            try await storage.analyze(.firn, size: size)
+        } catch {
+            await opened.close()
+            throw error
+        }
+        do throws(WarehouseError) {
             await Self.settle(progress: progress)
             for batch in 1...batches {
                 var records: [ChangeRecord]? = workload.nextBatch(size: size)
@@ -242,6 +252,7 @@ public struct LoadBenchmark: Sendable {
             var start = ProcessProbe.nanoseconds()
             try await baseline.apply(batchID: 0, records: base, sourceFile: "bench-B\(size)-base.csv")
             timing.base = Double(ProcessProbe.nanoseconds() - start) / 1e9
+            try await storage.analyze(.sql, size: size)
             await Self.settle(progress: progress)
             for batch in 1...batches {
                 let records = workload.nextBatch(size: size)

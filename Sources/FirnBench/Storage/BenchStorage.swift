@@ -15,6 +15,12 @@ protocol BenchStorage: Sendable {
     /// A fresh, empty plain-SQL port for batch size `size`.
     func openBaseline(size: Int) async throws(LoadBenchmarkError) -> any PlainSQLPort
 
+    /// Gathers the planner statistics of the engine's tables, after the base load and before
+    /// the timed batches: the state a pipeline reaches within minutes of starting, where a
+    /// run of a few seconds would otherwise time plans chosen with none, or with statistics
+    /// taken at a moment that differs from run to run.
+    func analyze(_ engine: BenchEngine, size: Int) async throws(LoadBenchmarkError)
+
     /// Digests of the engine's two customer tables and the bytes they take, read after the
     /// engine was closed; then its tables are removed unless the run keeps them.
     func finish(_ engine: BenchEngine, size: Int) async throws(LoadBenchmarkError) -> (TableDigests, bytes: Int64)

@@ -38,6 +38,10 @@ struct SQLiteBenchStorage: BenchStorage {
         }
     }
 
+    /// Nothing: SQLite gathers no statistics by itself, and neither engine asks it to, so a
+    /// pipeline left to run has none either.
+    func analyze(_ engine: BenchEngine, size: Int) async throws(LoadBenchmarkError) {}
+
     func finish(_ engine: BenchEngine, size: Int) async throws(LoadBenchmarkError) -> (TableDigests, bytes: Int64) {
         let path = path(engine, size: size)
         let digests: TableDigests
