@@ -13,7 +13,8 @@ import GRDB
 /// one load (timed apart, not in the throughput), then K batches of B change rows from a
 /// ``BenchWorkload`` are applied, each as one load (`beginLoad`, then one `applyChunk` with all
 /// B records that also finishes the load) for Firn and one transaction for the baseline, timing
-/// each batch.
+/// each batch. Between the base and the batches, each engine's tables get the planner
+/// statistics a running pipeline has (``BenchStorage/analyze(_:size:)``).
 /// Workload generation is outside the timed span. Afterwards both engines' SCD1 tables are
 /// compared with each other and with the generator's expectation (row count and digest).
 ///
