@@ -266,7 +266,7 @@ let package = Package(
         // Drives the real `firn` executable: load reports, rejects, crash recovery.
         .testTarget(
             name: "FirnCLITests",
-            dependencies: ["firn", "FirnCore"],
+            dependencies: ["firn", "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -54,6 +54,9 @@ public final class KeyStateCache: @unchecked Sendable {
         states = States(capacity: capacity)
     }
 
+    /// The most keys remembered at once (`0`: none, every key is probed).
+    public var capacity: Int { lock.withLock { states.capacity } }
+
     deinit {
         // Up to hundreds of thousands of keys' states, millions of allocations: freed on another
         // thread, so whoever lets go of the warehouse (`firn load` about to exit) need not wait.
