@@ -57,7 +57,7 @@ struct LoadBench: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Run both engines on this PostgreSQL server instead of SQLite files (postgres://…).",
-            discussion: "Each batch size gets fresh schemas named after the URL's schema (firn_bench_b1000, firn_bench_sql_b1000), dropped afterwards unless --keep."
+            discussion: "Each batch size gets fresh schemas named after the URL's schema (firn_bench_b1000, firn_bench_sql_b1000), dropped afterwards unless --keep. Each engine's tables are analyzed after its base load, as autovacuum would have in a running pipeline."
         )
     )
     var warehouse: String?
