@@ -29,7 +29,8 @@ struct PostgresBenchStorage: BenchStorage {
         let version = try? await withAdmin { connection in
             try await connection.query("SHOW server_version", logger: logger).get().rows.first?.decode(String.self)
         }
-        return "PostgreSQL \(version.flatMap { $0 } ?? "?") at \(server.host):\(server.port)"
+        let engine = "PostgreSQL \(version.flatMap { $0 } ?? "?") at \(server.host):\(server.port)"
+        return engine + ", tables analyzed after the base load"
     }
 
     func openFirn(size: Int) async throws(LoadBenchmarkError) -> BenchWarehouse {
