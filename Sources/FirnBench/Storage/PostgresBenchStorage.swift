@@ -72,25 +72,22 @@ struct PostgresBenchStorage: BenchStorage {
     }
 
     /// `ANALYZE` of every table in the engine's schema, as autovacuum does once a table has
-    /// grown by a tenth. Measured on the port before this step: at B = 1,000 its batches took
-    /// about 70 ms in most runs and about 30 ms in some, depending on whether autovacuum
-    /// happened to analyze staging during the run (with statistics, the planner expects few
-    /// rows for a new batch and closes versions through the open-version index instead of
-    /// hashing all of history).
+    /// grown by a tenth: afterwards the planner expects few staged rows for a new batch, as it
+    /// does in a pipeline that has run for a while (the README's Speed on PostgreSQL says what
+    /// the port's plans did without it).
     func analyze(_ engine: BenchEngine, size: Int) async throws(LoadBenchmarkError) {
         let name = schema(engine, size: size)
         do {
             try await withAdmin { connection in
                 var tables: [String] = []
                 for try await row in try await connection.query(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = \(name) ORDER BY tablename",
+                    "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = \(name)",
                     logger: logger
                 ) {
                     tables.append(try row.decode(String.self))
                 }
                 for table in tables {
-                    let quoted = "\"\(name)\".\"\(table.replacingOccurrences(of: "\"", with: "\"\""))\""
-                    _ = try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(quoted)"), logger: logger).get()
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)"), logger: logger).get()
                 }
             }
         } catch {
