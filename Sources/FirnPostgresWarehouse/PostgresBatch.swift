@@ -280,6 +280,9 @@ struct PostgresBatch {
     /// Sets ``KeyGroup/isInOrder`` and ``KeyGroup/open`` of every group the remembered states
     /// did not know (``KeyGroup/isKnown``), in one query: each key's
     /// SCD1 row (its open version), its latest closed version and its latest unchanged record.
+    /// Closed history is read only for keys without an SCD1 row (a key with one is judged by
+    /// it): the condition on `c` in the lateral subquery is a one-time filter, so a live key's
+    /// index scan of closed history is skipped.
     func probe(_ groups: inout [KeyGroup]) async throws {
         let unknown = groups.indices.filter { !groups[$0].isKnown }
         guard !unknown.isEmpty else { return }
@@ -297,7 +300,7 @@ struct PostgresBatch {
             FROM \(unnest)
             LEFT JOIN \(schema.current) c ON \(match("c"))
             LEFT JOIN LATERAL (SELECT start_time, end_time FROM \(schema.closed) x WHERE \(match("x"))
-                ORDER BY start_time DESC LIMIT 1) h ON true
+                AND c.\(schema.eventTime) IS NULL ORDER BY start_time DESC LIMIT 1) h ON true
             LEFT JOIN LATERAL (SELECT max(\(schema.eventTime)) AS latest FROM \(schema.unchanged) y WHERE \(match("y"))) u
                 ON true
             """
