@@ -271,7 +271,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FirnBenchTests",
-            dependencies: ["FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnBench", "FirnTestSupport"],
+            dependencies: [
+                "FirnCore", "FirnWarehouse", "FirnSQLiteWarehouse", "FirnPostgresWarehouse", "FirnBench", "FirnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         // The HTTP server on a real socket, read with a real HTTP client.

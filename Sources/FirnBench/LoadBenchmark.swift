@@ -90,7 +90,13 @@ public struct LoadBenchmark: Sendable {
         on server: PostgresLocation,
         progress: (String) -> Void = { _ in }
     ) async throws(LoadBenchmarkError) -> LoadBenchmarkReport {
-        try await run(on: PostgresBenchStorage(server: server, keepsDatabases: keepsDatabases), progress: progress)
+        try await run(on: storage(on: server), progress: progress)
+    }
+
+    /// Where a run on `server` keeps its schemas; Firn's warehouses there remember
+    /// `warehouse.keyStateCapacity` keys, as on SQLite.
+    func storage(on server: PostgresLocation) -> PostgresBenchStorage {
+        PostgresBenchStorage(server: server, keepsDatabases: keepsDatabases, keyStateCapacity: warehouse.keyStateCapacity)
     }
 
     func run(on storage: some BenchStorage, progress: (String) -> Void) async throws(LoadBenchmarkError)

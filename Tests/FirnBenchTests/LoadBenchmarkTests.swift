@@ -1,8 +1,10 @@
 import FirnTestSupport
+import FirnWarehouse
 import Foundation
 import Testing
 
 @testable import FirnBench
+@testable import FirnPostgresWarehouse
 
 @Suite struct LoadBenchmarkTests {
     /// 500 customers, then three batches of 100, on SQLite files in `directory`.
@@ -84,6 +86,25 @@ import Testing
         #expect(report.engine.hasPrefix("PostgreSQL 15"))
         let left = try await PostgresBenchStorage(server: server, keepsDatabases: false).schemasLeft()
         #expect(left.isEmpty, "benchmark schemas left behind: \(left)")
+    }
+
+    /// `--key-state-capacity` reaches the Firn warehouses a run on PostgreSQL opens (it
+    /// reached only SQLite's before), each worker's too.
+    @Test func keyStateCapacityReachesThePostgreSQLWarehouses() async throws {
+        let server = try await PostgresTestServer.freshSchema()
+        var benchmark = LoadBenchmark()
+        benchmark.warehouse.keyStateCapacity = 7
+        let storage = benchmark.storage(on: server)
+        let workers = try await storage.openFirnWorkers(size: 10, count: 2)
+        #expect(workers.count == 2)
+        for worker in workers {
+            let warehouse = try #require(worker.warehouse as? PostgresWarehouse)
+            #expect(warehouse.keyStates.capacity == 7)
+            await worker.close()
+        }
+        try await storage.drop(storage.schema(.firn, size: 10))
+        let fallback = LoadBenchmark().storage(on: server)
+        #expect(fallback.keyStateCapacity == KeyStateCache.defaultCapacity)
     }
 
     @Test func filesModeReadsWrittenWorkloadAndMatchesInProcessRun() async throws {

@@ -13,11 +13,19 @@ import PostgresNIO
 struct PostgresBenchStorage: BenchStorage {
     let server: PostgresLocation
     let keepsDatabases: Bool
+    /// Keys whose state each Firn warehouse opened here remembers between batches.
+    let keyStateCapacity: Int
     let logger: Logger
 
-    init(server: PostgresLocation, keepsDatabases: Bool, logger: Logger = Logger(label: "firn.bench.postgres")) {
+    init(
+        server: PostgresLocation,
+        keepsDatabases: Bool,
+        keyStateCapacity: Int = KeyStateCache.defaultCapacity,
+        logger: Logger = Logger(label: "firn.bench.postgres")
+    ) {
         self.server = server
         self.keepsDatabases = keepsDatabases
+        self.keyStateCapacity = keyStateCapacity
         self.logger = logger
     }
 
@@ -37,7 +45,7 @@ struct PostgresBenchStorage: BenchStorage {
         let location = server.inSchema(schema(.firn, size: size))
         try await recreate(location.schema, creating: false)
         do throws(WarehouseError) {
-            let warehouse = try await PostgresWarehouse.open(location, logger: logger)
+            let warehouse = try await PostgresWarehouse.open(location, keyStateCapacity: keyStateCapacity, logger: logger)
             return BenchWarehouse(warehouse: warehouse, close: { await warehouse.close() })
         } catch {
             throw .firn(error)
@@ -51,7 +59,7 @@ struct PostgresBenchStorage: BenchStorage {
         let location = server.inSchema(schema(.firn, size: size))
         do throws(WarehouseError) {
             while opened.count < count {
-                let warehouse = try await PostgresWarehouse.open(location, logger: logger)
+                let warehouse = try await PostgresWarehouse.open(location, keyStateCapacity: keyStateCapacity, logger: logger)
                 opened.append(BenchWarehouse(warehouse: warehouse, close: { await warehouse.close() }))
             }
         } catch {
