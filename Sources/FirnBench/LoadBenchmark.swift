@@ -96,7 +96,11 @@ public struct LoadBenchmark: Sendable {
     /// Where a run on `server` keeps its schemas; Firn's warehouses there remember
     /// `warehouse.keyStateCapacity` keys, as on SQLite.
     func storage(on server: PostgresLocation) -> PostgresBenchStorage {
-        PostgresBenchStorage(server: server, keepsDatabases: keepsDatabases, keyStateCapacity: warehouse.keyStateCapacity)
+        PostgresBenchStorage(
+            server: server,
+            keepsDatabases: keepsDatabases,
+            keyStateCapacity: warehouse.keyStateCapacity
+        )
     }
 
     func run(on storage: some BenchStorage, progress: (String) -> Void) async throws(LoadBenchmarkError)

@@ -45,7 +45,11 @@ struct PostgresBenchStorage: BenchStorage {
         let location = server.inSchema(schema(.firn, size: size))
         try await recreate(location.schema, creating: false)
         do throws(WarehouseError) {
-            let warehouse = try await PostgresWarehouse.open(location, keyStateCapacity: keyStateCapacity, logger: logger)
+            let warehouse = try await PostgresWarehouse.open(
+                location,
+                keyStateCapacity: keyStateCapacity,
+                logger: logger
+            )
             return BenchWarehouse(warehouse: warehouse, close: { await warehouse.close() })
         } catch {
             throw .firn(error)
@@ -59,7 +63,11 @@ struct PostgresBenchStorage: BenchStorage {
         let location = server.inSchema(schema(.firn, size: size))
         do throws(WarehouseError) {
             while opened.count < count {
-                let warehouse = try await PostgresWarehouse.open(location, keyStateCapacity: keyStateCapacity, logger: logger)
+                let warehouse = try await PostgresWarehouse.open(
+                    location,
+                    keyStateCapacity: keyStateCapacity,
+                    logger: logger
+                )
                 opened.append(BenchWarehouse(warehouse: warehouse, close: { await warehouse.close() }))
             }
         } catch {
