@@ -32,12 +32,7 @@ extension AutoIngestPipe {
                     downloads.append(path)
                     _ = try await store.download(object.key, to: path)
                 }
-                let file = FileToLoad(
-                    path: path,
-                    name: object.key.rawValue,
-                    source: store.location.description,
-                    landedAt: object.landedAt
-                )
+                let file = fileToLoad(object, path: path)
                 if let index = groups.firstIndex(where: { $0.entity == entity }) {
                     groups[index].objects.append(object)
                     groups[index].files.append(file)
@@ -56,6 +51,46 @@ extension AutoIngestPipe {
             outcome.errors += loaded.errors
         }
         return outcome
+    }
+
+    /// The file that loads `object`, found at `path` (the bucket's own file, or a download).
+    func fileToLoad(_ object: ObjectInfo, path: String) -> FileToLoad {
+        FileToLoad(
+            path: path,
+            name: object.key.rawValue,
+            source: store.location.description,
+            landedAt: object.landedAt,
+            version: object.etag
+        )
+    }
+
+    /// Prepares announced objects' files (``PreparedFiles``) until the pipe stops: each
+    /// wake-up takes the objects announced since the last, and reads those still waiting for
+    /// their take on a thread of the lowest priority (``runIdle(_:)``), in order, so that a
+    /// take finds them read and only applies them.
+    func prepareAnnounced() async {
+        guard let preparedFiles, let bucket = store as? DirectoryBucket else { return }
+        for await _ in preparations {
+            let objects = toPrepare.withLockedValue { queue in
+                defer { queue = [] }
+                return queue
+            }
+            let jobs = objects.compactMap { object -> (ObjectInfo, FileToLoad, EntityConfiguration)? in
+                guard let entity = route(object.key.rawValue) else { return nil }
+                return (object, fileToLoad(object, path: bucket.path(of: object.key)), warehouses[entity].entity)
+            }
+            guard !jobs.isEmpty, !suspended.withLockedValue({ $0 }) else { continue }
+            let (announced, reader) = (self.announced, configuration.reader)
+            await runIdle {
+                for (object, file, entity) in jobs {
+                    // Taken meanwhile: its take has read it.
+                    let waiting = announced.withLockedValue { queue in
+                        queue.contains { $0.key == object.key && $0.etag == object.etag }
+                    }
+                    if waiting { preparedFiles.prepare(file, entity: entity, configuration: reader) }
+                }
+            }
+        }
     }
 
     /// Records objects no entity's route matches as taken and failed, and says so.
@@ -101,7 +136,7 @@ extension AutoIngestPipe {
         var committed: [Int64] = []
         let reports: [FileLoadReport]
         do {
-            let loader = FileLoader(warehouse: target, reader: configuration.reader)
+            let loader = FileLoader(warehouse: target, reader: configuration.reader, preparedFiles: preparedFiles)
             reports = try await loader.load(
                 files,
                 loaded: { _, _ in committed.append(Int64(Date().timeIntervalSince1970 * 1e9)) }

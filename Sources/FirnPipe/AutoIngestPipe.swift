@@ -118,6 +118,13 @@ public final class AutoIngestPipe: Service, Sendable {
     let pollQueued = NIOLockedValueBox(false)
     /// When the last complete listing of the whole bucket started; `nil` before the first.
     let lastFullListing = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+    /// Announced objects' files, prepared while the objects before them load (a directory
+    /// bucket only: its objects are files already); `nil` for other buckets.
+    let preparedFiles: PreparedFiles?
+    /// Announced objects not yet prepared, and the wake-ups of the thread that prepares them.
+    let toPrepare = NIOLockedValueBox<[ObjectInfo]>([])
+    let preparations: AsyncStream<Void>
+    let preparationContinuation: AsyncStream<Void>.Continuation
 
     enum Trigger: Sendable {
         /// Objects were announced.
@@ -176,6 +183,9 @@ public final class AutoIngestPipe: Service, Sendable {
         self.logger = logger
         self.onLoaded = onLoaded
         (triggers, continuation) = AsyncStream<Trigger>.makeStream()
+        // At most one chunk's worth of records, besides what the loader holds.
+        preparedFiles = store is DirectoryBucket ? PreparedFiles(rowLimit: configuration.reader.chunkRows) : nil
+        (preparations, preparationContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Totals since start.
@@ -187,6 +197,10 @@ public final class AutoIngestPipe: Service, Sendable {
     /// Tells the pipe about a new object (ingest calls this after a confirmed upload).
     public func announce(_ object: ObjectInfo) {
         announced.withLockedValue { $0.append(object) }
+        if preparedFiles != nil {
+            toPrepare.withLockedValue { $0.append(object) }
+            preparationContinuation.yield()
+        }
         continuation.yield(.announced)
     }
 
@@ -234,7 +248,7 @@ public final class AutoIngestPipe: Service, Sendable {
             atPath: configuration.downloadDirectory,
             withIntermediateDirectories: true
         )
-        let continuation = self.continuation
+        let (continuation, preparationContinuation) = (self.continuation, self.preparationContinuation)
         let interval = configuration.pollInterval
         let isAutomatic = configuration.isAutomatic
         await withGracefulShutdownHandler {
@@ -247,6 +261,9 @@ public final class AutoIngestPipe: Service, Sendable {
                 }
                 if isAutomatic, let queue = configuration.eventQueue {
                     group.addTask { await self.follow(queue) }
+                }
+                if isAutomatic, preparedFiles != nil {
+                    group.addTask { await self.prepareAnnounced() }
                 }
                 for await trigger in triggers {
                     // Everything announced so far is taken together (several files in one
@@ -275,6 +292,7 @@ public final class AutoIngestPipe: Service, Sendable {
             }
         } onGracefulShutdown: {
             continuation.finish()
+            preparationContinuation.finish()
         }
     }
 

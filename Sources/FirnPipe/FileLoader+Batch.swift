@@ -13,13 +13,23 @@ public struct FileToLoad: Sendable, Hashable {
     public var source: String
     /// When the file landed, when known (see ``FileContent/landedAt``).
     public var landedAt: Timestamp?
+    /// Which version of the file this is, when known (the pipe gives the object's ETag): a
+    /// file prepared ahead (``PreparedFiles``) is used only for the same version.
+    public var version: String?
 
     /// A file named by its path's last component, from `file` unless said otherwise.
-    public init(path: String, name: String? = nil, source: String = "file", landedAt: Timestamp? = nil) {
+    public init(
+        path: String,
+        name: String? = nil,
+        source: String = "file",
+        landedAt: Timestamp? = nil,
+        version: String? = nil
+    ) {
         self.path = path
         self.name = name ?? (path as NSString).lastPathComponent
         self.source = source
         self.landedAt = landedAt
+        self.version = version
     }
 }
 

@@ -67,15 +67,24 @@ extension FileLoader {
         let chunkBytes = Int64(reader.chunkBytes)
         let candidates = Array(files[start..<min(files.count, start + Self.filesPerBatch)].enumerated())
         var group = PreparedGroup()
+        // Files prepared before their turn (``PreparedFiles``) are taken as they are opened.
+        let preparedFiles = self.preparedFiles
+        let held = Locked<[Int: PreparedFiles.Entry]>([:])
         group.opened = await runBlocking {
             () -> [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] in
             var opened: [(index: Int, file: FileToLoad, snapshot: FileSnapshot?, error: String?)] = []
             var bytes: Int64 = 0
             for (offset, file) in candidates {
                 do throws(FileReadError) {
-                    let snapshot = try FileSnapshot(path: file.path)
-                    // The next group starts with this file.
-                    if !opened.isEmpty, bytes + snapshot.sizeBytes > chunkBytes { break }
+                    let entry = preparedFiles?.take(file)
+                    let snapshot: FileSnapshot
+                    if let entry { snapshot = entry.snapshot } else { snapshot = try FileSnapshot(path: file.path) }
+                    // The next group starts with this file (and takes it prepared, if it was).
+                    if !opened.isEmpty, bytes + snapshot.sizeBytes > chunkBytes {
+                        if let entry { preparedFiles?.putBack(file, entry) }
+                        break
+                    }
+                    if let entry { held.withLock { $0[start + offset] = entry } }
                     bytes += snapshot.sizeBytes
                     opened.append((start + offset, file, snapshot, nil))
                 } catch {
@@ -87,8 +96,11 @@ extension FileLoader {
         }
         guard !group.isStreamed(chunkBytes: reader.chunkBytes), !Task.isCancelled else { return group }
         let (opened, configuration) = (group.opened, reader)
+        let ready = held.withLock { $0 }
         let work = { @Sendable (slice: OpenedFiles.SubSequence) in
             slice.compactMap { entry -> (Int, FileContent, ReadAhead?)? in
+                // Prepared before: as computed then (a file it could not identify is identified in its turn).
+                if let held = ready[entry.index] { return held.content.map { (entry.index, $0, held.read) } }
                 guard let snapshot = entry.snapshot,
                     let (content, _) = try? Self.identify(snapshot, name: entry.file.name, source: entry.file.source)
                 else { return nil }

@@ -93,11 +93,15 @@ public struct FileLoader: Sendable {
     public let warehouse: any Warehouse
     /// Reader settings (chunk size, field size limit).
     public var reader: ReaderConfiguration
+    /// Files prepared before their turn (by a pipe, as their objects were announced), used in
+    /// place of opening, checksumming and reading them again; `nil` for none.
+    public var preparedFiles: PreparedFiles?
 
     /// Creates a loader.
-    public init(warehouse: any Warehouse, reader: ReaderConfiguration = .init()) {
+    public init(warehouse: any Warehouse, reader: ReaderConfiguration = .init(), preparedFiles: PreparedFiles? = nil) {
         self.warehouse = warehouse
         self.reader = reader
+        self.preparedFiles = preparedFiles
     }
 
     /// Loads one file: staging, SCD1 and SCD2 are up to date when it returns.
