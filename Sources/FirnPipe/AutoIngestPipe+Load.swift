@@ -17,9 +17,17 @@ extension AutoIngestPipe {
         var unrouted: [ObjectInfo] = []
         var downloads: [String] = []
         defer { for path in downloads { unlink(path) } }
-        for object in objects {
+        // Taken meanwhile (another worker, or a listing of this one): one read for all.
+        let taken: Set<String>
+        do {
+            taken = try await warehouse.takenPipeObjects(among: objects.map { ($0.key.rawValue, $0.etag) })
+        } catch {
+            let keys = objects.count == 1 ? objects[0].key.rawValue : "\(objects.count) objects"
+            outcome.errors.append(note(error: "\(keys): \(error)"))
+            return outcome
+        }
+        for object in objects where !taken.contains(Self.claimName(object)) {
             do {
-                if try await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag) { continue }
                 guard let entity = route(object.key.rawValue) else {
                     unrouted.append(object)
                     continue

@@ -39,6 +39,31 @@ extension PostgresWarehouse {
         }
     }
 
+    public func takenPipeObjects(
+        among objects: [(key: String, etag: String)]
+    ) async throws(WarehouseError) -> Set<String> {
+        guard !objects.isEmpty else { return [] }
+        let logger = self.logger
+        return try await reading { connection in
+            var binds = PostgresBindings()
+            binds.append(objects.map(\.key))
+            binds.append(objects.map(\.etag))
+            var taken: Set<String> = []
+            for row in try await connection.rows(
+                """
+                SELECT o.object_key, o.etag FROM unnest($1::text[], $2::text[]) AS a(object_key, etag)
+                JOIN firn_pipe_objects o ON o.object_key = a.object_key AND o.etag = a.etag
+                """,
+                binds,
+                logger: logger
+            ) {
+                let (key, etag) = try row.decode((String, String).self)
+                taken.insert(key + "\u{0}" + etag)
+            }
+            return taken
+        }
+    }
+
     public func recordPipeObject(
         key: String,
         etag: String,

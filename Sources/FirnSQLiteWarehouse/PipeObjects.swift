@@ -18,6 +18,22 @@ extension SQLiteWarehouse {
         }
     }
 
+    /// Which of `objects` the pipe has taken before, as `key + "\u{0}" + etag` strings, in one read.
+    ///
+    /// - Throws: ``WarehouseError``.
+    func takenPipeObjects(among objects: [(key: String, etag: String)]) throws(WarehouseError) -> Set<String> {
+        try read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT EXISTS(SELECT 1 FROM firn_pipe_objects WHERE object_key = ? AND etag = ?)"
+            )
+            var taken: Set<String> = []
+            for object in objects where try Bool.fetchOne(statement, arguments: [object.key, object.etag]) == true {
+                taken.insert(object.key + "\u{0}" + object.etag)
+            }
+            return taken
+        }
+    }
+
     /// Whether the pipe has taken this object (key and ETag) before.
     ///
     /// - Throws: ``WarehouseError``.

@@ -166,6 +166,12 @@ extension SQLiteWarehouse {
         try await offPool { () throws(WarehouseError) in try self.hasTakenPipeObject(key: key, etag: etag) }
     }
 
+    public func takenPipeObjects(
+        among objects: [(key: String, etag: String)]
+    ) async throws(WarehouseError) -> Set<String> {
+        try await offPool { () throws(WarehouseError) in try self.takenPipeObjects(among: objects) }
+    }
+
     public func recordPipeObject(
         key: String,
         etag: String,

@@ -337,6 +337,11 @@ public protocol PipeLedger: AnyObject, Sendable {
     /// Whether the pipe has taken this object (key and ETag) before.
     func hasTakenPipeObject(key: String, etag: String) async throws(WarehouseError) -> Bool
 
+    /// Which of `objects` (keys and ETags) the pipe has taken before, as `key + "\u{0}" + etag`
+    /// strings: one read for all of them where the backend can (the pipe asks this for each
+    /// take, before loading).
+    func takenPipeObjects(among objects: [(key: String, etag: String)]) async throws(WarehouseError) -> Set<String>
+
     /// Records that the pipe took an object: it is not taken again under the same ETag.
     func recordPipeObject(
         key: String,
@@ -408,6 +413,17 @@ public struct PipeObjectTaken: Sendable, Hashable {
 }
 
 extension PipeLedger {
+    /// Asks for each object in turn.
+    public func takenPipeObjects(
+        among objects: [(key: String, etag: String)]
+    ) async throws(WarehouseError) -> Set<String> {
+        var taken: Set<String> = []
+        for object in objects where try await hasTakenPipeObject(key: object.key, etag: object.etag) {
+            taken.insert(object.key + "\u{0}" + object.etag)
+        }
+        return taken
+    }
+
     /// Records each object in turn.
     public func recordPipeObjects(_ objects: [PipeObjectTaken]) async throws(WarehouseError) {
         for object in objects {
