@@ -13,7 +13,9 @@ import Testing
             PipeObjectTaken(key: "in/a.csv", etag: "e1", sizeBytes: 10, loadID: nil, status: "loaded"),
             PipeObjectTaken(key: "in/b.csv", etag: "e1", sizeBytes: 10, loadID: nil, status: "failed"),
         ])
-        let asked = [("in/a.csv", "e1"), ("in/a.csv", "e2"), ("in/b.csv", "e1"), ("in/c.csv", "e1"), ("in/a.csv", "e1")]
+        let asked = [
+            ("in/a.csv", "e1"), ("in/a.csv", "e2"), ("in/b.csv", "e1"), ("in/c.csv", "e1"), ("in/a.csv", "e1"),
+        ]
         let taken = try await warehouse.takenPipeObjects(among: asked.map { (key: $0.0, etag: $0.1) })
         #expect(taken == ["in/a.csv\u{0}e1", "in/b.csv\u{0}e1"])
         for (key, etag) in asked {
