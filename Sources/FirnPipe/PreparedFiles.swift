@@ -13,8 +13,9 @@ import Foundation
 /// its checksum only if no shorter load of the same name is to be resumed. So using one
 /// changes nothing a load records; a file not found here is prepared in its turn, as before.
 ///
-/// Bounded: nothing more is prepared while the entries hold ``rowLimit`` rows, and entries
-/// older than ``lifetime`` (objects another worker took, or a take that began before they
+/// Bounded: nothing more is prepared while the entries hold ``rowLimit`` rows or ``fileLimit``
+/// files (each keeps its file open), and entries older than ``lifetime`` (objects another
+/// worker took, or a take that began before they
 /// were ready) are dropped.
 public final class PreparedFiles: Sendable {
     /// A file prepared: its snapshot, its content identity, its records.
@@ -42,12 +43,17 @@ public final class PreparedFiles: Sendable {
     /// Rows the entries hold at most (records read and not yet taken).
     public let rowLimit: Int
 
+    /// Files held at most (each holds its file open).
+    public let fileLimit: Int
+
     /// How long an entry is kept when no loader takes it.
     public let lifetime: Duration
 
-    /// Holds at most `rowLimit` rows' worth of prepared files, each for at most `lifetime`.
-    public init(rowLimit: Int, lifetime: Duration = .seconds(10)) {
+    /// Holds at most `rowLimit` rows' worth of prepared files and at most `fileLimit` files,
+    /// each for at most `lifetime`.
+    public init(rowLimit: Int, fileLimit: Int = 256, lifetime: Duration = .seconds(10)) {
         self.rowLimit = rowLimit
+        self.fileLimit = fileLimit
         self.lifetime = lifetime
     }
 
@@ -59,13 +65,18 @@ public final class PreparedFiles: Sendable {
 
     /// Whether `file` is held, or there is no room for it: then it need not be prepared.
     func isHeldOrFull(_ file: FileToLoad) -> Bool {
+        state.withLock { state in
+            dropExpired(&state)
+            return state.entries[file] != nil || state.rows >= rowLimit || state.entries.count >= fileLimit
+        }
+    }
+
+    /// Drops the entries held longer than ``lifetime`` (closing their files).
+    private func dropExpired(_ state: inout State) {
         let now = ContinuousClock.now
-        return state.withLock { state in
-            for (key, entry) in state.entries where now - entry.preparedAt > lifetime {
-                state.entries[key] = nil
-                state.rows -= entry.rows
-            }
-            return state.entries[file] != nil || state.rows >= rowLimit
+        for (key, entry) in state.entries where now - entry.preparedAt > lifetime {
+            state.entries[key] = nil
+            state.rows -= entry.rows
         }
     }
 
@@ -106,6 +117,7 @@ public final class PreparedFiles: Sendable {
     /// Takes `file`'s entry, when held.
     func take(_ file: FileToLoad) -> Entry? {
         state.withLock { state in
+            dropExpired(&state)
             guard let entry = state.entries.removeValue(forKey: file) else {
                 if state.missed.count >= Self.missedLimit { state.missed.removeAll() }
                 state.missed.insert(file)

@@ -107,7 +107,7 @@ import Testing
     /// Nothing more is held once the entries hold their rows' limit; a file a loader looked for
     /// before it was ready is not held when it becomes ready; an entry taken by a group it did
     /// not fit is held again.
-    @Test func holdingIsBounded() throws {
+    @Test func holdingIsBounded() async throws {
         let dir = try FileLoaderTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let files = try (0..<4).map { index -> FileToLoad in
@@ -134,5 +134,12 @@ import Testing
         #expect(prepared.count == 2 && prepared.taken == 0)
         #expect(prepared.take(files[0])?.read?.chunk.records.count == 30)
         #expect(prepared.taken == 1)
+
+        // At most two files held, whatever their rows; and none kept past its lifetime.
+        let few = PreparedFiles(rowLimit: 1_000, fileLimit: 2, lifetime: .milliseconds(200))
+        for file in files { few.prepare(file, entity: .customer, configuration: reader) }
+        #expect(few.count == 2)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(few.take(files[0]) == nil && few.count == 0)
     }
 }
