@@ -17,7 +17,8 @@ extension AutoIngestPipe {
         var unrouted: [ObjectInfo] = []
         var downloads: [String] = []
         defer { for path in downloads { unlink(path) } }
-        // Taken meanwhile (another worker, or a listing of this one): one read for all.
+        // Taken meanwhile (another worker, or a listing of this one): one read for all. If it
+        // fails, none of them is taken now; the next poll lists them again.
         let taken: Set<String>
         do {
             taken = try await warehouse.takenPipeObjects(among: objects.map { ($0.key.rawValue, $0.etag) })
@@ -72,28 +73,38 @@ extension AutoIngestPipe {
         )
     }
 
-    /// Prepares announced objects' files (``PreparedFiles``) until the pipe stops: each
+    /// Prepares announced objects' files (``PreparedFiles``) until the pipe shuts down: each
     /// wake-up takes the objects announced since the last, and reads those still waiting for
     /// their take on a thread of the lowest priority (``runIdle(_:)``), in order, so that a
-    /// take finds them read and only applies them.
+    /// take finds them read and only applies them. What is held is dropped when it ends.
     func prepareAnnounced() async {
         guard let preparedFiles, let bucket = store as? DirectoryBucket else { return }
+        isPreparing.withLockedValue { $0 = true }
+        defer {
+            isPreparing.withLockedValue { $0 = false }
+            toPrepare.withLockedValue { $0 = [] }
+            preparedFiles.removeAll()
+        }
         for await _ in preparations {
             let objects = toPrepare.withLockedValue { queue in
                 defer { queue = [] }
                 return queue
             }
-            let jobs = objects.compactMap { object -> (ObjectInfo, FileToLoad, EntityConfiguration)? in
+            preparedFiles.sweep()
+            let jobs = objects.compactMap { object -> (String, FileToLoad, EntityConfiguration)? in
                 guard let entity = route(object.key.rawValue) else { return nil }
-                return (object, fileToLoad(object, path: bucket.path(of: object.key)), warehouses[entity].entity)
+                let file = fileToLoad(object, path: bucket.path(of: object.key))
+                return (Self.claimName(object), file, warehouses[entity].entity)
             }
             guard !jobs.isEmpty, !suspended.withLockedValue({ $0 }) else { continue }
-            let (announced, reader) = (self.announced, configuration.reader)
+            let (announced, isPreparing, reader) = (self.announced, self.isPreparing, configuration.reader)
             await runIdle {
-                for (object, file, entity) in jobs {
+                for (name, file, entity) in jobs {
+                    // Stopping, or the limits reached: the rest is read in its turn.
+                    guard isPreparing.withLockedValue({ $0 }), !preparedFiles.isFull else { return }
                     // Taken meanwhile: its take has read it.
                     let waiting = announced.withLockedValue { queue in
-                        queue.contains { $0.key == object.key && $0.etag == object.etag }
+                        queue.contains { Self.claimName($0) == name }
                     }
                     if waiting { preparedFiles.prepare(file, entity: entity, configuration: reader) }
                 }
@@ -144,7 +155,8 @@ extension AutoIngestPipe {
         var committed: [Int64] = []
         let reports: [FileLoadReport]
         do {
-            let loader = FileLoader(warehouse: target, reader: configuration.reader, preparedFiles: preparedFiles)
+            var loader = FileLoader(warehouse: target, reader: configuration.reader)
+            loader.preparedFiles = preparedFiles
             reports = try await loader.load(
                 files,
                 loaded: { _, _ in committed.append(Int64(Date().timeIntervalSince1970 * 1e9)) }

@@ -119,8 +119,11 @@ public final class AutoIngestPipe: Service, Sendable {
     /// When the last complete listing of the whole bucket started; `nil` before the first.
     let lastFullListing = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     /// Announced objects' files, prepared while the objects before them load (a directory
-    /// bucket only: its objects are files already); `nil` for other buckets.
+    /// bucket whose objects load as they are announced: its objects are files already); `nil`
+    /// otherwise.
     let preparedFiles: PreparedFiles?
+    /// Whether announced objects are prepared now: while ``run()`` runs, until it shuts down.
+    let isPreparing = NIOLockedValueBox(false)
     /// Announced objects not yet prepared, and the wake-ups of the thread that prepares them.
     let toPrepare = NIOLockedValueBox<[ObjectInfo]>([])
     let preparations: AsyncStream<Void>
@@ -183,8 +186,10 @@ public final class AutoIngestPipe: Service, Sendable {
         self.logger = logger
         self.onLoaded = onLoaded
         (triggers, continuation) = AsyncStream<Trigger>.makeStream()
-        // At most one chunk's worth of records, besides what the loader holds.
-        preparedFiles = store is DirectoryBucket ? PreparedFiles(rowLimit: configuration.reader.chunkRows) : nil
+        // About one chunk's worth of records, besides what the loader holds.
+        preparedFiles =
+            store is DirectoryBucket && configuration.isAutomatic
+            ? PreparedFiles(rowLimit: configuration.reader.chunkRows) : nil
         (preparations, preparationContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -197,7 +202,7 @@ public final class AutoIngestPipe: Service, Sendable {
     /// Tells the pipe about a new object (ingest calls this after a confirmed upload).
     public func announce(_ object: ObjectInfo) {
         announced.withLockedValue { $0.append(object) }
-        if preparedFiles != nil {
+        if isPreparing.withLockedValue({ $0 }) {
             toPrepare.withLockedValue { $0.append(object) }
             preparationContinuation.yield()
         }
@@ -290,7 +295,8 @@ public final class AutoIngestPipe: Service, Sendable {
                 }
                 group.cancelAll()
             }
-        } onGracefulShutdown: {
+        } onGracefulShutdown: { [isPreparing] in
+            isPreparing.withLockedValue { $0 = false }
             continuation.finish()
             preparationContinuation.finish()
         }

@@ -95,13 +95,12 @@ public struct FileLoader: Sendable {
     public var reader: ReaderConfiguration
     /// Files prepared before their turn (by a pipe, as their objects were announced), used in
     /// place of opening, checksumming and reading them again; `nil` for none.
-    public var preparedFiles: PreparedFiles?
+    var preparedFiles: PreparedFiles?
 
     /// Creates a loader.
-    public init(warehouse: any Warehouse, reader: ReaderConfiguration = .init(), preparedFiles: PreparedFiles? = nil) {
+    public init(warehouse: any Warehouse, reader: ReaderConfiguration = .init()) {
         self.warehouse = warehouse
         self.reader = reader
-        self.preparedFiles = preparedFiles
     }
 
     /// Loads one file: staging, SCD1 and SCD2 are up to date when it returns.

@@ -6,18 +6,20 @@ import Foundation
 /// them: a pipe prepares each object as it is announced, at the lowest priority, while the
 /// objects before it apply, so that the take that loads it does not wait for reading.
 ///
-/// An entry is used only for the same file (``FileToLoad``: path, name, source, landing time
-/// and version, which the pipe sets to the object's ETag) and only as a group read ahead is
-/// (see ``FileLoader/prepared(_:from:entity:ahead:)``): its records only if the entity they
-/// were read with is the entity's at the file's turn and none took the placeholder event time,
-/// its checksum only if no shorter load of the same name is to be resumed. So using one
-/// changes nothing a load records; a file not found here is prepared in its turn, as before.
+/// An entry is used only for an equal ``FileToLoad`` (path, name, source, landing time and
+/// version, which the pipe sets to the ETag the object was announced with), and only as a
+/// group read ahead is (see ``FileLoader/prepared(_:from:entity:ahead:)``): its records only if
+/// the entity they were read with is the entity's at the file's turn and none took the
+/// placeholder event time, its checksum only if no shorter load of the same name is to be
+/// resumed. So using one changes nothing a load records; the bytes are those the file held
+/// when it was opened, as when a take opens it. A file not found here is read in its turn.
 ///
-/// Bounded: nothing more is prepared while the entries hold ``rowLimit`` rows or ``fileLimit``
-/// files (each keeps its file open), and entries older than ``lifetime`` (objects another
-/// worker took, or a take that began before they
-/// were ready) are dropped.
-public final class PreparedFiles: Sendable {
+/// Bounded: no file is prepared while the entries hold ``rowLimit`` rows (a file is read
+/// whole, so the last one prepared may pass that by its own rows) or ``fileLimit`` files (each
+/// keeps its file open). Entries older than ``lifetime`` (objects another worker took, or whose
+/// take began before they were ready) are dropped when the next file is prepared or taken, or
+/// by ``sweep()``; ``removeAll()`` drops every entry.
+final class PreparedFiles: Sendable {
     /// A file prepared: its snapshot, its content identity, its records.
     struct Entry: Sendable {
         var snapshot: FileSnapshot
@@ -40,51 +42,65 @@ public final class PreparedFiles: Sendable {
 
     private let state = Locked(State())
 
-    /// Rows the entries hold at most (records read and not yet taken).
-    public let rowLimit: Int
+    /// Rows the entries hold before no more files are prepared.
+    let rowLimit: Int
 
-    /// Files held at most (each holds its file open).
-    public let fileLimit: Int
+    /// Files held at most. Defaults to 256.
+    let fileLimit: Int
 
-    /// How long an entry is kept when no loader takes it.
-    public let lifetime: Duration
+    /// How long an entry is kept when no loader takes it. Defaults to 10 seconds.
+    let lifetime: Duration
 
-    /// Holds at most `rowLimit` rows' worth of prepared files and at most `fileLimit` files,
-    /// each for at most `lifetime`.
-    public init(rowLimit: Int, fileLimit: Int = 256, lifetime: Duration = .seconds(10)) {
+    /// Holds prepared files up to `rowLimit` rows and `fileLimit` files, each for at most
+    /// `lifetime`.
+    init(rowLimit: Int, fileLimit: Int = 256, lifetime: Duration = .seconds(10)) {
         self.rowLimit = rowLimit
         self.fileLimit = fileLimit
         self.lifetime = lifetime
     }
 
     /// Files held now.
-    public var count: Int { state.withLock { $0.entries.count } }
+    var count: Int { state.withLock { $0.entries.count } }
 
     /// Files a loader took from here so far.
-    public var taken: Int { state.withLock { $0.taken } }
+    var taken: Int { state.withLock { $0.taken } }
 
-    /// Whether `file` is held, or there is no room for it: then it need not be prepared.
-    func isHeldOrFull(_ file: FileToLoad) -> Bool {
-        state.withLock { state in
-            dropExpired(&state)
-            return state.entries[file] != nil || state.rows >= rowLimit || state.entries.count >= fileLimit
-        }
+    /// Whether no more files are prepared now (the limits are reached).
+    var isFull: Bool { state.withLock { $0.rows >= rowLimit || $0.entries.count >= fileLimit } }
+
+    /// Drops the entries held longer than ``lifetime``, closing their files.
+    func sweep() {
+        let expired = state.withLock { Self.removeExpired(&$0, lifetime: lifetime) }
+        // Released here, outside the lock: closing files and freeing records takes a while.
+        _ = consume expired
     }
 
-    /// Drops the entries held longer than ``lifetime`` (closing their files).
-    private func dropExpired(_ state: inout State) {
-        let now = ContinuousClock.now
-        for (key, entry) in state.entries where now - entry.preparedAt > lifetime {
-            state.entries[key] = nil
-            state.rows -= entry.rows
+    /// Drops every entry.
+    func removeAll() {
+        let dropped = state.withLock { state in
+            defer {
+                state.entries = [:]
+                state.rows = 0
+                state.missed = []
+            }
+            return state.entries
         }
+        _ = consume dropped
     }
 
     /// Opens, checksums and reads `file` with `entity` as a loader would in its turn, and holds
     /// it; a file that cannot be opened, or that is a chunk or more (it streams in its turn), is
-    /// left to its turn. Blocks the calling thread.
+    /// left to its turn, as is every file while the limits are reached. Blocks the calling
+    /// thread.
     func prepare(_ file: FileToLoad, entity: EntityConfiguration, configuration: ReaderConfiguration) {
-        guard !isHeldOrFull(file), let snapshot = try? FileSnapshot(path: file.path),
+        let (expired, skip) = state.withLock { state in
+            let expired = Self.removeExpired(&state, lifetime: lifetime)
+            let skip =
+                state.entries[file] != nil || state.rows >= rowLimit || state.entries.count >= fileLimit
+            return (expired, skip)
+        }
+        _ = consume expired
+        guard !skip, let snapshot = try? FileSnapshot(path: file.path),
             snapshot.sizeBytes < Int64(configuration.chunkBytes)
         else { return }
         let content = try? FileLoader.identify(snapshot, name: file.name, source: file.source).0
@@ -114,18 +130,34 @@ public final class PreparedFiles: Sendable {
         }
     }
 
-    /// Takes `file`'s entry, when held.
+    /// Takes `file`'s entry, when held; otherwise remembers that the file was looked for, so
+    /// that it is not held when it is prepared afterwards.
     func take(_ file: FileToLoad) -> Entry? {
-        state.withLock { state in
-            dropExpired(&state)
+        let (expired, entry) = state.withLock { state -> ([Entry], Entry?) in
+            let expired = Self.removeExpired(&state, lifetime: lifetime)
             guard let entry = state.entries.removeValue(forKey: file) else {
                 if state.missed.count >= Self.missedLimit { state.missed.removeAll() }
                 state.missed.insert(file)
-                return nil
+                return (expired, nil)
             }
             state.rows -= entry.rows
             state.taken += 1
-            return entry
+            return (expired, entry)
         }
+        _ = consume expired
+        return entry
+    }
+
+    /// Removes the entries held longer than `lifetime` and returns them, to be released
+    /// outside the lock.
+    private static func removeExpired(_ state: inout State, lifetime: Duration) -> [Entry] {
+        let now = ContinuousClock.now
+        var expired: [Entry] = []
+        for (key, entry) in state.entries where now - entry.preparedAt > lifetime {
+            state.entries[key] = nil
+            state.rows -= entry.rows
+            expired.append(entry)
+        }
+        return expired
     }
 }

@@ -340,6 +340,8 @@ public protocol PipeLedger: AnyObject, Sendable {
     /// Which of `objects` (keys and ETags) the pipe has taken before, as `key + "\u{0}" + etag`
     /// strings: one read for all of them where the backend can (the pipe asks this for each
     /// take, before loading).
+    ///
+    /// - Throws: ``WarehouseError`` when the ledger cannot be read.
     func takenPipeObjects(among objects: [(key: String, etag: String)]) async throws(WarehouseError) -> Set<String>
 
     /// Records that the pipe took an object: it is not taken again under the same ETag.

@@ -60,9 +60,9 @@ import Testing
 
         let started = Timestamp.now()
         let batched = try await TestWarehouse.open(backend, entity: entity)
-        let reports = try await FileLoader(warehouse: batched.warehouse, reader: reader, preparedFiles: prepared).load(
-            files
-        )
+        var loader = FileLoader(warehouse: batched.warehouse, reader: reader)
+        loader.preparedFiles = prepared
+        let reports = try await loader.load(files)
         #expect(reports.map(\.status) == [.loaded, .loaded, .loaded, .loaded, .loaded])
         #expect(reports.map(\.status) == expected.map(\.status))
         #expect(reports.map(\.counts.staged) == expected.map(\.counts.staged))
@@ -136,10 +136,14 @@ import Testing
         #expect(prepared.taken == 1)
 
         // At most two files held, whatever their rows; and none kept past its lifetime.
-        let few = PreparedFiles(rowLimit: 1_000, fileLimit: 2, lifetime: .milliseconds(200))
+        let few = PreparedFiles(rowLimit: 1_000, fileLimit: 2, lifetime: .seconds(2))
         for file in files { few.prepare(file, entity: .customer, configuration: reader) }
-        #expect(few.count == 2)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(few.take(files[0]) == nil && few.count == 0)
+        #expect(few.count == 2 && few.isFull)
+        try await Task.sleep(for: .milliseconds(2_200))
+        few.sweep()
+        #expect(few.count == 0)
+        few.prepare(files[2], entity: .customer, configuration: reader)
+        few.removeAll()
+        #expect(few.count == 0 && few.take(files[2]) == nil)
     }
 }
