@@ -60,14 +60,11 @@ extension AutoIngestPipe {
         }
     }
 
-    /// Whether every one of the objects was taken.
+    /// Whether every one of the objects was taken (one read); `false` when the warehouse
+    /// cannot say.
     private func allTaken(_ objects: [ObjectInfo]) async -> Bool {
-        for object in objects where await !isTaken(object) { return false }
-        return true
-    }
-
-    /// Whether the object (key and ETag) was taken; `false` when the warehouse cannot say.
-    private func isTaken(_ object: ObjectInfo) async -> Bool {
-        (try? await warehouse.hasTakenPipeObject(key: object.key.rawValue, etag: object.etag)) ?? false
+        guard let taken = try? await warehouse.takenPipeObjects(among: objects.map { ($0.key.rawValue, $0.etag) })
+        else { return false }
+        return objects.allSatisfy { taken.contains(Self.claimName($0)) }
     }
 }

@@ -80,36 +80,34 @@ extension AutoIngestPipe {
     func prepareAnnounced() async {
         guard let preparedFiles, let bucket = store as? DirectoryBucket else { return }
         isPreparing.withLockedValue { $0 = true }
-        defer {
-            isPreparing.withLockedValue { $0 = false }
-            toPrepare.withLockedValue { $0 = [] }
-            preparedFiles.removeAll()
-        }
         for await _ in preparations {
             let objects = toPrepare.withLockedValue { queue in
                 defer { queue = [] }
                 return queue
             }
-            preparedFiles.sweep()
-            let jobs = objects.compactMap { object -> (String, FileToLoad, EntityConfiguration)? in
+            let jobs = objects.compactMap { object -> (ObjectInfo, FileToLoad, EntityConfiguration)? in
                 guard let entity = route(object.key.rawValue) else { return nil }
-                let file = fileToLoad(object, path: bucket.path(of: object.key))
-                return (Self.claimName(object), file, warehouses[entity].entity)
+                return (object, fileToLoad(object, path: bucket.path(of: object.key)), warehouses[entity].entity)
             }
             guard !jobs.isEmpty, !suspended.withLockedValue({ $0 }) else { continue }
             let (announced, isPreparing, reader) = (self.announced, self.isPreparing, configuration.reader)
+            // Each `prepare` also drops the entries past their lifetime.
             await runIdle {
-                for (name, file, entity) in jobs {
+                for (object, file, entity) in jobs {
                     // Stopping, or the limits reached: the rest is read in its turn.
                     guard isPreparing.withLockedValue({ $0 }), !preparedFiles.isFull else { return }
                     // Taken meanwhile: its take has read it.
                     let waiting = announced.withLockedValue { queue in
-                        queue.contains { Self.claimName($0) == name }
+                        queue.contains { $0.key == object.key && $0.etag == object.etag }
                     }
                     if waiting { preparedFiles.prepare(file, entity: entity, configuration: reader) }
                 }
             }
         }
+        isPreparing.withLockedValue { $0 = false }
+        toPrepare.withLockedValue { $0 = [] }
+        // Closing the files held is blocking work: off the cooperative pool.
+        await runIdle { preparedFiles.removeAll() }
     }
 
     /// Records objects no entity's route matches as taken and failed, and says so.

@@ -17,8 +17,8 @@ import Foundation
 /// Bounded: no file is prepared while the entries hold ``rowLimit`` rows (a file is read
 /// whole, so the last one prepared may pass that by its own rows) or ``fileLimit`` files (each
 /// keeps its file open). Entries older than ``lifetime`` (objects another worker took, or whose
-/// take began before they were ready) are dropped when the next file is prepared or taken, or
-/// by ``sweep()``; ``removeAll()`` drops every entry.
+/// take began before they were ready) are dropped when the next file is prepared or taken;
+/// ``removeAll()`` drops every entry.
 final class PreparedFiles: Sendable {
     /// A file prepared: its snapshot, its content identity, its records.
     struct Entry: Sendable {
@@ -68,13 +68,6 @@ final class PreparedFiles: Sendable {
     /// Whether no more files are prepared now (the limits are reached).
     var isFull: Bool { state.withLock { $0.rows >= rowLimit || $0.entries.count >= fileLimit } }
 
-    /// Drops the entries held longer than ``lifetime``, closing their files.
-    func sweep() {
-        let expired = state.withLock { Self.removeExpired(&$0, lifetime: lifetime) }
-        // Released here, outside the lock: closing files and freeing records takes a while.
-        _ = consume expired
-    }
-
     /// Drops every entry.
     func removeAll() {
         let dropped = state.withLock { state in
@@ -99,6 +92,7 @@ final class PreparedFiles: Sendable {
                 state.entries[file] != nil || state.rows >= rowLimit || state.entries.count >= fileLimit
             return (expired, skip)
         }
+        // Released here, outside the lock: closing files and freeing records takes a while.
         _ = consume expired
         guard !skip, let snapshot = try? FileSnapshot(path: file.path),
             snapshot.sizeBytes < Int64(configuration.chunkBytes)
