@@ -165,7 +165,8 @@ let package = Package(
             name: "FirnBench",
             dependencies: [
                 "FirnCore", "FirnGenerate", "FirnObjectStore", "FirnWarehouse", "FirnSQLiteWarehouse",
-                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", "FirnHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+                "FirnPostgresWarehouse", "FirnPipe", "FirnFlow", "FirnHTTP", "FirnMetrics",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

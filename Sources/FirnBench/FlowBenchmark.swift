@@ -107,6 +107,12 @@ public struct FlowBenchmarkResult: Sendable {
     /// not counted).
     public var processCPUSeconds: Double = 0
 
+    /// Where the warehouse's apply time went over the run (all of it, then by thirds of the
+    /// generator's duration; the last third runs to the last commit).
+    public var applyTime = ApplyTime()
+    /// ``applyTime`` by thirds of the run.
+    public var applyTimeByThird: [ApplyTime] = []
+
     /// Sustained change rows per second, landing to SCD2.
     public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
 
@@ -221,6 +227,7 @@ public enum FlowBenchmark {
                 logger: logger
             )
             let histogramBefore = FreshnessHistogram.now()
+            let applyReadings = NIOLockedValueBox<[ApplyTime]>([ApplyTime.now()])
             let cpuBefore = ThreadCPUTime.processSeconds()
             let generatorCPU = NIOLockedValueBox<Double>(0)
             let page = NIOLockedValueBox<OpenPage?>(nil)
@@ -235,6 +242,14 @@ public enum FlowBenchmark {
             func run(flow: Flow, dashboard: DashboardServer, page: NIOLockedValueBox<OpenPage?>) async throws {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await flow.run(watchers: [dashboard]) { line in progress(line) } }
+                    group.addTask {
+                        // Readings at a third and two thirds of the generator's run.
+                        let started = ContinuousClock.now
+                        for third in 1...2 {
+                            try await Task.sleep(until: started + .seconds(configuration.seconds * Double(third) / 3))
+                            applyReadings.withLockedValue { $0.append(ApplyTime.now()) }
+                        }
+                    }
                     if configuration.page == .chromium {
                         // The page is open and connected before the first file is written.
                         let deadline = ContinuousClock.now + .seconds(30)
@@ -286,6 +301,9 @@ public enum FlowBenchmark {
             result.page = configuration.page
             result.metricsFreshness = histogram.summary
             result.metricsAgree = histogram.agrees(with: result.freshness)
+            let readings = applyReadings.withLockedValue { $0 } + [ApplyTime.now()]
+            result.applyTime = readings[readings.count - 1].since(readings[0])
+            result.applyTimeByThird = zip(readings.dropFirst(), readings).map { $0.since($1) }
         } catch {
             await opened.close(keep)
             throw error

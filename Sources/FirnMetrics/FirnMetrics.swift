@@ -25,6 +25,10 @@ public enum FirnMetrics {
         public static let loadDuration = "firn_load_duration_seconds"
         /// Seconds one chunk's transaction took (apply and commit).
         public static let commitDuration = "firn_commit_duration_seconds"
+        /// Seconds the warehouse spent applying chunks, by `phase` (see ``ApplyPhase``).
+        public static let applySeconds = "firn_apply_seconds_total"
+        /// Change rows applied (staged) by those chunks.
+        public static let applyRows = "firn_apply_rows_total"
         /// Seconds from a file's landing to the commit that made it visible in SCD1 and SCD2.
         public static let freshness = "firn_freshness_seconds"
         /// Objects between stages, by `state` (`uploading`, `waiting`, `loading`).
@@ -75,6 +79,22 @@ public enum FirnMetrics {
     /// One chunk's transaction took this long.
     public static func committed(nanoseconds: Int64) {
         Metrics.Timer(label: Name.commitDuration).recordNanoseconds(nanoseconds)
+    }
+
+    /// The phases of applying a chunk, as `firn_apply_seconds_total` labels them; they add up
+    /// to the chunk's transaction (grouping runs on a second thread beside staging and is
+    /// counted apart from it).
+    public enum ApplyPhase: String, CaseIterable, Sendable {
+        case group, stage, probe, write, commit
+    }
+
+    /// A chunk (or a batch of files' chunks) was applied: `rows` change rows, and the seconds
+    /// each phase took.
+    public static func applied(rows: Int, seconds: [(ApplyPhase, Double)]) {
+        if rows > 0 { Counter(label: Name.applyRows).increment(by: rows) }
+        for (phase, value) in seconds where value > 0 {
+            FloatingPointCounter(label: Name.applySeconds, dimensions: [("phase", phase.rawValue)]).increment(by: value)
+        }
     }
 
     /// A file's freshness, in seconds.

@@ -34,6 +34,18 @@ public struct FileToLoad: Sendable, Hashable {
 }
 
 extension FileLoader {
+    /// Records where an applied chunk's time went (`firn_apply_seconds_total`).
+    static func recordApplied(_ counts: ApplyCounts) {
+        let timings = counts.timings
+        FirnMetrics.applied(
+            rows: counts.staged,
+            seconds: [
+                (.group, timings.group), (.stage, timings.stage), (.probe, timings.probe), (.write, timings.write),
+                (.commit, timings.commit),
+            ]
+        )
+    }
+
     /// Files opened together, at most: bounds the descriptors a batch holds.
     static let filesPerBatch = 256
 
@@ -364,7 +376,10 @@ extension FileLoader {
         }
         let applying = ContinuousClock.now
         let counts = parts.isEmpty ? nil : try await warehouse.applyChunks(consume parts)
-        if counts != nil { FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount) }
+        if let counts {
+            FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount)
+            Self.recordApplied(counts.total)
+        }
         var reports: [(Int, FileLoadReport)] = []
         let ids = pending.map(\.file.ticket.id)
         let summaries =

@@ -340,8 +340,10 @@ public struct FileLoader: Sendable {
                 rejected += chunk.rejects.count { $0.row > committedRow }
                 let warnings = isLast ? file.notes + reading.warnings : []
                 let applying = ContinuousClock.now
-                counts += try await warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
+                let applied = try await warehouse.applyChunk(ticket, consume chunk, finishing: isLast, warnings: warnings)
                 FirnMetrics.committed(nanoseconds: (ContinuousClock.now - applying).nanosecondsCount)
+                Self.recordApplied(applied)
+                counts += applied
                 committedRow = max(committedRow, lastRow)
                 finished = isLast
             }

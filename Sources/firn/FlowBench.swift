@@ -169,6 +169,7 @@ struct FlowBench: AsyncParsableCommand {
                         label: label
                     )
                     printNow("  \(label): " + Self.row(result).joined(separator: "  "))
+                    printNow("  \(label): " + Self.applyLine(result))
                     results[shown, default: []].append(result)
                 }
             }
@@ -236,6 +237,7 @@ struct FlowBench: AsyncParsableCommand {
             let result = try await runOnce(settings, bucket: bucket, warehouse: warehouse, in: "step-\(steps.count)", label: label)
             let sustained = result.rowsPerSecond >= 0.95 * settings.rate && result.freshness.p99 <= maxP99
             printNow("  \(label): " + Self.row(result).joined(separator: "  ") + (sustained ? "  sustained" : "  NOT sustained"))
+            printNow("  \(label): " + Self.applyLine(result))
             steps.append((settings.rate, result, sustained))
             if result.tablesMatchFirnLoad == false { break }
             // One stall (a checkpoint, another process) must not end the search: a rate not
@@ -275,6 +277,11 @@ struct FlowBench: AsyncParsableCommand {
             String(format: "%.0f%%", result.generatorShare * 100), result.metricsFreshness + (result.metricsAgree ? " (agrees)" : " DISAGREES"),
             result.tablesMatchFirnLoad.map { $0 ? "yes" : "NO" } ?? "not checked",
         ]
+    }
+
+    /// Where the run's apply time went (`firn_apply_seconds_total` over the run).
+    static func applyLine(_ result: FlowBenchmarkResult) -> String {
+        result.applyTime.line(runSeconds: result.seconds, parts: result.applyTimeByThird)
     }
 
     /// Per-figure medians across runs (each column's median independently).

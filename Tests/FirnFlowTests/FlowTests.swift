@@ -42,6 +42,11 @@ struct FlowTests {
         // The generator's CPU is counted, and is part of the process's.
         #expect(result.generatorCPUSeconds > 0)
         #expect(result.generatorShare > 0 && result.generatorShare < 1, "\(result.generatorCPUSeconds) of \(result.processCPUSeconds)")
+        // Where the apply time went, from the metrics over the run (other suites may add to them).
+        #expect(result.applyTime.rows >= Double(result.rows), "every loaded row counted in firn_apply_rows_total")
+        #expect((result.applyTime.seconds["write"] ?? 0) > 0 && (result.applyTime.seconds["commit"] ?? 0) > 0)
+        #expect(result.applyTimeByThird.count == 3)
+        #expect(result.applyTimeByThird.map(\.rows).reduce(0, +) == result.applyTime.rows)
     }
 
     /// `firn bench flow --warehouse postgres://…`: the same flow into a PostgreSQL schema,

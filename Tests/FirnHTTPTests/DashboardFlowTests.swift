@@ -74,6 +74,8 @@ import Testing
             #expect((samples[#"firn_pipe_files_total{status="loaded"}"#] ?? 0) >= 3)
             #expect((samples[#"firn_pipe_rows_total{outcome="loaded"}"#] ?? 0) >= 300)
             #expect(samples[#"firn_objects{state="waiting"}"#] != nil)
+            #expect((samples["firn_apply_rows_total"] ?? 0) >= 300)
+            #expect((samples[#"firn_apply_seconds_total{phase="write"}"#] ?? 0) > 0)
             let buckets = samples.filter { $0.key.hasPrefix("firn_freshness_seconds_bucket") }
             #expect(buckets.count == FirnMetricsBuckets.freshness.count + 1)
             #expect(samples[#"firn_freshness_seconds_bucket{le="+Inf"}"#] == samples["firn_freshness_seconds_count"])
