@@ -54,7 +54,9 @@ public struct ApplyTime: Sendable, Hashable {
         text += ": " + phases.joined(separator: ", ")
         if let perRow = microsecondsPerRow { text += String(format: "; %.1f µs a row", perRow) }
         let perPart = parts.map { $0.microsecondsPerRow.map { String(format: "%.1f", $0) } ?? "-" }
-        if parts.count > 1 { text += " (by thirds of the run: " + perPart.joined(separator: " / ") + ")" }
+        if parts.count > 1 {
+            text += " (by \(parts.count == 3 ? "thirds" : "parts") of the run: " + perPart.joined(separator: " / ") + ")"
+        }
         return text
     }
 }

@@ -107,10 +107,11 @@ public struct FlowBenchmarkResult: Sendable {
     /// not counted).
     public var processCPUSeconds: Double = 0
 
-    /// Where the warehouse's apply time went over the run (all of it, then by thirds of the
-    /// generator's duration; the last third runs to the last commit).
+    /// Where the warehouse's apply time went over the run.
     public var applyTime = ApplyTime()
-    /// ``applyTime`` by thirds of the run.
+    /// ``applyTime`` by thirds of the run: split where a third and two thirds of the
+    /// generator's duration had passed since the first landing; the last part runs to the last
+    /// commit. Fewer parts when files landed too rarely to mark a third.
     public var applyTimeByThird: [ApplyTime] = []
 
     /// Sustained change rows per second, landing to SCD2.
@@ -242,14 +243,6 @@ public enum FlowBenchmark {
             func run(flow: Flow, dashboard: DashboardServer, page: NIOLockedValueBox<OpenPage?>) async throws {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await flow.run(watchers: [dashboard]) { line in progress(line) } }
-                    group.addTask {
-                        // Readings at a third and two thirds of the generator's run.
-                        let started = ContinuousClock.now
-                        for third in 1...2 {
-                            try await Task.sleep(until: started + .seconds(configuration.seconds * Double(third) / 3))
-                            applyReadings.withLockedValue { $0.append(ApplyTime.now()) }
-                        }
-                    }
                     if configuration.page == .chromium {
                         // The page is open and connected before the first file is written.
                         let deadline = ContinuousClock.now + .seconds(30)
@@ -267,9 +260,18 @@ public enum FlowBenchmark {
                         try FileManager.default.createDirectory(atPath: path("landing"), withIntermediateDirectories: true)
                         let summary = try await writer.run { file in
                             flow.freshness.landed(name: file.name, atNanoseconds: file.renamedAtNanoseconds)
-                            files.withLockedValue { state in
+                            let first = files.withLockedValue { state in
                                 if state.count == 0 { state.first = file.renamedAtNanoseconds }
                                 state.count += 1
+                                return state.first
+                            }
+                            // Readings once a third and two thirds of the run have passed since
+                            // the first landing.
+                            let elapsed = Double(file.renamedAtNanoseconds - first) / 1e9
+                            applyReadings.withLockedValue { readings in
+                                if readings.count < 3, elapsed >= configuration.seconds * Double(readings.count) / 3 {
+                                    readings.append(ApplyTime.now())
+                                }
                             }
                         }
                         generatorCPU.withLockedValue { $0 = summary.cpuSeconds }

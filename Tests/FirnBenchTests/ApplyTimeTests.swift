@@ -19,8 +19,11 @@ import Testing
         #expect(
             line
                 == "apply 5.50 s of the run's 8.00 s (69%): group 0.25, stage 1.00, probe 0.00, write 3.00, commit 1.25;"
-                + " 18.3 µs a row (by thirds of the run: 25.0 / 15.9)"
+                + " 18.3 µs a row (by parts of the run: 25.0 / 15.9)"
         )
+        // Three parts are thirds; a part with no rows has no cost a row.
+        let thirds = run.line(runSeconds: 8, parts: [third.since(before), after.since(third), ApplyTime()])
+        #expect(thirds.hasSuffix("18.3 µs a row (by thirds of the run: 25.0 / 15.9 / -)"))
     }
 
     @Test func noRowsAppliedSaysSo() {
