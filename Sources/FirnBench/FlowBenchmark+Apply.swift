@@ -55,7 +55,8 @@ public struct ApplyTime: Sendable, Hashable {
         if let perRow = microsecondsPerRow { text += String(format: "; %.1f µs a row", perRow) }
         let perPart = parts.map { $0.microsecondsPerRow.map { String(format: "%.1f", $0) } ?? "-" }
         if parts.count > 1 {
-            text += " (by \(parts.count == 3 ? "thirds" : "parts") of the run: " + perPart.joined(separator: " / ") + ")"
+            let kind = parts.count == 3 ? "thirds" : "parts"
+            text += " (by \(kind) of the run: " + perPart.joined(separator: " / ") + ")"
         }
         return text
     }
