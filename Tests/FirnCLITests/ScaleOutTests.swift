@@ -28,6 +28,8 @@ import Testing
     }
 
     /// Starts `firn pipe` on the shared bucket, in a data directory of its own.
+    /// A `firn pipe` worker; what it writes to standard error goes to `data`/stderr.log
+    /// (``errors(of:)``), so that a worker that ends badly says why.
     static func startPipe(_ warehouse: String, bucket: URL, data: URL, config: URL) throws -> Process {
         let process = Process()
         process.executableURL = FirnProcess.executable
@@ -36,9 +38,19 @@ import Testing
             "--config", config.path, "--status-interval", "1",
         ]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let log = data.appendingPathComponent("stderr.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         return process
+    }
+
+    /// The last lines a worker started by ``startPipe(_:bucket:data:config:)`` wrote to
+    /// standard error.
+    static func errors(of data: URL) -> String {
+        let text = (try? String(contentsOf: data.appendingPathComponent("stderr.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(8).joined(separator: "\n")
     }
 
     static func startIngest(_ data: URL, config: URL) throws -> Process {
@@ -170,7 +182,10 @@ import Testing
             Self.stop(worker)
             #expect(
                 worker.terminationReason == .exit && worker.terminationStatus == 0,
-                "worker \(index + 1) exits cleanly"
+                """
+                worker \(index + 1) exits cleanly (status \(worker.terminationStatus)); its last lines:
+                \(Self.errors(of: work.appendingPathComponent("w\(index + 1)")))
+                """
             )
         }
         #expect(loaded == "\(files.count)", "all files loaded")
@@ -237,7 +252,10 @@ import Testing
         let loaded = try Self.waitForLoads(shared, count: files.count, seconds: 240)
         Self.stop(ingest)
         Self.stop(pipe)
-        #expect(pipe.terminationReason == .exit && pipe.terminationStatus == 0, "the pipe exits cleanly")
+        #expect(
+            pipe.terminationReason == .exit && pipe.terminationStatus == 0,
+            "the pipe exits cleanly (status \(pipe.terminationStatus)); its last lines:\n\(Self.errors(of: work.appendingPathComponent("w")))"
+        )
         #expect(loaded == "\(files.count)", "all files loaded after the restart")
         #expect(try Self.tables(shared) == (try Self.tables(reference)))
         #expect(
