@@ -367,7 +367,7 @@ public final class AutoIngestPipe: Service, Sendable {
     }
 
     static func claimName(_ object: ObjectInfo) -> String {
-        object.key.rawValue + "\u{0}" + object.etag
+        PipeObjectTaken.name(key: object.key.rawValue, etag: object.etag)
     }
 
     /// Objects this pipe is taking now (claims held or being asked for).

@@ -19,7 +19,7 @@ extension PostgresWarehouse {
                 logger: logger
             ) {
                 let (key, etag) = try row.decode((String, String).self)
-                taken.insert(key + "\u{0}" + etag)
+                taken.insert(PipeObjectTaken.name(key: key, etag: etag))
             }
             return taken
         }
@@ -58,7 +58,7 @@ extension PostgresWarehouse {
                 logger: logger
             ) {
                 let (key, etag) = try row.decode((String, String).self)
-                taken.insert(key + "\u{0}" + etag)
+                taken.insert(PipeObjectTaken.name(key: key, etag: etag))
             }
             return taken
         }

@@ -4,7 +4,7 @@ import FirnWarehouse
 
 extension SQLiteWarehouse {
     /// The objects among `keys` (after `after`, when given) that the pipe has already taken, as
-    /// `key + "\u{0}" + etag` strings.
+    /// ``PipeObjectTaken/name(key:etag:)`` strings.
     ///
     /// - Throws: ``WarehouseError``.
     func takenPipeObjects(after: String?) throws(WarehouseError) -> Set<String> {
@@ -14,11 +14,12 @@ extension SQLiteWarehouse {
                 sql: "SELECT object_key, etag FROM firn_pipe_objects WHERE object_key > ?",
                 arguments: [after ?? ""]
             )
-            return Set(rows.map { ($0[0] as String) + "\u{0}" + ($0[1] as String) })
+            return Set(rows.map { PipeObjectTaken.name(key: $0[0], etag: $0[1]) })
         }
     }
 
-    /// Which of `objects` the pipe has taken before, as `key + "\u{0}" + etag` strings, in one read.
+    /// Which of `objects` the pipe has taken before, as ``PipeObjectTaken/name(key:etag:)``
+    /// strings, in one read.
     ///
     /// - Throws: ``WarehouseError``.
     func takenPipeObjects(among objects: [(key: String, etag: String)]) throws(WarehouseError) -> Set<String> {
@@ -28,7 +29,7 @@ extension SQLiteWarehouse {
             )
             var taken: Set<String> = []
             for object in objects where try Bool.fetchOne(statement, arguments: [object.key, object.etag]) == true {
-                taken.insert(object.key + "\u{0}" + object.etag)
+                taken.insert(PipeObjectTaken.name(key: object.key, etag: object.etag))
             }
             return taken
         }

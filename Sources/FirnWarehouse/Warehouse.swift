@@ -331,15 +331,15 @@ extension Warehouse {
 /// that took it, so no object is loaded twice.
 public protocol PipeLedger: AnyObject, Sendable {
     /// The objects with keys after `after` (all when `nil`) that the pipe has taken, as
-    /// `key + "\u{0}" + etag` strings.
+    /// ``PipeObjectTaken/name(key:etag:)`` strings.
     func takenPipeObjects(after: String?) async throws(WarehouseError) -> Set<String>
 
     /// Whether the pipe has taken this object (key and ETag) before.
     func hasTakenPipeObject(key: String, etag: String) async throws(WarehouseError) -> Bool
 
-    /// Which of `objects` (keys and ETags) the pipe has taken before, as `key + "\u{0}" + etag`
-    /// strings: one read for all of them where the backend can (the pipe asks this for each
-    /// take, before loading).
+    /// Which of `objects` (keys and ETags) the pipe has taken before, as
+    /// ``PipeObjectTaken/name(key:etag:)`` strings: one read for all of them where the backend
+    /// can (the pipe asks this for each take, before loading).
     ///
     /// - Throws: ``WarehouseError`` when the ledger cannot be read.
     func takenPipeObjects(among objects: [(key: String, etag: String)]) async throws(WarehouseError) -> Set<String>
@@ -404,6 +404,9 @@ public struct PipeObjectTaken: Sendable, Hashable {
     /// The load's outcome: `loaded`, `skipped` or `failed`.
     public var status: String
 
+    /// How the ledger's reads name an object: `key + "\u{0}" + etag` (a NUL is in neither).
+    public static func name(key: String, etag: String) -> String { key + "\u{0}" + etag }
+
     /// Creates a record of a taken object.
     public init(key: String, etag: String, sizeBytes: Int64, loadID: Int64?, status: String) {
         self.key = key
@@ -421,7 +424,7 @@ extension PipeLedger {
     ) async throws(WarehouseError) -> Set<String> {
         var taken: Set<String> = []
         for object in objects where try await hasTakenPipeObject(key: object.key, etag: object.etag) {
-            taken.insert(object.key + "\u{0}" + object.etag)
+            taken.insert(PipeObjectTaken.name(key: object.key, etag: object.etag))
         }
         return taken
     }

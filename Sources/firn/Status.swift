@@ -51,7 +51,7 @@ struct Status: AsyncParsableCommand {
             let store = try options.openStore(settings)
             let objects = try await store.list(after: nil)
             let taken = try await warehouse.takenPipeObjects(after: nil)
-            let waiting = objects.filter { !taken.contains($0.key.rawValue + "\u{0}" + $0.etag) }
+            let waiting = objects.filter { !taken.contains(PipeObjectTaken.name(key: $0.key.rawValue, etag: $0.etag)) }
             let oldest = waiting.first.map { " (first: \($0.key))" } ?? ""
             print("backlog: \(waiting.count) of \(objects.count) objects in \(store.location) not taken yet\(oldest)")
         } catch {
